@@ -1,0 +1,1 @@
+"""Genesis documents: create, validate, load; devnet layouts."""

@@ -1,0 +1,173 @@
+"""The genesis document: the chain's first state, agreed by every member before block 1.
+
+It is JSON for people (addresses in text form, amounts as integers in minor
+units), validated with pydantic so that a mistake is named before any node
+starts. Its hash is SHA-256 of the canonical encoding of `canonical_tuple()`
+(FORMAT.md, "Genesis"): block 1's prev_hash.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ledger import chain, credits
+from ledger.address import AddressError, from_address
+from ledger.chain import ChainParams
+from ledger.crypto import sha256
+from ledger.encoding import encode
+from ledger.fields import MAX_AMOUNT
+from ledger.state import DictState, Overlay
+
+CHAIN_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,47}$"
+PREFIX_REGISTRAR = b"registrar/"
+
+
+class GenesisError(ValueError):
+    """The genesis document is invalid; the message names the field."""
+
+
+def _address(value: str) -> str:
+    try:
+        from_address(value)
+    except AddressError as exc:
+        raise ValueError(str(exc)) from exc
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Params(_Strict):
+    max_block_txs: int = Field(default=ChainParams().max_block_txs, ge=1, le=100_000)
+    max_block_bytes: int = Field(default=ChainParams().max_block_bytes, ge=1024, le=64 * 1024 * 1024)
+    max_tx_bytes: int = Field(default=ChainParams().max_tx_bytes, ge=256, le=1024 * 1024)
+    max_nonce_gap: int = Field(default=ChainParams().max_nonce_gap, ge=1, le=100_000)
+
+    def to_chain_params(self) -> ChainParams:
+        return ChainParams(self.max_block_txs, self.max_block_bytes, self.max_tx_bytes, self.max_nonce_gap)
+
+
+class Validator(_Strict):
+    name: str = Field(min_length=1, max_length=64)
+    pubkey: str
+    api: str = ""
+    p2p: str = ""
+
+    _check = field_validator("pubkey")(_address)
+
+
+class Member(_Strict):
+    name: str = Field(min_length=1, max_length=64)
+    account: str
+
+    _check = field_validator("account")(_address)
+
+
+class ClassSpec(_Strict):
+    id: str = Field(pattern=credits.CLASS_ID.pattern)
+    name: str = Field(min_length=1, max_length=credits.MAX_NAME)
+    issuer: str
+    decimals: int = Field(ge=0, le=credits.MAX_DECIMALS)
+
+    _check = field_validator("issuer")(_address)
+
+
+class Balance(_Strict):
+    account: str
+    class_: str = Field(alias="class")
+    amount: int = Field(gt=0, le=MAX_AMOUNT)
+
+    _check = field_validator("account")(_address)
+
+
+class Genesis(_Strict):
+    chain_id: str = Field(pattern=CHAIN_ID_PATTERN)
+    genesis_time_ms: int = Field(ge=0, lt=2**63)
+    params: Params = Params()
+    validators: list[Validator] = Field(min_length=1)
+    registrars: list[Member] = []
+    issuers: list[Member] = []
+    classes: list[ClassSpec] = []
+    balances: list[Balance] = []
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Genesis:
+        keys = [v.pubkey for v in self.validators]
+        if len(set(keys)) != len(keys):
+            raise ValueError("a validator key appears twice")
+        ids = [c.id for c in self.classes]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a credit class id appears twice")
+        issuers = {i.account for i in self.issuers}
+        for spec in self.classes:
+            if spec.issuer not in issuers:
+                raise ValueError(f"class {spec.id}: its issuer is not among the issuers")
+        supply: dict[str, int] = {}
+        seen = set()
+        for bal in self.balances:
+            if bal.class_ not in ids:
+                raise ValueError(f"balance of {bal.account}: unknown class {bal.class_}")
+            if (bal.account, bal.class_) in seen:
+                raise ValueError(f"balance of {bal.account} in {bal.class_} appears twice")
+            seen.add((bal.account, bal.class_))
+            supply[bal.class_] = supply.get(bal.class_, 0) + bal.amount
+            if supply[bal.class_] > MAX_AMOUNT:
+                raise ValueError(f"class {bal.class_}: genesis supply overflows")
+        return self
+
+    # --- canonical form, hash and state -------------------------------------
+
+    def canonical_tuple(self) -> tuple:
+        return (
+            1,
+            self.chain_id,
+            self.genesis_time_ms,
+            tuple(self.params.to_chain_params()),
+            tuple((v.name, from_address(v.pubkey), v.api, v.p2p) for v in self.validators),
+            tuple((m.name, from_address(m.account)) for m in self.registrars),
+            tuple((m.name, from_address(m.account)) for m in self.issuers),
+            tuple((c.id, c.name, from_address(c.issuer), c.decimals) for c in self.classes),
+            tuple((from_address(b.account), b.class_, b.amount) for b in self.balances),
+        )
+
+    def hash(self) -> bytes:
+        return sha256(encode(self.canonical_tuple()))
+
+    def initial_state(self) -> dict[bytes, bytes]:
+        """The state at height 0, built with the same record functions the transition uses."""
+        overlay = Overlay(DictState())
+        chain.set_params(overlay, self.params.to_chain_params())
+        chain.set_validators(overlay, tuple(from_address(v.pubkey) for v in self.validators))
+        for m in self.registrars:
+            overlay.put(PREFIX_REGISTRAR + from_address(m.account), encode((m.name,)))
+        for m in self.issuers:
+            overlay.put(credits.issuer_key(from_address(m.account)), encode((m.name,)))
+        for c in self.classes:
+            credits.create_class(overlay, c.id, from_address(c.issuer), c.name, c.decimals)
+        for b in self.balances:
+            credits.mint(overlay, b.class_, from_address(b.account), b.amount)
+        return {k: v for k, v in overlay.changes().items() if v is not None}
+
+    def to_json(self) -> str:
+        return json.dumps(self.model_dump(by_alias=True), indent=2) + "\n"
+
+
+def parse_genesis(text: str) -> Genesis:
+    try:
+        return Genesis.model_validate_json(text)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        raise GenesisError(f"invalid genesis ({where}): {first['msg']}") from exc
+
+
+def load_genesis(path: str | Path) -> Genesis:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise GenesisError(f"cannot read genesis file {path}: {exc.strerror}") from exc
+    return parse_genesis(text)

@@ -1,0 +1,1 @@
+"""Proposals, ballots, validator-set and parameter changes (later issues)."""

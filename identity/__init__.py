@@ -1,0 +1,1 @@
+"""The identity registry (issue 4)."""

@@ -1,0 +1,61 @@
+"""Chain-wide records in the state: the validator set and the parameters.
+
+They live in the state (and so under the state root) so that governance can
+change them by transaction and an auditor can check every certificate against
+the validator set of its height.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ledger.crypto import sha256
+from ledger.encoding import decode, encode
+from ledger.state import Overlay, StateReader
+
+KEY_VALIDATORS = b"sys/validators"
+KEY_PARAMS = b"sys/params"
+
+
+class ChainParams(NamedTuple):
+    max_block_txs: int = 5000
+    max_block_bytes: int = 8 * 1024 * 1024
+    max_tx_bytes: int = 16 * 1024
+    max_nonce_gap: int = 256
+
+    def encode(self) -> bytes:
+        return encode(tuple(self))
+
+
+def get_params(state: StateReader) -> ChainParams:
+    raw = state.get(KEY_PARAMS)
+    return ChainParams() if raw is None else ChainParams(*decode(raw))
+
+
+def set_params(state: Overlay, params: ChainParams) -> None:
+    state.put(KEY_PARAMS, params.encode())
+
+
+def get_validators(state: StateReader) -> tuple[bytes, ...]:
+    raw = state.get(KEY_VALIDATORS)
+    return () if raw is None else decode(raw)
+
+
+def set_validators(state: Overlay, validators: tuple[bytes, ...]) -> None:
+    if not validators or len(set(validators)) != len(validators):
+        raise ValueError("the validator set must be non-empty and without repeats")
+    state.put(KEY_VALIDATORS, encode(tuple(validators)))
+
+
+def validators_hash(validators: tuple[bytes, ...]) -> bytes:
+    return sha256(encode(tuple(validators)))
+
+
+def proposer(validators: tuple[bytes, ...], height: int, round_: int) -> bytes:
+    """CONSENSUS.md: proposer(h, r) = validators[(h + r) mod n]."""
+    return validators[(height + round_) % len(validators)]
+
+
+def quorum(n: int) -> int:
+    """Signatures needed: more than two thirds of n, i.e. floor(2n/3) + 1."""
+    return (2 * n) // 3 + 1

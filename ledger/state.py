@@ -1,0 +1,81 @@
+"""State access for the state transition: a read-only base plus layered writes.
+
+The state is a map from byte keys to canonical byte values (key layout in
+FORMAT.md, "State"). The transition never writes to the store; it writes to
+an `Overlay`, and the node commits the overlay's changes in the same atomic
+batch as the block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Protocol
+
+_DELETED = None
+
+
+class StateReader(Protocol):
+    def get(self, key: bytes) -> bytes | None: ...
+
+
+class DictState:
+    """An in-memory state: genesis building, tests, and the auditor's scratch state."""
+
+    def __init__(self, items: dict[bytes, bytes] | None = None):
+        self.items: dict[bytes, bytes] = dict(items or {})
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.items.get(key)
+
+    def apply(self, changes: dict[bytes, bytes | None]) -> None:
+        for key, value in changes.items():
+            if value is None:
+                self.items.pop(key, None)
+            else:
+                self.items[key] = value
+
+
+class Overlay:
+    """Writes layered over a reader; `child()` gives a layer that can be dropped.
+
+    A failed transaction's writes are dropped whole (its child overlay is
+    discarded) while the nonce increment, written to the parent, stays.
+    """
+
+    __slots__ = ("base", "writes")
+
+    def __init__(self, base: StateReader):
+        self.base = base
+        self.writes: dict[bytes, bytes | None] = {}
+
+    def get(self, key: bytes) -> bytes | None:
+        writes = self.writes
+        if key in writes:
+            return writes[key]
+        return self.base.get(key)
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self.writes[key] = value
+
+    def delete(self, key: bytes) -> None:
+        self.writes[key] = _DELETED
+
+    def child(self) -> Overlay:
+        return Overlay(self)
+
+    def merge_into_parent(self) -> None:
+        parent = self.base
+        assert isinstance(parent, Overlay)
+        parent.writes.update(self.writes)
+
+    def changes(self) -> dict[bytes, bytes | None]:
+        return self.writes
+
+
+def sorted_changes(changes: dict[bytes, bytes | None]) -> Iterator[tuple[bytes, bytes | None]]:
+    """Changes in key order: the only order in which the state root and store see them."""
+    for key in sorted(changes):
+        yield key, changes[key]
+
+
+ReaderFn = Callable[[bytes], bytes | None]

@@ -1,0 +1,169 @@
+"""The node's LevelDB store: blocks, certificates, state, indexes, all of a block in one batch.
+
+Key layout (one-byte prefixes; FORMAT.md, "Store layout", for readers of a
+data directory):
+
+    b + height(8)                 raw block, canonical [block, certificate]
+    h + block hash                height(8)
+    t + tx hash                   canonical [height, index]
+    x + account(32) + height(8) + index(4)   tx hash  (per-account history)
+    s + state key                 state value
+    n + tree position             state tree node
+    m + "head"                    canonical [height, block hash, state root, time_ms]
+    m + "genesis"                 canonical [genesis hash, genesis state root, genesis time_ms]
+
+`commit_block` writes all of it with one `write_batch(sync=True)`: a SIGKILL
+leaves either the whole block or none of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import plyvel
+
+from ledger.block import Block, Certificate, encode_raw_block
+from ledger.encoding import decode, encode
+from ledger.merkle import StateTree
+from ledger.transition import BlockOutcome, ChainHead
+
+P_BLOCK = b"b"
+P_HASH = b"h"
+P_TX = b"t"
+P_HISTORY = b"x"
+P_STATE = b"s"
+P_TREE = b"n"
+P_META = b"m"
+K_HEAD = P_META + b"head"
+K_GENESIS = P_META + b"genesis"
+
+
+def _h8(height: int) -> bytes:
+    return height.to_bytes(8, "big")
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+class _PrefixedReader:
+    __slots__ = ("_get", "_prefix")
+
+    def __init__(self, db: plyvel.DB, prefix: bytes):
+        self._get = db.get
+        self._prefix = prefix
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._get(self._prefix + key)
+
+
+class Store:
+    def __init__(self, path: str | Path, create: bool = True):
+        if create:
+            Path(path).mkdir(parents=True, exist_ok=True)
+        try:
+            self.db = plyvel.DB(str(path), create_if_missing=create)
+        except plyvel.IOError as exc:
+            raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+        self.state = _PrefixedReader(self.db, P_STATE)
+        self.tree = StateTree(_PrefixedReader(self.db, P_TREE).get)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- genesis and head -----------------------------------------------------
+
+    def is_initialised(self) -> bool:
+        return self.db.get(K_GENESIS) is not None
+
+    def init_genesis(self, genesis_hash: bytes, state: dict[bytes, bytes], time_ms: int) -> ChainHead:
+        if self.is_initialised():
+            raise StoreError("the store already holds a chain")
+        root, tree_writes = StateTree(lambda k: None).update(sorted(state.items()))
+        with self.db.write_batch(transaction=True, sync=True) as batch:
+            for key, value in state.items():
+                batch.put(P_STATE + key, value)
+            for key, value in tree_writes.items():
+                if value is not None:
+                    batch.put(P_TREE + key, value)
+            batch.put(K_GENESIS, encode((genesis_hash, root, time_ms)))
+            batch.put(K_HEAD, encode((0, genesis_hash, root, time_ms)))
+        return ChainHead(0, genesis_hash, root, time_ms)
+
+    def genesis(self) -> tuple[bytes, bytes, int]:
+        raw = self.db.get(K_GENESIS)
+        if raw is None:
+            raise StoreError("the store holds no chain")
+        return decode(raw)
+
+    def head(self) -> ChainHead:
+        raw = self.db.get(K_HEAD)
+        if raw is None:
+            raise StoreError("the store holds no chain")
+        return ChainHead(*decode(raw))
+
+    # --- commit ---------------------------------------------------------------
+
+    def commit_block(self, block: Block, certificate: Certificate, outcome: BlockOutcome, parties: list[tuple[bytes, ...]]) -> ChainHead:
+        """Write the block, its certificate, its state changes and indexes in one atomic batch.
+
+        `parties[i]` are the accounts transaction i concerns besides its signer.
+        """
+        header = block.header
+        height = header.height
+        block_hash = header.hash()
+        h8 = _h8(height)
+        with self.db.write_batch(transaction=True, sync=True) as batch:
+            batch.put(P_BLOCK + h8, encode_raw_block(block, certificate))
+            batch.put(P_HASH + block_hash, h8)
+            for index, tx in enumerate(outcome.txs):
+                batch.put(P_TX + tx.hash, encode((height, index)))
+                suffix = h8 + index.to_bytes(4, "big")
+                for account in sorted({tx.signer, *parties[index]}):
+                    batch.put(P_HISTORY + account + suffix, tx.hash)
+            for key, value in outcome.state_changes.items():
+                if value is None:
+                    batch.delete(P_STATE + key)
+                else:
+                    batch.put(P_STATE + key, value)
+            for key, value in outcome.tree_writes.items():
+                if value is None:
+                    batch.delete(P_TREE + key)
+                else:
+                    batch.put(P_TREE + key, value)
+            head = ChainHead(height, block_hash, header.state_root, header.time_ms)
+            batch.put(K_HEAD, encode(tuple(head)))
+        return head
+
+    # --- reads ------------------------------------------------------------------
+
+    def raw_block(self, height: int) -> bytes | None:
+        return self.db.get(P_BLOCK + _h8(height))
+
+    def height_of(self, block_hash: bytes) -> int | None:
+        raw = self.db.get(P_HASH + block_hash)
+        return None if raw is None else int.from_bytes(raw, "big")
+
+    def tx_location(self, tx_hash: bytes) -> tuple[int, int] | None:
+        raw = self.db.get(P_TX + tx_hash)
+        return None if raw is None else tuple(decode(raw))
+
+    def history(self, account: bytes, before: tuple[int, int] | None = None, limit: int = 50) -> list[tuple[int, int, bytes]]:
+        """Newest first: (height, index, tx hash) of the account's transactions before a cursor."""
+        prefix = P_HISTORY + account
+        stop = prefix + (_h8(before[0]) + before[1].to_bytes(4, "big") if before else b"\xff" * 12)
+        out = []
+        with self.db.iterator(start=prefix, stop=stop, reverse=True) as it:
+            for key, tx_hash in it:
+                suffix = key[len(prefix):]
+                out.append((int.from_bytes(suffix[:8], "big"), int.from_bytes(suffix[8:], "big"), tx_hash))
+                if len(out) >= limit:
+                    break
+        return out
+
+    def state_items(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """State entries under a key prefix, in key order (for listings, never for the transition)."""
+        full = P_STATE + prefix
+        for key, value in self.db.iterator(prefix=full):
+            yield key[len(P_STATE):], value

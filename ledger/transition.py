@@ -1,0 +1,197 @@
+"""The state transition: a pure function of (state, block).
+
+    apply_block(state, tree, head, block)  ->  BlockOutcome
+    build_block(state, tree, head, ...)    ->  (Block, BlockOutcome, rejected)
+
+No clock, no randomness, no floats, no unsorted iteration: the same blocks give
+the same state root on every machine. The node, the auditor and the tests all
+call these two functions; a consensus engine can drive them as check-tx /
+execute-block / commit.
+
+A transaction in a block must pass the envelope checks (chain, expiry, nonce,
+size, body shape, signature); a block holding one that does not is invalid.
+Execution may still fail (insufficient balance, not the issuer, ...): the
+failure is recorded as the transaction's result code, its writes are dropped,
+and its nonce is consumed all the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Iterable
+from typing import Any, NamedTuple
+
+import ledger.credits  # noqa: F401  (registers the credit transaction types)
+from ledger import accounts, chain
+from ledger.block import BLOCK_VERSION, Block, Header, results_root, tx_root
+from ledger.errors import Code, TxError
+from ledger.handlers import ExecContext, lookup
+from ledger.merkle import StateTree
+from ledger.state import Overlay, StateReader
+from ledger.tx import Tx, decode_tx
+
+
+class ChainHead(NamedTuple):
+    """The last committed block as the next one needs it (height 0 is genesis)."""
+
+    height: int
+    block_hash: bytes
+    state_root: bytes
+    time_ms: int
+
+
+class BlockInvalid(ValueError):
+    """The block breaks a validity rule; nothing of it may be committed."""
+
+
+class BlockOutcome(NamedTuple):
+    state_changes: dict[bytes, bytes | None]
+    tree_writes: dict[bytes, bytes | None]
+    state_root: bytes
+    txs: tuple[Tx, ...]
+    results: tuple[int, ...]
+
+
+def check_envelope(state: StateReader, tx: Tx, chain_id: str, height: int, verified: Container[bytes] = ()) -> Any:
+    """Admission rules; returns the parsed body or raises TxError with a code >= 100."""
+    params = chain.get_params(state)
+    if len(tx.raw) > params.max_tx_bytes:
+        raise TxError(Code.TOO_LARGE)
+    if tx.chain_id != chain_id:
+        raise TxError(Code.WRONG_CHAIN, f"transaction is for chain {tx.chain_id!r}, this is {chain_id!r}")
+    if tx.expiry < height:
+        raise TxError(Code.EXPIRED, f"transaction expired at height {tx.expiry}")
+    expected = accounts.next_nonce(state, tx.signer)
+    if tx.nonce != expected:
+        code = Code.BAD_NONCE if tx.nonce < expected else Code.NONCE_TOO_FAR
+        raise TxError(code, f"nonce {tx.nonce}, the account's next nonce is {expected}")
+    body = lookup(tx.type).parse(tx.body)
+    if tx.hash not in verified and not tx.signature_ok():
+        raise TxError(Code.BAD_SIGNATURE)
+    return body
+
+
+def execute_tx(state: Overlay, tx: Tx, body: Any, chain_id: str, height: int, time_ms: int) -> Code:
+    """Run one admitted transaction; returns its result code (never raises TxError)."""
+    accounts.consume_nonce(state, tx.signer, tx.nonce)
+    scratch = state.child()
+    try:
+        lookup(tx.type).execute(ExecContext(scratch, chain_id, height, time_ms, tx.signer), body)
+    except TxError as exc:
+        return exc.code
+    scratch.merge_into_parent()
+    return Code.OK
+
+
+def _finish(
+    state: StateReader, tree: StateTree, overlay: Overlay, txs: list[Tx], results: list[int]
+) -> BlockOutcome:
+    changes = overlay.changes()
+    root, tree_writes = tree.update(sorted(changes.items()))
+    return BlockOutcome(changes, tree_writes, root, tuple(txs), tuple(results))
+
+
+def _check_header(state: StateReader, head: ChainHead, header: Header, chain_id: str) -> None:
+    if header.version != BLOCK_VERSION:
+        raise BlockInvalid(f"unsupported block version {header.version}")
+    if header.chain_id != chain_id:
+        raise BlockInvalid(f"block is for chain {header.chain_id!r}")
+    if header.height != head.height + 1:
+        raise BlockInvalid(f"height {header.height}, expected {head.height + 1}")
+    if header.prev_hash != head.block_hash:
+        raise BlockInvalid(f"block {header.height} does not extend the last committed block")
+    if header.time_ms <= head.time_ms:
+        raise BlockInvalid(f"block {header.height} time is not after its parent's")
+    validators = chain.get_validators(state)
+    if header.validators_hash != chain.validators_hash(validators):
+        raise BlockInvalid(f"block {header.height} names another validator set")
+    if header.proposer not in validators:
+        raise BlockInvalid(f"block {header.height} proposer is not a validator")
+
+
+def apply_block(
+    state: StateReader,
+    tree: StateTree,
+    head: ChainHead,
+    block: Block,
+    chain_id: str,
+    verified: Container[bytes] = (),
+) -> BlockOutcome:
+    """Validate and execute a block on the committed state; raises BlockInvalid."""
+    header = block.header
+    _check_header(state, head, header, chain_id)
+    params = chain.get_params(state)
+    if len(block.txs) > params.max_block_txs:
+        raise BlockInvalid(f"block {header.height} holds more than {params.max_block_txs} transactions")
+    if header.tx_root != tx_root(block.txs):
+        raise BlockInvalid(f"block {header.height} transaction root does not match its transactions")
+    overlay = Overlay(state)
+    txs: list[Tx] = []
+    results: list[int] = []
+    for index, raw in enumerate(block.txs):
+        try:
+            tx = decode_tx(raw, params.max_tx_bytes)
+            body = check_envelope(overlay, tx, chain_id, header.height, verified)
+        except TxError as exc:
+            raise BlockInvalid(f"block {header.height} transaction {index}: {exc.message}") from exc
+        txs.append(tx)
+        results.append(int(execute_tx(overlay, tx, body, chain_id, header.height, header.time_ms)))
+    if tuple(results) != tuple(block.results):
+        raise BlockInvalid(f"block {header.height} results differ from re-execution")
+    if header.results_root != results_root(results):
+        raise BlockInvalid(f"block {header.height} results root does not match")
+    outcome = _finish(state, tree, overlay, txs, results)
+    if outcome.state_root != header.state_root:
+        raise BlockInvalid(f"block {header.height} state root differs from re-execution")
+    return outcome
+
+
+def build_block(
+    state: StateReader,
+    tree: StateTree,
+    head: ChainHead,
+    chain_id: str,
+    proposer: bytes,
+    time_ms: int,
+    candidates: Iterable[Tx],
+    verified: Container[bytes] = (),
+) -> tuple[Block, BlockOutcome, list[tuple[Tx, TxError]]]:
+    """Make the next block from candidate transactions, in their order.
+
+    Candidates that fail the envelope checks on the state as it stands at their
+    turn are left out and returned as `rejected`, for the mempool to drop.
+    """
+    height = head.height + 1
+    time_ms = max(time_ms, head.time_ms + 1)
+    params = chain.get_params(state)
+    overlay = Overlay(state)
+    txs: list[Tx] = []
+    results: list[int] = []
+    rejected: list[tuple[Tx, TxError]] = []
+    size = 0
+    for tx in candidates:
+        if len(txs) >= params.max_block_txs or size + len(tx.raw) > params.max_block_bytes:
+            break
+        try:
+            body = check_envelope(overlay, tx, chain_id, height, verified)
+        except TxError as exc:
+            rejected.append((tx, exc))
+            continue
+        txs.append(tx)
+        size += len(tx.raw)
+        results.append(int(execute_tx(overlay, tx, body, chain_id, height, time_ms)))
+    outcome = _finish(state, tree, overlay, txs, results)
+    raws = tuple(tx.raw for tx in txs)
+    header = Header(
+        BLOCK_VERSION,
+        chain_id,
+        height,
+        time_ms,
+        head.block_hash,
+        tx_root(raws),
+        results_root(results),
+        outcome.state_root,
+        proposer,
+        chain.validators_hash(chain.get_validators(state)),
+    )
+    return Block(header, raws, tuple(results)), outcome, rejected
+

@@ -1,0 +1,1 @@
+"""Listings, escrow and purchase groups (issue 5 onwards)."""

@@ -1,0 +1,1 @@
+"""The I/O shell: mempool, block production, HTTP API, the node process and the CLI."""

@@ -1,0 +1,44 @@
+"""`incoop`: one program, a subcommand per role.
+
+Every subcommand module exposes `register(subparsers)`; each command returns an
+exit status or raises CliError, which becomes one line on stderr, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from node.cli_common import CliError
+
+_MODULES = ("node.node_cli", "node.devnet_cli", "genesis.cli", "wallet.cli")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = argparse.ArgumentParser(prog="incoop", description="incoop: the cooperative federation's ledger")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in _MODULES:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status = args.func(args)
+    except CliError as exc:
+        print(f"incoop: {exc}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        print("incoop: interrupted", file=sys.stderr)
+        return 130
+    return int(status or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""A node's home directory and its one configuration file, `config.json`.
+
+    HOME/config.json     this file (every field has a default)
+    HOME/genesis.json    the chain's genesis document
+    HOME/node_key.json   the node's Ed25519 key, encrypted (wallet.keystore format)
+    HOME/data/           the LevelDB store
+    HOME/node.log        the log, when started by `incoop devnet`
+
+The key's password comes from `key_password_file` (relative to HOME) or the
+environment variable INCOOP_KEY_PASSWORD.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+CONFIG_FILE = "config.json"
+KEY_PASSWORD_ENV = "INCOOP_KEY_PASSWORD"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+class ApiConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8700, ge=0, le=65535)
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    max_batch_txs: int = Field(default=10_000, ge=1)
+    request_timeout_s: float = Field(default=30.0, gt=0)
+
+
+class NodeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: str = Field(default="validator", pattern="^(validator|observer)$")
+    genesis_file: str = "genesis.json"
+    key_file: str = "node_key.json"
+    key_password_file: str | None = None
+    data_dir: str = "data"
+    api: ApiConfig = ApiConfig()
+    p2p_port: int = Field(default=8701, ge=0, le=65535)
+    block_interval_ms: int = Field(default=200, ge=10, le=60_000)
+    heartbeat_ms: int = Field(default=5_000, ge=100, le=3_600_000)
+    mempool_max_txs: int = Field(default=100_000, ge=1)
+    log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+
+    def path(self, home: Path, relative: str) -> Path:
+        p = Path(relative)
+        return p if p.is_absolute() else home / p
+
+
+def load_config(home: str | Path) -> NodeConfig:
+    path = Path(home) / CONFIG_FILE
+    if not path.exists():
+        return NodeConfig()
+    try:
+        return NodeConfig.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        raise ConfigError(f"invalid {path} ({where}): {first['msg']}") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def write_config(home: str | Path, config: NodeConfig) -> None:
+    path = Path(home) / CONFIG_FILE
+    path.write_text(config.model_dump_json(indent=2, exclude_defaults=False) + "\n", encoding="utf-8")

@@ -1,0 +1,1 @@
+"""The client: encrypted keystore, transaction building and signing, node client."""
