@@ -1,0 +1,139 @@
+"""Devnet layouts: a whole local federation on one machine, with demo data.
+
+    HOME/genesis.json           the chain's genesis
+    HOME/devnet.json            what was generated (validators, ports), for `incoop devnet`
+    HOME/nodes/nodeI/           one node home per validator (node.config layout)
+    HOME/wallet/                demo wallet keys: federation (the demo issuer), anna, marco
+
+Every key is encrypted at rest. The devnet's passwords are public by design
+(DEVNET_PASSWORD): a devnet holds nothing of value.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from genesis.document import Genesis
+from ledger.address import to_address
+from ledger.crypto import SigningKey
+from node.config import ApiConfig, NodeConfig, write_config
+from wallet.keystore import Keystore, write_key_file
+
+DEVNET_PASSWORD = "devnet"
+DEVNET_CHAIN_ID = "incoop-devnet"
+DEMO_CLASS = "demo-eur"
+DEMO_RESIDENTS = ("anna", "marco")
+DEMO_BALANCE = 100_000  # 1000.00 demo-eur each
+MAX_VALIDATORS_NOW = 1  # multi-validator consensus arrives with the consensus issue
+
+
+class DevnetError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class DevnetLayout:
+    home: Path
+    node_homes: list[Path]
+    wallet_dir: Path
+    genesis: Genesis
+    api_urls: list[str]
+
+
+def api_port(base_port: int, index: int) -> int:
+    return base_port + 2 * index
+
+
+def p2p_port(base_port: int, index: int) -> int:
+    return base_port + 2 * index + 1
+
+
+def create_devnet(
+    home: Path,
+    validators: int = 1,
+    base_port: int = 8700,
+    demo: bool = True,
+    block_interval_ms: int = 200,
+    heartbeat_ms: int = 5_000,
+) -> DevnetLayout:
+    """Write a fresh devnet under `home` (which must not hold one already)."""
+    home = Path(home)
+    if not 1 <= validators <= MAX_VALIDATORS_NOW:
+        raise DevnetError(
+            f"--validators {validators}: this version runs a devnet of exactly {MAX_VALIDATORS_NOW} validator"
+        )
+    if not 1024 <= base_port <= 65535 - 2 * validators:
+        raise DevnetError(f"base port {base_port} is outside 1024..{65535 - 2 * validators}")
+    if (home / "devnet.json").exists():
+        raise DevnetError(f"{home} already holds a devnet (use --reset to start over)")
+    home.mkdir(parents=True, exist_ok=True)
+    wallet = Keystore(home / "wallet")
+
+    node_keys = [SigningKey.generate() for _ in range(validators)]
+    doc: dict = {
+        "chain_id": DEVNET_CHAIN_ID,
+        "genesis_time_ms": int(time.time() * 1000),
+        "validators": [
+            {
+                "name": f"node{i}",
+                "pubkey": to_address(key.pubkey),
+                "api": f"http://127.0.0.1:{api_port(base_port, i)}",
+                "p2p": f"ws://127.0.0.1:{p2p_port(base_port, i)}",
+            }
+            for i, key in enumerate(node_keys)
+        ],
+    }
+    if demo:
+        federation = wallet.create("federation", DEVNET_PASSWORD)
+        residents = [wallet.create(name, DEVNET_PASSWORD) for name in DEMO_RESIDENTS]
+        doc["issuers"] = [{"name": "Federazione (demo)", "account": federation.address}]
+        doc["registrars"] = [{"name": "Federazione (demo)", "account": federation.address}]
+        doc["classes"] = [
+            {"id": DEMO_CLASS, "name": "Demo euro credits", "issuer": federation.address, "decimals": 2}
+        ]
+        doc["balances"] = [
+            {"account": r.address, "class": DEMO_CLASS, "amount": DEMO_BALANCE} for r in residents
+        ]
+    genesis = Genesis.model_validate(doc)
+    (home / "genesis.json").write_text(genesis.to_json(), encoding="utf-8")
+
+    node_homes = []
+    for i, key in enumerate(node_keys):
+        node_home = home / "nodes" / f"node{i}"
+        node_home.mkdir(parents=True, exist_ok=True)
+        (node_home / "genesis.json").write_text(genesis.to_json(), encoding="utf-8")
+        password_file = node_home / "node_key.pass"
+        password_file.write_text(DEVNET_PASSWORD + "\n", encoding="utf-8")
+        password_file.chmod(0o600)
+        write_key_file(node_home / "node_key.json", key, DEVNET_PASSWORD)
+        write_config(
+            node_home,
+            NodeConfig(
+                key_password_file="node_key.pass",
+                api=ApiConfig(port=api_port(base_port, i)),
+                p2p_port=p2p_port(base_port, i),
+                block_interval_ms=block_interval_ms,
+                heartbeat_ms=heartbeat_ms,
+            ),
+        )
+        node_homes.append(node_home)
+
+    api_urls = [f"http://127.0.0.1:{api_port(base_port, i)}" for i in range(validators)]
+    meta = {"validators": validators, "base_port": base_port, "api_urls": api_urls, "chain_id": DEVNET_CHAIN_ID}
+    (home / "devnet.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    return DevnetLayout(home, node_homes, home / "wallet", genesis, api_urls)
+
+
+def load_devnet(home: Path) -> DevnetLayout:
+    """The layout of an existing devnet, to resume it."""
+    home = Path(home)
+    try:
+        meta = json.loads((home / "devnet.json").read_text(encoding="utf-8"))
+        genesis = Genesis.model_validate_json((home / "genesis.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DevnetError(f"{home} does not hold a readable devnet ({exc}); use --reset") from exc
+    node_homes = [home / "nodes" / f"node{i}" for i in range(meta["validators"])]
+    return DevnetLayout(home, node_homes, home / "wallet", genesis, list(meta["api_urls"]))
