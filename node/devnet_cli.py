@@ -1,0 +1,169 @@
+"""`incoop devnet`: run a local federation in the foreground until Ctrl-C.
+
+Each validator is its own `incoop node start` process, as on a real
+federation member's machine; this command only lays out the homes (first run
+or --reset), starts the processes, waits for their APIs, and stops them
+cleanly. A second run resumes the same chain from the same data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from genesis.devnet import DEVNET_PASSWORD, DevnetError, DevnetLayout, create_devnet, load_devnet
+from node.cli_common import CliError, emit
+
+STARTUP_TIMEOUT_S = 60.0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("devnet", help="run a local federation of validators with demo data")
+    parser.add_argument("--home", default=".devnet", help="where the devnet's data lives (default: .devnet)")
+    parser.add_argument("--base-port", type=int, default=8700, help="first API port (default: 8700)")
+    parser.add_argument("--validators", type=int, default=1, help="number of validators (default: 1)")
+    parser.add_argument("--reset", action="store_true", help="delete the devnet's data and start a new chain")
+    parser.add_argument("--json", action="store_true", help="print the layout as one JSON object once running")
+    parser.set_defaults(func=cmd_devnet)
+
+
+def _prepare(args: argparse.Namespace) -> DevnetLayout:
+    home = Path(args.home).resolve()
+    if args.reset and home.exists():
+        if not (home / "devnet.json").exists() and any(home.iterdir()):
+            raise CliError(f"{home} is not a devnet directory; not deleting it")
+        shutil.rmtree(home)
+    try:
+        if (home / "devnet.json").exists():
+            layout = load_devnet(home)
+            if len(layout.node_homes) != args.validators:
+                raise CliError(
+                    f"the devnet at {home} has {len(layout.node_homes)} validator(s); use --reset to change that"
+                )
+            return layout
+        return create_devnet(home, validators=args.validators, base_port=args.base_port)
+    except DevnetError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def _status(url: str) -> dict | None:
+    try:
+        with urllib.request.urlopen(url + "/v1/status", timeout=1) as response:
+            return json.loads(response.read())
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def _start(node_home: Path) -> subprocess.Popen:
+    log = open(node_home / "node.log", "ab")  # noqa: SIM115 - owned by the child for its lifetime
+    return subprocess.Popen(
+        [sys.executable, "-m", "node.cli", "node", "start", "--home", str(node_home)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def _log_tail(node_home: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join((node_home / "node.log").read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def cmd_devnet(args: argparse.Namespace) -> int:
+    layout = _prepare(args)
+    procs: list[subprocess.Popen] = []
+    stopping = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        for node_home in layout.node_homes:
+            procs.append(_start(node_home))
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        statuses: list[dict | None] = [None] * len(procs)
+        while not stopping and not all(statuses):
+            for i, (proc, url) in enumerate(zip(procs, layout.api_urls, strict=True)):
+                if proc.poll() is not None:
+                    raise CliError(
+                        f"node{i} exited with status {proc.returncode}; its log ends with:\n{_log_tail(layout.node_homes[i])}"
+                    )
+                statuses[i] = statuses[i] or _status(url)
+            if time.monotonic() > deadline:
+                raise CliError(f"the nodes did not answer within {STARTUP_TIMEOUT_S:.0f} s; see their node.log")
+            time.sleep(0.2)
+        if stopping:
+            return 130
+        _announce(args, layout, statuses)
+        while not stopping:
+            for i, proc in enumerate(procs):
+                if proc.poll() is not None:
+                    raise CliError(
+                        f"node{i} stopped with status {proc.returncode}; its log ends with:\n{_log_tail(layout.node_homes[i])}"
+                    )
+            time.sleep(0.5)
+        print("stopping the devnet ...", file=sys.stderr)
+        return 0
+    finally:
+        _stop(procs)
+        if stopping:
+            print(f"devnet stopped; run again to resume the chain in {layout.home}", file=sys.stderr)
+
+
+def _announce(args: argparse.Namespace, layout: DevnetLayout, statuses: list) -> None:
+    wallet = layout.wallet_dir
+    data = {
+        "home": str(layout.home),
+        "chain_id": layout.genesis.chain_id,
+        "nodes": [
+            {"name": f"node{i}", "api": url, "home": str(home), "log": str(home / "node.log"), "height": st["height"]}
+            for i, (url, home, st) in enumerate(zip(layout.api_urls, layout.node_homes, statuses, strict=True))
+        ],
+        "wallet_dir": str(wallet),
+        "wallet_password": DEVNET_PASSWORD,
+    }
+    if args.json:
+        emit(True, data)
+        return
+    lines = [
+        f"incoop devnet: chain {data['chain_id']}, {len(layout.node_homes)} validator(s), data under {layout.home}",
+    ]
+    for node in data["nodes"]:
+        lines.append(f"  {node['name']}  API {node['api']}  (height {node['height']}, log {node['log']})")
+    lines += [
+        f"  demo wallet: {wallet} (keys federation, anna, marco; password '{DEVNET_PASSWORD}')",
+        "",
+        "In another terminal:",
+        f"  export INCOOP_NODE={layout.api_urls[0]} INCOOP_WALLET={wallet} INCOOP_PASSWORD={DEVNET_PASSWORD}",
+        "  .venv/bin/incoop wallet balance anna",
+        "",
+        "Ctrl-C stops the devnet; run it again to resume the same chain (--reset starts over).",
+    ]
+    print("\n".join(lines), flush=True)
