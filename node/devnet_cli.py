@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 
 from genesis.devnet import DEVNET_PASSWORD, DevnetError, DevnetLayout, create_devnet, load_devnet
-from node.cli_common import CliError, emit
+from node.cli_common import CliError
 
 STARTUP_TIMEOUT_S = 60.0
 
@@ -149,8 +149,8 @@ def _announce(args: argparse.Namespace, layout: DevnetLayout, statuses: list) ->
         "wallet_dir": str(wallet),
         "wallet_password": DEVNET_PASSWORD,
     }
-    if args.json:
-        emit(True, data)
+    if args.json:  # one line, so that a supervising script can read it as soon as it appears
+        print(json.dumps(data, sort_keys=True), flush=True)
         return
     lines = [
         f"incoop devnet: chain {data['chain_id']}, {len(layout.node_homes)} validator(s), data under {layout.home}",

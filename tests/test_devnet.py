@@ -1,0 +1,109 @@
+"""`incoop devnet`, as a person runs it: start, Ctrl-C, run again to resume, --reset to start over.
+
+1. start a devnet on free ports; it reports its layout once every node answers
+2. the chain grows (heartbeat blocks); Ctrl-C stops it with status 0
+3. a second run resumes the same chain (same genesis, height not lower)
+4. --reset starts a new chain; asking for more validators than this version runs is a one-line error
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def _free_port_pair() -> int:
+    for _ in range(50):
+        with socket.socket() as a:
+            a.bind(("127.0.0.1", 0))
+            port = a.getsockname()[1]
+        if port > 60000:
+            continue
+        try:
+            with socket.socket() as b:
+                b.bind(("127.0.0.1", port + 1))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free pair of ports")
+
+
+def _status(url: str) -> dict:
+    with urllib.request.urlopen(url + "/v1/status", timeout=5) as response:
+        return json.loads(response.read())
+
+
+class Devnet:
+    def __init__(self, home: Path, port: int, *extra: str):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "node.cli", "devnet", "--home", str(home), "--base-port", str(port), "--json", *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    def layout(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            raise AssertionError(f"devnet exited: {self.proc.wait()} {self.proc.stderr.read()}")
+        return json.loads(line)
+
+    def interrupt(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        return self.proc.wait(timeout=30)
+
+
+def test_devnet_starts_stops_on_ctrl_c_and_resumes(tmp_path):
+    home = tmp_path / "devnet"
+    port = _free_port_pair()
+    first = Devnet(home, port)
+    try:
+        layout = first.layout()
+        url = layout["nodes"][0]["api"]
+        assert url == f"http://127.0.0.1:{port}"
+        assert Path(layout["wallet_dir"], "anna.json").exists()
+        genesis_hash = _status(url)["genesis_hash"]
+        deadline = time.monotonic() + 30
+        while _status(url)["height"] < 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        height = _status(url)["height"]
+        assert height >= 1, "no heartbeat block within 30 s"
+    finally:
+        assert first.interrupt() == 0
+
+    second = Devnet(home, port)
+    try:
+        second.layout()
+        status = _status(url)
+        assert status["genesis_hash"] == genesis_hash
+        assert status["height"] >= height
+    finally:
+        assert second.interrupt() == 0
+
+    third = Devnet(home, port, "--reset")
+    try:
+        third.layout()
+        assert _status(url)["genesis_hash"] != genesis_hash
+    finally:
+        assert third.interrupt() == 0
+
+
+def test_devnet_refuses_more_validators_than_this_version_runs(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "node.cli", "devnet", "--home", str(tmp_path / "d"), "--validators", "4"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("incoop: --validators 4") and len(proc.stderr.strip().splitlines()) == 1
