@@ -51,9 +51,16 @@ class BlockOutcome(NamedTuple):
     results: tuple[int, ...]
 
 
-def check_envelope(state: StateReader, tx: Tx, chain_id: str, height: int, verified: Container[bytes] = ()) -> Any:
+def check_envelope(
+    state: StateReader,
+    tx: Tx,
+    chain_id: str,
+    height: int,
+    verified: Container[bytes] = (),
+    params: chain.ChainParams | None = None,
+) -> Any:
     """Admission rules; returns the parsed body or raises TxError with a code >= 100."""
-    params = chain.get_params(state)
+    params = params or chain.get_params(state)
     if len(tx.raw) > params.max_tx_bytes:
         raise TxError(Code.TOO_LARGE)
     if tx.chain_id != chain_id:
@@ -130,7 +137,7 @@ def apply_block(
     for index, raw in enumerate(block.txs):
         try:
             tx = decode_tx(raw, params.max_tx_bytes)
-            body = check_envelope(overlay, tx, chain_id, header.height, verified)
+            body = check_envelope(overlay, tx, chain_id, header.height, verified, params)
         except TxError as exc:
             raise BlockInvalid(f"block {header.height} transaction {index}: {exc.message}") from exc
         txs.append(tx)
@@ -172,7 +179,7 @@ def build_block(
         if len(txs) >= params.max_block_txs or size + len(tx.raw) > params.max_block_bytes:
             break
         try:
-            body = check_envelope(overlay, tx, chain_id, height, verified)
+            body = check_envelope(overlay, tx, chain_id, height, verified, params)
         except TxError as exc:
             rejected.append((tx, exc))
             continue
