@@ -49,7 +49,10 @@ def _check(value: Any, depth: int = 0) -> None:
 def encode(value: Any) -> bytes:
     """Canonical bytes of `value`; raises EncodingError for floats, maps and the like."""
     _check(value)
-    return msgpack.packb(value, **_packer_kwargs)
+    try:
+        return msgpack.packb(value, **_packer_kwargs)
+    except UnicodeEncodeError as exc:  # a str with a lone surrogate is not UTF-8
+        raise EncodingError("string is not valid UTF-8") from exc
 
 
 def _no_ext(code: int, data: bytes) -> Any:
