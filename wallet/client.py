@@ -1,0 +1,182 @@
+"""A synchronous client for the node's HTTP API (docs/api-contract.md).
+
+Plain urllib, so that the wallet needs nothing beyond the standard library to
+talk to a node. Every failure — an error body from the node, a refused
+connection, a timeout, a reply that is not what the contract promises —
+becomes one NodeError, so that callers handle exactly one exception type.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Any
+
+MSGPACK = "application/msgpack"
+JSON = "application/json"
+
+# `code` of a NodeError that did not come from the node itself
+UNREACHABLE = "UNREACHABLE"
+TIMEOUT = "TIMEOUT"
+BAD_RESPONSE = "BAD_RESPONSE"
+
+FINAL_STATUSES = ("committed", "rejected")
+
+
+class NodeError(Exception):
+    """The node said no (status 4xx/5xx and its error code) or could not be asked (status 0)."""
+
+    def __init__(self, status: int, code: str, message: str):
+        self.status = status
+        self.code = code
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        # transport failures carry a full sentence already; node errors lead with their code
+        return self.message if self.status == 0 else f"{self.code}: {self.message}"
+
+
+def _quote(segment: str | int) -> str:
+    return urllib.parse.quote(str(segment), safe="")
+
+
+class NodeClient:
+    """One node, one base URL; each method is one request of the API contract."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0):
+        base_url = base_url.strip()
+        if "://" not in base_url:
+            base_url = "http://" + base_url
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    # --- transport -------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: bytes | None = None,
+        content_type: str | None = None,
+        query: dict[str, Any] | None = None,
+        accept: str = JSON,
+    ) -> tuple[int, str, bytes]:
+        url = self.base_url + path
+        if query:
+            pairs = {k: v for k, v in query.items() if v is not None}
+            if pairs:
+                url += "?" + urllib.parse.urlencode(pairs)
+        headers = {"Accept": accept}
+        if content_type:
+            headers["Content-Type"] = content_type
+        request = urllib.request.Request(url, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return response.status, response.headers.get_content_type(), response.read()
+        except urllib.error.HTTPError as exc:
+            raise self._error_from(exc) from None
+        except urllib.error.URLError as exc:
+            reason = exc.reason
+            if isinstance(reason, TimeoutError):
+                raise self._timed_out() from None
+            text = getattr(reason, "strerror", None) or str(reason)
+            raise NodeError(0, UNREACHABLE, f"cannot reach node at {self.base_url}: {text}") from None
+        except TimeoutError:
+            raise self._timed_out() from None
+        except (OSError, http.client.HTTPException) as exc:
+            text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            raise NodeError(0, UNREACHABLE, f"cannot reach node at {self.base_url}: {text}") from None
+        except ValueError as exc:  # a base URL urllib cannot use
+            raise NodeError(0, UNREACHABLE, f"cannot reach node at {self.base_url}: {exc}") from None
+
+    def _timed_out(self) -> NodeError:
+        return NodeError(0, TIMEOUT, f"cannot reach node at {self.base_url}: no answer within {self.timeout:g} s")
+
+    def _error_from(self, exc: urllib.error.HTTPError) -> NodeError:
+        try:
+            raw = exc.read()
+        except OSError:
+            raw = b""
+        try:
+            error = json.loads(raw)["error"]
+            return NodeError(exc.code, str(error["code"]), str(error.get("message", "")))
+        except (ValueError, KeyError, TypeError):
+            reason = exc.reason or "error"
+            return NodeError(exc.code, f"HTTP_{exc.code}", f"{reason} (no error body from {self.base_url})")
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        status, _, raw = self._request(method, path, **kwargs)
+        try:
+            return json.loads(raw)
+        except ValueError:
+            raise NodeError(status, BAD_RESPONSE, f"the node at {self.base_url} answered {path} with something that is not JSON") from None
+
+    # --- the API ---------------------------------------------------------------
+
+    def status(self) -> dict:
+        return self._json("GET", "/v1/status")
+
+    def submit_tx(self, raw: bytes) -> dict:
+        """Submit canonical tx bytes; returns {"hash", "status": "pending"}."""
+        return self._json("POST", "/v1/txs", body=bytes(raw), content_type=MSGPACK)
+
+    def submit_batch(self, raws: list[bytes]) -> list[dict]:
+        """Submit several txs at once; one result per tx, in order (errors inline, not raised)."""
+        payload = json.dumps({"txs": [bytes(r).hex() for r in raws]}).encode("ascii")
+        return self._json("POST", "/v1/txs/batch", body=payload, content_type=JSON)["results"]
+
+    def tx(self, tx_hash: str | bytes) -> dict:
+        if isinstance(tx_hash, bytes):
+            tx_hash = tx_hash.hex()
+        return self._json("GET", f"/v1/txs/{_quote(tx_hash)}")
+
+    def block(self, height: int | str = "latest") -> dict:
+        return self._json("GET", f"/v1/blocks/{_quote(height)}")
+
+    def block_raw(self, height: int) -> bytes:
+        """The canonical [block, certificate] bytes, for verifying without trusting the JSON."""
+        return self._request("GET", f"/v1/blocks/{_quote(height)}/raw", accept=MSGPACK)[2]
+
+    def account(self, address: str) -> dict:
+        return self._json("GET", f"/v1/accounts/{_quote(address)}")
+
+    def account_txs(self, address: str, limit: int | None = None, before: str | None = None) -> dict:
+        return self._json("GET", f"/v1/accounts/{_quote(address)}/txs", query={"limit": limit, "before": before})
+
+    def classes(self) -> list[dict]:
+        return self._json("GET", "/v1/classes")["classes"]
+
+    def credit_class(self, class_id: str) -> dict:
+        return self._json("GET", f"/v1/classes/{_quote(class_id)}")
+
+    def openapi(self) -> dict:
+        return self._json("GET", "/v1/openapi.json")
+
+    # --- waiting ---------------------------------------------------------------
+
+    def wait_for_tx(self, tx_hash: str | bytes, timeout: float = 30.0, interval: float = 0.05) -> dict:
+        """Poll until the tx is committed or rejected; NodeError(TIMEOUT) if it is neither in time.
+
+        The poll interval grows to half a second, so that a fast devnet answers
+        quickly and a slow chain is not hammered.
+        """
+        deadline = time.monotonic() + timeout
+        record: dict = {}
+        while True:
+            record = self.tx(tx_hash)
+            if record.get("status") in FINAL_STATUSES:
+                return record
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                shown = tx_hash.hex() if isinstance(tx_hash, bytes) else tx_hash
+                raise NodeError(
+                    0, TIMEOUT, f"transaction {shown} still {record.get('status', 'unknown')} after {timeout:g} s"
+                )
+            time.sleep(min(interval, remaining))
+            interval = min(interval * 1.5, 0.5)
