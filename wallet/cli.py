@@ -1,0 +1,407 @@
+"""`incoop wallet …` and `incoop tx …`: a resident's keys, balances, payments and raw transactions.
+
+Every command takes --node, --wallet-dir and --json, and turns every expected
+failure (a mistyped address, an unknown key, a wrong password, a node that is
+down, a transaction the ledger refused) into a CliError, so that a person sees
+one line saying what went wrong and a script sees a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ledger.address import ADDRESS_LEN, PREFIX, to_address
+from ledger.errors import TxError
+from ledger.tx import Tx, decode_tx
+from node.cli_common import (
+    CliError,
+    default_node,
+    default_wallet_dir,
+    emit,
+    format_amount,
+    parse_amount,
+)
+from wallet.client import NodeClient, NodeError
+from wallet.keystore import LABEL, KeyInfo, Keystore, KeystoreError, read_password
+from wallet.txbuild import (
+    TRANSFER,
+    BuildError,
+    body_from_json,
+    build_and_sign,
+    parse_address,
+    transfer_body,
+)
+
+EXPIRY_WINDOW = 1000
+"""Blocks a transaction built by `wallet send` stays valid: long enough to wait out a slow round."""
+
+DEFAULT_WAIT_S = 30.0
+HISTORY_FORMAT = "H:I"
+
+
+# --- plumbing shared by the commands ---------------------------------------------
+
+
+def _guard(func: Callable[[argparse.Namespace], int | None]) -> Callable[[argparse.Namespace], int | None]:
+    """Turn the wallet's own exceptions into CliError: one line, never a traceback."""
+
+    @functools.wraps(func)
+    def run(args: argparse.Namespace) -> int | None:
+        try:
+            return func(args)
+        except (KeystoreError, BuildError) as exc:
+            raise CliError(str(exc)) from None
+        except NodeError as exc:
+            raise CliError(str(exc) if exc.status == 0 else f"the node says {exc}") from None
+
+    return run
+
+
+def _client(args: argparse.Namespace) -> NodeClient:
+    return NodeClient(args.node or default_node())
+
+
+def _keystore(args: argparse.Namespace) -> Keystore:
+    return Keystore(args.wallet_dir or default_wallet_dir())
+
+
+def _key_info(args: argparse.Namespace, name: str) -> KeyInfo:
+    keystore = _keystore(args)
+    if not keystore.path_of(name).exists():
+        raise CliError(f"no key named {name!r} in {keystore.directory}")
+    return keystore.info(name)
+
+
+def _unlock(args: argparse.Namespace, name: str) -> Any:
+    info = _key_info(args, name)
+    password = read_password(args.password_file, prompt=f"Password for {name}: ")
+    key = _keystore(args).unlock(name, password)
+    return key, info
+
+
+def _account_of(args: argparse.Namespace, who: str) -> str:
+    """A key name in the wallet, or else an address typed in full (checked, never guessed)."""
+    keystore = _keystore(args)
+    if LABEL.fullmatch(who) and keystore.path_of(who).exists():
+        return keystore.info(who).address
+    if who.startswith(PREFIX) and len(who) == ADDRESS_LEN:
+        parse_address(who)
+        return who
+    raise CliError(f"no key named {who!r} in {keystore.directory}, and not an address")
+
+
+class _Classes:
+    """Class metadata fetched once per command, for formatting amounts with their decimals."""
+
+    def __init__(self, client: NodeClient):
+        self.client = client
+        self.cache: dict[str, dict | None] = {}
+
+    def get(self, class_id: str) -> dict | None:
+        if class_id not in self.cache:
+            try:
+                self.cache[class_id] = self.client.credit_class(class_id)
+            except NodeError as exc:
+                if exc.code != "NOT_FOUND":
+                    raise
+                self.cache[class_id] = None
+        return self.cache[class_id]
+
+    def require(self, class_id: str) -> dict:
+        found = self.get(class_id)
+        if found is None:
+            raise CliError(f"no credit class {class_id!r} on the node at {self.client.base_url}")
+        return found
+
+    def format(self, class_id: str, amount: int) -> str:
+        found = self.get(class_id)
+        return str(amount) if found is None else format_amount(amount, int(found["decimals"]))
+
+
+def _submit_and_report(args: argparse.Namespace, client: NodeClient, tx: Tx) -> int:
+    """Submit, then (unless --no-wait) wait for the block and report its result."""
+    tx_hash = tx.hash.hex()
+    try:
+        client.submit_tx(tx.raw)
+    except NodeError as exc:
+        if exc.status == 0:
+            raise
+        raise CliError(f"the node refused transaction {tx_hash}: {exc.code}: {exc.message}") from None
+    if args.no_wait:
+        emit(args.json, {"hash": tx_hash, "status": "pending"}, f"submitted {tx_hash} (pending)")
+        return 0
+    record = client.wait_for_tx(tx_hash, timeout=args.timeout)
+    if record["status"] == "rejected":
+        error = record.get("error") or {}
+        raise CliError(f"transaction {tx_hash} rejected: {error.get('code', '?')}: {error.get('message', '')}")
+    result = record.get("result") or {}
+    code = result.get("code", "?")
+    if code != "OK":
+        raise CliError(
+            f"transaction {tx_hash} failed at height {record.get('height')}: {code}: {result.get('message', '')}"
+        )
+    emit(
+        args.json,
+        {"hash": tx_hash, "status": "committed", "height": record.get("height"), "index": record.get("index"), "result": result},
+        f"committed {tx_hash} at height {record.get('height')}: {code}",
+    )
+    return 0
+
+
+# --- wallet ----------------------------------------------------------------------
+
+
+@_guard
+def cmd_new(args: argparse.Namespace) -> int:
+    keystore = _keystore(args)
+    if keystore.path_of(args.name).exists():
+        raise CliError(f"a key named {args.name!r} already exists in {keystore.directory}")
+    password = read_password(args.password_file, prompt=f"Password for new key {args.name}: ", confirm=True)
+    info = keystore.create(args.name, password)
+    emit(args.json, {"name": info.label, "address": info.address, "path": str(info.path)}, info.address)
+    return 0
+
+
+@_guard
+def cmd_list(args: argparse.Namespace) -> int:
+    keys = _keystore(args).list()
+    data = [{"name": k.label, "address": k.address} for k in keys]
+    width = max((len(k.label) for k in keys), default=0)
+    text = "\n".join(f"{k.label:<{width}}  {k.address}" for k in keys) or f"no keys in {_keystore(args).directory}"
+    emit(args.json, data, text)
+    return 0
+
+
+@_guard
+def cmd_address(args: argparse.Namespace) -> int:
+    info = _key_info(args, args.name)
+    emit(args.json, {"name": info.label, "address": info.address}, info.address)
+    return 0
+
+
+@_guard
+def cmd_balance(args: argparse.Namespace) -> int:
+    address = _account_of(args, args.account)
+    client = _client(args)
+    account = client.account(address)
+    classes = _Classes(client)
+    rows = []
+    for entry in account.get("balances", []):
+        found = classes.get(entry["class"])
+        decimals = int(found["decimals"]) if found else 0
+        rows.append(
+            {
+                "class": entry["class"],
+                "amount": entry["amount"],
+                "decimals": decimals,
+                "formatted": format_amount(int(entry["amount"]), decimals),
+            }
+        )
+    data = {"address": address, "nonce": account.get("nonce", 0), "balances": rows}
+    lines = [address, f"nonce {data['nonce']}"]
+    width = max((len(r["class"]) for r in rows), default=0)
+    lines += [f"{r['class']:<{width}}  {r['formatted']}" for r in rows] or ["no credits"]
+    emit(args.json, data, "\n".join(lines))
+    return 0
+
+
+@_guard
+def cmd_send(args: argparse.Namespace) -> int:
+    info = _key_info(args, args.sender)
+    to = parse_address(args.to, "recipient address")
+    if args.to == info.address:
+        raise CliError("sender and recipient are the same account")
+    client = _client(args)
+    status = client.status()
+    credit_class = _Classes(client).require(args.class_id)
+    amount = parse_amount(args.amount, int(credit_class["decimals"]))
+    nonce = args.nonce if args.nonce is not None else int(client.account(info.address)["nonce"])
+    key, _ = _unlock(args, args.sender)
+    tx = build_and_sign(
+        key,
+        status["chain_id"],
+        TRANSFER,
+        nonce,
+        int(status["height"]) + EXPIRY_WINDOW,
+        transfer_body(args.class_id, to, amount, args.memo),
+    )
+    return _submit_and_report(args, client, tx)
+
+
+def _describe(tx: dict, address: str, classes: _Classes) -> str:
+    """One line a person can read: who paid whom how much, for the types the wallet knows."""
+    body = tx.get("body") or []
+    if tx.get("type") in ("credits.transfer", "credits.issue") and len(body) == 4:
+        class_id, to, amount, note = body
+        shown = f"{classes.format(class_id, int(amount))} {class_id}"
+        if tx["type"] == "credits.issue":
+            text = f"issued {shown} to {to}"
+        elif tx.get("signer") == address:
+            text = f"sent {shown} to {to}"
+        else:
+            text = f"received {shown} from {tx.get('signer')}"
+        return text + (f" ({note})" if note else "")
+    return f"{tx.get('type')} {json.dumps(body)}"
+
+
+@_guard
+def cmd_history(args: argparse.Namespace) -> int:
+    address = _account_of(args, args.account)
+    if args.before is not None:
+        height, sep, index = args.before.partition(":")
+        if not (sep and height.isdigit() and index.isdigit()):
+            raise CliError(f"--before must be {HISTORY_FORMAT} (height:index), not {args.before!r}")
+    if not 1 <= args.limit <= 200:
+        raise CliError("--limit must be from 1 to 200")
+    client = _client(args)
+    page = client.account_txs(address, limit=args.limit, before=args.before)
+    classes = _Classes(client)
+    lines = []
+    for tx in page.get("txs", []):
+        code = (tx.get("result") or {}).get("code", "?")
+        lines.append(f"{tx['height']}:{tx['index']}  {code}  {_describe(tx, address, classes)}  tx {tx['hash']}")
+    if page.get("next"):
+        lines.append(f"more: --before {page['next']}")
+    emit(args.json, {"address": address, **page}, "\n".join(lines) or "no transactions")
+    return 0
+
+
+# --- tx ------------------------------------------------------------------------------
+
+
+@_guard
+def cmd_tx_sign(args: argparse.Namespace) -> int:
+    if args.form == "transfer":
+        missing = [flag for flag, value in (("--to", args.to), ("--class", args.class_id), ("--amount-minor", args.amount_minor)) if value is None]
+        if missing:
+            raise CliError(f"tx sign transfer needs {', '.join(missing)}")
+        type_ = TRANSFER
+        body = transfer_body(args.class_id, parse_address(args.to, "recipient address"), args.amount_minor, args.memo)
+    else:
+        if args.type is None or args.body is None:
+            raise CliError("tx sign needs --type and --body (or the form: tx sign transfer --to … --class … --amount-minor …)")
+        type_ = args.type
+        body = body_from_json(args.body)
+    key, info = _unlock(args, args.sender)
+    tx = build_and_sign(key, args.chain_id, type_, args.nonce, args.expiry, body)
+    try:
+        Path(args.out).write_bytes(tx.raw)
+    except OSError as exc:
+        raise CliError(f"cannot write {args.out}: {exc.strerror}") from None
+    data = {
+        "hash": tx.hash.hex(),
+        "out": args.out,
+        "type": type_,
+        "signer": to_address(key.pubkey),
+        "nonce": args.nonce,
+        "expiry": args.expiry,
+        "chain_id": args.chain_id,
+        "size": len(tx.raw),
+    }
+    emit(args.json, data, tx.hash.hex())
+    return 0
+
+
+@_guard
+def cmd_tx_submit(args: argparse.Namespace) -> int:
+    try:
+        raw = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {args.file}: {exc.strerror}") from None
+    try:
+        tx = decode_tx(raw)
+    except TxError as exc:
+        raise CliError(f"{args.file} is not a signed transaction: {exc.message}") from None
+    return _submit_and_report(args, _client(args), tx)
+
+
+# --- the parser ------------------------------------------------------------------------
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--node", metavar="URL", default=None, help="the node's API (default: $INCOOP_NODE or http://127.0.0.1:8700)")
+    common.add_argument("--wallet-dir", metavar="DIR", default=None, help="the key directory (default: $INCOOP_WALLET or ~/.incoop/wallet)")
+    common.add_argument("--json", action="store_true", help="print JSON for scripts")
+    return common
+
+
+def _password(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--password-file", metavar="FILE", help="read the password from FILE (else $INCOOP_PASSWORD, else a prompt)")
+
+
+def _waiting(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-wait", action="store_true", help="return once the node accepted the tx, without waiting for a block")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_WAIT_S, metavar="S", help="seconds to wait for the commit (default %(default)s)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `wallet` and `tx` to the `incoop` parser."""
+    common = _common()
+
+    wallet = sub.add_parser("wallet", help="your keys, balances, payments")
+    wsub = wallet.add_subparsers(dest="wallet_command", metavar="WALLET_COMMAND")
+    wsub.required = True
+
+    p = wsub.add_parser("new", parents=[common], help="create a new encrypted key")
+    p.add_argument("name")
+    _password(p)
+    p.set_defaults(func=cmd_new)
+
+    p = wsub.add_parser("list", parents=[common], help="list the keys in the wallet")
+    p.set_defaults(func=cmd_list)
+
+    p = wsub.add_parser("address", parents=[common], help="print a key's address")
+    p.add_argument("name")
+    p.set_defaults(func=cmd_address)
+
+    p = wsub.add_parser("balance", parents=[common], help="balances and next nonce of a key or address")
+    p.add_argument("account", metavar="NAME|ADDRESS")
+    p.set_defaults(func=cmd_balance)
+
+    p = wsub.add_parser("send", parents=[common], help="transfer credits")
+    p.add_argument("--from", dest="sender", required=True, metavar="NAME")
+    p.add_argument("--to", required=True, metavar="ADDRESS")
+    p.add_argument("--class", dest="class_id", required=True, metavar="ID")
+    p.add_argument("--amount", required=True, help="in the class's units, e.g. 12.50")
+    p.add_argument("--memo", default="", metavar="TEXT")
+    p.add_argument("--nonce", type=int, default=None, help="override the nonce the node reports")
+    _password(p)
+    _waiting(p)
+    p.set_defaults(func=cmd_send)
+
+    p = wsub.add_parser("history", parents=[common], help="transactions of a key or address, newest first")
+    p.add_argument("account", metavar="NAME|ADDRESS")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--before", metavar=HISTORY_FORMAT, help="continue below this height:index")
+    p.set_defaults(func=cmd_history)
+
+    tx = sub.add_parser("tx", help="sign transactions offline, submit signed ones")
+    tsub = tx.add_subparsers(dest="tx_command", metavar="TX_COMMAND")
+    tsub.required = True
+
+    p = tsub.add_parser("sign", parents=[common], help="sign a transaction offline and write its bytes")
+    p.add_argument("form", nargs="?", choices=["transfer"], help="a shortcut form instead of --type/--body")
+    p.add_argument("--from", dest="sender", required=True, metavar="NAME")
+    p.add_argument("--type", help="transaction type, e.g. credits.transfer")
+    p.add_argument("--body", metavar="JSON", help='the body as a JSON array; keys as addresses, bytes as "0x…"')
+    p.add_argument("--to", metavar="ADDRESS")
+    p.add_argument("--class", dest="class_id", metavar="ID")
+    p.add_argument("--amount-minor", type=int, metavar="N", help="amount in minor units (e.g. cents)")
+    p.add_argument("--memo", default="", metavar="TEXT")
+    p.add_argument("--nonce", type=int, required=True)
+    p.add_argument("--expiry", type=int, required=True, metavar="HEIGHT")
+    p.add_argument("--chain-id", required=True, metavar="ID")
+    p.add_argument("--out", required=True, metavar="FILE")
+    _password(p)
+    p.set_defaults(func=cmd_tx_sign)
+
+    p = tsub.add_parser("submit", parents=[common], help="submit a signed transaction file")
+    p.add_argument("file")
+    _waiting(p)
+    p.set_defaults(func=cmd_tx_submit)
