@@ -41,6 +41,7 @@ EXPIRY_WINDOW = 1000
 """Blocks a transaction built by `wallet send` stays valid: long enough to wait out a slow round."""
 
 DEFAULT_WAIT_S = 30.0
+MAX_NONCE_BUMPS = 16
 HISTORY_FORMAT = "H:I"
 
 
@@ -123,15 +124,23 @@ class _Classes:
         return str(amount) if found is None else format_amount(amount, int(found["decimals"]))
 
 
+def _refused(tx: Tx, exc: NodeError) -> CliError | NodeError:
+    if exc.status == 0:
+        return exc
+    return CliError(f"the node refused transaction {tx.hash.hex()}: {exc.code}: {exc.message}")
+
+
 def _submit_and_report(args: argparse.Namespace, client: NodeClient, tx: Tx) -> int:
-    """Submit, then (unless --no-wait) wait for the block and report its result."""
-    tx_hash = tx.hash.hex()
     try:
         client.submit_tx(tx.raw)
     except NodeError as exc:
-        if exc.status == 0:
-            raise
-        raise CliError(f"the node refused transaction {tx_hash}: {exc.code}: {exc.message}") from None
+        raise _refused(tx, exc) from None
+    return _report(args, client, tx)
+
+
+def _report(args: argparse.Namespace, client: NodeClient, tx: Tx) -> int:
+    """Unless --no-wait, wait for the block and turn a failed result into a non-zero exit."""
+    tx_hash = tx.hash.hex()
     if args.no_wait:
         emit(args.json, {"hash": tx_hash, "status": "pending"}, f"submitted {tx_hash} (pending)")
         return 0
@@ -222,15 +231,21 @@ def cmd_send(args: argparse.Namespace) -> int:
     amount = parse_amount(args.amount, int(credit_class["decimals"]))
     nonce = args.nonce if args.nonce is not None else int(client.account(info.address)["nonce"])
     key, _ = _unlock(args, args.sender)
-    tx = build_and_sign(
-        key,
-        status["chain_id"],
-        TRANSFER,
-        nonce,
-        int(status["height"]) + EXPIRY_WINDOW,
-        transfer_body(args.class_id, to, amount, args.memo),
-    )
-    return _submit_and_report(args, client, tx)
+    body = transfer_body(args.class_id, to, amount, args.memo)
+    expiry = int(status["height"]) + EXPIRY_WINDOW
+    for _attempt in range(MAX_NONCE_BUMPS + 1):
+        tx = build_and_sign(key, status["chain_id"], TRANSFER, nonce, expiry, body)
+        try:
+            client.submit_tx(tx.raw)
+            break
+        except NodeError as exc:
+            # the node's account nonce counts committed txs only: step over our own pending ones
+            if exc.code != "DUPLICATE" or args.nonce is not None:
+                raise _refused(tx, exc) from None
+            nonce += 1
+    else:
+        raise CliError(f"{MAX_NONCE_BUMPS} transactions of {args.sender} are pending already; wait for them or give --nonce")
+    return _report(args, client, tx)
 
 
 def _describe(tx: dict, address: str, classes: _Classes) -> str:
