@@ -1,0 +1,506 @@
+"""The HTTP API under /v1 (docs/api-contract.md is the contract; follow it to the letter).
+
+Handlers raise (ApiError, TxError, aiohttp's HTTP errors) and one middleware
+turns every failure into `{"error": {"code", "message"}}` with a 4xx status,
+so that no input can produce a 500 or a half-built response. A 500 INTERNAL
+is only ever a bug, and is logged.
+
+The handlers read the store directly (LevelDB reads are thread-safe and the
+producer commits each block in one atomic batch) and touch the mempool only
+on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ledger import accounts, credits
+from ledger.address import AddressError, from_address, to_address
+from ledger.block import Block, Certificate, decode_raw_block
+from ledger.crypto import HASH_LEN, PUBKEY_LEN
+from ledger.encoding import EncodingError, decode
+from ledger.errors import MESSAGES, Code, TxError
+from ledger.store import Store
+from ledger.tx import Tx, decode_tx
+from node.config import ApiConfig
+from node.mempool import Mempool, Prepared
+from node.openapi import openapi_document
+
+log = logging.getLogger("incoop.api")
+
+MSGPACK = "application/msgpack"
+JSON = "application/json"
+MAX_HISTORY_LIMIT = 200
+DEFAULT_HISTORY_LIMIT = 50
+_BLOCK_CACHE = 64
+
+# docs/api-contract.md: which status a transaction rejection carries
+TX_STATUS = {
+    Code.BAD_NONCE: 409,
+    Code.DUPLICATE: 409,
+    Code.NONCE_TOO_FAR: 409,
+    Code.MEMPOOL_FULL: 503,
+}
+_HTTP_CODES = {
+    400: "BAD_REQUEST",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    413: "BODY_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+}
+_CURSOR = re.compile(r"(\d{1,19}):(\d{1,10})")
+_HEIGHT = re.compile(r"\d{1,19}")
+_HASH_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+class ApiError(Exception):
+    """A request the caller got wrong (or a resource that is not there)."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class NodeContext:
+    """What the handlers need of the running node; built by node.server."""
+
+    store: Store
+    mempool: Mempool
+    chain_id: str
+    genesis_hash: bytes
+    role: str
+    node_address: str
+    verify_pool: Executor | None = None
+    _blocks: OrderedDict[int, tuple[Block, Certificate]] = field(default_factory=OrderedDict)
+
+    def block(self, height: int) -> tuple[Block, Certificate] | None:
+        """A committed block, decoded; a few recent ones are kept since history reads them often."""
+        cached = self._blocks.get(height)
+        if cached is not None:
+            self._blocks.move_to_end(height)
+            return cached
+        raw = self.store.raw_block(height)
+        if raw is None:
+            return None
+        decoded = decode_raw_block(raw)
+        self._blocks[height] = decoded
+        while len(self._blocks) > _BLOCK_CACHE:
+            self._blocks.popitem(last=False)
+        return decoded
+
+    def next_height(self) -> int:
+        return self.store.head().height + 1
+
+
+NODE = web.AppKey("node", NodeContext)
+CONFIG = web.AppKey("api_config", ApiConfig)
+routes = web.RouteTableDef()
+
+
+# --- rendering --------------------------------------------------------------------
+
+
+def error_body(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message}}
+
+
+def _error_response(status: int, code: str, message: str, headers: Any = None) -> web.Response:
+    return web.json_response(error_body(code, message), status=status, headers=headers)
+
+
+def render_result(code: int) -> dict:
+    try:
+        known = Code(code)
+    except ValueError:
+        return {"code": f"CODE_{code}", "message": f"result code {code}"}
+    return {"code": known.name, "message": MESSAGES[known]}
+
+
+def render_value(value: Any) -> Any:
+    """A body field as JSON: 32-byte keys as addresses, other bytes as hex, arrays as lists."""
+    if type(value) is bytes:
+        return to_address(value) if len(value) == PUBKEY_LEN else value.hex()
+    if type(value) is tuple or type(value) is list:
+        return [render_value(v) for v in value]
+    return value
+
+
+def render_header(block: Block) -> dict:
+    h = block.header
+    return {
+        "version": h.version,
+        "chain_id": h.chain_id,
+        "height": h.height,
+        "time_ms": h.time_ms,
+        "prev_hash": h.prev_hash.hex(),
+        "tx_root": h.tx_root.hex(),
+        "results_root": h.results_root.hex(),
+        "state_root": h.state_root.hex(),
+        "proposer": to_address(h.proposer),
+        "validators_hash": h.validators_hash.hex(),
+    }
+
+
+def render_certificate(cert: Certificate) -> dict:
+    return {
+        "height": cert.height,
+        "round": cert.round,
+        "block_hash": cert.block_hash.hex(),
+        "signatures": [{"validator": to_address(v), "signature": s.hex()} for v, s in cert.signatures],
+    }
+
+
+def render_block_tx(tx: Tx, result: int) -> dict:
+    return {
+        "hash": tx.hash.hex(),
+        "type": tx.type,
+        "signer": to_address(tx.signer),
+        "nonce": tx.nonce,
+        "expiry": tx.expiry,
+        "body": render_value(tx.body),
+        "result": render_result(result),
+    }
+
+
+def render_block(block: Block, cert: Certificate) -> dict:
+    txs = [render_block_tx(decode_tx(raw, len(raw)), r) for raw, r in zip(block.txs, block.results, strict=True)]
+    return {
+        "height": block.header.height,
+        "hash": block.hash().hex(),
+        "header": render_header(block),
+        "txs": txs,
+        "certificate": render_certificate(cert),
+    }
+
+
+def render_tx_error(error: TxError) -> dict:
+    return {"code": error.code.name, "message": error.message}
+
+
+# --- request parsing ---------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TxSubmission(_Strict):
+    tx: str
+
+
+class BatchSubmission(_Strict):
+    txs: list[str]
+
+
+def _parse_json(model: type[BaseModel], body: bytes) -> Any:
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise ApiError(400, "BAD_REQUEST", f"invalid JSON request ({where}): {first['msg']}") from None
+
+
+def _tx_hex(text: str) -> bytes:
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise TxError(Code.MALFORMED, "the transaction is not hex") from None
+
+
+def _content_type(request: web.Request) -> str:
+    ctype = request.content_type
+    if ctype not in (MSGPACK, JSON):
+        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", f"send {MSGPACK} or {JSON}, not {ctype or 'no content type'}")
+    return ctype
+
+
+def _account(text: str) -> bytes:
+    try:
+        return from_address(text)
+    except AddressError as exc:
+        raise ApiError(400, "INVALID_ADDRESS", str(exc)) from None
+
+
+def _hash(text: str) -> bytes:
+    if not _HASH_HEX.fullmatch(text):
+        raise ApiError(400, "BAD_REQUEST", f"a hash is {HASH_LEN * 2} lower-case hex characters")
+    return bytes.fromhex(text)
+
+
+def _height(ctx: NodeContext, text: str) -> int:
+    if text == "latest":
+        return ctx.store.head().height
+    if not _HEIGHT.fullmatch(text):
+        raise ApiError(400, "BAD_REQUEST", "a height is a non-negative integer or 'latest'")
+    return int(text)
+
+
+def _committed_block(ctx: NodeContext, text: str) -> tuple[Block, Certificate]:
+    height = _height(ctx, text)
+    found = ctx.block(height) if height > 0 else None
+    if found is None:
+        raise ApiError(404, "NOT_FOUND", f"no committed block at height {height}")
+    return found
+
+
+# --- handlers -------------------------------------------------------------------------
+
+
+@routes.get("/v1/status")
+async def get_status(request: web.Request) -> web.Response:
+    ctx = request.app[NODE]
+    head = ctx.store.head()
+    return web.json_response({
+        "chain_id": ctx.chain_id,
+        "genesis_hash": ctx.genesis_hash.hex(),
+        "height": head.height,
+        "block_hash": head.block_hash.hex(),
+        "block_time_ms": head.time_ms,
+        "state_root": head.state_root.hex(),
+        "role": ctx.role,
+        "node_address": ctx.node_address,
+        "mempool_size": len(ctx.mempool),
+    })
+
+
+@routes.post("/v1/txs")
+async def post_tx(request: web.Request) -> web.Response:
+    ctx = request.app[NODE]
+    ctype = _content_type(request)
+    body = await request.read()
+    raw = body if ctype == MSGPACK else _tx_hex(_parse_json(TxSubmission, body).tx)
+    tx = ctx.mempool.admit_raw(raw, ctx.next_height())
+    return web.json_response({"hash": tx.hash.hex(), "status": "pending"}, status=202)
+
+
+def _batch_items(ctype: str, body: bytes, max_items: int) -> list[bytes | TxError]:
+    if ctype == MSGPACK:
+        try:
+            value = decode(body, max(len(body), 1))
+        except EncodingError as exc:
+            raise ApiError(400, "BAD_REQUEST", f"not a canonical array of transactions: {exc}") from None
+        if type(value) is not tuple or any(type(item) is not bytes for item in value):
+            raise ApiError(400, "BAD_REQUEST", "a batch is an array of transaction byte strings")
+        items: list[bytes | TxError] = list(value)
+    else:
+        items = []
+        for text in _parse_json(BatchSubmission, body).txs:
+            try:
+                items.append(_tx_hex(text))
+            except TxError as exc:
+                items.append(exc)
+    if len(items) > max_items:
+        raise ApiError(400, "BAD_REQUEST", f"a batch holds at most {max_items} transactions, not {len(items)}")
+    return items
+
+
+def _render_prepared(item: Prepared) -> dict:
+    tx_hash = item.tx.hash.hex() if item.tx is not None else None
+    if item.error is not None:
+        return {"hash": tx_hash, "error": render_tx_error(item.error)}
+    return {"hash": tx_hash, "status": "pending"}
+
+
+@routes.post("/v1/txs/batch")
+async def post_tx_batch(request: web.Request) -> web.Response:
+    ctx = request.app[NODE]
+    ctype = _content_type(request)
+    items = _batch_items(ctype, await request.read(), request.app[CONFIG].max_batch_txs)
+    loop = asyncio.get_running_loop()
+    # decode and verify off the loop (verification fans out to the verify pool);
+    # admission is sequential and on the loop, after the await, so it is never half done
+    prepared = await loop.run_in_executor(None, ctx.mempool.prepare_batch, items, ctx.verify_pool)
+    results = ctx.mempool.admit_prepared(prepared, ctx.next_height())
+    return web.json_response({"results": [_render_prepared(item) for item in results]})
+
+
+@routes.get("/v1/txs/{hash}")
+async def get_tx(request: web.Request) -> web.Response:
+    ctx = request.app[NODE]
+    tx_hash = _hash(request.match_info["hash"])
+    out: dict[str, Any] = {"hash": tx_hash.hex()}
+    location = ctx.store.tx_location(tx_hash)
+    if location is not None:
+        height, index = location
+        block, _ = ctx.block(height)  # type: ignore[misc]
+        out.update(status="committed", height=height, index=index, result=render_result(block.results[index]))
+    elif tx_hash in ctx.mempool:
+        out["status"] = "pending"
+    elif (rejection := ctx.mempool.rejection(tx_hash)) is not None:
+        out.update(status="rejected", error={"code": rejection.code.name, "message": rejection.message})
+    else:
+        out["status"] = "unknown"
+    return web.json_response(out)
+
+
+@routes.get("/v1/blocks/{height}")
+async def get_block(request: web.Request) -> web.Response:
+    ctx = request.app[NODE]
+    block, cert = _committed_block(ctx, request.match_info["height"])
+    return web.json_response(render_block(block, cert))
+
+
+@routes.get("/v1/blocks/{height}/raw")
+async def get_block_raw(request: web.Request) -> web.Response:
+    ctx = request.app[NODE]
+    height = _height(ctx, request.match_info["height"])
+    raw = ctx.store.raw_block(height) if height > 0 else None
+    if raw is None:
+        raise ApiError(404, "NOT_FOUND", f"no committed block at height {height}")
+    return web.Response(body=raw, content_type=MSGPACK)
+
+
+@routes.get("/v1/accounts/{address}")
+async def get_account(request: web.Request) -> web.Response:
+    ctx = request.app[NODE]
+    account = _account(request.match_info["address"])
+    prefix = credits.PREFIX_BALANCE + account
+    balances = [
+        {"class": key[len(prefix):].decode("ascii"), "amount": decode(value)}
+        for key, value in ctx.store.state_items(prefix)
+    ]
+    return web.json_response({
+        "address": to_address(account),
+        "nonce": accounts.next_nonce(ctx.store.state, account),
+        "balances": balances,
+    })
+
+
+def _history_query(request: web.Request) -> tuple[int, tuple[int, int] | None]:
+    text = request.query.get("limit", str(DEFAULT_HISTORY_LIMIT))
+    if not _HEIGHT.fullmatch(text) or not 1 <= int(text) <= MAX_HISTORY_LIMIT:
+        raise ApiError(400, "BAD_REQUEST", f"limit is an integer from 1 to {MAX_HISTORY_LIMIT}")
+    before = None
+    if "before" in request.query:
+        match = _CURSOR.fullmatch(request.query["before"])
+        if match is None:
+            raise ApiError(400, "BAD_REQUEST", "before is a cursor HEIGHT:INDEX as returned in 'next'")
+        before = (int(match[1]), int(match[2]))
+        if before[0] >= 2**63 or before[1] >= 2**32:
+            raise ApiError(400, "BAD_REQUEST", "before is out of range")
+    return int(text), before
+
+
+@routes.get("/v1/accounts/{address}/txs")
+async def get_account_txs(request: web.Request) -> web.Response:
+    ctx = request.app[NODE]
+    account = _account(request.match_info["address"])
+    limit, before = _history_query(request)
+    rows = ctx.store.history(account, before, limit + 1)
+    txs = []
+    for height, index, _tx_hash in rows[:limit]:
+        block, _ = ctx.block(height)  # type: ignore[misc]
+        raw = block.txs[index]
+        tx = decode_tx(raw, len(raw))
+        txs.append({
+            "hash": tx.hash.hex(),
+            "height": height,
+            "index": index,
+            "type": tx.type,
+            "signer": to_address(tx.signer),
+            "body": render_value(tx.body),
+            "result": render_result(block.results[index]),
+        })
+    following = f"{rows[limit - 1][0]}:{rows[limit - 1][1]}" if len(rows) > limit else None
+    return web.json_response({"txs": txs, "next": following})
+
+
+def _render_class(class_id: str, credit_class: credits.CreditClass) -> dict:
+    return {
+        "id": class_id,
+        "name": credit_class.name,
+        "issuer": to_address(credit_class.issuer),
+        "decimals": credit_class.decimals,
+        "supply": credit_class.supply,
+    }
+
+
+@routes.get("/v1/classes")
+async def get_classes(request: web.Request) -> web.Response:
+    ctx = request.app[NODE]
+    prefix = credits.PREFIX_CLASS
+    classes = [
+        _render_class(key[len(prefix):].decode("ascii"), credits.CreditClass(*decode(value)))
+        for key, value in ctx.store.state_items(prefix)
+    ]
+    return web.json_response({"classes": classes})
+
+
+@routes.get("/v1/classes/{id}")
+async def get_class(request: web.Request) -> web.Response:
+    ctx = request.app[NODE]
+    class_id = request.match_info["id"]
+    found = credits.get_class(ctx.store.state, class_id) if credits.CLASS_ID.fullmatch(class_id) else None
+    if found is None:
+        raise ApiError(404, "NOT_FOUND", f"no credit class {class_id!r}")
+    return web.json_response(_render_class(class_id, found))
+
+
+@routes.get("/v1/openapi.json")
+async def get_openapi(request: web.Request) -> web.Response:
+    return web.json_response(openapi_document())
+
+
+# --- the error edge ------------------------------------------------------------------------
+
+
+def _http_error(request: web.Request, exc: web.HTTPException) -> web.Response:
+    status = exc.status
+    code = _HTTP_CODES.get(status, "BAD_REQUEST" if status < 500 else "INTERNAL")
+    if status == 404:
+        message = f"no such resource: {request.path}"
+    elif status == 405:
+        message = f"method {request.method} is not allowed on {request.path}"
+    elif status == 413:
+        message = f"request body larger than {request.app[CONFIG].max_body_bytes} bytes"
+    else:
+        message = exc.reason
+    headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+    return _error_response(status, code, message, headers)
+
+
+def error_middleware_for(timeout_s: float) -> Callable:
+    @web.middleware
+    async def error_middleware(request: web.Request, handler: Callable) -> web.StreamResponse:
+        try:
+            async with asyncio.timeout(timeout_s):
+                return await handler(request)
+        except ApiError as exc:
+            return _error_response(exc.status, exc.code, exc.message)
+        except TxError as exc:
+            return _error_response(TX_STATUS.get(exc.code, 400), exc.code.name, exc.message)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return _http_error(request, exc)
+        except TimeoutError:
+            return _error_response(503, "TIMEOUT", f"the request took longer than {timeout_s} s")
+        except Exception:
+            log.exception("internal error on %s %s", request.method, request.path)
+            return _error_response(500, "INTERNAL", "internal error (logged by the node)")
+
+    return error_middleware
+
+
+def create_app(config: ApiConfig, *contexts: Callable[[web.Application], AsyncIterator[None]]) -> web.Application:
+    """The API application; `contexts` open and close the node's resources (store, producer)."""
+    app = web.Application(client_max_size=config.max_body_bytes, middlewares=[error_middleware_for(config.request_timeout_s)])
+    app[CONFIG] = config
+    app.add_routes(routes)
+    app.cleanup_ctx.extend(contexts)
+    return app
+

@@ -1,0 +1,303 @@
+"""The OpenAPI 3.1 description of /v1, served at /v1/openapi.json.
+
+Written by hand from docs/api-contract.md so that it documents the contract,
+not whatever the code happens to do; a test checks that every route the app
+registers appears here.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+_HEX = {"type": "string", "pattern": "^[0-9a-f]*$"}
+_ADDRESS = {"type": "string", "description": "text address (ic + base32 with checksum)"}
+_RESULT = {"$ref": "#/components/schemas/Result"}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict:
+    return _json(_ref("Error"), description)
+
+
+def _path_param(name: str, description: str, schema: dict | None = None) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": schema or {"type": "string"}}
+
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string", "description": "a ledger.errors.Code name or NOT_FOUND, BAD_REQUEST, BODY_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, METHOD_NOT_ALLOWED, INVALID_ADDRESS, TIMEOUT"},
+                    "message": {"type": "string"},
+                },
+            }
+        },
+    },
+    "Result": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {"code": {"type": "string", "description": "OK or an execution result code"}, "message": {"type": "string"}},
+    },
+    "Status": {
+        "type": "object",
+        "properties": {
+            "chain_id": {"type": "string"},
+            "genesis_hash": _HEX,
+            "height": {"type": "integer"},
+            "block_hash": _HEX,
+            "block_time_ms": {"type": "integer"},
+            "state_root": _HEX,
+            "role": {"type": "string", "enum": ["validator", "observer"]},
+            "node_address": _ADDRESS,
+            "mempool_size": {"type": "integer"},
+        },
+    },
+    "Pending": {
+        "type": "object",
+        "properties": {"hash": _HEX, "status": {"const": "pending"}},
+    },
+    "BatchItem": {
+        "type": "object",
+        "properties": {
+            "hash": {"oneOf": [_HEX, {"type": "null"}]},
+            "status": {"const": "pending"},
+            "error": {"$ref": "#/components/schemas/Error/properties/error"},
+        },
+    },
+    "TxStatus": {
+        "type": "object",
+        "required": ["hash", "status"],
+        "properties": {
+            "hash": _HEX,
+            "status": {"enum": ["pending", "committed", "rejected", "unknown"]},
+            "height": {"type": "integer"},
+            "index": {"type": "integer"},
+            "result": _RESULT,
+            "error": {"$ref": "#/components/schemas/Error/properties/error"},
+        },
+    },
+    "BlockTx": {
+        "type": "object",
+        "properties": {
+            "hash": _HEX,
+            "type": {"type": "string"},
+            "signer": _ADDRESS,
+            "nonce": {"type": "integer"},
+            "expiry": {"type": "integer"},
+            "body": {"type": "array", "description": "body fields; bytes as hex, 32-byte keys as addresses"},
+            "result": _RESULT,
+        },
+    },
+    "Block": {
+        "type": "object",
+        "properties": {
+            "height": {"type": "integer"},
+            "hash": _HEX,
+            "header": {
+                "type": "object",
+                "properties": {
+                    "version": {"type": "integer"},
+                    "chain_id": {"type": "string"},
+                    "height": {"type": "integer"},
+                    "time_ms": {"type": "integer"},
+                    "prev_hash": _HEX,
+                    "tx_root": _HEX,
+                    "results_root": _HEX,
+                    "state_root": _HEX,
+                    "proposer": _ADDRESS,
+                    "validators_hash": _HEX,
+                },
+            },
+            "txs": {"type": "array", "items": _ref("BlockTx")},
+            "certificate": {
+                "type": "object",
+                "properties": {
+                    "height": {"type": "integer"},
+                    "round": {"type": "integer"},
+                    "block_hash": _HEX,
+                    "signatures": {
+                        "type": "array",
+                        "items": {"type": "object", "properties": {"validator": _ADDRESS, "signature": _HEX}},
+                    },
+                },
+            },
+        },
+    },
+    "Account": {
+        "type": "object",
+        "properties": {
+            "address": _ADDRESS,
+            "nonce": {"type": "integer", "description": "the next nonce to use"},
+            "balances": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"class": {"type": "string"}, "amount": {"type": "integer"}}},
+            },
+        },
+    },
+    "History": {
+        "type": "object",
+        "properties": {
+            "txs": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "hash": _HEX,
+                        "height": {"type": "integer"},
+                        "index": {"type": "integer"},
+                        "type": {"type": "string"},
+                        "signer": _ADDRESS,
+                        "body": {"type": "array"},
+                        "result": _RESULT,
+                    },
+                },
+            },
+            "next": {"oneOf": [{"type": "string", "pattern": "^[0-9]+:[0-9]+$"}, {"type": "null"}]},
+        },
+    },
+    "Class": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "issuer": _ADDRESS,
+            "decimals": {"type": "integer"},
+            "supply": {"type": "integer"},
+        },
+    },
+}
+
+_TX_BODY = {
+    "required": True,
+    "content": {
+        "application/msgpack": {"schema": {"type": "string", "format": "binary", "description": "canonical tx bytes"}},
+        "application/json": {"schema": {"type": "object", "required": ["tx"], "properties": {"tx": _HEX}}},
+    },
+}
+_BATCH_BODY = {
+    "required": True,
+    "content": {
+        "application/msgpack": {"schema": {"type": "string", "format": "binary", "description": "canonical array of tx byte strings"}},
+        "application/json": {"schema": {"type": "object", "required": ["txs"], "properties": {"txs": {"type": "array", "items": _HEX}}}},
+    },
+}
+_HEIGHT = _path_param("height", "a block height or 'latest'")
+_ADDRESS_PARAM = _path_param("address", "an account address")
+
+PATHS: dict[str, dict[str, Any]] = {
+    "/v1/status": {
+        "get": {"summary": "The node's chain, head and role", "responses": {"200": _json(_ref("Status"), "status")}},
+    },
+    "/v1/txs": {
+        "post": {
+            "summary": "Submit one signed transaction",
+            "requestBody": _TX_BODY,
+            "responses": {
+                "202": _json(_ref("Pending"), "admitted to the mempool"),
+                "400": _error("MALFORMED, TOO_LARGE, WRONG_CHAIN, UNKNOWN_TYPE, BAD_SIGNATURE, EXPIRED, BAD_REQUEST"),
+                "409": _error("BAD_NONCE, DUPLICATE, NONCE_TOO_FAR"),
+                "413": _error("BODY_TOO_LARGE"),
+                "415": _error("UNSUPPORTED_MEDIA_TYPE"),
+                "503": _error("MEMPOOL_FULL"),
+            },
+        },
+    },
+    "/v1/txs/batch": {
+        "post": {
+            "summary": "Submit many signed transactions; one result each, in order",
+            "requestBody": _BATCH_BODY,
+            "responses": {
+                "200": _json({"type": "object", "properties": {"results": {"type": "array", "items": _ref("BatchItem")}}}, "results"),
+                "400": _error("BAD_REQUEST (not an array, too many transactions)"),
+                "413": _error("BODY_TOO_LARGE"),
+                "415": _error("UNSUPPORTED_MEDIA_TYPE"),
+            },
+        },
+    },
+    "/v1/txs/{hash}": {
+        "get": {
+            "summary": "A transaction's status: pending, committed, rejected or unknown",
+            "parameters": [_path_param("hash", "the transaction hash", _HEX)],
+            "responses": {"200": _json(_ref("TxStatus"), "status"), "400": _error("BAD_REQUEST (not a hash)")},
+        },
+    },
+    "/v1/blocks/{height}": {
+        "get": {
+            "summary": "A committed block with its transactions and certificate",
+            "parameters": [_HEIGHT],
+            "responses": {"200": _json(_ref("Block"), "the block"), "400": _error("BAD_REQUEST"), "404": _error("NOT_FOUND")},
+        },
+    },
+    "/v1/blocks/{height}/raw": {
+        "get": {
+            "summary": "The canonical [block, certificate] bytes as stored",
+            "parameters": [_HEIGHT],
+            "responses": {
+                "200": {"description": "raw block", "content": {"application/msgpack": {"schema": {"type": "string", "format": "binary"}}}},
+                "400": _error("BAD_REQUEST"),
+                "404": _error("NOT_FOUND"),
+            },
+        },
+    },
+    "/v1/accounts/{address}": {
+        "get": {
+            "summary": "An account's next nonce and balances (an unknown account is empty)",
+            "parameters": [_ADDRESS_PARAM],
+            "responses": {"200": _json(_ref("Account"), "the account"), "400": _error("INVALID_ADDRESS")},
+        },
+    },
+    "/v1/accounts/{address}/txs": {
+        "get": {
+            "summary": "An account's committed transactions, newest first",
+            "parameters": [
+                _ADDRESS_PARAM,
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+                {"name": "before", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]+:[0-9]+$"}, "description": "the 'next' cursor of the previous page"},
+            ],
+            "responses": {"200": _json(_ref("History"), "one page"), "400": _error("INVALID_ADDRESS, BAD_REQUEST")},
+        },
+    },
+    "/v1/classes": {
+        "get": {
+            "summary": "All credit classes",
+            "responses": {"200": _json({"type": "object", "properties": {"classes": {"type": "array", "items": _ref("Class")}}}, "classes")},
+        },
+    },
+    "/v1/classes/{id}": {
+        "get": {
+            "summary": "One credit class",
+            "parameters": [_path_param("id", "the class id")],
+            "responses": {"200": _json(_ref("Class"), "the class"), "404": _error("NOT_FOUND")},
+        },
+    },
+    "/v1/openapi.json": {
+        "get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1", "content": {"application/json": {}}}}},
+    },
+}
+
+
+@cache
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "incoop node API",
+            "version": "1",
+            "description": "Errors are JSON {\"error\": {\"code\", \"message\"}} with a 4xx status for bad input.",
+        },
+        "paths": PATHS,
+        "components": {"schemas": _SCHEMAS},
+    }

@@ -1,0 +1,184 @@
+"""The node process: configuration, key, store, API and block production, started and stopped in order.
+
+Start-up refuses early, with one line, anything that would make the node
+serve the wrong chain: a store made from another genesis, a key it cannot
+decrypt. Shutdown (SIGINT/SIGTERM) stops production first, lets a commit
+under way finish, and only then closes the store, so a clean stop never
+depends on the store's crash safety (a SIGKILL does, and it holds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from genesis.document import Genesis, GenesisError, load_genesis
+from ledger import chain
+from ledger.address import to_address
+from ledger.crypto import SigningKey
+from ledger.store import Store, StoreError
+from node.api import NODE, NodeContext, create_app
+from node.config import KEY_PASSWORD_ENV, ConfigError, NodeConfig, load_config
+from node.mempool import Mempool
+from node.producer import Producer
+from wallet.keystore import KeystoreError, read_key_file, read_password
+
+log = logging.getLogger("incoop.node")
+SHUTDOWN_TIMEOUT_S = 5.0
+
+
+class NodeError(RuntimeError):
+    """The node cannot start; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class NodeSetup:
+    home: Path
+    config: NodeConfig
+    genesis: Genesis
+    key: SigningKey
+
+
+def load_setup(home: Path) -> NodeSetup:
+    """Configuration, genesis and the decrypted node key, or a NodeError naming what is wrong."""
+    if not home.is_dir():
+        raise NodeError(f"no node home directory at {home}")
+    try:
+        config = load_config(home)
+        genesis = load_genesis(config.path(home, config.genesis_file))
+    except (ConfigError, GenesisError) as exc:
+        raise NodeError(str(exc)) from exc
+    password_file = config.path(home, config.key_password_file) if config.key_password_file else None
+    try:
+        password = read_password(password_file, env=KEY_PASSWORD_ENV, prompt=None)
+    except KeystoreError as exc:
+        raise NodeError(
+            f"no password for the node key: set key_password_file in {home / 'config.json'} or {KEY_PASSWORD_ENV} ({exc})"
+        ) from exc
+    key_path = config.path(home, config.key_file)
+    try:
+        key = read_key_file(key_path, password)
+    except KeystoreError as exc:
+        raise NodeError(f"cannot unlock the node key {key_path}: {exc}") from exc
+    return NodeSetup(home, config, genesis, key)
+
+
+def open_store(setup: NodeSetup) -> Store:
+    """The node's store, initialised from genesis when new; refuses a store of another chain."""
+    path = setup.config.path(setup.home, setup.config.data_dir)
+    try:
+        store = Store(path)
+    except StoreError as exc:
+        raise NodeError(str(exc)) from exc
+    try:
+        genesis_hash = setup.genesis.hash()
+        if not store.is_initialised():
+            store.init_genesis(genesis_hash, setup.genesis.initial_state(), setup.genesis.genesis_time_ms)
+        elif store.genesis()[0] != genesis_hash:
+            raise NodeError(
+                f"the store at {path} holds a chain from another genesis "
+                f"({store.genesis()[0].hex()[:16]}…, this genesis is {genesis_hash.hex()[:16]}…); "
+                "use another data_dir or the matching genesis.json"
+            )
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def node_role(setup: NodeSetup, store: Store) -> str:
+    """A validator only if configured as one and its key is in the chain's validator set."""
+    if setup.config.role != "validator":
+        return "observer"
+    if setup.key.pubkey not in chain.get_validators(store.state):
+        log.warning("node key %s is not a validator of this chain: running as an observer", to_address(setup.key.pubkey))
+        return "observer"
+    return "validator"
+
+
+def build_app(setup: NodeSetup) -> web.Application:
+    """The API app; its cleanup contexts open the store and run the producer, and close them in reverse."""
+
+    async def node_resources(app: web.Application) -> AsyncIterator[None]:
+        store = open_store(setup)
+        verify_pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="verify")
+        try:
+            mempool = Mempool(store.state, setup.genesis.chain_id, setup.config.mempool_max_txs)
+            app[NODE] = NodeContext(
+                store=store,
+                mempool=mempool,
+                chain_id=setup.genesis.chain_id,
+                genesis_hash=setup.genesis.hash(),
+                role=node_role(setup, store),
+                node_address=to_address(setup.key.pubkey),
+                verify_pool=verify_pool,
+            )
+            yield
+        finally:
+            verify_pool.shutdown(wait=True)
+            store.close()
+            log.info("store closed")
+
+    async def block_production(app: web.Application) -> AsyncIterator[None]:
+        ctx = app[NODE]
+        if ctx.role != "validator":
+            yield
+            return
+        config = setup.config
+        producer = Producer(ctx.store, ctx.mempool, setup.key, ctx.chain_id, config.block_interval_ms, config.heartbeat_ms)
+        producer.start()
+        try:
+            yield
+        finally:
+            await producer.stop()
+            log.info("block production stopped at height %d", producer.head.height)
+
+    return create_app(setup.config.api, node_resources, block_production)
+
+
+async def serve(setup: NodeSetup) -> None:
+    """Run until SIGINT or SIGTERM."""
+    app = build_app(setup)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+    await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        api = setup.config.api
+        site = web.TCPSite(runner, api.host, api.port)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise NodeError(f"cannot serve the API on {api.host}:{api.port}: {exc.strerror}") from exc
+        ctx = app[NODE]
+        url = f"http://{api.host}:{api.port}"
+        print(f"incoop node {ctx.node_address} serving {url} at height {ctx.store.head().height}", flush=True)
+        log.info("running as %s on chain %s", ctx.role, ctx.chain_id)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        await runner.cleanup()
+
+
+def run_node(home: Path) -> int:
+    """The `incoop node start` command: returns 0 after a clean stop; NodeError if it cannot start."""
+    setup = load_setup(Path(home))
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=setup.config.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    asyncio.run(serve(setup))
+    log.info("stopped cleanly")
+    return 0
