@@ -22,7 +22,7 @@ import pytest
 from genesis.document import parse_genesis
 from ledger import chain
 from ledger.address import to_address
-from ledger.block import Certificate, encode_raw_block, sign_precommit, vote_payload, PRECOMMIT
+from ledger.block import PRECOMMIT, Certificate, encode_raw_block, sign_precommit, vote_payload
 from ledger.crypto import DOMAIN_TX, DOMAIN_VOTE, SigningKey, sha256, signing_message
 from ledger.encoding import encode
 from ledger.merkle import StateTree, inner_hash, leaf_hash, list_root, node_key, verify_proof
