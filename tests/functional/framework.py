@@ -1,0 +1,288 @@
+"""Functional test framework: real node processes on loopback ports, driven through the API.
+
+A test gets a devnet layout (genesis.devnet) written into its temporary
+directory, starts `python -m node.cli node start --home …` as a child
+process, and talks to it over HTTP exactly as a wallet would. Node output
+goes to HOME/node.log; when a test fails its tail is printed with the
+failure (pytest shows teardown output of failed tests), and the whole
+directory stays under pytest's basetemp for reading.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from genesis.devnet import DEMO_CLASS, DEVNET_PASSWORD, DevnetLayout, create_devnet
+from ledger.address import to_address
+from ledger.credits import TRANSFER
+from ledger.crypto import SigningKey
+from ledger.encoding import encode
+from ledger.tx import Tx, sign_tx
+from node.config import load_config, write_config
+from wallet.keystore import Keystore
+
+REPO = Path(__file__).resolve().parents[2]
+MSGPACK = "application/msgpack"
+JSON = "application/json"
+FAR_EXPIRY = 2**40
+START_TIMEOUT_S = 20.0
+
+# Fast blocks keep the tests short; heartbeat blocks still come, but rarely enough to read logs.
+TEST_BLOCK_INTERVAL_MS = 20
+TEST_HEARTBEAT_MS = 300
+TEST_MAX_BODY_BYTES = 1024 * 1024
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02, what: str = "") -> Any:
+    """Poll until `condition()` is truthy and return its value; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
+        time.sleep(interval)
+
+
+def free_port_pair() -> int:
+    """A port p with p and p + 1 free on loopback (a devnet node uses api = p, p2p = p + 1)."""
+    for _ in range(200):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port + 1 > 65535:
+            continue
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", port))
+                b.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free pair of loopback ports")
+
+
+# --- HTTP ------------------------------------------------------------------------------
+
+
+class ApiCallError(Exception):
+    """A non-2xx answer, with the contract's error body taken apart."""
+
+    def __init__(self, status: int, body: bytes, content_type: str):
+        self.status = status
+        self.body = body
+        self.content_type = content_type
+        try:
+            error = json.loads(body)["error"]
+            self.code, self.message = error["code"], error["message"]
+        except (ValueError, KeyError, TypeError):
+            self.code, self.message = None, body[:200].decode("utf-8", "replace")
+        super().__init__(f"HTTP {status} {self.code}: {self.message}")
+
+
+class Api:
+    """A minimal client of docs/api-contract.md: JSON in, JSON out, errors raised."""
+
+    def __init__(self, url: str):
+        self.url = url.rstrip("/")
+
+    def request(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None, timeout: float = 30.0) -> tuple[int, bytes, str]:
+        headers = {"Content-Type": content_type} if content_type else {}
+        req = urllib.request.Request(self.url + path, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return resp.status, resp.read(), resp.headers.get("Content-Type", "")
+        except urllib.error.HTTPError as exc:
+            raise ApiCallError(exc.code, exc.read(), exc.headers.get("Content-Type", "")) from None
+
+    def get(self, path: str) -> Any:
+        return json.loads(self.request("GET", path)[1])
+
+    def get_raw(self, path: str) -> bytes:
+        return self.request("GET", path)[1]
+
+    def post(self, path: str, body: bytes, content_type: str = MSGPACK) -> Any:
+        return json.loads(self.request("POST", path, body, content_type)[1])
+
+    # the contract's calls
+    def status(self) -> dict:
+        return self.get("/v1/status")
+
+    def submit(self, tx: Tx) -> dict:
+        return self.post("/v1/txs", tx.raw)
+
+    def submit_batch(self, txs: list[Tx]) -> list[dict]:
+        return self.post("/v1/txs/batch", encode(tuple(tx.raw for tx in txs)))["results"]
+
+    def tx(self, tx_hash: bytes) -> dict:
+        return self.get(f"/v1/txs/{tx_hash.hex()}")
+
+    def account(self, pubkey: bytes) -> dict:
+        return self.get(f"/v1/accounts/{to_address(pubkey)}")
+
+    def balance(self, pubkey: bytes, class_id: str = DEMO_CLASS) -> int:
+        return next((b["amount"] for b in self.account(pubkey)["balances"] if b["class"] == class_id), 0)
+
+    def block(self, height: int | str) -> dict:
+        return self.get(f"/v1/blocks/{height}")
+
+    def wait_committed(self, tx_hash: bytes, timeout: float = 10.0) -> dict:
+        def committed() -> dict | None:
+            status = self.tx(tx_hash)
+            assert status["status"] in ("pending", "committed"), status
+            return status if status["status"] == "committed" else None
+
+        return wait_until(committed, timeout, what=f"tx {tx_hash.hex()[:12]} to be committed")
+
+    def wait_height(self, height: int, timeout: float = 10.0) -> dict:
+        return wait_until(lambda: (s := self.status())["height"] >= height and s, timeout, what=f"height {height}")
+
+
+def assert_api_error(status: int, code: str, call: Callable[[], Any]) -> ApiCallError:
+    """`call()` must fail with this HTTP status and contract error code (and a JSON error body)."""
+    try:
+        result = call()
+    except ApiCallError as exc:
+        assert (exc.status, exc.code) == (status, code), f"expected {status} {code}, got {exc}"
+        assert exc.content_type.startswith(JSON), exc.content_type
+        assert exc.message, "an error carries a message"
+        return exc
+    raise AssertionError(f"expected {status} {code}, the call returned {result!r}")
+
+
+# --- node processes ------------------------------------------------------------------------
+
+
+class NodeProcess:
+    """One `incoop node start` child process and its home directory."""
+
+    def __init__(self, home: Path, url: str):
+        self.home = home
+        self.url = url
+        self.api = Api(url)
+        self.log_path = home / "node.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, wait: bool = True) -> NodeProcess:
+        assert self.process is None or self.process.poll() is not None, "already running"
+        log = open(self.log_path, "ab")
+        env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "node.cli", "node", "start", "--home", str(self.home)],
+            stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env,
+        )
+        log.close()
+        if wait:
+            self.wait_serving()
+        return self
+
+    def wait_serving(self, timeout: float = START_TIMEOUT_S) -> dict:
+        def serving() -> dict | None:
+            if self.process.poll() is not None:
+                raise AssertionError(f"node exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                return self.api.status()
+            except (OSError, ApiCallError):
+                return None
+
+        return wait_until(serving, timeout, 0.05, f"node at {self.url} to serve")
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs; the store must cope."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self, timeout: float = 20.0) -> int:
+        """SIGTERM and wait: the node's clean shutdown path; returns its exit status."""
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout)
+
+    def restart(self) -> NodeProcess:
+        if self.alive():
+            self.stop()
+        return self.start()
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log_text().splitlines()[-lines:])
+
+    def cleanup(self) -> None:
+        if self.alive():
+            self.process.kill()
+            self.process.wait(10)
+
+
+@dataclass
+class Devnet:
+    """A one-validator devnet: its layout, its running node, its demo wallet keys."""
+
+    layout: DevnetLayout
+    node: NodeProcess
+    keys: dict[str, SigningKey]
+
+    @property
+    def api(self) -> Api:
+        return self.node.api
+
+    @property
+    def chain_id(self) -> str:
+        return self.layout.genesis.chain_id
+
+    def transfer(self, sender: str | SigningKey, to: str | SigningKey | bytes, amount: int, nonce: int, memo: str = "", expiry: int = FAR_EXPIRY) -> Tx:
+        key = self.keys[sender] if isinstance(sender, str) else sender
+        return sign_tx(key, self.chain_id, TRANSFER.name, nonce, expiry, (DEMO_CLASS, self.pubkey(to), amount, memo))
+
+    def pubkey(self, who: str | SigningKey | bytes) -> bytes:
+        if isinstance(who, bytes):
+            return who
+        return (self.keys[who] if isinstance(who, str) else who).pubkey
+
+    def next_nonce(self, who: str | SigningKey) -> int:
+        return self.api.account(self.pubkey(who))["nonce"]
+
+
+def make_devnet(directory: Path, **config_overrides: Any) -> Devnet:
+    """Write a devnet on free ports with fast test timings, and start its node."""
+    layout = create_devnet(
+        directory, validators=1, base_port=free_port_pair(), demo=True,
+        block_interval_ms=TEST_BLOCK_INTERVAL_MS, heartbeat_ms=TEST_HEARTBEAT_MS,
+    )
+    home = layout.node_homes[0]
+    config = load_config(home)
+    config.api.max_body_bytes = TEST_MAX_BODY_BYTES
+    for name, value in config_overrides.items():
+        setattr(config, name, value)
+    write_config(home, config)
+    wallet = Keystore(layout.wallet_dir)
+    keys = {info.label: wallet.unlock(info.label, DEVNET_PASSWORD) for info in wallet.list()}
+    node = NodeProcess(home, layout.api_urls[0])
+    return Devnet(layout, node, keys)
+
+
+def running_devnet(directory: Path, **config_overrides: Any) -> Iterator[Devnet]:
+    """Fixture body: a started devnet, killed afterwards; its log tail printed for a failed test."""
+    devnet = make_devnet(directory, **config_overrides)
+    devnet.node.start()
+    try:
+        yield devnet
+    finally:
+        devnet.node.cleanup()
+        print(f"--- node log {devnet.node.log_path} (tail) ---\n{devnet.node.log_tail()}")
