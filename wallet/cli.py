@@ -239,10 +239,15 @@ def cmd_send(args: argparse.Namespace) -> int:
             client.submit_tx(tx.raw)
             break
         except NodeError as exc:
-            # the node's account nonce counts committed txs only: step over our own pending ones
-            if exc.code != "DUPLICATE" or args.nonce is not None:
+            # The node's account nonce counts committed txs only: step over our own
+            # pending ones (DUPLICATE), and catch up when a block committed one of
+            # them between asking for the nonce and submitting (BAD_NONCE).
+            if args.nonce is not None or exc.code not in ("DUPLICATE", "BAD_NONCE"):
                 raise _refused(tx, exc) from None
-            nonce += 1
+            if exc.code == "BAD_NONCE":
+                nonce = max(nonce + 1, int(client.account(info.address)["nonce"]))
+            else:
+                nonce += 1
     else:
         raise CliError(f"{MAX_NONCE_BUMPS} transactions of {args.sender} are pending already; wait for them or give --nonce")
     return _report(args, client, tx)
