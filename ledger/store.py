@@ -64,7 +64,7 @@ class Store:
             Path(path).mkdir(parents=True, exist_ok=True)
         try:
             self.db = plyvel.DB(str(path), create_if_missing=create)
-        except plyvel.IOError as exc:
+        except plyvel.Error as exc:  # IOError (locked, unreadable) and "does not exist"
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
         self.state = _PrefixedReader(self.db, P_STATE)
         self.tree = StateTree(_PrefixedReader(self.db, P_TREE).get)
