@@ -1,0 +1,174 @@
+"""The node's store (FORMAT.md §15): a committed block survives a close and reopen, whole.
+
+commit_block writes a block, its certificate, its state and tree changes and
+its indexes in one batch; after reopening the database the head, the state,
+the raw blocks, the transaction index and the per-account history must all
+be there, and the state read back must hash to the head's state root (an
+auditor's check of a data directory).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from genesis.document import parse_genesis
+from ledger import credits
+from ledger.address import to_address
+from ledger.block import Certificate, decode_raw_block, sign_precommit
+from ledger.crypto import SigningKey
+from ledger.handlers import lookup
+from ledger.merkle import StateTree, full_root
+from ledger.store import P_TREE, Store, StoreError
+from ledger.transition import ChainHead, apply_block, build_block
+from ledger.tx import sign_tx
+
+CHAIN_ID = "test-store"
+T0 = 1_700_000_000_000
+VALIDATOR = SigningKey(bytes([0x50]) * 32)
+ALICE = SigningKey(bytes([0x51]) * 32)
+BOB = SigningKey(bytes([0x52]) * 32)
+CAROL = SigningKey(bytes([0x53]) * 32)
+
+
+def genesis():
+    return parse_genesis(json.dumps({
+        "chain_id": CHAIN_ID,
+        "genesis_time_ms": T0,
+        "validators": [{"name": "v", "pubkey": to_address(VALIDATOR.pubkey)}],
+        "issuers": [{"name": "alice", "account": to_address(ALICE.pubkey)}],
+        "classes": [{"id": "eur", "name": "Euro", "issuer": to_address(ALICE.pubkey), "decimals": 2}],
+        "balances": [{"account": to_address(ALICE.pubkey), "class": "eur", "amount": 10_000}],
+    }))
+
+
+def commit(store: Store, txs, time_ms: int):
+    head = store.head()
+    block, outcome, rejected = build_block(store.state, store.tree, head, CHAIN_ID, VALIDATOR.pubkey, time_ms, txs)
+    assert not rejected
+    apply_block(store.state, store.tree, head, block, CHAIN_ID)
+    cert = Certificate(block.header.height, 0, block.hash(),
+                       ((VALIDATOR.pubkey, sign_precommit(VALIDATOR, CHAIN_ID, block.header.height, 0, block.hash())),))
+    parties = [lookup(tx.type).parties(lookup(tx.type).parse(tx.body)) for tx in outcome.txs]
+    return block, cert, store.commit_block(block, cert, outcome, parties)
+
+
+def transfer(key, nonce, to, amount):
+    return sign_tx(key, CHAIN_ID, "credits.transfer", nonce, 10**6, ("eur", to.pubkey, amount, ""))
+
+
+@pytest.fixture
+def written(tmp_path):
+    """A store with genesis and three blocks, closed again; returns its path and what was written."""
+    g = genesis()
+    store = Store(tmp_path / "db")
+    store.init_genesis(g.hash(), g.initial_state(), T0)
+    blocks = []
+    txs = [[transfer(ALICE, 0, BOB, 100), transfer(ALICE, 1, CAROL, 50)],
+           [transfer(BOB, 0, CAROL, 30), transfer(ALICE, 2, BOB, 10**9)],  # the second fails: too little
+           []]
+    for i, batch in enumerate(txs):
+        blocks.append((*commit(store, batch, T0 + 1000 * (i + 1))[:2], batch))
+    head = store.head()
+    store.close()
+    return tmp_path / "db", g, blocks, head
+
+
+def test_head_and_genesis_survive_reopen(written):
+    path, g, blocks, head = written
+    store = Store(path, create=False)
+    try:
+        assert store.head() == head == ChainHead(3, blocks[-1][0].hash(), blocks[-1][0].header.state_root, T0 + 3000)
+        genesis_hash, genesis_root, genesis_time = store.genesis()
+        assert genesis_hash == g.hash() and genesis_time == T0
+        assert genesis_root == full_root(g.initial_state().items())
+    finally:
+        store.close()
+
+
+def test_raw_blocks_and_block_hash_index_survive_reopen(written):
+    path, _, blocks, _ = written
+    store = Store(path, create=False)
+    try:
+        for height, (block, cert, _) in enumerate(blocks, start=1):
+            assert decode_raw_block(store.raw_block(height)) == (block, cert)
+            assert store.height_of(block.hash()) == height
+        assert store.raw_block(4) is None and store.height_of(bytes(32)) is None
+    finally:
+        store.close()
+
+
+def test_tx_index_and_per_account_history_survive_reopen(written):
+    path, _, blocks, _ = written
+    store = Store(path, create=False)
+    try:
+        for height, (_, _, txs) in enumerate(blocks, start=1):
+            for index, tx in enumerate(txs):
+                assert store.tx_location(tx.hash) == (height, index)  # failed txs are indexed too
+        b1, b2 = blocks[0][2], blocks[1][2]
+        assert store.history(ALICE.pubkey) == [(2, 1, b2[1].hash), (1, 1, b1[1].hash), (1, 0, b1[0].hash)]
+        assert store.history(CAROL.pubkey) == [(2, 0, b2[0].hash), (1, 1, b1[1].hash)]
+        assert store.history(BOB.pubkey, limit=2) == [(2, 1, b2[1].hash), (2, 0, b2[0].hash)]
+        assert store.history(BOB.pubkey, before=(2, 0)) == [(1, 0, b1[0].hash)]
+        assert store.history(VALIDATOR.pubkey) == []
+    finally:
+        store.close()
+
+
+def test_state_read_back_hashes_to_the_heads_state_root(written):
+    path, _, _, head = written
+    store = Store(path, create=False)
+    try:
+        items = list(store.state_items(b""))
+        assert full_root(items) == head.state_root == store.tree.root()
+        balances = {k: v for k, v in store.state_items(credits.PREFIX_BALANCE)}
+        assert credits.get_balance(store.state, ALICE.pubkey, "eur") == 10_000 - 150
+        assert credits.get_balance(store.state, BOB.pubkey, "eur") == 70
+        assert credits.get_balance(store.state, CAROL.pubkey, "eur") == 80
+        assert len(balances) == 3
+    finally:
+        store.close()
+
+
+def test_the_stored_tree_is_exactly_the_compact_tree_of_the_stored_state(written):
+    """No stale tree records in the data directory: rebuilding from the state gives the same set."""
+    path, _, _, _ = written
+    store = Store(path, create=False)
+    try:
+        stored = {k[len(P_TREE):]: v for k, v in store.db.iterator(prefix=P_TREE)}
+        _, rebuilt = StateTree(lambda k: None).update(sorted(store.state_items(b"")))
+        assert stored == {k: v for k, v in rebuilt.items() if v is not None}
+    finally:
+        store.close()
+
+
+def test_a_reopened_store_goes_on_committing(written):
+    path, _, _, head = written
+    store = Store(path, create=False)
+    try:
+        _, _, new_head = commit(store, [transfer(CAROL, 0, ALICE, 80)], T0 + 4000)
+        assert new_head.height == head.height + 1 and store.head() == new_head
+        assert credits.get_balance(store.state, CAROL.pubkey, "eur") == 0
+        assert store.state.get(credits.balance_key(CAROL.pubkey, "eur")) is None  # zero balances are deleted
+    finally:
+        store.close()
+
+
+def test_a_store_holds_one_chain_and_a_missing_one_is_an_error(written, tmp_path):
+    path, g, _, _ = written
+    store = Store(path, create=False)
+    try:
+        with pytest.raises(StoreError):
+            store.init_genesis(g.hash(), g.initial_state(), T0)
+    finally:
+        store.close()
+    with pytest.raises(StoreError):
+        Store(tmp_path / "nothing-here", create=False)
+    empty = Store(tmp_path / "empty")
+    try:
+        assert not empty.is_initialised()
+        with pytest.raises(StoreError):
+            empty.head()
+    finally:
+        empty.close()
