@@ -13,9 +13,9 @@ import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from ledger.address import ADDRESS_LEN, PREFIX, to_address
+from ledger.crypto import SigningKey
 from ledger.errors import TxError
 from ledger.tx import Tx, decode_tx
 from node.cli_common import (
@@ -78,7 +78,7 @@ def _key_info(args: argparse.Namespace, name: str) -> KeyInfo:
     return keystore.info(name)
 
 
-def _unlock(args: argparse.Namespace, name: str) -> Any:
+def _unlock(args: argparse.Namespace, name: str) -> tuple[SigningKey, KeyInfo]:
     info = _key_info(args, name)
     password = read_password(args.password_file, prompt=f"Password for {name}: ")
     key = _keystore(args).unlock(name, password)
