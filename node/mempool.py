@@ -15,6 +15,7 @@ thread pool, no mutation) and `admit` (sequential, on the loop).
 
 from __future__ import annotations
 
+import heapq
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor
@@ -62,6 +63,8 @@ class Mempool:
         self._by_account: dict[bytes, dict[int, Tx]] = {}
         # signer -> the account's committed next nonce as last seen
         self._base: dict[bytes, int] = {}
+        # (expiry, hash) of pending txs, stale entries skipped lazily: expiry costs O(expired), not O(pool)
+        self._expiries: list[tuple[int, bytes]] = []
         self._rejected: OrderedDict[bytes, Rejection] = OrderedDict()
         self._rejected_memory = rejected_memory
 
@@ -111,6 +114,10 @@ class Mempool:
             raise TxError(Code.BAD_SIGNATURE)
         self._by_hash[tx.hash] = tx
         self._by_account.setdefault(tx.signer, {})[tx.nonce] = tx
+        heapq.heappush(self._expiries, (tx.expiry, tx.hash))
+        if len(self._expiries) > 2 * len(self._by_hash) + 1024:
+            self._expiries = [(t.expiry, h) for h, t in self._by_hash.items()]
+            heapq.heapify(self._expiries)
         self._rejected.pop(tx.hash, None)
 
     def admit_raw(self, raw: bytes, next_height: int) -> Tx:
@@ -228,10 +235,14 @@ class Mempool:
 
     def evict_expired(self, next_height: int) -> int:
         """Drop transactions that can no longer enter the next block; returns how many."""
-        expired = [tx for tx in self._by_hash.values() if tx.expiry < next_height]
-        for tx in expired:
-            self.drop(tx, TxError(Code.EXPIRED, f"transaction expired at height {tx.expiry}"))
-        return len(expired)
+        dropped = 0
+        while self._expiries and self._expiries[0][0] < next_height:
+            expiry, tx_hash = heapq.heappop(self._expiries)
+            tx = self._by_hash.get(tx_hash)
+            if tx is not None:
+                self.drop(tx, TxError(Code.EXPIRED, f"transaction expired at height {expiry}"))
+                dropped += 1
+        return dropped
 
     def rejection(self, tx_hash: bytes) -> Rejection | None:
         return self._rejected.get(tx_hash)
