@@ -99,6 +99,12 @@ class Genesis(_Strict):
         keys = [v.pubkey for v in self.validators]
         if len(set(keys)) != len(keys):
             raise ValueError("a validator key appears twice")
+        for role, members in (("issuer", self.issuers), ("registrar", self.registrars)):
+            seen_accounts: set[str] = set()
+            for m in members:
+                if m.account in seen_accounts:
+                    raise ValueError(f"{role} {m.account} appears twice")
+                seen_accounts.add(m.account)
         ids = [c.id for c in self.classes]
         if len(set(ids)) != len(ids):
             raise ValueError("a credit class id appears twice")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from ledger.chain import quorum
 from ledger.crypto import (
     DOMAIN_VOTE,
     HASH_LEN,
@@ -104,6 +105,31 @@ def verify_precommit(
 ) -> bool:
     message = signing_message(DOMAIN_VOTE, chain_id, vote_payload(PRECOMMIT, height, round_, block_hash))
     return verify(validator, message, signature)
+
+
+class CertificateInvalid(ValueError):
+    """The certificate does not prove that a quorum of validators committed the block."""
+
+
+def verify_certificate(
+    certificate: Certificate, chain_id: str, validators: tuple[bytes, ...], height: int, block_hash: bytes
+) -> None:
+    """FORMAT.md section 13: the one rule for a valid commit certificate; raises CertificateInvalid."""
+    if certificate.height != height or certificate.block_hash != block_hash:
+        raise CertificateInvalid(f"certificate is for another block than height {height}")
+    members = set(validators)
+    previous = b""
+    for validator, signature in certificate.signatures:
+        if validator <= previous:
+            raise CertificateInvalid("certificate signers are not in strictly ascending order (a repeat?)")
+        previous = validator
+        if validator not in members:
+            raise CertificateInvalid(f"certificate signer {validator.hex()} is not a validator of height {height}")
+        if not verify_precommit(chain_id, validator, height, certificate.round, block_hash, signature):
+            raise CertificateInvalid(f"certificate signature of {validator.hex()} does not verify")
+    need = quorum(len(validators))
+    if len(certificate.signatures) < need:
+        raise CertificateInvalid(f"certificate has {len(certificate.signatures)} signatures, a quorum is {need}")
 
 
 # --- decoding from untrusted bytes ------------------------------------------------

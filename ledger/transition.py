@@ -129,6 +129,8 @@ def apply_block(
     params = chain.get_params(state)
     if len(block.txs) > params.max_block_txs:
         raise BlockInvalid(f"block {header.height} holds more than {params.max_block_txs} transactions")
+    if sum(len(raw) for raw in block.txs) > params.max_block_bytes:
+        raise BlockInvalid(f"block {header.height} transactions exceed {params.max_block_bytes} bytes")
     if header.tx_root != tx_root(block.txs):
         raise BlockInvalid(f"block {header.height} transaction root does not match its transactions")
     overlay = Overlay(state)

@@ -52,6 +52,7 @@ def test_valid_genesis_builds_the_initial_state_with_the_issued_supply():
         ({"balances": [{"account": ANNA, "class": "eur", "amount": 2**63}]}, "amount"),
         ({"classes": [{"id": "eur", "name": "E", "issuer": ANNA, "decimals": 2}]}, "not among the issuers"),
         ({"surprise": 1}, "surprise"),
+        ({"issuers": [{"name": "a", "account": ISSUER}, {"name": "b", "account": ISSUER}]}, "appears twice"),
     ],
 )
 def test_invalid_genesis_is_refused_with_the_field_named(changes, message):

@@ -27,7 +27,7 @@ from ledger.encoding import decode
 from ledger.errors import Code
 from ledger.fields import MAX_AMOUNT
 from ledger.merkle import StateTree, full_root
-from ledger.state import DictState
+from ledger.state import DictState, Overlay
 from ledger.transition import BlockInvalid, ChainHead, apply_block, build_block
 from ledger.tx import sign_tx
 
@@ -304,3 +304,11 @@ def test_build_block_then_apply_block_agree_on_an_empty_block():
     assert block.txs == () and rejected == []
     assert node.apply(block).state_root == outcome.state_root == node.head.state_root
     assert block.header.validators_hash == chain.validators_hash((VALIDATOR.pubkey,))
+
+
+def test_apply_block_refuses_a_block_larger_than_max_block_bytes(chain_with_block):
+    node, block = chain_with_block
+    tight = Overlay(node.state)
+    chain.set_params(tight, chain.get_params(node.state)._replace(max_block_bytes=sum(map(len, block.txs)) - 1))
+    with pytest.raises(BlockInvalid, match="exceed"):
+        apply_block(tight, node.tree, node.head, block, CHAIN_ID)
