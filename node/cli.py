@@ -8,17 +8,24 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
+from typing import NoReturn
 
 from node.cli_common import CliError
 
 _MODULES = ("node.node_cli", "node.devnet_cli", "genesis.cli", "wallet.cli")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    import importlib
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes are one line too, like every other error (subparsers inherit this class)."""
 
-    parser = argparse.ArgumentParser(prog="incoop", description="incoop: the cooperative federation's ledger")
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"incoop: {message} (see '{self.prog} --help')\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="incoop", description="incoop: the cooperative federation's ledger")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name in _MODULES:
