@@ -58,12 +58,12 @@ def load_setup(home: Path) -> NodeSetup:
     except (ConfigError, GenesisError) as exc:
         raise NodeError(str(exc)) from exc
     password_file = config.path(home, config.key_password_file) if config.key_password_file else None
+    if password_file is None and not os.environ.get(KEY_PASSWORD_ENV):
+        raise NodeError(f"no password for the node key: set key_password_file in {home / 'config.json'} or {KEY_PASSWORD_ENV}")
     try:
         password = read_password(password_file, env=KEY_PASSWORD_ENV, prompt=None)
     except KeystoreError as exc:
-        raise NodeError(
-            f"no password for the node key: set key_password_file in {home / 'config.json'} or {KEY_PASSWORD_ENV} ({exc})"
-        ) from exc
+        raise NodeError(str(exc)) from exc
     key_path = config.path(home, config.key_file)
     try:
         key = read_key_file(key_path, password)
