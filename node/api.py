@@ -376,6 +376,7 @@ async def get_account(request: web.Request) -> web.Response:
     return web.json_response({
         "address": to_address(account),
         "nonce": accounts.next_nonce(ctx.store.state, account),
+        "pending_nonce": ctx.mempool.next_free_nonce(account),
         "balances": balances,
     })
 

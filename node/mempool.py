@@ -205,6 +205,14 @@ class Mempool:
             active = still
             offset += 1
 
+    def next_free_nonce(self, signer: bytes) -> int:
+        """The nonce a wallet should use next: after the account's contiguous pending run."""
+        nonce = self._sync_base(signer)
+        queue = self._by_account.get(signer, {})
+        while nonce in queue:
+            nonce += 1
+        return nonce
+
     def verified(self) -> frozenset[bytes]:
         """Hashes whose signatures were verified at admission (every pending one)."""
         return frozenset(self._by_hash)

@@ -140,7 +140,11 @@ _SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {
             "address": _ADDRESS,
-            "nonce": {"type": "integer", "description": "the next nonce to use"},
+            "nonce": {"type": "integer", "description": "the next nonce after the committed transactions"},
+            "pending_nonce": {
+                "type": "integer",
+                "description": "the next nonce after this node's pending transactions of the account: what a wallet should sign with",
+            },
             "balances": {
                 "type": "array",
                 "items": {"type": "object", "properties": {"class": {"type": "string"}, "amount": {"type": "integer"}}},

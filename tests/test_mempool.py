@@ -168,3 +168,13 @@ def test_batch_verifies_in_parallel_and_admits_in_order(pool: Mempool) -> None:
     assert codes == [None, Code.MALFORMED, Code.BAD_SIGNATURE, None, Code.DUPLICATE, None, Code.MALFORMED]
     assert results[1].tx is None and results[2].tx is not None
     assert [tx.nonce for tx in pool.candidates()] == [0, 1, 2]
+
+
+def test_next_free_nonce_steps_over_the_contiguous_pending_run(pool: Mempool, state: DictState) -> None:
+    commit_nonce(state, A, 3)
+    assert pool.next_free_nonce(A.pubkey) == 3
+    pool.admit(transfer(A, 3), 1)
+    pool.admit(transfer(A, 4), 1)
+    pool.admit(transfer(A, 6), 1)  # behind a gap: a wallet must still fill nonce 5
+    assert pool.next_free_nonce(A.pubkey) == 5
+    assert pool.next_free_nonce(B.pubkey) == 0

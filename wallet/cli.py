@@ -219,6 +219,12 @@ def cmd_balance(args: argparse.Namespace) -> int:
     return 0
 
 
+def _next_nonce(client: NodeClient, address: str) -> int:
+    """The nonce after the account's pending transactions on this node."""
+    account = client.account(address)
+    return int(account.get("pending_nonce", account["nonce"]))
+
+
 @_guard
 def cmd_send(args: argparse.Namespace) -> int:
     info = _key_info(args, args.sender)
@@ -229,7 +235,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     status = client.status()
     credit_class = _Classes(client).require(args.class_id)
     amount = parse_amount(args.amount, int(credit_class["decimals"]))
-    nonce = args.nonce if args.nonce is not None else int(client.account(info.address)["nonce"])
+    nonce = args.nonce if args.nonce is not None else _next_nonce(client, info.address)
     key, _ = _unlock(args, args.sender)
     body = transfer_body(args.class_id, to, amount, args.memo)
     expiry = int(status["height"]) + EXPIRY_WINDOW
@@ -239,13 +245,13 @@ def cmd_send(args: argparse.Namespace) -> int:
             client.submit_tx(tx.raw)
             break
         except NodeError as exc:
-            # The node's account nonce counts committed txs only: step over our own
-            # pending ones (DUPLICATE), and catch up when a block committed one of
-            # them between asking for the nonce and submitting (BAD_NONCE).
+            # Another client of the same key (or another node's mempool) may have
+            # taken this nonce between asking and submitting: step over it
+            # (DUPLICATE), or catch up with what a block committed (BAD_NONCE).
             if args.nonce is not None or exc.code not in ("DUPLICATE", "BAD_NONCE"):
                 raise _refused(tx, exc) from None
             if exc.code == "BAD_NONCE":
-                nonce = max(nonce + 1, int(client.account(info.address)["nonce"]))
+                nonce = max(nonce + 1, _next_nonce(client, info.address))
             else:
                 nonce += 1
     else:
