@@ -77,32 +77,25 @@ def written(tmp_path):
 
 def test_head_and_genesis_survive_reopen(written):
     path, g, blocks, head = written
-    store = Store(path, create=False)
-    try:
+    with Store(path, create=False) as store:
         assert store.head() == head == ChainHead(3, blocks[-1][0].hash(), blocks[-1][0].header.state_root, T0 + 3000)
         genesis_hash, genesis_root, genesis_time = store.genesis()
         assert genesis_hash == g.hash() and genesis_time == T0
         assert genesis_root == full_root(g.initial_state().items())
-    finally:
-        store.close()
 
 
 def test_raw_blocks_and_block_hash_index_survive_reopen(written):
     path, _, blocks, _ = written
-    store = Store(path, create=False)
-    try:
+    with Store(path, create=False) as store:
         for height, (block, cert, _) in enumerate(blocks, start=1):
             assert decode_raw_block(store.raw_block(height)) == (block, cert)
             assert store.height_of(block.hash()) == height
         assert store.raw_block(4) is None and store.height_of(bytes(32)) is None
-    finally:
-        store.close()
 
 
 def test_tx_index_and_per_account_history_survive_reopen(written):
     path, _, blocks, _ = written
-    store = Store(path, create=False)
-    try:
+    with Store(path, create=False) as store:
         for height, (_, _, txs) in enumerate(blocks, start=1):
             for index, tx in enumerate(txs):
                 assert store.tx_location(tx.hash) == (height, index)  # failed txs are indexed too
@@ -112,14 +105,11 @@ def test_tx_index_and_per_account_history_survive_reopen(written):
         assert store.history(BOB.pubkey, limit=2) == [(2, 1, b2[1].hash), (2, 0, b2[0].hash)]
         assert store.history(BOB.pubkey, before=(2, 0)) == [(1, 0, b1[0].hash)]
         assert store.history(VALIDATOR.pubkey) == []
-    finally:
-        store.close()
 
 
 def test_state_read_back_hashes_to_the_heads_state_root(written):
     path, _, _, head = written
-    store = Store(path, create=False)
-    try:
+    with Store(path, create=False) as store:
         items = list(store.state_items(b""))
         assert full_root(items) == head.state_root == store.tree.root()
         balances = {k: v for k, v in store.state_items(credits.PREFIX_BALANCE)}
@@ -127,42 +117,31 @@ def test_state_read_back_hashes_to_the_heads_state_root(written):
         assert credits.get_balance(store.state, BOB.pubkey, "eur") == 70
         assert credits.get_balance(store.state, CAROL.pubkey, "eur") == 80
         assert len(balances) == 3
-    finally:
-        store.close()
 
 
 def test_the_stored_tree_is_exactly_the_compact_tree_of_the_stored_state(written):
     """No stale tree records in the data directory: rebuilding from the state gives the same set."""
     path, _, _, _ = written
-    store = Store(path, create=False)
-    try:
+    with Store(path, create=False) as store:
         stored = {k[len(P_TREE):]: v for k, v in store.db.iterator(prefix=P_TREE)}
         _, rebuilt = StateTree(lambda k: None).update(sorted(store.state_items(b"")))
         assert stored == {k: v for k, v in rebuilt.items() if v is not None}
-    finally:
-        store.close()
 
 
 def test_a_reopened_store_goes_on_committing(written):
     path, _, _, head = written
-    store = Store(path, create=False)
-    try:
+    with Store(path, create=False) as store:
         _, _, new_head = commit(store, [transfer(CAROL, 0, ALICE, 80)], T0 + 4000)
         assert new_head.height == head.height + 1 and store.head() == new_head
         assert credits.get_balance(store.state, CAROL.pubkey, "eur") == 0
         assert store.state.get(credits.balance_key(CAROL.pubkey, "eur")) is None  # zero balances are deleted
-    finally:
-        store.close()
 
 
 def test_a_store_holds_one_chain_and_a_missing_one_is_an_error(written, tmp_path):
     path, g, _, _ = written
-    store = Store(path, create=False)
-    try:
+    with Store(path, create=False) as store:
         with pytest.raises(StoreError):
             store.init_genesis(g.hash(), g.initial_state(), T0)
-    finally:
-        store.close()
     with pytest.raises(StoreError):
         Store(tmp_path / "nothing-here", create=False)
     empty = Store(tmp_path / "empty")
