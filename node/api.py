@@ -277,9 +277,18 @@ async def get_status(request: web.Request) -> web.Response:
     })
 
 
+def _require_validator(ctx: NodeContext) -> None:
+    """Until peer-to-peer gossip exists, a transaction left at an observer would only expire there."""
+    if ctx.role != "validator":
+        raise ApiError(
+            503, "NOT_A_VALIDATOR", "this node is an observer and cannot forward transactions yet; submit to a validator"
+        )
+
+
 @routes.post("/v1/txs")
 async def post_tx(request: web.Request) -> web.Response:
     ctx = request.app[NODE]
+    _require_validator(ctx)
     ctype = _content_type(request)
     body = await request.read()
     raw = body if ctype == MSGPACK else _tx_hex(_parse_json(TxSubmission, body).tx)
@@ -318,6 +327,7 @@ def _render_prepared(item: Prepared) -> dict:
 @routes.post("/v1/txs/batch")
 async def post_tx_batch(request: web.Request) -> web.Response:
     ctx = request.app[NODE]
+    _require_validator(ctx)
     ctype = _content_type(request)
     items = _batch_items(ctype, await request.read(), request.app[CONFIG].max_batch_txs)
     loop = asyncio.get_running_loop()

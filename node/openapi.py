@@ -40,7 +40,7 @@ _SCHEMAS: dict[str, Any] = {
                 "type": "object",
                 "required": ["code", "message"],
                 "properties": {
-                    "code": {"type": "string", "description": "a ledger.errors.Code name or NOT_FOUND, BAD_REQUEST, BODY_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, METHOD_NOT_ALLOWED, INVALID_ADDRESS, TIMEOUT"},
+                    "code": {"type": "string", "description": "a ledger.errors.Code name or NOT_FOUND, BAD_REQUEST, BODY_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, METHOD_NOT_ALLOWED, INVALID_ADDRESS, TIMEOUT, NOT_A_VALIDATOR"},
                     "message": {"type": "string"},
                 },
             }
@@ -215,7 +215,7 @@ PATHS: dict[str, dict[str, Any]] = {
                 "409": _error("BAD_NONCE, DUPLICATE, NONCE_TOO_FAR"),
                 "413": _error("BODY_TOO_LARGE"),
                 "415": _error("UNSUPPORTED_MEDIA_TYPE"),
-                "503": _error("MEMPOOL_FULL"),
+                "503": _error("MEMPOOL_FULL, NOT_A_VALIDATOR (an observer cannot forward transactions yet)"),
             },
         },
     },
@@ -228,6 +228,7 @@ PATHS: dict[str, dict[str, Any]] = {
                 "400": _error("BAD_REQUEST (not an array, too many transactions)"),
                 "413": _error("BODY_TOO_LARGE"),
                 "415": _error("UNSUPPORTED_MEDIA_TYPE"),
+                "503": _error("NOT_A_VALIDATOR (an observer cannot forward transactions yet)"),
             },
         },
     },

@@ -37,6 +37,7 @@ from tests.functional.framework import (
     REPO,
     ApiCallError,
     Devnet,
+    assert_api_error,
     make_devnet,
     running_devnet,
     wait_until,
@@ -201,7 +202,8 @@ def test_refuses_a_store_of_another_genesis_and_a_wrong_password(tmp_path: Path)
     assert "cannot unlock the node key" in result.stderr and result.stderr.count("\n") == 1, result.stderr
 
 
-def test_a_node_configured_as_observer_serves_but_does_not_produce(tmp_path: Path) -> None:
+def test_a_node_configured_as_observer_serves_reads_but_refuses_transactions(tmp_path: Path) -> None:
+    """Without gossip (the consensus issue) an observer could not forward a transaction: it says so."""
     devnet = make_devnet(tmp_path / "devnet")
     config = load_config(devnet.node.home)
     config.role = "observer"
@@ -211,7 +213,9 @@ def test_a_node_configured_as_observer_serves_but_does_not_produce(tmp_path: Pat
         status = devnet.api.status()
         assert status["role"] == "observer" and status["height"] == 0
         tx = devnet.transfer("anna", "marco", 1, 0)
-        assert devnet.api.submit(tx)["status"] == "pending"
+        assert_api_error(503, "NOT_A_VALIDATOR", lambda: devnet.api.submit(tx))
+        assert_api_error(503, "NOT_A_VALIDATOR", lambda: devnet.api.submit_batch([tx]))
+        assert devnet.api.status()["mempool_size"] == 0
         with pytest.raises(AssertionError):
             wait_until(lambda: devnet.api.status()["height"] > 0, 1.0)
     finally:
