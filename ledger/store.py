@@ -111,11 +111,8 @@ class Store:
 
     # --- commit ---------------------------------------------------------------
 
-    def commit_block(self, block: Block, certificate: Certificate, outcome: BlockOutcome, parties: list[tuple[bytes, ...]]) -> ChainHead:
-        """Write the block, its certificate, its state changes and indexes in one atomic batch.
-
-        `parties[i]` are the accounts transaction i concerns besides its signer.
-        """
+    def commit_block(self, block: Block, certificate: Certificate, outcome: BlockOutcome) -> ChainHead:
+        """Write the block, its certificate, its state changes and indexes in one atomic batch."""
         header = block.header
         height = header.height
         block_hash = header.hash()
@@ -126,7 +123,7 @@ class Store:
             for index, tx in enumerate(outcome.txs):
                 batch.put(P_TX + tx.hash, encode((height, index)))
                 suffix = h8 + index.to_bytes(4, "big")
-                for account in sorted({tx.signer, *parties[index]}):
+                for account in sorted({tx.signer, *outcome.parties[index]}):
                     batch.put(P_HISTORY + account + suffix, tx.hash)
             for key, value in outcome.state_changes.items():
                 if value is None:

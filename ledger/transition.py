@@ -49,6 +49,7 @@ class BlockOutcome(NamedTuple):
     state_root: bytes
     txs: tuple[Tx, ...]
     results: tuple[int, ...]
+    parties: tuple[tuple[bytes, ...], ...]  # per tx, the accounts it concerns besides its signer
 
 
 def check_envelope(
@@ -90,11 +91,11 @@ def execute_tx(state: Overlay, tx: Tx, body: Any, chain_id: str, height: int, ti
 
 
 def _finish(
-    state: StateReader, tree: StateTree, overlay: Overlay, txs: list[Tx], results: list[int]
+    tree: StateTree, overlay: Overlay, txs: list[Tx], results: list[int], parties: list[tuple[bytes, ...]]
 ) -> BlockOutcome:
     changes = overlay.changes()
     root, tree_writes = tree.update(sorted(changes.items()))
-    return BlockOutcome(changes, tree_writes, root, tuple(txs), tuple(results))
+    return BlockOutcome(changes, tree_writes, root, tuple(txs), tuple(results), tuple(parties))
 
 
 def _check_header(state: StateReader, head: ChainHead, header: Header, chain_id: str) -> None:
@@ -136,6 +137,7 @@ def apply_block(
     overlay = Overlay(state)
     txs: list[Tx] = []
     results: list[int] = []
+    parties: list[tuple[bytes, ...]] = []
     for index, raw in enumerate(block.txs):
         try:
             tx = decode_tx(raw, params.max_tx_bytes)
@@ -143,12 +145,13 @@ def apply_block(
         except TxError as exc:
             raise BlockInvalid(f"block {header.height} transaction {index}: {exc.message}") from exc
         txs.append(tx)
+        parties.append(lookup(tx.type).parties(body))
         results.append(int(execute_tx(overlay, tx, body, chain_id, header.height, header.time_ms)))
     if tuple(results) != tuple(block.results):
         raise BlockInvalid(f"block {header.height} results differ from re-execution")
     if header.results_root != results_root(results):
         raise BlockInvalid(f"block {header.height} results root does not match")
-    outcome = _finish(state, tree, overlay, txs, results)
+    outcome = _finish(tree, overlay, txs, results, parties)
     if outcome.state_root != header.state_root:
         raise BlockInvalid(f"block {header.height} state root differs from re-execution")
     return outcome
@@ -175,6 +178,7 @@ def build_block(
     overlay = Overlay(state)
     txs: list[Tx] = []
     results: list[int] = []
+    parties: list[tuple[bytes, ...]] = []
     rejected: list[tuple[Tx, TxError]] = []
     size = 0
     for tx in candidates:
@@ -186,9 +190,10 @@ def build_block(
             rejected.append((tx, exc))
             continue
         txs.append(tx)
+        parties.append(lookup(tx.type).parties(body))
         size += len(tx.raw)
         results.append(int(execute_tx(overlay, tx, body, chain_id, height, time_ms)))
-    outcome = _finish(state, tree, overlay, txs, results)
+    outcome = _finish(tree, overlay, txs, results, parties)
     raws = tuple(tx.raw for tx in txs)
     header = Header(
         BLOCK_VERSION,

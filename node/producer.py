@@ -24,7 +24,6 @@ from ledger import chain
 from ledger.block import Block, Certificate, sign_precommit
 from ledger.crypto import SigningKey
 from ledger.errors import Code, TxError
-from ledger.handlers import lookup
 from ledger.store import Store
 from ledger.transition import BlockOutcome, ChainHead, build_block
 from ledger.tx import Tx
@@ -58,8 +57,7 @@ def produce_block(store: Store, key: SigningKey, chain_id: str, head: ChainHead,
     block_hash = block.hash()
     signature = sign_precommit(key, chain_id, block.header.height, 0, block_hash)
     certificate = Certificate(block.header.height, 0, block_hash, ((key.pubkey, signature),))
-    parties = [lookup(tx.type).parties(lookup(tx.type).parse(tx.body)) for tx in outcome.txs]
-    new_head = store.commit_block(block, certificate, outcome, parties)
+    new_head = store.commit_block(block, certificate, outcome)
     return Committed(new_head, block, outcome, rejected, (time.perf_counter() - started) * 1000)
 
 

@@ -18,7 +18,6 @@ from ledger import credits
 from ledger.address import to_address
 from ledger.block import Certificate, decode_raw_block, sign_precommit
 from ledger.crypto import SigningKey
-from ledger.handlers import lookup
 from ledger.merkle import StateTree, full_root
 from ledger.store import P_TREE, Store, StoreError
 from ledger.transition import ChainHead, apply_block, build_block
@@ -50,8 +49,7 @@ def commit(store: Store, txs, time_ms: int):
     apply_block(store.state, store.tree, head, block, CHAIN_ID)
     cert = Certificate(block.header.height, 0, block.hash(),
                        ((VALIDATOR.pubkey, sign_precommit(VALIDATOR, CHAIN_ID, block.header.height, 0, block.hash())),))
-    parties = [lookup(tx.type).parties(lookup(tx.type).parse(tx.body)) for tx in outcome.txs]
-    return block, cert, store.commit_block(block, cert, outcome, parties)
+    return block, cert, store.commit_block(block, cert, outcome)
 
 
 def transfer(key, nonce, to, amount):
