@@ -7,6 +7,8 @@ import os
 import sys
 from typing import Any
 
+from ledger.fields import MAX_AMOUNT
+
 DEFAULT_NODE = "http://127.0.0.1:8700"
 NODE_ENV = "INCOOP_NODE"
 WALLET_ENV = "INCOOP_WALLET"
@@ -53,7 +55,7 @@ def parse_amount(text: str, decimals: int) -> int:
     value = int(whole) * 10**decimals + int(frac.ljust(decimals, "0") or "0")
     if value <= 0:
         raise CliError("the amount must be positive")
-    if value > 2**63 - 1:
+    if value > MAX_AMOUNT:
         raise CliError("the amount is too large")
     return value
 

@@ -18,7 +18,7 @@ from ledger.address import ADDRESS_LEN, PREFIX, AddressError, from_address
 from ledger.crypto import SigningKey
 from ledger.errors import TxError
 from ledger.handlers import REGISTRY, parse_body
-from ledger.tx import Tx, sign_tx
+from ledger.tx import MAX_NONCE, Tx, sign_tx
 
 TRANSFER = "credits.transfer"
 
@@ -90,8 +90,8 @@ def build_and_sign(
     if not chain_id:
         raise BuildError("the chain id is empty")
     for name, value in (("nonce", nonce), ("expiry", expiry)):
-        if not 0 <= value <= 2**63 - 1:
-            raise BuildError(f"{name} must be from 0 to 2**63-1")
+        if not 0 <= value <= MAX_NONCE:
+            raise BuildError(f"{name} must be from 0 to {MAX_NONCE}")
     try:
         return sign_tx(key, chain_id, type_, nonce, expiry, body)
     except TxError as exc:
