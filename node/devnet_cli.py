@@ -15,12 +15,11 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from genesis.devnet import DEVNET_PASSWORD, DevnetError, DevnetLayout, create_devnet, load_devnet
 from node.cli_common import CliError
+from wallet.client import NodeClient, NodeError
 
 STARTUP_TIMEOUT_S = 60.0
 
@@ -56,9 +55,8 @@ def _prepare(args: argparse.Namespace) -> DevnetLayout:
 
 def _status(url: str) -> dict | None:
     try:
-        with urllib.request.urlopen(url + "/v1/status", timeout=1) as response:
-            return json.loads(response.read())
-    except (urllib.error.URLError, OSError, ValueError):
+        return NodeClient(url, timeout=1).status()
+    except NodeError:
         return None
 
 
