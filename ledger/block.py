@@ -26,10 +26,9 @@ from ledger.crypto import (
 )
 from ledger.encoding import EncodingError, decode, encode
 from ledger.merkle import list_root
+from ledger.votes import PRECOMMIT, vote_payload
 
 BLOCK_VERSION = 1
-PREVOTE = 1
-PRECOMMIT = 2
 MAX_BLOCK_WIRE_BYTES = 64 * 1024 * 1024
 
 
@@ -90,10 +89,6 @@ def tx_root(txs: tuple[bytes, ...] | list[bytes]) -> bytes:
 
 def results_root(results: tuple[int, ...] | list[int]) -> bytes:
     return list_root([sha256(encode(code)) for code in results])
-
-
-def vote_payload(vote_type: int, height: int, round_: int, block_hash: bytes | None) -> bytes:
-    return encode((vote_type, height, round_, block_hash))
 
 
 def sign_precommit(key: SigningKey, chain_id: str, height: int, round_: int, block_hash: bytes) -> bytes:

@@ -23,6 +23,7 @@ HASH_LEN = 32
 # Domain tags: a signature made for one purpose is never valid for another.
 DOMAIN_TX = "incoop/tx/v1"
 DOMAIN_VOTE = "incoop/vote/v1"
+DOMAIN_PROPOSAL = "incoop/proposal/v1"
 DOMAIN_PEER = "incoop/peer/v1"
 
 
