@@ -20,6 +20,8 @@ class Code(IntEnum):
     CLASS_EXISTS = 5
     NOT_AUTHORISED_ISSUER = 6
     SELF_TRANSFER = 8
+    EVIDENCE_INVALID = 9
+    EVIDENCE_EXISTS = 10
     # admission rejections (never in a block)
     MALFORMED = 100
     BAD_SIGNATURE = 101
@@ -42,6 +44,8 @@ MESSAGES = {
     Code.CLASS_EXISTS: "a credit class with this id already exists",
     Code.NOT_AUTHORISED_ISSUER: "the signer is not an authorised issuer",
     Code.SELF_TRANSFER: "sender and recipient are the same account",
+    Code.EVIDENCE_INVALID: "the two votes do not prove that a validator signed conflicting votes",
+    Code.EVIDENCE_EXISTS: "evidence of this offence is already recorded",
     Code.MALFORMED: "the transaction is malformed",
     Code.BAD_SIGNATURE: "the signature does not verify",
     Code.WRONG_CHAIN: "the transaction is for another chain",

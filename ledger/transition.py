@@ -21,6 +21,7 @@ from collections.abc import Container, Iterable
 from typing import Any, NamedTuple
 
 import ledger.credits  # noqa: F401  (registers the credit transaction types)
+import ledger.evidence  # noqa: F401  (registers consensus.evidence)
 from ledger import accounts, chain
 from ledger.block import BLOCK_VERSION, Block, Header, results_root, tx_root
 from ledger.errors import Code, TxError
