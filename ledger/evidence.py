@@ -34,7 +34,7 @@ from ledger.votes import (
 
 PREFIX_EVIDENCE = b"evidence/"
 VOTE_TYPE_NAMES = {PREVOTE: "prevote", PRECOMMIT: "precommit"}
-_OFFENCE_LEN = 32 + 8 + 4 + 1  # validator, height, round, type
+OFFENCE_LEN = 32 + 8 + 4 + 1  # the key after its prefix: validator, height, round, type
 
 
 class Offence(NamedTuple):
@@ -53,7 +53,7 @@ def evidence_key(validator: bytes, height: int, round_: int, vote_type: int) -> 
 def offence_from_key(key: bytes) -> Offence:
     """The inverse of `evidence_key` (for listings)."""
     rest = key[len(PREFIX_EVIDENCE):]
-    if not key.startswith(PREFIX_EVIDENCE) or len(rest) != _OFFENCE_LEN:
+    if not key.startswith(PREFIX_EVIDENCE) or len(rest) != OFFENCE_LEN:
         raise ValueError("not an evidence key")
     return Offence(rest[:32], int.from_bytes(rest[32:40], "big"), int.from_bytes(rest[40:44], "big"), rest[44])
 

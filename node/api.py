@@ -24,7 +24,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ledger import accounts, credits
+from ledger import accounts, credits, evidence
 from ledger.address import AddressError, from_address, to_address
 from ledger.block import Block, Certificate, decode_raw_block
 from ledger.crypto import HASH_LEN, PUBKEY_LEN
@@ -459,6 +459,50 @@ async def get_class(request: web.Request) -> web.Response:
     if found is None:
         raise ApiError(404, "NOT_FOUND", f"no credit class {class_id!r}")
     return web.json_response(_render_class(class_id, found))
+
+
+_EVIDENCE_CURSOR = re.compile(f"[0-9a-f]{{{2 * evidence.OFFENCE_LEN}}}")  # an evidence key after its prefix, hex
+
+
+def _evidence_query(request: web.Request) -> tuple[int, bytes | None]:
+    """Same paging as the history: limit 1..200 (default 50); `after` is the 'next' of the previous page."""
+    text = request.query.get("limit", str(DEFAULT_HISTORY_LIMIT))
+    if not _HEIGHT.fullmatch(text) or not 1 <= int(text) <= MAX_HISTORY_LIMIT:
+        raise ApiError(400, "BAD_REQUEST", f"limit is an integer from 1 to {MAX_HISTORY_LIMIT}")
+    after = request.query.get("after")
+    if after is not None and not _EVIDENCE_CURSOR.fullmatch(after):
+        raise ApiError(400, "BAD_REQUEST", "after is a cursor as returned in 'next'")
+    return int(text), None if after is None else evidence.PREFIX_EVIDENCE + bytes.fromhex(after)
+
+
+def _render_evidence(key: bytes, record: evidence.EvidenceRecord) -> dict:
+    offence = evidence.offence_from_key(key)
+    return {
+        "validator": to_address(offence.validator),
+        "height": offence.height,
+        "round": offence.round,
+        "type": evidence.VOTE_TYPE_NAMES[offence.type],
+        "block_hash_a": None if record.vote_a.block_hash is None else record.vote_a.block_hash.hex(),
+        "block_hash_b": None if record.vote_b.block_hash is None else record.vote_b.block_hash.hex(),
+        "included_height": record.included_height,
+        "reporter": to_address(record.reporter),
+    }
+
+
+@routes.get("/v1/evidence")
+async def get_evidence(request: web.Request) -> web.Response:
+    ctx = request.app[NODE]
+    limit, after = _evidence_query(request)
+    page: list[tuple[bytes, bytes]] = []
+    for key, value in ctx.store.state_items(evidence.PREFIX_EVIDENCE):
+        if after is not None and key <= after:
+            continue  # evidence is rare: skipping in key order is cheap
+        page.append((key, value))
+        if len(page) > limit:
+            break
+    items = [_render_evidence(key, evidence.decode_record(value)) for key, value in page[:limit]]
+    following = page[limit - 1][0][len(evidence.PREFIX_EVIDENCE):].hex() if len(page) > limit else None
+    return web.json_response({"evidence": items, "next": following})
 
 
 @routes.get("/v1/openapi.json")

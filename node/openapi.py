@@ -172,6 +172,20 @@ _SCHEMAS: dict[str, Any] = {
             "next": {"oneOf": [{"type": "string", "pattern": "^[0-9]+:[0-9]+$"}, {"type": "null"}]},
         },
     },
+    "Evidence": {
+        "type": "object",
+        "description": "a recorded double vote (FORMAT.md §13.3): one validator's two signed votes for one (type, height, round)",
+        "properties": {
+            "validator": _ADDRESS,
+            "height": {"type": "integer"},
+            "round": {"type": "integer"},
+            "type": {"enum": ["prevote", "precommit"]},
+            "block_hash_a": {"oneOf": [_HEX, {"type": "null"}], "description": "the value of the first vote of the pair, null for nil"},
+            "block_hash_b": {"oneOf": [_HEX, {"type": "null"}], "description": "the value of the second vote of the pair, null for nil"},
+            "included_height": {"type": "integer", "description": "the height of the block that recorded it"},
+            "reporter": _ADDRESS,
+        },
+    },
     "Class": {
         "type": "object",
         "properties": {
@@ -286,6 +300,28 @@ PATHS: dict[str, dict[str, Any]] = {
             "summary": "One credit class",
             "parameters": [_path_param("id", "the class id")],
             "responses": {"200": _json(_ref("Class"), "the class"), "404": _error("NOT_FOUND")},
+        },
+    },
+    "/v1/evidence": {
+        "get": {
+            "summary": "Recorded evidence of double signing, in key order (validator, height, round, type)",
+            "parameters": [
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+                {"name": "after", "in": "query", "schema": {"type": "string", "pattern": "^[0-9a-f]{90}$"}, "description": "the 'next' cursor of the previous page"},
+            ],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "evidence": {"type": "array", "items": _ref("Evidence")},
+                            "next": {"oneOf": [{"type": "string", "pattern": "^[0-9a-f]{90}$"}, {"type": "null"}]},
+                        },
+                    },
+                    "one page",
+                ),
+                "400": _error("BAD_REQUEST"),
+            },
         },
     },
     "/v1/openapi.json": {

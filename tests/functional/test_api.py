@@ -8,7 +8,11 @@ Scenario (one devnet node for the module):
    raw bytes whose certificate carries the validator's valid precommit.
 4. A transfer beyond the balance commits with INSUFFICIENT_BALANCE: the nonce
    is consumed, no credit moves.
-5. Every kind of bad input gets its 4xx status and contract error code, and
+5. Two conflicting prevotes forged with the validator's own node key, reported
+   as consensus.evidence, are listed by GET /v1/evidence (in key order, paged)
+   and in the validator's history; reporting the offence again is
+   EVIDENCE_EXISTS.
+6. Every kind of bad input gets its 4xx status and contract error code, and
    afterwards the node still serves, the state root and balances unchanged.
 """
 
@@ -20,13 +24,15 @@ from typing import Any
 
 import pytest
 
-from genesis.devnet import DEMO_CLASS
+from genesis.devnet import DEMO_CLASS, DEVNET_PASSWORD
 from ledger.address import from_address, to_address
 from ledger.block import decode_raw_block, verify_precommit
 from ledger.credits import TRANSFER
 from ledger.crypto import SigningKey
 from ledger.encoding import encode
+from ledger.evidence import EVIDENCE, build_evidence_body
 from ledger.tx import sign_tx
+from ledger.votes import PRECOMMIT, PREVOTE, sign_vote
 from node.api import create_app
 from node.config import ApiConfig
 from node.openapi import openapi_document
@@ -38,6 +44,7 @@ from tests.functional.framework import (
     assert_api_error,
     running_devnet,
 )
+from wallet.keystore import read_key_file
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +190,57 @@ def test_transfer_beyond_balance_commits_with_its_result_and_consumes_the_nonce(
     assert (api.balance(anna), api.balance(marco)) == before
 
 
+def test_double_votes_reported_as_evidence_are_listed(devnet: Devnet) -> None:
+    api = devnet.api
+    node_key = read_key_file(devnet.layout.node_homes[0] / "node_key.json", DEVNET_PASSWORD)
+    validator = to_address(node_key.pubkey)
+    assert api.get("/v1/evidence") == {"evidence": [], "next": None}
+
+    # three offences of the one validator, reported by itself (the driver signs with its node key)
+    offences = [(PREVOTE, 2**40, 1), (PREVOTE, 5, 3), (PRECOMMIT, 5, 3)]
+    nonce = devnet.next_nonce(node_key)
+    txs = []
+    for i, (vote_type, height, round_) in enumerate(offences):
+        a = sign_vote(node_key, devnet.chain_id, vote_type, height, round_, b"\xaa" * 32)
+        b = sign_vote(node_key, devnet.chain_id, vote_type, height, round_, None)
+        txs.append(sign_tx(node_key, devnet.chain_id, EVIDENCE.name, nonce + i, 2**40, build_evidence_body(a, b)))
+    for tx in txs:
+        api.submit(tx)
+    for tx in txs:
+        assert api.wait_committed(tx.hash)["result"] == {"code": "OK", "message": "ok"}
+    included = api.tx(txs[0].hash)["height"]
+
+    listed = api.get("/v1/evidence?limit=200")
+    assert listed["next"] is None
+    assert [(e["height"], e["round"], e["type"]) for e in listed["evidence"]] == [
+        (5, 3, "prevote"), (5, 3, "precommit"), (2**40, 1, "prevote"),
+    ], "key order: validator, BE8(height), BE4(round), type"
+    assert listed["evidence"][2] == {
+        "validator": validator, "height": 2**40, "round": 1, "type": "prevote",
+        "block_hash_a": None, "block_hash_b": "aa" * 32,  # canonical order: nil (c0) sorts before a hash (c4 20 …)
+        "included_height": included, "reporter": validator,
+    }
+
+    paged, cursor = [], None
+    while True:
+        page = api.get("/v1/evidence?limit=2" + (f"&after={cursor}" if cursor else ""))
+        assert len(page["evidence"]) <= 2
+        paged.extend(page["evidence"])
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert paged == listed["evidence"]
+
+    history = api.get(f"/v1/accounts/{validator}/txs")["txs"]
+    assert {t["hash"] for t in history} >= {tx.hash.hex() for tx in txs}
+
+    # the same offence again, reported by someone else: included, recorded once
+    again = sign_tx(devnet.keys["anna"], devnet.chain_id, EVIDENCE.name, devnet.next_nonce("anna"), 2**40, txs[0].body)
+    api.submit(again)
+    assert api.wait_committed(again.hash)["result"]["code"] == "EVIDENCE_EXISTS"
+    assert api.get("/v1/evidence?limit=200") == listed
+
+
 # --- bad input ------------------------------------------------------------------------------------
 
 
@@ -242,6 +300,10 @@ BAD_INPUTS: dict[str, tuple[int, str, Callable[[Devnet], Any]]] = {
     "history limit zero": (400, "BAD_REQUEST", lambda d: d.api.get(f"/v1/accounts/{to_address(d.keys['anna'].pubkey)}/txs?limit=0")),
     "history limit too big": (400, "BAD_REQUEST", lambda d: d.api.get(f"/v1/accounts/{to_address(d.keys['anna'].pubkey)}/txs?limit=201")),
     "history bad cursor": (400, "BAD_REQUEST", lambda d: d.api.get(f"/v1/accounts/{to_address(d.keys['anna'].pubkey)}/txs?before=x")),
+    "evidence limit zero": (400, "BAD_REQUEST", lambda d: d.api.get("/v1/evidence?limit=0")),
+    "evidence limit too big": (400, "BAD_REQUEST", lambda d: d.api.get("/v1/evidence?limit=201")),
+    "evidence bad cursor": (400, "BAD_REQUEST", lambda d: d.api.get("/v1/evidence?after=00")),
+    "evidence upper-case cursor": (400, "BAD_REQUEST", lambda d: d.api.get("/v1/evidence?after=" + "AA" * 45)),
     "bad hash hex": (400, "BAD_REQUEST", lambda d: d.api.get("/v1/txs/" + "zz" * 32)),
     "short hash": (400, "BAD_REQUEST", lambda d: d.api.get("/v1/txs/abcd")),
     "unknown block": (404, "NOT_FOUND", lambda d: d.api.block(10**12)),
