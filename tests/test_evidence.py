@@ -51,7 +51,7 @@ def evidence_tx(node: Node, body: tuple, reporter: SigningKey = REPORTER):
 
 
 def include(node: Node, body: tuple, reporter: SigningKey = REPORTER) -> tuple[int, object]:
-    """Propose a block with one evidence tx, check a second node agrees, apply it; its result and outcome."""
+    """Propose a block holding one evidence tx and apply it (apply_block re-executes it); its result and outcome."""
     block, outcome, rejected = node.propose([evidence_tx(node, body, reporter)])
     assert rejected == []
     node.apply(block)
