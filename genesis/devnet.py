@@ -3,6 +3,7 @@
     HOME/genesis.json           the chain's genesis
     HOME/devnet.json            what was generated (validators, ports), for `incoop devnet`
     HOME/nodes/nodeI/           one node home per validator (node.config layout)
+    HOME/nodes/observerJ/       one node home per observer (non-voting, registered in genesis)
     HOME/wallet/                demo wallet keys: federation (the demo issuer), anna, marco
 
 Every key is encrypted at rest. The devnet's passwords are public by design
@@ -27,7 +28,8 @@ DEVNET_CHAIN_ID = "incoop-devnet"
 DEMO_CLASS = "demo-eur"
 DEMO_RESIDENTS = ("anna", "marco")
 DEMO_BALANCE = 100_000  # 1000.00 demo-eur each
-MAX_VALIDATORS_NOW = 1  # multi-validator consensus arrives with the consensus issue
+MAX_VALIDATORS = 64
+MAX_OBSERVERS = 16
 
 
 class DevnetError(ValueError):
@@ -37,10 +39,15 @@ class DevnetError(ValueError):
 @dataclass(frozen=True)
 class DevnetLayout:
     home: Path
-    node_homes: list[Path]
+    node_homes: list[Path]  # validators first, then observers
     wallet_dir: Path
     genesis: Genesis
     api_urls: list[str]
+    validators: int = 1
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.node_homes]
 
 
 def api_port(base_port: int, index: int) -> int:
@@ -53,26 +60,29 @@ def p2p_port(base_port: int, index: int) -> int:
 
 def create_devnet(
     home: Path,
-    validators: int = 1,
+    validators: int = 4,
     base_port: int = 8700,
     demo: bool = True,
     block_interval_ms: int = 200,
     heartbeat_ms: int = 5_000,
+    observers: int = 0,
 ) -> DevnetLayout:
     """Write a fresh devnet under `home` (which must not hold one already)."""
     home = Path(home)
-    if not 1 <= validators <= MAX_VALIDATORS_NOW:
-        raise DevnetError(
-            f"--validators {validators}: this version runs a devnet of exactly {MAX_VALIDATORS_NOW} validator"
-        )
-    if not 1024 <= base_port <= 65535 - 2 * validators:
-        raise DevnetError(f"base port {base_port} is outside 1024..{65535 - 2 * validators}")
+    if not 1 <= validators <= MAX_VALIDATORS:
+        raise DevnetError(f"--validators {validators}: a devnet has 1 to {MAX_VALIDATORS} validators")
+    if not 0 <= observers <= MAX_OBSERVERS:
+        raise DevnetError(f"--observers {observers}: a devnet has 0 to {MAX_OBSERVERS} observers")
+    nodes = validators + observers
+    if not 1024 <= base_port <= 65535 - 2 * nodes:
+        raise DevnetError(f"base port {base_port} is outside 1024..{65535 - 2 * nodes}")
     if (home / "devnet.json").exists():
         raise DevnetError(f"{home} already holds a devnet (use --reset to start over)")
     home.mkdir(parents=True, exist_ok=True)
     wallet = Keystore(home / "wallet")
 
-    node_keys = [SigningKey.generate() for _ in range(validators)]
+    node_keys = [SigningKey.generate() for _ in range(nodes)]
+    names = [f"node{i}" for i in range(validators)] + [f"observer{j}" for j in range(observers)]
     doc: dict = {
         "chain_id": DEVNET_CHAIN_ID,
         "genesis_time_ms": int(time.time() * 1000),
@@ -83,7 +93,11 @@ def create_devnet(
                 "api": f"http://127.0.0.1:{api_port(base_port, i)}",
                 "p2p": f"ws://127.0.0.1:{p2p_port(base_port, i)}",
             }
-            for i, key in enumerate(node_keys)
+            for i, key in enumerate(node_keys[:validators])
+        ],
+        "observers": [
+            {"name": names[i], "pubkey": to_address(key.pubkey), "p2p": f"ws://127.0.0.1:{p2p_port(base_port, i)}"}
+            for i, key in enumerate(node_keys) if i >= validators
         ],
     }
     if demo:
@@ -102,7 +116,7 @@ def create_devnet(
 
     node_homes = []
     for i, key in enumerate(node_keys):
-        node_home = home / "nodes" / f"node{i}"
+        node_home = home / "nodes" / names[i]
         node_home.mkdir(parents=True, exist_ok=True)
         (node_home / "genesis.json").write_text(genesis.to_json(), encoding="utf-8")
         password_file = node_home / "node_key.pass"
@@ -112,6 +126,7 @@ def create_devnet(
         write_config(
             node_home,
             NodeConfig(
+                role="validator" if i < validators else "observer",
                 key_password_file="node_key.pass",
                 api=ApiConfig(port=api_port(base_port, i)),
                 p2p_port=p2p_port(base_port, i),
@@ -121,10 +136,16 @@ def create_devnet(
         )
         node_homes.append(node_home)
 
-    api_urls = [f"http://127.0.0.1:{api_port(base_port, i)}" for i in range(validators)]
-    meta = {"validators": validators, "base_port": base_port, "api_urls": api_urls, "chain_id": DEVNET_CHAIN_ID}
+    api_urls = [f"http://127.0.0.1:{api_port(base_port, i)}" for i in range(nodes)]
+    meta = {
+        "validators": validators,
+        "observers": observers,
+        "base_port": base_port,
+        "api_urls": api_urls,
+        "chain_id": DEVNET_CHAIN_ID,
+    }
     (home / "devnet.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    return DevnetLayout(home, node_homes, home / "wallet", genesis, api_urls)
+    return DevnetLayout(home, node_homes, home / "wallet", genesis, api_urls, validators)
 
 
 def load_devnet(home: Path) -> DevnetLayout:
@@ -135,5 +156,7 @@ def load_devnet(home: Path) -> DevnetLayout:
         genesis = Genesis.model_validate_json((home / "genesis.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise DevnetError(f"{home} does not hold a readable devnet ({exc}); use --reset") from exc
-    node_homes = [home / "nodes" / f"node{i}" for i in range(meta["validators"])]
-    return DevnetLayout(home, node_homes, home / "wallet", genesis, list(meta["api_urls"]))
+    names = [f"node{i}" for i in range(meta["validators"])]
+    names += [f"observer{j}" for j in range(meta.get("observers", 0))]
+    node_homes = [home / "nodes" / name for name in names]
+    return DevnetLayout(home, node_homes, home / "wallet", genesis, list(meta["api_urls"]), meta["validators"])

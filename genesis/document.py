@@ -60,6 +60,16 @@ class Validator(_Strict):
     _check = field_validator("pubkey")(_address)
 
 
+class Observer(_Strict):
+    """A non-voting node that validators accept as a peer; it follows the chain and serves an API."""
+
+    name: str = Field(min_length=1, max_length=64)
+    pubkey: str
+    p2p: str = ""
+
+    _check = field_validator("pubkey")(_address)
+
+
 class Member(_Strict):
     name: str = Field(min_length=1, max_length=64)
     account: str
@@ -89,6 +99,7 @@ class Genesis(_Strict):
     genesis_time_ms: int = Field(ge=0, lt=2**63)
     params: Params = Params()
     validators: list[Validator] = Field(min_length=1)
+    observers: list[Observer] = []
     registrars: list[Member] = []
     issuers: list[Member] = []
     classes: list[ClassSpec] = []
@@ -99,6 +110,9 @@ class Genesis(_Strict):
         keys = [v.pubkey for v in self.validators]
         if len(set(keys)) != len(keys):
             raise ValueError("a validator key appears twice")
+        observers = [o.pubkey for o in self.observers]
+        if len(set(observers)) != len(observers) or set(observers) & set(keys):
+            raise ValueError("an observer key appears twice, or is also a validator key")
         for role, members in (("issuer", self.issuers), ("registrar", self.registrars)):
             seen_accounts: set[str] = set()
             for m in members:
@@ -138,6 +152,7 @@ class Genesis(_Strict):
             tuple((m.name, from_address(m.account)) for m in self.issuers),
             tuple((c.id, c.name, from_address(c.issuer), c.decimals) for c in self.classes),
             tuple((from_address(b.account), b.class_, b.amount) for b in self.balances),
+            tuple((o.name, from_address(o.pubkey), o.p2p) for o in self.observers),
         )
 
     def hash(self) -> bytes:
@@ -148,6 +163,7 @@ class Genesis(_Strict):
         overlay = Overlay(DictState())
         chain.set_params(overlay, self.params.to_chain_params())
         chain.set_validators(overlay, tuple(from_address(v.pubkey) for v in self.validators))
+        chain.set_observers(overlay, tuple(from_address(o.pubkey) for o in self.observers))
         for m in self.registrars:
             overlay.put(PREFIX_REGISTRAR + from_address(m.account), encode((m.name,)))
         for m in self.issuers:

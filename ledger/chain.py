@@ -15,6 +15,7 @@ from ledger.state import Overlay, StateReader
 
 KEY_VALIDATORS = b"sys/validators"
 KEY_PARAMS = b"sys/params"
+KEY_OBSERVERS = b"sys/observers"
 
 
 class ChainParams(NamedTuple):
@@ -45,6 +46,18 @@ def set_validators(state: Overlay, validators: tuple[bytes, ...]) -> None:
     if not validators or len(set(validators)) != len(validators):
         raise ValueError("the validator set must be non-empty and without repeats")
     state.put(KEY_VALIDATORS, encode(tuple(validators)))
+
+
+def get_observers(state: StateReader) -> tuple[bytes, ...]:
+    """Registered observer nodes: non-voting keys that validators accept as peers."""
+    raw = state.get(KEY_OBSERVERS)
+    return () if raw is None else decode(raw)
+
+
+def set_observers(state: Overlay, observers: tuple[bytes, ...]) -> None:
+    if len(set(observers)) != len(observers):
+        raise ValueError("an observer key appears twice")
+    state.put(KEY_OBSERVERS, encode(tuple(sorted(observers))))
 
 
 def validators_hash(validators: tuple[bytes, ...]) -> bytes:

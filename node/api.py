@@ -6,7 +6,7 @@ so that no input can produce a 500 or a half-built response. A 500 INTERNAL
 is only ever a bug, and is logged.
 
 The handlers read the store directly (LevelDB reads are thread-safe and the
-producer commits each block in one atomic batch) and touch the mempool only
+consensus driver commits each block in one atomic batch) and touch the mempool only
 on the event loop.
 """
 
@@ -84,6 +84,8 @@ class NodeContext:
     role: str
     node_address: str
     verify_pool: Executor | None = None
+    consensus: Any = None  # node.consensus.driver.Driver, once started
+    peers: Any = None  # node.p2p.PeerManager, once started
     _blocks: OrderedDict[int, tuple[Block, Certificate]] = field(default_factory=OrderedDict)
 
     def block(self, height: int) -> tuple[Block, Certificate] | None:
@@ -274,21 +276,17 @@ async def get_status(request: web.Request) -> web.Response:
         "role": ctx.role,
         "node_address": ctx.node_address,
         "mempool_size": len(ctx.mempool),
+        "consensus": ctx.consensus.status() if ctx.consensus is not None else None,
+        "peers": [
+            {"address": to_address(p.pubkey), "remote": p.address, "outbound": p.outbound}
+            for p in (ctx.peers.peers() if ctx.peers is not None else [])
+        ],
     })
-
-
-def _require_validator(ctx: NodeContext) -> None:
-    """Until peer-to-peer gossip exists, a transaction left at an observer would only expire there."""
-    if ctx.role != "validator":
-        raise ApiError(
-            503, "NOT_A_VALIDATOR", "this node is an observer and cannot forward transactions yet; submit to a validator"
-        )
 
 
 @routes.post("/v1/txs")
 async def post_tx(request: web.Request) -> web.Response:
     ctx = request.app[NODE]
-    _require_validator(ctx)
     ctype = _content_type(request)
     body = await request.read()
     raw = body if ctype == MSGPACK else _tx_hex(_parse_json(TxSubmission, body).tx)
@@ -327,7 +325,6 @@ def _render_prepared(item: Prepared) -> dict:
 @routes.post("/v1/txs/batch")
 async def post_tx_batch(request: web.Request) -> web.Response:
     ctx = request.app[NODE]
-    _require_validator(ctx)
     ctype = _content_type(request)
     items = _batch_items(ctype, await request.read(), request.app[CONFIG].max_batch_txs)
     loop = asyncio.get_running_loop()
@@ -552,7 +549,7 @@ def error_middleware_for(timeout_s: float) -> Callable:
 
 
 def create_app(config: ApiConfig, *contexts: Callable[[web.Application], AsyncIterator[None]]) -> web.Application:
-    """The API application; `contexts` open and close the node's resources (store, producer)."""
+    """The API application; `contexts` open and close the node's resources (store, consensus)."""
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=[error_middleware_for(config.request_timeout_s)])
     app[CONFIG] = config
     app.add_routes(routes)

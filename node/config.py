@@ -4,6 +4,7 @@
     HOME/genesis.json    the chain's genesis document
     HOME/node_key.json   the node's Ed25519 key, encrypted (wallet.keystore format)
     HOME/data/           the LevelDB store
+    HOME/sign_state.bin  what this validator last signed (outside data/: wiping the store keeps it)
     HOME/node.log        the log, when started by `incoop devnet`
 
 The key's password comes from `key_password_file` (relative to HOME) or the
@@ -33,6 +34,28 @@ class ApiConfig(BaseModel):
     request_timeout_s: float = Field(default=30.0, gt=0)
 
 
+class ConsensusConfig(BaseModel):
+    """Round timeouts grow linearly per round and are capped (besu#7642: doubling timeouts halted a chain)."""
+
+    model_config = ConfigDict(extra="forbid")
+    timeout_propose_ms: int = Field(default=1000, ge=10, le=600_000)
+    timeout_prevote_ms: int = Field(default=500, ge=10, le=600_000)
+    timeout_precommit_ms: int = Field(default=500, ge=10, le=600_000)
+    timeout_delta_ms: int = Field(default=500, ge=0, le=600_000)
+    timeout_max_ms: int = Field(default=10_000, ge=10, le=3_600_000)
+    max_clock_drift_ms: int = Field(default=10_000, ge=0, le=3_600_000)
+    status_interval_ms: int = Field(default=1000, ge=50, le=60_000)
+    sync_batch_blocks: int = Field(default=64, ge=1, le=1024)
+
+
+class TestingFaults(BaseModel):
+    """Deliberate misbehaviour for fault tests. Never set these on a real node."""
+
+    model_config = ConfigDict(extra="forbid")
+    double_sign: bool = False  # also sign and send a conflicting prevote each round
+    clock_offset_ms: int = Field(default=0, ge=-3_600_000, le=3_600_000)
+
+
 class NodeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: str = Field(default="validator", pattern="^(validator|observer)$")
@@ -41,11 +64,17 @@ class NodeConfig(BaseModel):
     key_password_file: str | None = None
     data_dir: str = "data"
     api: ApiConfig = ApiConfig()
+    p2p_host: str = "127.0.0.1"
     p2p_port: int = Field(default=8701, ge=0, le=65535)
+    # peer URLs (ws://host:port) to dial; None: the validators' p2p addresses in genesis
+    peers: list[str] | None = None
+    sign_state_file: str = "sign_state.bin"
     block_interval_ms: int = Field(default=200, ge=10, le=60_000)
     heartbeat_ms: int = Field(default=5_000, ge=100, le=3_600_000)
     mempool_max_txs: int = Field(default=100_000, ge=1)
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    consensus: ConsensusConfig = ConsensusConfig()
+    testing_faults: TestingFaults = TestingFaults()
 
     def path(self, home: Path, relative: str) -> Path:
         p = Path(relative)

@@ -28,7 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("devnet", help="run a local federation of validators with demo data")
     parser.add_argument("--home", default=".devnet", help="where the devnet's data lives (default: .devnet)")
     parser.add_argument("--base-port", type=int, default=8700, help="first API port (default: 8700)")
-    parser.add_argument("--validators", type=int, default=1, help="number of validators (default: 1)")
+    parser.add_argument("--validators", type=int, default=None,
+                        help="number of validators of a new devnet (default: 4; an existing one keeps its own)")
+    parser.add_argument("--observers", type=int, default=None,
+                        help="number of non-voting observer nodes of a new devnet (default: 0)")
     parser.add_argument("--reset", action="store_true", help="delete the devnet's data and start a new chain")
     parser.add_argument("--json", action="store_true", help="print the layout as one JSON object once running")
     parser.set_defaults(func=cmd_devnet)
@@ -43,12 +46,16 @@ def _prepare(args: argparse.Namespace) -> DevnetLayout:
     try:
         if (home / "devnet.json").exists():
             layout = load_devnet(home)
-            if len(layout.node_homes) != args.validators:
+            observers = len(layout.node_homes) - layout.validators
+            if args.validators not in (None, layout.validators) or args.observers not in (None, observers):
                 raise CliError(
-                    f"the devnet at {home} has {len(layout.node_homes)} validator(s); use --reset to change that"
+                    f"the devnet at {home} has {layout.validators} validator(s) and {observers} observer(s); "
+                    "pass the same --validators/--observers, or --reset to change them"
                 )
             return layout
-        return create_devnet(home, validators=args.validators, base_port=args.base_port)
+        validators = 4 if args.validators is None else args.validators
+        observers = 0 if args.observers is None else args.observers
+        return create_devnet(home, validators=validators, base_port=args.base_port, observers=observers)
     except DevnetError as exc:
         raise CliError(str(exc)) from exc
 
@@ -111,7 +118,7 @@ def cmd_devnet(args: argparse.Namespace) -> int:
             for i, (proc, url) in enumerate(zip(procs, layout.api_urls, strict=True)):
                 if proc.poll() is not None:
                     raise CliError(
-                        f"node{i} exited with status {proc.returncode}; its log ends with:\n{_log_tail(layout.node_homes[i])}"
+                        f"{layout.names[i]} exited with status {proc.returncode}; its log ends with:\n{_log_tail(layout.node_homes[i])}"
                     )
                 statuses[i] = statuses[i] or _status(url)
             if time.monotonic() > deadline:
@@ -124,7 +131,7 @@ def cmd_devnet(args: argparse.Namespace) -> int:
             for i, proc in enumerate(procs):
                 if proc.poll() is not None:
                     raise CliError(
-                        f"node{i} stopped with status {proc.returncode}; its log ends with:\n{_log_tail(layout.node_homes[i])}"
+                        f"{layout.names[i]} stopped with status {proc.returncode}; its log ends with:\n{_log_tail(layout.node_homes[i])}"
                     )
             time.sleep(0.5)
         print("stopping the devnet ...", file=sys.stderr)
@@ -141,8 +148,9 @@ def _announce(args: argparse.Namespace, layout: DevnetLayout, statuses: list) ->
         "home": str(layout.home),
         "chain_id": layout.genesis.chain_id,
         "nodes": [
-            {"name": f"node{i}", "api": url, "home": str(home), "log": str(home / "node.log"), "height": st["height"]}
-            for i, (url, home, st) in enumerate(zip(layout.api_urls, layout.node_homes, statuses, strict=True))
+            {"name": home.name, "role": st["role"], "api": url, "home": str(home), "log": str(home / "node.log"),
+             "height": st["height"]}
+            for url, home, st in zip(layout.api_urls, layout.node_homes, statuses, strict=True)
         ],
         "wallet_dir": str(wallet),
         "wallet_password": DEVNET_PASSWORD,
@@ -151,10 +159,11 @@ def _announce(args: argparse.Namespace, layout: DevnetLayout, statuses: list) ->
         print(json.dumps(data, sort_keys=True), flush=True)
         return
     lines = [
-        f"incoop devnet: chain {data['chain_id']}, {len(layout.node_homes)} validator(s), data under {layout.home}",
+        f"incoop devnet: chain {data['chain_id']}, {layout.validators} validator(s), "
+        f"{len(layout.node_homes) - layout.validators} observer(s), data under {layout.home}",
     ]
     for node in data["nodes"]:
-        lines.append(f"  {node['name']}  API {node['api']}  (height {node['height']}, log {node['log']})")
+        lines.append(f"  {node['name']:<10} {node['role']:<9} API {node['api']}  (height {node['height']}, log {node['log']})")
     lines += [
         f"  demo wallet: {wallet} (keys federation, anna, marco; password '{DEVNET_PASSWORD}')",
         "",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import heapq
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from typing import NamedTuple
 
@@ -67,6 +67,8 @@ class Mempool:
         self._expiries: list[tuple[int, bytes]] = []
         self._rejected: OrderedDict[bytes, Rejection] = OrderedDict()
         self._rejected_memory = rejected_memory
+        # called with each newly admitted tx: the consensus driver gossips it and may start a height
+        self.on_admit: list[Callable[[Tx], None]] = []
 
     def __len__(self) -> int:
         return len(self._by_hash)
@@ -119,6 +121,8 @@ class Mempool:
             self._expiries = [(t.expiry, h) for h, t in self._by_hash.items()]
             heapq.heapify(self._expiries)
         self._rejected.pop(tx.hash, None)
+        for listener in self.on_admit:
+            listener(tx)
 
     def admit_raw(self, raw: bytes, next_height: int) -> Tx:
         tx = decode_tx(raw, chain.get_params(self.state).max_tx_bytes)

@@ -1,8 +1,8 @@
-"""The node process: configuration, key, store, API and block production, started and stopped in order.
+"""The node process: configuration, key, store, API, peers and consensus, started and stopped in order.
 
 Start-up refuses early, with one line, anything that would make the node
 serve the wrong chain: a store made from another genesis, a key it cannot
-decrypt. Shutdown (SIGINT/SIGTERM) stops production first, lets a commit
+decrypt. Shutdown (SIGINT/SIGTERM) stops consensus first, lets a commit
 under way finish, and only then closes the store, so a clean stop never
 depends on the store's crash safety (a SIGKILL does, and it holds).
 """
@@ -23,13 +23,16 @@ from aiohttp import web
 
 from genesis.document import Genesis, GenesisError, load_genesis
 from ledger import chain
-from ledger.address import to_address
+from ledger.address import from_address, to_address
 from ledger.crypto import SigningKey
 from ledger.store import Store, StoreError
 from node.api import NODE, NodeContext, create_app
 from node.config import KEY_PASSWORD_ENV, ConfigError, NodeConfig, load_config
+from node.consensus import wire
+from node.consensus.driver import Driver
+from node.consensus.signstate import SignState, SignStateError
 from node.mempool import Mempool
-from node.producer import Producer
+from node.p2p.peers import P2PError, PeerManager
 from wallet.keystore import KeystoreError, read_key_file, read_password
 
 log = logging.getLogger("incoop.node")
@@ -106,7 +109,7 @@ def node_role(setup: NodeSetup, store: Store) -> str:
 
 
 def build_app(setup: NodeSetup) -> web.Application:
-    """The API app; its cleanup contexts open the store and run the producer, and close them in reverse."""
+    """The API app; its cleanup contexts open the store and run peers and consensus, and close them in reverse."""
 
     async def node_resources(app: web.Application) -> AsyncIterator[None]:
         store = open_store(setup)
@@ -128,21 +131,49 @@ def build_app(setup: NodeSetup) -> web.Application:
             store.close()
             log.info("store closed")
 
-    async def block_production(app: web.Application) -> AsyncIterator[None]:
+    async def consensus(app: web.Application) -> AsyncIterator[None]:
         ctx = app[NODE]
-        if ctx.role != "validator":
-            yield
-            return
         config = setup.config
-        producer = Producer(ctx.store, ctx.mempool, setup.key, ctx.chain_id, config.block_interval_ms, config.heartbeat_ms)
-        producer.start()
+        voting = ctx.role == "validator"
+        sign_state = None
+        if voting:
+            try:
+                sign_state = SignState(config.path(setup.home, config.sign_state_file))
+            except SignStateError as exc:
+                raise NodeError(str(exc)) from exc
+        driver = Driver(ctx.store, ctx.mempool, setup.key, ctx.chain_id, config, voting, sign_state)
+        store = ctx.store
+
+        def is_allowed(pubkey: bytes) -> bool:
+            """Only the chain's validators and registered observers may peer."""
+            return pubkey in chain.get_validators(store.state) or pubkey in chain.get_observers(store.state)
+
+        peers = PeerManager(
+            setup.key, ctx.chain_id, config.p2p_host, config.p2p_port, peer_urls(setup), is_allowed,
+            driver.on_message, on_connect=driver.on_connect, gossip_kinds=wire.GOSSIP_KINDS,
+        )
+        try:
+            await peers.start()
+        except P2PError as exc:
+            raise NodeError(str(exc)) from exc
+        await driver.start(peers)
+        ctx.consensus, ctx.peers = driver, peers
         try:
             yield
         finally:
-            await producer.stop()
-            log.info("block production stopped at height %d", producer.head.height)
+            await driver.stop()
+            await peers.stop()
+            log.info("consensus stopped at height %d", driver.head.height)
 
-    return create_app(setup.config.api, node_resources, block_production)
+    return create_app(setup.config.api, node_resources, consensus)
+
+
+def peer_urls(setup: NodeSetup) -> list[str]:
+    """The peers to dial: from the config if it names them, else every other validator in genesis."""
+    if setup.config.peers is not None:
+        return list(setup.config.peers)
+    me = setup.key.pubkey
+    return [v.p2p for v in setup.genesis.validators if v.p2p and from_address(v.pubkey) != me]
 
 
 async def serve(setup: NodeSetup) -> None:

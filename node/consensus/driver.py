@@ -1,0 +1,672 @@
+"""The consensus driver: the I/O around the pure machine.
+
+It owns everything the machine must not touch: peers, timers, the sign-state
+file, the store and the mempool. One asyncio task (`_run`) handles every
+consensus input in arrival order, so the machine, the candidate blocks and the
+head are only ever changed from one place; CPU-heavy work (building,
+validating, committing a block) runs in a one-thread executor and is awaited
+by that task, which keeps the order.
+
+What it adds to Algorithm 1 (CONSENSUS.md, "What the paper leaves to the
+implementation"):
+
+- valid(v): the block extends the head and re-executes to its header
+  (`ledger.transition.apply_block`), and its time is not further ahead of the
+  local clock than `max_clock_drift_ms`. The answer is cached per block hash.
+- Never sign twice: each signature is first checked against and recorded in
+  the sign-state (fsync) and only then sent.
+- A height starts when there is something to do: a pending transaction, a
+  peer's message for the height, or the heartbeat (so idle validators do not
+  churn through rounds, yet block time keeps moving).
+- Liveness helpers: every status interval each node re-sends its own messages
+  of the current height and its status; a node that learns of a peer with a
+  higher head fetches the blocks with their certificates (block sync), and
+  does not start rounds while two or more heights behind.
+- Observers (and validators outside the set) run no machine: they follow by
+  block sync only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from ledger import chain
+from ledger.block import (
+    Block,
+    BlockFormatError,
+    Certificate,
+    CertificateInvalid,
+    decode_raw_block,
+    verify_certificate,
+)
+from ledger.crypto import SigningKey
+from ledger.encoding import decode
+from ledger.errors import Code, TxError
+from ledger.store import Store
+from ledger.transition import BlockInvalid, BlockOutcome, ChainHead, apply_block, build_block
+from ledger.tx import Tx, decode_tx
+from ledger.votes import PREVOTE, Proposal, Vote, sign_proposal, sign_vote
+from node.config import NodeConfig
+from node.consensus import signstate, wire
+from node.consensus.machine import (
+    CastVote,
+    Decide,
+    Equivocation,
+    Event,
+    Machine,
+    ProposalIn,
+    Propose,
+    ScheduleTimeout,
+    Start,
+    Step,
+    Timeout,
+    VoteIn,
+)
+from node.consensus.signstate import Signed, SignState
+from node.mempool import Mempool
+
+log = logging.getLogger("incoop.consensus")
+
+# A block refused for this reason may fit later, once the gap before it is filled.
+_KEEP_PENDING = frozenset({Code.NONCE_TOO_FAR})
+_FUTURE_BUFFER = 10_000
+_OWN_RESEND = 6
+_SYNC_RETRY_S = 5.0
+_SYNC_LAG_GRACE_S = 0.3
+_STEP_NAMES = {Step.PROPOSE: "propose", Step.PREVOTE: "prevote", Step.PRECOMMIT: "precommit"}
+_EVIDENCE_EXPIRY = 100
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@dataclass
+class Candidate:
+    """A proposed block and what validating (or building) it gave."""
+
+    block: Block
+    outcome: BlockOutcome | None  # None: invalid
+    rejected: list[tuple[Tx, TxError]]
+
+    @property
+    def valid(self) -> bool:
+        return self.outcome is not None
+
+
+class Broadcaster:
+    """What the driver needs of the peer-to-peer layer (node.p2p.PeerManager provides it)."""
+
+    def broadcast(self, kind: int, payload: Any, exclude: Any = None) -> int:
+        return 0
+
+    def peers(self) -> list[Any]:
+        return []
+
+
+class Driver:
+    def __init__(
+        self,
+        store: Store,
+        mempool: Mempool,
+        key: SigningKey,
+        chain_id: str,
+        config: NodeConfig,
+        voting: bool,
+        sign_state: SignState | None,
+    ):
+        self.store = store
+        self.mempool = mempool
+        self.key = key
+        self.chain_id = chain_id
+        self.config = config
+        self.cc = config.consensus
+        self.voting = voting
+        self.sign_state = sign_state
+        self.net: Broadcaster = Broadcaster()
+        self.head: ChainHead = store.head()
+        self.validators: tuple[bytes, ...] = chain.get_validators(store.state)
+        self.machine: Machine | None = None
+        self.started = False
+        self.blocks: dict[bytes, Candidate] = {}
+        self.own: deque[tuple[int, Any]] = deque(maxlen=_OWN_RESEND)
+        self.future: list[tuple[Callable[..., Awaitable[None]], tuple]] = []
+        self.evidence: deque[tuple[Vote, Vote]] = deque(maxlen=100)
+        self.catching_up = False
+        self._timers: list[asyncio.TimerHandle] = []
+        self._queue: asyncio.Queue | None = None
+        self._tasks: list[asyncio.Task] = []
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="consensus")
+        self._sync_sent_at = 0.0
+        self._behind_since: float | None = None
+        self._height_started_at = time.monotonic()
+        self._last_status: tuple | None = None
+        self._resume_round = 0
+        self.stats = {"commits": 0, "txs_committed": 0, "rounds_last_height": 0, "commit_latency_ms": 0.0,
+                      "synced_blocks": 0, "refused_signatures": 0, "timeouts": 0}
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    async def start(self, net: Broadcaster) -> None:
+        self.net = net
+        self._queue = asyncio.Queue()
+        self.mempool.on_admit.append(self._on_tx_admitted)
+        self._tasks = [
+            asyncio.get_running_loop().create_task(self._run(), name="consensus"),
+            asyncio.get_running_loop().create_task(self._tick(), name="consensus-tick"),
+        ]
+        self._enqueue(self._enter_height)
+
+    async def stop(self) -> None:
+        """Stop taking inputs; a commit under way finishes before this returns."""
+        if self._on_tx_admitted in self.mempool.on_admit:
+            self.mempool.on_admit.remove(self._on_tx_admitted)
+        for timer in self._timers:
+            timer.cancel()
+        if self._queue is not None:
+            self._queue.put_nowait(None)
+        for task in self._tasks[1:]:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        self._executor.shutdown(wait=True)
+
+    def _enqueue(self, handler: Callable[..., Awaitable[None]], *args: Any) -> None:
+        if self._queue is not None:
+            self._queue.put_nowait((handler, args))
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        while True:
+            item = await self._queue.get()
+            if item is None:
+                return
+            handler, args = item
+            try:
+                await handler(*args)
+            except Exception:  # a bug must not silently stop consensus; log it and go on
+                log.exception("consensus step failed in %s", getattr(handler, "__name__", handler))
+
+    async def _tick(self) -> None:
+        interval = self.cc.status_interval_ms / 1000
+        while True:
+            await asyncio.sleep(interval)
+            self._enqueue(self._on_tick)
+
+    async def _on_tick(self) -> None:
+        self._publish_status(force=True)
+        for kind, payload in self.own:
+            self.net.broadcast(kind, payload)
+        await self._sync_check()
+        await self._maybe_start()
+
+    # --- status -------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        m = self.machine
+        return {
+            "height": self.head.height + 1,
+            "round": m.state.round if m is not None and self.started else -1,
+            "step": _STEP_NAMES[m.state.step] if m is not None and self.started else "waiting",
+            "voting": m is not None,
+            "catching_up": self.catching_up,
+        }
+
+    def _status_payload(self) -> tuple:
+        m = self.machine
+        round_ = m.state.round if m is not None and self.started else -1
+        step = int(m.state.step) if m is not None and self.started else 0
+        return (self.head.height, self.head.height + 1, round_, step)
+
+    def _publish_status(self, force: bool = False) -> None:
+        payload = self._status_payload()
+        if force or payload != self._last_status:
+            self._last_status = payload
+            self.net.broadcast(wire.STATUS, payload)
+
+    def on_connect(self, peer: Any) -> None:
+        peer.send(wire.STATUS, self._status_payload())
+        for kind, payload in self.own:
+            peer.send(kind, payload)
+
+    # --- heights --------------------------------------------------------------------------
+
+    async def _enter_height(self) -> None:
+        """Begin height head+1: a fresh machine, resumed from the sign-state if it signed here before."""
+        for timer in self._timers:
+            timer.cancel()
+        self._timers = []
+        self.head = self.store.head()
+        self.validators = chain.get_validators(self.store.state)
+        height = self.head.height + 1
+        self.blocks = {}
+        self.own.clear()
+        self.started = False
+        self._height_started_at = time.monotonic()
+        self._resume_round = 0
+        self.machine = None
+        if self.voting and self.key.pubkey in self.validators:
+            lock = None
+            if self.sign_state is not None:
+                last = self.sign_state.last
+                if last is not None and last.height == height:
+                    self._resume_round = last.round  # tendermint#6169: resume where the record says
+                restored = self.sign_state.lock_at(height)
+                if restored is not None:
+                    round_, value, block_bytes = restored
+                    lock = (round_, value)
+                    if block_bytes is not None:
+                        self._restore_locked_block(value, block_bytes)
+            self.machine = Machine(height, self.validators, self.key.pubkey, lock)
+        buffered, self.future = self.future, []
+        for handler, args in buffered:
+            message_height = args[1].height
+            if message_height == height:
+                self._enqueue(handler, *args)
+            elif message_height > height:
+                self.future.append((handler, args))
+        self._publish_status()
+        self._at(self.head.time_ms + self.config.heartbeat_ms - now_ms(), self._maybe_start)
+        await self._maybe_start()
+
+    def _restore_locked_block(self, value: bytes, block_bytes: bytes) -> None:
+        from ledger.block import block_from_tuple
+
+        try:
+            block = block_from_tuple(decode(block_bytes, len(block_bytes)))
+        except Exception:
+            log.warning("the locked block in the sign-state does not decode; it will not be re-proposed")
+            return
+        if block.hash() == value:
+            self.blocks[value] = Candidate(block, None, [])  # validated again before it is proposed
+
+    def _ready(self) -> bool:
+        if self.machine is None or self.started or self.catching_up:
+            return False
+        if self._resume_round > 0 or len(self.mempool) > 0:
+            return True
+        return now_ms() - self.head.time_ms >= self.config.heartbeat_ms
+
+    async def _maybe_start(self, heard: bool = False) -> None:
+        if self.machine is None or self.started or self.catching_up:
+            return
+        if heard or self._ready():
+            self.started = True
+            if self._resume_round:
+                log.info("resuming height %d at round %d from the sign-state", self.machine.height, self._resume_round)
+            await self._step(Start(self._resume_round))
+
+    def _on_tx_admitted(self, tx: Tx) -> None:
+        self.net.broadcast(wire.TX, tx.raw)
+        if self.machine is not None and not self.started:
+            self._enqueue(self._maybe_start)
+
+    # --- the machine's actions ------------------------------------------------------------------
+
+    async def _step(self, event: Event) -> None:
+        machine = self.machine
+        if machine is None:
+            return
+        pending: deque[Event] = deque([event])
+        while pending and self.machine is machine:
+            for action in machine.step(pending.popleft()):
+                if isinstance(action, CastVote):
+                    vote = self._cast(machine, action)
+                    if vote is not None:
+                        pending.append(VoteIn(vote))
+                elif isinstance(action, ScheduleTimeout):
+                    self._schedule_timeout(machine, action)
+                elif isinstance(action, Propose):
+                    self._plan_proposal(machine, action)
+                elif isinstance(action, Equivocation):
+                    self._report_equivocation(action.first, action.second)
+                elif isinstance(action, Decide):
+                    await self._decide(machine, action)
+                    return
+        self._publish_status()
+
+    def _timeout_ms(self, step: Step, round_: int) -> int:
+        base = {Step.PROPOSE: self.cc.timeout_propose_ms, Step.PREVOTE: self.cc.timeout_prevote_ms,
+                Step.PRECOMMIT: self.cc.timeout_precommit_ms}[step]
+        return min(base + round_ * self.cc.timeout_delta_ms, self.cc.timeout_max_ms)
+
+    def _at(self, delay_ms: float, handler: Callable[..., Awaitable[None]], *args: Any) -> None:
+        loop = asyncio.get_running_loop()
+        self._timers.append(loop.call_later(max(delay_ms, 0) / 1000, self._enqueue, handler, *args))
+
+    def _schedule_timeout(self, machine: Machine, action: ScheduleTimeout) -> None:
+        self._at(self._timeout_ms(action.step, action.round), self._on_timeout, machine, action.step, action.round)
+
+    async def _on_timeout(self, machine: Machine, step: Step, round_: int) -> None:
+        if self.machine is not machine:
+            return
+        s = machine.state
+        if round_ == s.round and (step is Step.PRECOMMIT or step == s.step):
+            self.stats["timeouts"] += 1
+            why = {
+                Step.PROPOSE: f"no valid proposal from {self._name(machine.proposer(round_))}",
+                Step.PREVOTE: "prevotes split, no quorum for one value",
+                Step.PRECOMMIT: "precommits split, no quorum for one value",
+            }[step]
+            log.info("height %d round %d: %s timeout (%s)", machine.height, round_, _STEP_NAMES[step], why)
+        await self._step(Timeout(step, round_))
+
+    def _name(self, pubkey: bytes) -> str:
+        from ledger.address import to_address
+
+        return to_address(pubkey)[:12] + "…"
+
+    def _record(self, machine: Machine, round_: int, kind: int, value: bytes | None) -> bool:
+        """The never-sign-twice gate: check, then persist with fsync, before anything is signed."""
+        if self.sign_state is None:
+            return True
+        height = machine.height
+        if not self.sign_state.may_sign(height, round_, kind, value):
+            self.stats["refused_signatures"] += 1
+            log.warning("not signing %s at height %d round %d: the sign-state holds a later or different signature",
+                        ("proposal", "prevote", "precommit")[kind], height, round_)
+            return False
+        s = machine.state
+        locked_block = None
+        if s.locked_value is not None and s.locked_value in self.blocks:
+            locked_block = self.blocks[s.locked_value].block.encode()
+        self.sign_state.record(Signed(height, round_, kind, value, s.locked_round, s.locked_value, locked_block))
+        return True
+
+    def _cast(self, machine: Machine, action: CastVote) -> Vote | None:
+        kind = signstate.PREVOTE if action.type == PREVOTE else signstate.PRECOMMIT
+        if not self._record(machine, action.round, kind, action.value):
+            return None
+        vote = sign_vote(self.key, self.chain_id, action.type, machine.height, action.round, action.value)
+        self._send_own(wire.VOTE, vote.as_tuple())
+        if self.config.testing_faults.double_sign and action.type == PREVOTE:
+            # test-only: a conflicting prevote, sent to peers but never counted here
+            other = b"\xee" * 32 if action.value is None else None
+            evil = sign_vote(self.key, self.chain_id, PREVOTE, machine.height, action.round, other)
+            self.net.broadcast(wire.VOTE, evil.as_tuple())
+        return vote
+
+    def _send_own(self, kind: int, payload: Any) -> None:
+        self.own.append((kind, payload))
+        self.net.broadcast(kind, payload)
+
+    def _plan_proposal(self, machine: Machine, action: Propose) -> None:
+        """Propose after the block interval (so a block gathers transactions); off the current step."""
+        wait = 0.0 if action.value is not None else self.head.time_ms + self.config.block_interval_ms - now_ms()
+        self._at(wait, self._propose, machine, action)
+
+    async def _propose(self, machine: Machine, action: Propose) -> None:
+        if self.machine is not machine or machine.state.round != action.round or machine.state.step is not Step.PROPOSE:
+            return
+        if action.value is not None:
+            candidate = self.blocks.get(action.value)
+            if candidate is not None and candidate.outcome is None:
+                candidate = await self._validate(candidate.block)
+            if candidate is None or not candidate.valid:
+                log.warning("height %d round %d: cannot re-propose the valid value: its block is not at hand",
+                            machine.height, action.round)
+                return
+        else:
+            candidate = await self._build()
+            if self.machine is not machine:
+                return
+        block_hash = candidate.block.hash()
+        if not self._record(machine, action.round, signstate.PROPOSAL, block_hash):
+            return
+        proposal = sign_proposal(self.key, self.chain_id, machine.height, action.round, action.valid_round, block_hash)
+        self._send_own(wire.PROPOSAL, (tuple(proposal), candidate.block.as_tuple()))
+        txs = len(candidate.block.txs)
+        log.debug("height %d round %d: proposing %s with %d txs", machine.height, action.round, block_hash.hex()[:12], txs)
+        await self._step(ProposalIn(action.round, block_hash, action.valid_round, True, self.key.pubkey))
+
+    async def _build(self) -> Candidate:
+        params = chain.get_params(self.store.state)
+        candidates = list(itertools.islice(self.mempool.candidates(), params.max_block_txs))
+        verified = frozenset(tx.hash for tx in candidates)
+        time_ms = max(now_ms() + self.config.testing_faults.clock_offset_ms, self.head.time_ms + 1)
+        block, outcome, rejected = await asyncio.get_running_loop().run_in_executor(
+            self._executor, build_block, self.store.state, self.store.tree, self.head, self.chain_id,
+            self.key.pubkey, time_ms, candidates, verified,
+        )
+        for tx, error in rejected:
+            if error.code not in _KEEP_PENDING:
+                self.mempool.drop(tx, error)
+        candidate = Candidate(block, outcome, rejected)
+        self.blocks[block.hash()] = candidate
+        return candidate
+
+    async def _validate(self, block: Block) -> Candidate:
+        """valid(v), once per block hash."""
+        block_hash = block.hash()
+        known = self.blocks.get(block_hash)
+        if known is not None and known.outcome is not None:
+            return known
+        drift = block.header.time_ms - (now_ms() + self.config.testing_faults.clock_offset_ms)
+        if drift > self.cc.max_clock_drift_ms:
+            log.warning("block %d from %s is %d ms ahead of this node's clock: invalid",
+                        block.header.height, self._name(block.header.proposer), drift)
+            candidate = Candidate(block, None, [])
+        else:
+            try:
+                outcome = await asyncio.get_running_loop().run_in_executor(
+                    self._executor, apply_block, self.store.state, self.store.tree, self.head, block,
+                    self.chain_id, self.mempool.verified(),
+                )
+                candidate = Candidate(block, outcome, [])
+            except BlockInvalid as exc:
+                log.warning("invalid block proposed: %s", exc)
+                candidate = Candidate(block, None, [])
+        self.blocks[block_hash] = candidate
+        return candidate
+
+    async def _decide(self, machine: Machine, action: Decide) -> None:
+        candidate = self.blocks[action.value]
+        assert candidate.outcome is not None
+        signatures = tuple((v.validator, v.signature) for v in action.precommits)
+        certificate = Certificate(machine.height, action.round, action.value, signatures)
+        self.stats["rounds_last_height"] = action.round + 1
+        await self._commit(candidate.block, certificate, candidate.outcome)
+
+    async def _commit(self, block: Block, certificate: Certificate, outcome: BlockOutcome) -> None:
+        started = time.perf_counter()
+        head = await asyncio.get_running_loop().run_in_executor(
+            self._executor, self.store.commit_block, block, certificate, outcome
+        )
+        self.head = head
+        self.mempool.remove_committed(outcome.txs)
+        self.mempool.evict_expired(head.height + 1)
+        txs = len(outcome.txs)
+        self.stats["commits"] += 1
+        self.stats["txs_committed"] += txs
+        self.stats["commit_latency_ms"] = (time.monotonic() - self._height_started_at) * 1000
+        level = logging.INFO if txs else logging.DEBUG
+        log.log(level, "committed block %d (round %d) with %d txs, write %.0f ms", head.height, certificate.round,
+                txs, (time.perf_counter() - started) * 1000)
+        await self._enter_height()
+
+    # --- equivocation ------------------------------------------------------------------
+
+    def _report_equivocation(self, first: Vote, second: Vote) -> None:
+        """Keep the pair and put it on chain, as a transaction signed by this node's key."""
+        log.warning("validator %s signed two different %s votes at height %d round %d: evidence recorded",
+                    self._name(first.validator), "pre" if first.type == PREVOTE else "precommit",
+                    first.height, first.round)
+        self.evidence.append((first, second))
+        try:
+            from ledger.evidence import build_evidence_body
+        except ImportError:  # pragma: no cover - the evidence transaction type is not installed
+            return
+        from ledger.tx import sign_tx
+
+        body = build_evidence_body(first, second)
+        nonce = self.mempool.next_free_nonce(self.key.pubkey)
+        tx = sign_tx(self.key, self.chain_id, "consensus.evidence", nonce, self.head.height + _EVIDENCE_EXPIRY, body)
+        try:
+            self.mempool.admit(tx, self.head.height + 1)
+        except TxError as exc:
+            log.warning("the evidence transaction was not admitted: %s", exc.message)
+
+    # --- messages from peers ----------------------------------------------------------------------
+
+    async def on_message(self, peer: Any, kind: int, payload: Any) -> None:
+        """Called by the peer layer for every frame, in order per peer; never raises on bad input."""
+        try:
+            if kind == wire.TX:
+                self._on_tx(peer, payload)
+            elif kind == wire.VOTE:
+                vote = wire.parse_vote(payload)
+                self._enqueue(self._on_vote, peer, vote)
+            elif kind == wire.PROPOSAL:
+                proposal, block = wire.parse_proposal(payload)
+                self._enqueue(self._on_proposal, peer, proposal, block)
+            elif kind == wire.STATUS:
+                self._on_status(peer, wire.parse_status(payload))
+            elif kind == wire.GET_BLOCKS:
+                self._serve_blocks(peer, *wire.parse_get_blocks(payload))
+            elif kind == wire.BLOCKS:
+                self._enqueue(self._on_blocks, peer, wire.parse_blocks(payload))
+        except wire.WireError as exc:
+            log.warning("dropped a malformed message (kind %d) from %s: %s", kind, getattr(peer, "address", "?"), exc)
+
+    def _on_tx(self, peer: Any, payload: Any) -> None:
+        if type(payload) is not bytes:
+            raise wire.WireError("a transaction is a byte string")
+        try:
+            tx = decode_tx(payload, chain.get_params(self.store.state).max_tx_bytes)
+            if tx.hash in self.mempool or self.store.tx_location(tx.hash) is not None:
+                return
+            self.mempool.admit(tx, self.head.height + 1)  # its listener relays it
+        except TxError:
+            return  # not admissible here (duplicate nonce, expired, ...): not relayed either
+
+    def _buffer_future(self, handler: Callable[..., Awaitable[None]], args: tuple) -> None:
+        if len(self.future) < _FUTURE_BUFFER:
+            self.future.append((handler, args))
+
+    async def _on_proposal(self, peer: Any, proposal: Proposal, block: Block) -> None:
+        height = self.head.height + 1
+        if proposal.height == height + 1:
+            self._buffer_future(self._on_proposal, (peer, proposal, block))
+            return
+        machine = self.machine
+        if proposal.height != height or machine is None:
+            return
+        if proposal.proposer != machine.proposer(proposal.round) or block.hash() != proposal.block_hash:
+            return
+        if not proposal.verify(self.chain_id):
+            log.warning("dropped a proposal with a bad signature from %s", getattr(peer, "address", "?"))
+            return
+        self.net.broadcast(wire.PROPOSAL, (tuple(proposal), block.as_tuple()), exclude=peer)
+        candidate = await self._validate(block)
+        if self.machine is not machine:
+            return
+        await self._maybe_start(heard=True)
+        await self._step(ProposalIn(proposal.round, proposal.block_hash, proposal.pol_round, candidate.valid, proposal.proposer))
+
+    async def _on_vote(self, peer: Any, vote: Vote) -> None:
+        height = self.head.height + 1
+        if vote.height == height + 1:
+            self._buffer_future(self._on_vote, (peer, vote))
+            return
+        machine = self.machine
+        if vote.height != height or machine is None or vote.validator not in machine.keeper.validators:
+            return
+        if not vote.verify(self.chain_id):
+            log.warning("dropped a vote with a bad signature from %s", getattr(peer, "address", "?"))
+            return
+        self.net.broadcast(wire.VOTE, vote.as_tuple(), exclude=peer)
+        await self._maybe_start(heard=True)
+        await self._step(VoteIn(vote))
+
+    # --- block sync ---------------------------------------------------------------------------------
+
+    def _on_status(self, peer: Any, status: wire.Status) -> None:
+        peer.status = status
+        if status.head_height > self.head.height:
+            self._enqueue(self._sync_check)
+
+    def _best_peer(self) -> tuple[Any, int] | None:
+        best = None
+        for peer in self.net.peers():
+            status = getattr(peer, "status", None)
+            if status is not None and status.head_height > self.head.height:
+                if best is None or status.head_height > best[1]:
+                    best = (peer, status.head_height)
+        return best
+
+    async def _sync_check(self) -> None:
+        best = self._best_peer()
+        was = self.catching_up
+        self.catching_up = best is not None and best[1] >= self.head.height + 2
+        if was and not self.catching_up:
+            log.info("caught up at height %d", self.head.height)
+            await self._maybe_start()
+        if best is None:
+            self._behind_since = None
+            return
+        now = time.monotonic()
+        if best[1] == self.head.height + 1 and self.machine is not None:
+            # one block behind: the votes for it are probably on their way; fetch if they do not come
+            if self._behind_since is None:
+                self._behind_since = now
+                self._at(_SYNC_LAG_GRACE_S * 1000, self._sync_check)
+                return
+            if now - self._behind_since < _SYNC_LAG_GRACE_S:
+                return
+        if now - self._sync_sent_at < _SYNC_RETRY_S:
+            return
+        peer, peer_head = best
+        count = min(self.cc.sync_batch_blocks, peer_head - self.head.height)
+        self._sync_sent_at = now
+        peer.send(wire.GET_BLOCKS, (self.head.height + 1, count))
+
+    def _serve_blocks(self, peer: Any, start: int, count: int) -> None:
+        raws: list[bytes] = []
+        size = 0
+        for height in range(start, min(start + count, self.head.height + 1)):
+            raw = self.store.raw_block(height)
+            if raw is None or (raws and size + len(raw) > wire.MAX_SYNC_BYTES):
+                break
+            raws.append(raw)
+            size += len(raw)
+        peer.send(wire.BLOCKS, tuple(raws))
+
+    async def _on_blocks(self, peer: Any, raws: tuple[bytes, ...]) -> None:
+        """Blocks with certificates from a peer: check each certificate, re-execute, commit."""
+        self._sync_sent_at = 0.0
+        self._behind_since = None
+        for raw in raws:
+            try:
+                block, certificate = decode_raw_block(raw)
+            except BlockFormatError as exc:
+                log.warning("peer %s sent a malformed block: %s", getattr(peer, "address", "?"), exc)
+                return
+            height = block.header.height
+            if height <= self.head.height:
+                continue
+            if height != self.head.height + 1:
+                return
+            try:
+                verify_certificate(certificate, self.chain_id, self.validators, height, block.hash())
+            except CertificateInvalid as exc:
+                log.warning("peer %s sent block %d with an invalid certificate: %s", getattr(peer, "address", "?"), height, exc)
+                return
+            candidate = await self._validate(block)
+            if candidate.outcome is None:
+                log.error("block %d carries a valid certificate but does not re-execute: more than a third of the "
+                          "validators signed an invalid block; not following it", height)
+                return
+            self.stats["synced_blocks"] += 1
+            await self._commit(block, certificate, candidate.outcome)
+        await self._sync_check()

@@ -1,0 +1,83 @@
+"""The messages nodes exchange over the peer-to-peer layer (FORMAT.md §18, "Peer protocol").
+
+Every frame is canonical [kind, payload]. Gossip kinds are deduplicated by the
+layer and relayed by the receiver only after it has checked them, so nothing
+invalid spreads.
+
+    STATUS      [head_height, height, round, step]     height/round/step: where consensus is (-1 round: not voting)
+    PROPOSAL    [signed proposal, block]
+    VOTE        signed vote
+    TX          transaction bytes
+    GET_BLOCKS  [from_height, count]
+    BLOCKS      [raw block, ...]                       each canonical [block, certificate], heights ascending
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from ledger.block import Block, BlockFormatError, block_from_tuple
+from ledger.votes import MessageFormatError, Proposal, Vote, proposal_from_tuple, vote_from_tuple
+
+STATUS = 1
+PROPOSAL = 2
+VOTE = 3
+TX = 4
+GET_BLOCKS = 5
+BLOCKS = 6
+
+GOSSIP_KINDS = frozenset({PROPOSAL, VOTE, TX})
+MAX_SYNC_BATCH = 1024
+MAX_SYNC_BYTES = 16 * 1024 * 1024
+
+
+class WireError(ValueError):
+    """A peer sent a message that does not parse; it is dropped (and logged)."""
+
+
+class Status(NamedTuple):
+    head_height: int
+    height: int
+    round: int
+    step: int
+
+
+def _int(value: Any, low: int, what: str) -> int:
+    if type(value) is not int or not low <= value < 2**63:
+        raise WireError(f"{what} must be an integer >= {low}")
+    return value
+
+
+def parse_status(payload: Any) -> Status:
+    if type(payload) is not tuple or len(payload) != 4:
+        raise WireError("status is [head_height, height, round, step]")
+    head, height, round_, step = payload
+    return Status(_int(head, 0, "head height"), _int(height, 0, "height"), _int(round_, -1, "round"), _int(step, 0, "step"))
+
+
+def parse_proposal(payload: Any) -> tuple[Proposal, Block]:
+    if type(payload) is not tuple or len(payload) != 2:
+        raise WireError("proposal message is [signed proposal, block]")
+    try:
+        return proposal_from_tuple(payload[0]), block_from_tuple(payload[1])
+    except (MessageFormatError, BlockFormatError) as exc:
+        raise WireError(str(exc)) from exc
+
+
+def parse_vote(payload: Any) -> Vote:
+    try:
+        return vote_from_tuple(payload)
+    except MessageFormatError as exc:
+        raise WireError(str(exc)) from exc
+
+
+def parse_get_blocks(payload: Any) -> tuple[int, int]:
+    if type(payload) is not tuple or len(payload) != 2:
+        raise WireError("get_blocks is [from_height, count]")
+    return _int(payload[0], 1, "from height"), min(_int(payload[1], 1, "count"), MAX_SYNC_BATCH)
+
+
+def parse_blocks(payload: Any) -> tuple[bytes, ...]:
+    if type(payload) is not tuple or any(type(raw) is not bytes for raw in payload):
+        raise WireError("blocks is an array of raw blocks")
+    return payload
