@@ -1,0 +1,618 @@
+"""The peer-to-peer layer (node.p2p): real websockets on 127.0.0.1, no mocks.
+
+Each test states the behaviour in its docstring. The async tests run with
+`asyncio.run` inside plain test functions (the repo has no pytest-asyncio).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import aiohttp
+import pytest
+
+from ledger.address import to_address
+from ledger.crypto import SigningKey
+from ledger.encoding import encode
+from node.p2p import P2PError, Peer, PeerManager
+from node.p2p.backoff import Backoff
+from node.p2p.frames import FrameError, decode_frame, encode_frame, read_goodbye
+from node.p2p.handshake import (
+    HandshakeError,
+    check_dialer_reply,
+    check_listener_reply,
+    dialer_reply,
+    listener_hello,
+    listener_reply,
+    new_challenge,
+    read_listener_hello,
+)
+from node.p2p.seen import SeenSet
+
+CHAIN = "incoop-test-p2p"
+GOSSIP = 7
+DIRECT = 8
+BOOM = 9
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def run(main: Callable[[], Awaitable[None]]) -> None:
+    """Run one async test body on a fresh loop, bounded so that a hang fails instead of stalling."""
+
+    async def bounded() -> None:
+        async with asyncio.timeout(15):
+            await main()
+
+    asyncio.run(bounded())
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
+    """Poll `predicate` until it holds; fail the test if it does not within `timeout` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now (for nodes that must dial each other's port)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def url(port: int) -> str:
+    return f"ws://127.0.0.1:{port}"
+
+
+class Node:
+    """A PeerManager plus a record of everything its callbacks saw.
+
+    `allowed` is the set of keys it accepts (None: any key); with `relay`, it
+    relays every gossip-kind message it delivers, as the consensus driver will.
+    """
+
+    def __init__(
+        self,
+        *,
+        key: SigningKey | None = None,
+        urls: Iterable[str] = (),
+        allowed: set[bytes] | None = None,
+        chain_id: str = CHAIN,
+        port: int = 0,
+        relay: bool = False,
+        async_handler: bool = False,
+        **kwargs: Any,
+    ):
+        self.key = key or SigningKey.generate()
+        self.allowed = allowed
+        self.relay = relay
+        self.got: list[tuple[bytes, int, Any]] = []
+        self.connects: list[Peer] = []
+        self.disconnects: list[Peer] = []
+        self.manager = PeerManager(
+            self.key,
+            chain_id,
+            "127.0.0.1",
+            port,
+            list(urls),
+            is_allowed=lambda k: self.allowed is None or k in self.allowed,
+            on_message=self._async_message if async_handler else self._message,
+            on_connect=self.connects.append,
+            on_disconnect=self.disconnects.append,
+            gossip_kinds=frozenset({GOSSIP}),
+            **kwargs,
+        )
+
+    @property
+    def pub(self) -> bytes:
+        return self.key.pubkey
+
+    def _message(self, peer: Peer, kind: int, payload: Any) -> None:
+        if kind == BOOM:
+            raise ValueError("handler bug")
+        self.got.append((peer.pubkey, kind, payload))
+        if self.relay and kind == GOSSIP:
+            self.manager.broadcast(kind, payload, exclude=peer)
+
+    async def _async_message(self, peer: Peer, kind: int, payload: Any) -> None:
+        await asyncio.sleep(0)
+        self._message(peer, kind, payload)
+
+    def peer_keys(self) -> list[bytes]:
+        return [p.pubkey for p in self.manager.peers()]
+
+    def delivered(self, kind: int, payload: Any) -> int:
+        return sum(1 for _, k, p in self.got if k == kind and p == payload)
+
+    async def start(self) -> Node:
+        await self.manager.start()
+        return self
+
+    async def stop(self) -> None:
+        await self.manager.stop()
+
+
+async def stop_all(*nodes: Node) -> None:
+    for node in nodes:
+        await node.stop()
+
+
+async def raw_handshake(port: int, key: SigningKey, session: aiohttp.ClientSession) -> aiohttp.ClientWebSocketResponse:
+    """Open a websocket to a node and do the dialer's handshake with the pure functions only."""
+    ws = await session.ws_connect(url(port) + "/p2p")
+    challenge_l = read_listener_hello((await ws.receive()).data)
+    challenge_d = new_challenge()
+    await ws.send_bytes(dialer_reply(key, CHAIN, challenge_l, challenge_d))
+    check_listener_reply((await ws.receive()).data, CHAIN, challenge_d, challenge_l)
+    return ws
+
+
+async def closed_by_remote(ws: aiohttp.ClientWebSocketResponse) -> list[str]:
+    """Read until the node closes the socket; the goodbye reasons it sent on the way."""
+    reasons = []
+    while True:
+        msg = await asyncio.wait_for(ws.receive(), 5)
+        if msg.type is aiohttp.WSMsgType.BINARY:
+            reasons.append(read_goodbye(msg.data))
+        elif msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.CLOSED):
+            return reasons
+        else:
+            raise AssertionError(f"unexpected {msg.type}")
+
+
+def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and r.name == "incoop.p2p"]
+
+
+# -- the pure handshake ------------------------------------------------------------------------
+
+
+def _exchange(dialer: SigningKey, listener: SigningKey, dialer_chain: str = CHAIN):
+    challenge_l = new_challenge()
+    challenge_d = new_challenge()
+    hello = listener_hello(challenge_l)
+    reply_d = dialer_reply(dialer, dialer_chain, read_listener_hello(hello), challenge_d)
+    reply_l = listener_reply(listener, CHAIN, challenge_d, challenge_l)
+    return challenge_l, challenge_d, reply_d, reply_l
+
+
+def test_handshake_valid_exchange_verifies_both_keys():
+    """A dialer and a listener of the same chain each learn the other's proven key and challenge."""
+    dialer, listener = SigningKey.generate(), SigningKey.generate()
+    challenge_l, challenge_d, reply_d, reply_l = _exchange(dialer, listener)
+    assert check_dialer_reply(reply_d, CHAIN, challenge_l) == (dialer.pubkey, challenge_d)
+    assert check_listener_reply(reply_l, CHAIN, challenge_d, challenge_l) == listener.pubkey
+
+
+def test_handshake_tampered_signature_fails():
+    """Flipping one bit of either signature makes the check fail."""
+    dialer, listener = SigningKey.generate(), SigningKey.generate()
+    challenge_l, challenge_d, reply_d, reply_l = _exchange(dialer, listener)
+    pub, chal, sig = _decode(reply_d)
+    bad_d = encode((pub, chal, bytes([sig[0] ^ 1]) + sig[1:]))
+    with pytest.raises(HandshakeError, match="signature"):
+        check_dialer_reply(bad_d, CHAIN, challenge_l)
+    pub, sig = _decode(reply_l)
+    bad_l = encode((pub, sig[:-1] + bytes([sig[-1] ^ 0x80])))
+    with pytest.raises(HandshakeError, match="signature"):
+        check_listener_reply(bad_l, CHAIN, challenge_d, challenge_l)
+
+
+def test_handshake_signature_of_one_role_is_not_valid_for_the_other():
+    """A dialer's signature replayed as a listener's (same key, same challenges) fails: the role is signed."""
+    key = SigningKey.generate()
+    challenge_l, challenge_d = new_challenge(), new_challenge()
+    pub, _chal, sig_d = _decode(dialer_reply(key, CHAIN, challenge_l, challenge_d))
+    for d, l_ in ((challenge_d, challenge_l), (challenge_l, challenge_d)):
+        with pytest.raises(HandshakeError, match="signature"):
+            check_listener_reply(encode((pub, sig_d)), CHAIN, d, l_)
+
+
+def test_handshake_for_another_chain_fails():
+    """A signature made for another chain id does not verify on this chain, in either role."""
+    dialer, listener = SigningKey.generate(), SigningKey.generate()
+    challenge_l, challenge_d, reply_d, _ = _exchange(dialer, listener, dialer_chain="another-chain")
+    with pytest.raises(HandshakeError, match="signature"):
+        check_dialer_reply(reply_d, CHAIN, challenge_l)
+    reply_l = listener_reply(listener, "another-chain", challenge_d, challenge_l)
+    with pytest.raises(HandshakeError, match="signature"):
+        check_listener_reply(reply_l, CHAIN, challenge_d, challenge_l)
+
+
+def test_handshake_answer_to_another_challenge_fails():
+    """A reply signed over an earlier challenge (a replay) does not verify against a fresh one."""
+    dialer, listener = SigningKey.generate(), SigningKey.generate()
+    _, _, reply_d, _ = _exchange(dialer, listener)
+    with pytest.raises(HandshakeError, match="signature"):
+        check_dialer_reply(reply_d, CHAIN, new_challenge())
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"\xc1",
+        encode((b"x" * 32,)),
+        encode((b"x" * 31, b"c" * 32, b"s" * 64)),
+        encode((b"x" * 32, b"c" * 32, "s" * 64)),
+        encode([b"x" * 32, b"c" * 32]),
+        b"\x93" + b"\xc4\x20" + b"x" * 32 + b"\xc4\x20" + b"c" * 32 + b"\xc5\x00\x40" + b"s" * 64,
+    ],
+    ids=["empty", "reserved-byte", "short-array", "short-key", "str-sig", "two-fields", "non-canonical"],
+)
+def test_handshake_malformed_dialer_reply_fails(data):
+    """Anything but canonical [32-byte key, 32-byte challenge, 64-byte signature] is malformed."""
+    with pytest.raises(HandshakeError, match="malformed"):
+        check_dialer_reply(data, CHAIN, new_challenge())
+
+
+def test_handshake_malformed_hello_fails():
+    """The listener's hello is exactly [32 bytes]."""
+    with pytest.raises(HandshakeError, match="malformed"):
+        read_listener_hello(encode((b"x" * 16,)))
+    with pytest.raises(HandshakeError, match="malformed"):
+        read_listener_hello(encode_frame(0, "refused"))
+
+
+def _decode(data: bytes) -> tuple:
+    from ledger.encoding import decode
+
+    return decode(data)
+
+
+# -- frames, seen-set and back-off -----------------------------------------------------------------
+
+
+def test_frames_accept_only_canonical_kind_payload_pairs():
+    """A frame decodes only if it is canonical [int >= 0, value] within the size bound."""
+    frame = encode_frame(5, (b"a", 1))
+    assert decode_frame(frame, 1024) == (5, (b"a", 1))
+    for bad in (encode(("5", 1)), encode((5,)), encode((-1, 1)), encode((True, 1)), b"\x92\x05\xd0\x01", frame + b"\x00"):
+        with pytest.raises(FrameError):
+            decode_frame(bad, 1024)
+    with pytest.raises(FrameError, match="over the limit"):
+        decode_frame(encode_frame(5, b"x" * 100), 50)
+
+
+def test_seen_set_forgets_the_least_recently_seen():
+    """The seen-set holds at most its capacity; seeing a hash again makes it the newest."""
+    seen = SeenSet(2)
+    assert seen.add(b"a") and seen.add(b"b")
+    assert not seen.add(b"a")  # a is now newer than b
+    assert seen.add(b"c")  # evicts b
+    assert b"a" in seen and b"c" in seen and b"b" not in seen and len(seen) == 2
+
+
+def test_backoff_grows_to_the_cap_with_jitter_and_resets():
+    """Delays double from 0.2 s up to 5 s, each in the upper half of its ceiling; reset starts over."""
+    backoff = Backoff()
+    delays = [backoff.next() for _ in range(10)]
+    ceilings = [0.2, 0.4, 0.8, 1.6, 3.2, 5, 5, 5, 5, 5]
+    assert all(c / 2 <= d <= c for d, c in zip(delays, ceilings, strict=True))
+    backoff.reset()
+    assert 0.1 <= backoff.next() <= 0.2
+
+
+# -- live nodes ------------------------------------------------------------------------------------
+
+
+def test_two_nodes_connect_and_exchange_messages_both_ways():
+    """B dials A; both see one peer with the other's key (B outbound, A inbound), messages flow both
+    ways in order, sync and async handlers alike, and stop() leaves no task behind."""
+
+    async def main() -> None:
+        a = await Node(async_handler=True).start()
+        b = await Node(urls=[url(a.manager.port)]).start()
+        try:
+            await until(lambda: a.peer_keys() == [b.pub] and b.peer_keys() == [a.pub], what="connection")
+            [pa], [pb] = a.manager.peers(), b.manager.peers()
+            assert (pa.outbound, pb.outbound) == (False, True)
+            assert pb.address == f"127.0.0.1:{a.manager.port}"
+            assert pa.status is None and a.connects == [pa] and b.connects == [pb]
+            for i in range(50):
+                assert pb.send(DIRECT, (i, b"from b"))
+            assert pa.send(DIRECT, "from a")
+            await until(lambda: len(a.got) == 50 and len(b.got) == 1, what="messages")
+            assert a.got == [(b.pub, DIRECT, (i, b"from b")) for i in range(50)]
+            assert b.got == [(a.pub, DIRECT, "from a")]
+            stats = a.manager.stats()
+            assert stats["frames_in"] == 50 and stats["frames_out"] == 1 and stats["peers"] == 1
+            assert stats["bytes_in"] == sum(len(encode_frame(DIRECT, (i, b"from b"))) for i in range(50))
+        finally:
+            await stop_all(b, a)
+        assert a.disconnects == [pa] and b.disconnects == [pb]
+        assert asyncio.all_tasks() == {asyncio.current_task()}
+
+    run(main)
+
+
+def test_dialer_not_allowed_is_refused_by_the_listener(caplog):
+    """A listener refuses a dialer whose key it does not allow: no Peer on either side, the
+    listener counts and logs the refusal naming the key, the dialer logs the reason it was given."""
+    caplog.set_level(logging.INFO, logger="incoop.p2p")
+
+    async def main() -> None:
+        a_key, b_key = SigningKey.generate(), SigningKey.generate()
+        a = await Node(key=a_key, allowed={a_key.pubkey}).start()
+        b = await Node(key=b_key, urls=[url(a.manager.port)], allowed={a_key.pubkey, b_key.pubkey}).start()
+        try:
+            await until(lambda: a.manager.stats()["refused"] >= 1, what="refusal")
+            await until(lambda: any("refused by the peer" in w for w in warnings(caplog)), what="dialer log")
+            await asyncio.sleep(0.3)
+            assert a.connects == b.connects == [] and a.peer_keys() == b.peer_keys() == []
+            assert b.manager.stats()["refused"] == 0
+        finally:
+            await stop_all(b, a)
+        logged = warnings(caplog)
+        assert any(to_address(b_key.pubkey) in w and "not a validator or registered observer" in w for w in logged)
+        assert any("refused by the peer: not a validator or registered observer" in w for w in logged)
+
+    run(main)
+
+
+def test_listener_not_allowed_is_dropped_by_the_dialer(caplog):
+    """A dialer that does not allow the listener's key drops it after the handshake: the dialer never
+    reports a Peer, counts and logs the refusal, and the listener ends up with no peer either."""
+    caplog.set_level(logging.INFO, logger="incoop.p2p")
+
+    async def main() -> None:
+        a = await Node().start()
+        b = await Node(urls=[url(a.manager.port)], allowed=set()).start()
+        try:
+            await until(lambda: b.manager.stats()["refused"] >= 1, what="refusal")
+            await until(lambda: a.peer_keys() == [] and len(a.connects) == len(a.disconnects), what="listener drop")
+            assert b.connects == [] and b.peer_keys() == []
+        finally:
+            await stop_all(b, a)
+        assert any(to_address(a.pub) in w and "not a validator" in w for w in warnings(caplog))
+
+    run(main)
+
+
+def test_peer_signing_for_another_chain_is_refused(caplog):
+    """A node of another chain id cannot connect, even with a key the listener allows."""
+    caplog.set_level(logging.INFO, logger="incoop.p2p")
+
+    async def main() -> None:
+        a = await Node().start()
+        b = await Node(urls=[url(a.manager.port)], chain_id="another-chain").start()
+        try:
+            await until(lambda: a.manager.stats()["refused"] >= 1, what="refusal")
+            await asyncio.sleep(0.2)
+            assert a.connects == b.connects == []
+        finally:
+            await stop_all(b, a)
+        assert any("bad handshake signature" in w for w in warnings(caplog))
+
+    run(main)
+
+
+def test_gossip_is_delivered_once_per_node_in_a_triangle():
+    """A broadcasts a gossip message to B and C, which relay it to each other: each delivers it
+    exactly once and the copies that come back are dropped; a non-gossip kind is not deduplicated."""
+
+    async def main() -> None:
+        c = await Node(relay=True).start()
+        b = await Node(relay=True, urls=[url(c.manager.port)]).start()
+        a = await Node(relay=True, urls=[url(b.manager.port), url(c.manager.port)]).start()
+        nodes = (a, b, c)
+        try:
+            await until(lambda: all(len(n.manager.peers()) == 2 for n in nodes), what="triangle")
+            assert a.manager.broadcast(GOSSIP, (b"vote", 1)) == 2
+            await until(lambda: b.delivered(GOSSIP, (b"vote", 1)) and c.delivered(GOSSIP, (b"vote", 1)))
+            # B and C relayed to each other (and back to A was excluded): those copies are dropped.
+            await until(lambda: b.manager.stats()["duplicates"] + c.manager.stats()["duplicates"] == 2,
+                        what="the relayed copies")
+            await asyncio.sleep(0.2)
+            assert [n.delivered(GOSSIP, (b"vote", 1)) for n in nodes] == [0, 1, 1]
+            for _ in range(2):
+                a.manager.broadcast(DIRECT, b"same bytes")
+            await until(lambda: b.delivered(DIRECT, b"same bytes") == 2 and c.delivered(DIRECT, b"same bytes") == 2)
+        finally:
+            await stop_all(a, b, c)
+
+    run(main)
+
+
+def test_reconnects_to_a_restarted_peer_on_the_same_port():
+    """When B's node stops and a new one starts on the same port, A notices and reconnects in seconds."""
+
+    async def main() -> None:
+        b_key = SigningKey.generate()
+        b = await Node(key=b_key).start()
+        port = b.manager.port
+        a = await Node(urls=[url(port)]).start()
+        try:
+            await until(lambda: a.peer_keys() == [b_key.pubkey], what="first connection")
+            await b.stop()
+            await until(lambda: a.peer_keys() == [] and len(a.disconnects) == 1, what="disconnect")
+            await asyncio.sleep(0.3)
+            b = await Node(key=b_key, port=port).start()
+            await until(lambda: a.peer_keys() == [b_key.pubkey] and b.peer_keys() == [a.pub], timeout=6,
+                        what="reconnection")
+            assert len(a.connects) == 2
+        finally:
+            await stop_all(a, b)
+
+    run(main)
+
+
+def test_both_sides_dialing_keep_exactly_one_connection(caplog):
+    """A and B dial each other at once: each ends with one peer, the connection dialed by the
+    smaller key, on both sides, and it stays up."""
+    caplog.set_level(logging.INFO, logger="incoop.p2p")
+
+    async def main() -> None:
+        pa, pb = free_port(), free_port()
+        a = Node(port=pa, urls=[url(pb)])
+        b = Node(port=pb, urls=[url(pa)])
+        await asyncio.gather(a.start(), b.start())
+        try:
+            await until(lambda: a.peer_keys() == [b.pub] and b.peer_keys() == [a.pub], what="connection")
+            await asyncio.sleep(1.0)
+            [peer_a], [peer_b] = a.manager.peers(), b.manager.peers()
+            assert peer_a.outbound == (a.pub < b.pub)
+            assert peer_b.outbound == (b.pub < a.pub)
+            assert len(a.connects) - len(a.disconnects) == 1 == len(b.connects) - len(b.disconnects)
+            assert peer_a.send(DIRECT, "still up") and peer_b.send(DIRECT, "both ways")
+            await until(lambda: b.got and a.got, what="messages on the surviving connection")
+            assert a.manager.peers() == [peer_a] and b.manager.peers() == [peer_b]
+        finally:
+            await stop_all(a, b)
+        assert any("duplicate" in r.getMessage() for r in caplog.records), "no duplicate connection was formed"
+
+    run(main)
+
+
+def test_a_node_dialing_itself_stops_dialing_that_url(caplog):
+    """A peer URL that leads back to the node itself is recognised by the key and dialed no more."""
+    caplog.set_level(logging.INFO, logger="incoop.p2p")
+
+    async def main() -> None:
+        port = free_port()
+        a = await Node(port=port, urls=[url(port)]).start()
+        try:
+            await until(lambda: any("is this node itself" in r.getMessage() for r in caplog.records), what="self")
+            assert a.peer_keys() == [] and a.connects == []
+        finally:
+            await a.stop()
+
+    run(main)
+
+
+@pytest.mark.parametrize(
+    "frame, reason",
+    [
+        (b"\x92\x08\xd0\x05", "does not decode"),  # [8, 5] with 5 as a non-minimal int8
+        (encode(("eight", 5)), "not [kind, payload]"),
+        (encode((8,)), "not [kind, payload]"),
+        (b"\x92\x08\x05\x00", "does not decode"),  # trailing byte
+        (encode_frame(8, b"x" * 5000), "size limit"),  # over max_frame_bytes=4096
+    ],
+    ids=["non-canonical", "kind-not-int", "one-element", "trailing", "oversize"],
+)
+def test_a_bad_frame_closes_only_that_connection(caplog, frame, reason):
+    """After a real handshake, a malformed or oversize frame closes that connection with a WARNING
+    naming the peer's address; the node keeps serving its other peers."""
+    caplog.set_level(logging.INFO, logger="incoop.p2p")
+
+    async def main() -> None:
+        a = await Node(max_frame_bytes=4096).start()
+        b = await Node(urls=[url(a.manager.port)]).start()
+        intruder = SigningKey.generate()
+        try:
+            async with aiohttp.ClientSession() as session:
+                ws = await raw_handshake(a.manager.port, intruder, session)
+                await until(lambda: intruder.pubkey in a.peer_keys() and b.pub in a.peer_keys(), what="peers")
+                [mine] = [p for p in a.manager.peers() if p.pubkey == intruder.pubkey]
+                await ws.send_bytes(frame)
+                await closed_by_remote(ws)
+            await until(lambda: a.peer_keys() == [b.pub], what="the bad connection dropped")
+            assert b.manager.peers()[0].send(DIRECT, "still served")
+            await until(lambda: a.delivered(DIRECT, "still served") == 1, what="the other peer served")
+            assert a.got == [(b.pub, DIRECT, "still served")]
+        finally:
+            await stop_all(b, a)
+        assert any(reason in w and mine.address in w for w in warnings(caplog)), warnings(caplog)
+
+    run(main)
+
+
+def test_a_peer_too_slow_to_read_is_dropped():
+    """A peer that stops reading fills its bounded send queue; the node drops it instead of growing."""
+
+    async def main() -> None:
+        a = await Node(send_queue_frames=8).start()
+        slow = SigningKey.generate()
+        try:
+            async with aiohttp.ClientSession() as session:
+                ws = await raw_handshake(a.manager.port, slow, session)  # never reads again
+                await until(lambda: a.peer_keys() == [slow.pubkey], what="connection")
+                [peer] = a.manager.peers()
+                chunk = b"x" * 256 * 1024
+                for _ in range(2000):
+                    if not peer.send(DIRECT, chunk):
+                        break
+                    await asyncio.sleep(0)
+                else:
+                    raise AssertionError("the send queue never filled")
+                assert peer.closed and a.peer_keys() == [] and not peer.send(DIRECT, b"more")
+                await until(lambda: a.disconnects == [peer], what="disconnect")
+                await ws.close()
+        finally:
+            await a.stop()
+
+    run(main)
+
+
+def test_a_failing_handler_is_logged_and_the_connection_stays_up(caplog):
+    """An exception in on_message is logged with its traceback; later messages are still delivered."""
+    caplog.set_level(logging.INFO, logger="incoop.p2p")
+
+    async def main() -> None:
+        a = await Node().start()
+        b = await Node(urls=[url(a.manager.port)]).start()
+        try:
+            await until(lambda: b.peer_keys() == [a.pub], what="connection")
+            [peer] = b.manager.peers()
+            assert peer.send(BOOM, "explode") and peer.send(DIRECT, "after")
+            await until(lambda: a.delivered(DIRECT, "after") == 1, what="delivery after the failure")
+            assert b.manager.peers() == [peer] and len(a.connects) == 1
+        finally:
+            await stop_all(b, a)
+        failures = [r for r in caplog.records if r.levelno == logging.ERROR and r.exc_info]
+        assert failures and "handler bug" in str(failures[0].exc_info[1])
+
+    run(main)
+
+
+def test_sending_checks_kind_and_size():
+    """Kind 0 is reserved and a frame over max_frame_bytes is refused at the sender, not on the wire."""
+
+    async def main() -> None:
+        a = await Node(max_frame_bytes=1024).start()
+        try:
+            with pytest.raises(ValueError, match="reserved"):
+                a.manager.broadcast(0, "x")
+            with pytest.raises(P2PError, match="max_frame_bytes"):
+                a.manager.broadcast(DIRECT, b"x" * 2000)
+            assert a.manager.broadcast(DIRECT, b"nobody") == 0
+        finally:
+            await a.stop()
+
+    run(main)
+
+
+def test_a_taken_port_is_one_clear_error():
+    """Starting on a port already in use raises P2PError naming the address."""
+
+    async def main() -> None:
+        a = await Node().start()
+        try:
+            b = Node(port=a.manager.port)
+            with pytest.raises(P2PError, match=f"cannot listen for peers on 127.0.0.1:{a.manager.port}"):
+                await b.start()
+        finally:
+            await a.stop()
+        assert asyncio.all_tasks() == {asyncio.current_task()}
+
+    run(main)
+
+
+def test_peer_urls_get_the_p2p_path_and_bad_ones_are_rejected():
+    """`ws://host:port` means `ws://host:port/p2p`; a URL that is not ws:// is a P2PError at construction."""
+    from node.p2p.peers import peer_url
+
+    assert peer_url("ws://127.0.0.1:8701") == "ws://127.0.0.1:8701/p2p"
+    assert peer_url("ws://127.0.0.1:8701/") == "ws://127.0.0.1:8701/p2p"
+    assert peer_url("wss://node.example:8443/custom") == "wss://node.example:8443/custom"
+    with pytest.raises(P2PError, match="bad peer URL"):
+        Node(urls=["http://127.0.0.1:8701"])
