@@ -1,16 +1,17 @@
 """`incoop devnet`, as a person runs it: start, Ctrl-C, run again to resume, --reset to start over.
 
-1. start a devnet on free ports; it reports its layout once every node answers
-2. the chain grows (heartbeat blocks); Ctrl-C stops it with status 0
+1. start a devnet (four validators and one observer) on free ports; it reports its layout once every
+   node answers
+2. the chain grows (heartbeat blocks) on every node; Ctrl-C stops it with status 0
 3. a second run resumes the same chain (same genesis, height not lower)
-4. --reset starts a new chain; asking for more validators than this version runs is a one-line error
+4. --reset starts a new chain; asking for a different shape without --reset, or for zero validators,
+   is a one-line error
 """
 
 from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,23 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.functional.framework import free_port_block
+
 pytestmark = pytest.mark.timeout(180)
-
-
-def _free_port_pair() -> int:
-    for _ in range(50):
-        with socket.socket() as a:
-            a.bind(("127.0.0.1", 0))
-            port = a.getsockname()[1]
-        if port > 60000:
-            continue
-        try:
-            with socket.socket() as b:
-                b.bind(("127.0.0.1", port + 1))
-            return port
-        except OSError:
-            continue
-    raise RuntimeError("no free pair of ports")
 
 
 def _status(url: str) -> dict:
@@ -65,21 +52,33 @@ class Devnet:
 
 def test_devnet_starts_stops_on_ctrl_c_and_resumes(tmp_path):
     home = tmp_path / "devnet"
-    port = _free_port_pair()
-    first = Devnet(home, port)
+    port = free_port_block(10)
+    first = Devnet(home, port, "--observers", "1")
     try:
         layout = first.layout()
-        url = layout["nodes"][0]["api"]
+        nodes = layout["nodes"]
+        assert [(n["name"], n["role"]) for n in nodes] == [
+            ("node0", "validator"), ("node1", "validator"), ("node2", "validator"), ("node3", "validator"),
+            ("observer0", "observer"),
+        ]
+        url = nodes[0]["api"]
         assert url == f"http://127.0.0.1:{port}"
         assert Path(layout["wallet_dir"], "anna.json").exists()
         genesis_hash = _status(url)["genesis_hash"]
         deadline = time.monotonic() + 30
-        while _status(url)["height"] < 1 and time.monotonic() < deadline:
+        while min(_status(n["api"])["height"] for n in nodes) < 1 and time.monotonic() < deadline:
             time.sleep(0.2)
         height = _status(url)["height"]
-        assert height >= 1, "no heartbeat block within 30 s"
+        assert min(_status(n["api"])["height"] for n in nodes) >= 1, "no heartbeat block on every node within 30 s"
+        assert len(_status(url)["peers"]) == 4, "a validator peers with the three others and the observer"
     finally:
         assert first.interrupt() == 0
+
+    refused = subprocess.run(
+        [sys.executable, "-m", "node.cli", "devnet", "--home", str(home), "--validators", "7"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert refused.returncode == 1 and "--reset" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
 
     second = Devnet(home, port)
     try:
@@ -98,12 +97,12 @@ def test_devnet_starts_stops_on_ctrl_c_and_resumes(tmp_path):
         assert third.interrupt() == 0
 
 
-def test_devnet_refuses_more_validators_than_this_version_runs(tmp_path):
+def test_devnet_refuses_a_federation_without_validators(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "node.cli", "devnet", "--home", str(tmp_path / "d"), "--validators", "4"],
+        [sys.executable, "-m", "node.cli", "devnet", "--home", str(tmp_path / "d"), "--validators", "0"],
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert proc.returncode == 1
-    assert proc.stderr.startswith("incoop: --validators 4") and len(proc.stderr.strip().splitlines()) == 1
+    assert proc.stderr.startswith("incoop: --validators 0") and len(proc.stderr.strip().splitlines()) == 1

@@ -1,8 +1,10 @@
 """Functional test framework: real node processes on loopback ports, driven through the API.
 
 A test gets a devnet layout (genesis.devnet) written into its temporary
-directory, starts `python -m node.cli node start --home …` as a child
-process, and talks to it over HTTP exactly as a wallet would. Node output
+directory, starts `python -m node.cli node start --home …` child processes
+(one per validator or observer), and talks to them over HTTP exactly as a
+wallet would. Peers can be wired through a fault-injecting relay
+(tests/functional/relay.py) so that a test can partition the network. Node output
 goes to HOME/node.log; when a test fails its tail is printed with the
 failure (pytest shows teardown output of failed tests), and the whole
 directory stays under pytest's basetemp for reading.
@@ -24,13 +26,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from genesis.devnet import DEMO_CLASS, DEVNET_PASSWORD, DevnetLayout, create_devnet
-from ledger.address import to_address
+from genesis.devnet import DEMO_CLASS, DEVNET_PASSWORD, DevnetLayout, create_devnet, p2p_port
+from ledger.address import from_address, to_address
+from ledger.block import decode_raw_block, verify_certificate
 from ledger.credits import TRANSFER
 from ledger.crypto import SigningKey
 from ledger.encoding import encode
 from ledger.tx import Tx, sign_tx
-from node.config import load_config, write_config
+from node.config import ConsensusConfig, load_config, write_config
+from tests.functional.relay import Relay
 from wallet.keystore import Keystore
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,6 +47,11 @@ START_TIMEOUT_S = 20.0
 TEST_BLOCK_INTERVAL_MS = 20
 TEST_HEARTBEAT_MS = 300
 TEST_MAX_BODY_BYTES = 1024 * 1024
+# Short round timeouts: a fault test sees several rounds in a few seconds.
+TEST_CONSENSUS = ConsensusConfig(
+    timeout_propose_ms=600, timeout_prevote_ms=300, timeout_precommit_ms=300, timeout_delta_ms=200,
+    timeout_max_ms=2000, status_interval_ms=250,
+)
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02, what: str = "") -> Any:
@@ -57,22 +66,31 @@ def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: fl
         time.sleep(interval)
 
 
-def free_port_pair() -> int:
-    """A port p with p and p + 1 free on loopback (a devnet node uses api = p, p2p = p + 1)."""
+def free_port_block(count: int = 2) -> int:
+    """A port p with p .. p + count - 1 free on loopback (devnet node i uses p + 2i and p + 2i + 1)."""
     for _ in range(200):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        if port + 1 > 65535:
+        if port + count - 1 > 65535:
             continue
+        sockets = []
         try:
-            with socket.socket() as a, socket.socket() as b:
-                a.bind(("127.0.0.1", port))
-                b.bind(("127.0.0.1", port + 1))
+            for offset in range(count):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port + offset))
         except OSError:
             continue
+        finally:
+            for sock in sockets:
+                sock.close()
         return port
-    raise RuntimeError("no free pair of loopback ports")
+    raise RuntimeError(f"no block of {count} free loopback ports")
+
+
+def free_port_pair() -> int:
+    return free_port_block(2)
 
 
 # --- HTTP ------------------------------------------------------------------------------
@@ -232,15 +250,61 @@ class NodeProcess:
 
 @dataclass
 class Devnet:
-    """A one-validator devnet: its layout, its running node, its demo wallet keys."""
+    """A devnet: its layout, its node processes (validators, then observers), its demo wallet keys."""
 
     layout: DevnetLayout
-    node: NodeProcess
+    nodes: list[NodeProcess]
     keys: dict[str, SigningKey]
+    relay: Relay | None = None
+
+    @property
+    def node(self) -> NodeProcess:
+        return self.nodes[0]
 
     @property
     def api(self) -> Api:
         return self.node.api
+
+    @property
+    def validators(self) -> list[NodeProcess]:
+        return self.nodes[: self.layout.validators]
+
+    @property
+    def observers(self) -> list[NodeProcess]:
+        return self.nodes[self.layout.validators:]
+
+    def validator_keys(self) -> list[bytes]:
+        return [from_address(v.pubkey) for v in self.layout.genesis.validators]
+
+    def proposer(self, height: int, round_: int = 0) -> int:
+        """Index of the validator that proposes at (height, round)."""
+        return (height + round_) % self.layout.validators
+
+    def start_all(self, nodes: list[NodeProcess] | None = None) -> None:
+        for node in nodes or self.nodes:
+            node.start(wait=False)
+        for node in nodes or self.nodes:
+            node.wait_serving()
+
+    def running(self) -> list[NodeProcess]:
+        return [n for n in self.nodes if n.alive()]
+
+    def heights(self, nodes: list[NodeProcess] | None = None) -> list[int]:
+        return [n.api.status()["height"] for n in (nodes or self.running())]
+
+    def wait_height(self, height: int, nodes: list[NodeProcess] | None = None, timeout: float = 30.0) -> None:
+        for node in nodes or self.running():
+            node.api.wait_height(height, timeout)
+
+    def cleanup(self) -> None:
+        for node in self.nodes:
+            node.cleanup()
+        if self.relay is not None:
+            self.relay.stop()
+
+    def print_logs(self) -> None:
+        for node in self.nodes:
+            print(f"--- {node.home.name} log {node.log_path} (tail) ---\n{node.log_tail()}")
 
     @property
     def chain_id(self) -> str:
@@ -259,30 +323,96 @@ class Devnet:
         return self.api.account(self.pubkey(who))["nonce"]
 
 
-def make_devnet(directory: Path, **config_overrides: Any) -> Devnet:
-    """Write a devnet on free ports with fast test timings, and start its node."""
+def make_devnet(
+    directory: Path, validators: int = 1, observers: int = 0, relay: bool = False, **config_overrides: Any
+) -> Devnet:
+    """Write a devnet on free ports with fast test timings (nothing started yet).
+
+    With `relay`, every node dials its peers through a fault-injecting relay:
+    link (i, j) carries node i's connection to node j, so `devnet.relay`
+    can cut links and partition the federation.
+    """
+    nodes = validators + observers
+    base_port = free_port_block(2 * nodes)
     layout = create_devnet(
-        directory, validators=1, base_port=free_port_pair(), demo=True,
+        directory, validators=validators, observers=observers, base_port=base_port, demo=True,
         block_interval_ms=TEST_BLOCK_INTERVAL_MS, heartbeat_ms=TEST_HEARTBEAT_MS,
     )
-    home = layout.node_homes[0]
-    config = load_config(home)
-    config.api.max_body_bytes = TEST_MAX_BODY_BYTES
-    for name, value in config_overrides.items():
-        setattr(config, name, value)
-    write_config(home, config)
+    proxy = Relay() if relay else None
+    if proxy is not None:
+        proxy.start()
+    for i, home in enumerate(layout.node_homes):
+        config = load_config(home)
+        config.api.max_body_bytes = TEST_MAX_BODY_BYTES
+        config.consensus = TEST_CONSENSUS.model_copy()
+        if proxy is not None:
+            config.peers = [
+                f"ws://127.0.0.1:{proxy.link(i, j, p2p_port(base_port, j))}" for j in range(validators) if j != i
+            ]
+        for name, value in config_overrides.items():
+            setattr(config, name, value)
+        write_config(home, config)
     wallet = Keystore(layout.wallet_dir)
     keys = {info.label: wallet.unlock(info.label, DEVNET_PASSWORD) for info in wallet.list()}
-    node = NodeProcess(home, layout.api_urls[0])
-    return Devnet(layout, node, keys)
+    processes = [NodeProcess(home, url) for home, url in zip(layout.node_homes, layout.api_urls, strict=True)]
+    return Devnet(layout, processes, keys, proxy)
 
 
-def running_devnet(directory: Path, **config_overrides: Any) -> Iterator[Devnet]:
-    """Fixture body: a started devnet, killed afterwards; its log tail printed for a failed test."""
-    devnet = make_devnet(directory, **config_overrides)
-    devnet.node.start()
+def running_devnet(directory: Path, **options: Any) -> Iterator[Devnet]:
+    """Fixture body: a started devnet, killed afterwards; log tails printed for a failed test."""
+    devnet = make_devnet(directory, **options)
     try:
+        devnet.start_all(devnet.validators)
         yield devnet
     finally:
-        devnet.node.cleanup()
-        print(f"--- node log {devnet.node.log_path} (tail) ---\n{devnet.node.log_tail()}")
+        devnet.cleanup()
+        devnet.print_logs()
+
+
+# --- the invariants every multi-node test checks (CONSENSUS.md) ------------------------------
+
+
+def block_hashes(node: NodeProcess, upto: int) -> list[str]:
+    return [node.api.block(h)["hash"] for h in range(1, upto + 1)]
+
+
+def assert_all_agree(devnet: Devnet, nodes: list[NodeProcess] | None = None) -> int:
+    """Agreement and certificates: every common height holds the same block on every node, and each
+    block's stored certificate is a valid quorum of that height's validators. Returns the common height."""
+    nodes = nodes or devnet.running()
+    common = min(n.api.status()["height"] for n in nodes)
+    validators = tuple(devnet.validator_keys())
+    chain_id = devnet.chain_id
+    reference: list[bytes] = []
+    for index, node in enumerate(nodes):
+        for height in range(1, common + 1):
+            block, certificate = decode_raw_block(node.api.get_raw(f"/v1/blocks/{height}/raw"))
+            block_hash = block.hash()
+            verify_certificate(certificate, chain_id, validators, height, block_hash)
+            if index == 0:
+                reference.append(block_hash)
+            else:
+                assert block_hash == reference[height - 1], (
+                    f"fork: {node.home.name} holds another block at height {height} than {nodes[0].home.name}"
+                )
+    return common
+
+
+def assert_committed_everywhere(devnet: Devnet, tx_hashes: list[bytes], nodes: list[NodeProcess] | None = None) -> None:
+    """No lost commits: each transaction is committed, at the same place, on every node."""
+    nodes = nodes or devnet.running()
+    for tx_hash in tx_hashes:
+        places = set()
+        for node in nodes:
+            status = node.api.tx(tx_hash)
+            assert status["status"] == "committed", f"{node.home.name}: tx {tx_hash.hex()[:12]} is {status['status']}"
+            places.add((status["height"], status["index"]))
+        assert len(places) == 1, f"tx {tx_hash.hex()[:12]} committed at different places: {places}"
+
+
+def assert_conserved(devnet: Devnet, nodes: list[NodeProcess] | None = None) -> None:
+    """Conservation: the demo holders' balances add up to the class supply, on every node."""
+    for node in nodes or devnet.running():
+        supply = node.api.get(f"/v1/classes/{DEMO_CLASS}")["supply"]
+        held = sum(node.api.balance(key.pubkey) for key in devnet.keys.values())
+        assert held == supply, f"{node.home.name}: balances sum to {held}, supply is {supply}"

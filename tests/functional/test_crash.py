@@ -13,7 +13,7 @@ Scenario of the main test:
    lost (the balances still add up to the class supply).
 
 The other tests cover the clean stop (SIGTERM, exit 0), the refusal to serve a
-store of another genesis or with a wrong key password, and the observer role.
+store of another genesis or with a wrong key password.
 """
 
 from __future__ import annotations
@@ -32,12 +32,10 @@ import pytest
 from genesis.devnet import DEMO_CLASS
 from ledger.crypto import SigningKey
 from ledger.tx import Tx
-from node.config import load_config, write_config
 from tests.functional.framework import (
     REPO,
     ApiCallError,
     Devnet,
-    assert_api_error,
     make_devnet,
     running_devnet,
     wait_until,
@@ -200,23 +198,3 @@ def test_refuses_a_store_of_another_genesis_and_a_wrong_password(tmp_path: Path)
     result = run_start(second.node.home)
     assert result.returncode != 0
     assert "cannot unlock the node key" in result.stderr and result.stderr.count("\n") == 1, result.stderr
-
-
-def test_a_node_configured_as_observer_serves_reads_but_refuses_transactions(tmp_path: Path) -> None:
-    """Without gossip (the consensus issue) an observer could not forward a transaction: it says so."""
-    devnet = make_devnet(tmp_path / "devnet")
-    config = load_config(devnet.node.home)
-    config.role = "observer"
-    write_config(devnet.node.home, config)
-    devnet.node.start()
-    try:
-        status = devnet.api.status()
-        assert status["role"] == "observer" and status["height"] == 0
-        tx = devnet.transfer("anna", "marco", 1, 0)
-        assert_api_error(503, "NOT_A_VALIDATOR", lambda: devnet.api.submit(tx))
-        assert_api_error(503, "NOT_A_VALIDATOR", lambda: devnet.api.submit_batch([tx]))
-        assert devnet.api.status()["mempool_size"] == 0
-        with pytest.raises(AssertionError):
-            wait_until(lambda: devnet.api.status()["height"] > 0, 1.0)
-    finally:
-        devnet.node.cleanup()
