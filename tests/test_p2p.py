@@ -413,6 +413,12 @@ def test_gossip_is_delivered_once_per_node_in_a_triangle():
                         what="the relayed copies")
             await asyncio.sleep(0.2)
             assert [n.delivered(GOSSIP, (b"vote", 1)) for n in nodes] == [0, 1, 1]
+            # A handler that forgets a message gets the next copy of it again.
+            c.manager.forget(GOSSIP, (b"vote", 1))
+            assert a.manager.broadcast(GOSSIP, (b"vote", 1)) == 2
+            await until(lambda: c.delivered(GOSSIP, (b"vote", 1)) == 2, what="the forgotten message again")
+            await asyncio.sleep(0.2)
+            assert [n.delivered(GOSSIP, (b"vote", 1)) for n in nodes] == [0, 1, 2]
             for _ in range(2):
                 a.manager.broadcast(DIRECT, b"same bytes")
             await until(lambda: b.delivered(DIRECT, b"same bytes") == 2 and c.delivered(DIRECT, b"same bytes") == 2)

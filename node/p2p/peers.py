@@ -59,6 +59,8 @@ HEARTBEAT_S = 5.0
 CLOSE_TIMEOUT_S = 2.0
 STABLE_AFTER_S = 10.0
 """A connection that stayed up longer than this resets its dialer's back-off."""
+MAX_PENDING_HANDSHAKES = 64
+"""Inbound connections not yet authenticated; more are turned away, so strangers cannot pile up sockets."""
 SEND_QUEUE_FRAMES = 10_000
 SEEN_CAPACITY = 100_000
 NOT_ALLOWED = "not a validator or registered observer of this chain"
@@ -316,6 +318,15 @@ class PeerManager:
         skip = exclude.pubkey if exclude is not None else None
         return sum(1 for peer in self.peers() if peer.pubkey != skip and peer._enqueue(frame))
 
+    def forget(self, kind: int, payload: Any) -> None:
+        """Un-see a gossip message, so that the next copy any peer sends is delivered again.
+
+        For a handler that could not use a message yet and did not keep it (say a
+        vote for a height far ahead): without this, repeats of it within the
+        seen window would be dropped before reaching the handler.
+        """
+        self._seen.discard(sha256(encode_frame(kind, payload)))
+
     def stats(self) -> dict[str, int]:
         """Counters for /metrics: frames and bytes in and out (after handshakes), handshakes this
         node refused, gossip duplicates dropped, live peers."""
@@ -449,6 +460,9 @@ class PeerManager:
         address = _peername(request)
         if self._stopping:
             await ws.close()
+            return ws
+        if len(self._handshaking) >= MAX_PENDING_HANDSHAKES:
+            await self._refuse(ws, address, "too many handshakes in progress", None)
             return ws
         self._handshaking.add(ws)
         try:

@@ -30,6 +30,10 @@ class SeenSet:
             self._hashes.popitem(last=False)
         return True
 
+    def discard(self, digest: bytes) -> None:
+        """Forget `digest`, so that the next copy of that frame is delivered again."""
+        self._hashes.pop(digest, None)
+
     def __contains__(self, digest: bytes) -> bool:
         return digest in self._hashes
 
