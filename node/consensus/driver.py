@@ -79,6 +79,7 @@ log = logging.getLogger("incoop.consensus")
 _KEEP_PENDING = frozenset({Code.NONCE_TOO_FAR})
 _FUTURE_BUFFER = 10_000
 _OWN_RESEND = 6
+_RESEND_PENDING_TXS = 2000
 _SYNC_RETRY_S = 5.0
 _SYNC_LAG_GRACE_S = 0.3
 _STEP_NAMES = {Step.PROPOSE: "propose", Step.PREVOTE: "prevote", Step.PRECOMMIT: "precommit"}
@@ -236,9 +237,13 @@ class Driver:
             self.net.broadcast(wire.STATUS, payload)
 
     def on_connect(self, peer: Any) -> None:
+        """A new peer gets our status, our messages of this height, and the pending transactions
+        (after a partition heals, a transaction admitted on the other side must still reach everyone)."""
         peer.send(wire.STATUS, self._status_payload())
         for kind, payload in self.own:
             peer.send(kind, payload)
+        for tx in itertools.islice(self.mempool.candidates(), _RESEND_PENDING_TXS):
+            peer.send(wire.TX, tx.raw)
 
     # --- heights --------------------------------------------------------------------------
 
@@ -554,12 +559,20 @@ class Driver:
         if len(self.future) < _FUTURE_BUFFER:
             self.future.append((handler, args))
 
+    def _too_far(self, kind: int, payload: Any) -> None:
+        """A message for a height beyond the next: dropped, but let its repeats in once we get there."""
+        forget = getattr(self.net, "forget", None)
+        if forget is not None:
+            forget(kind, payload)
+
     async def _on_proposal(self, peer: Any, proposal: Proposal, block: Block) -> None:
         height = self.head.height + 1
         if proposal.height == height + 1:
             self._buffer_future(self._on_proposal, (peer, proposal, block))
             return
         machine = self.machine
+        if proposal.height > height + 1:
+            self._too_far(wire.PROPOSAL, (tuple(proposal), block.as_tuple()))
         if proposal.height != height or machine is None:
             return
         if proposal.proposer != machine.proposer(proposal.round) or block.hash() != proposal.block_hash:
@@ -580,6 +593,8 @@ class Driver:
             self._buffer_future(self._on_vote, (peer, vote))
             return
         machine = self.machine
+        if vote.height > height + 1:
+            self._too_far(wire.VOTE, vote.as_tuple())
         if vote.height != height or machine is None or vote.validator not in machine.keeper.validators:
             return
         if not vote.verify(self.chain_id):

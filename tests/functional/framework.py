@@ -18,6 +18,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -322,6 +323,15 @@ class Devnet:
     def next_nonce(self, who: str | SigningKey) -> int:
         return self.api.account(self.pubkey(who))["nonce"]
 
+    def targets_nonce(self, who: str | SigningKey, nodes: list[NodeProcess]) -> int:
+        """The next free nonce (after pending ones) as the first answering node sees it."""
+        for node in nodes:
+            try:
+                return node.api.account(self.pubkey(who))["pending_nonce"]
+            except (OSError, ApiCallError):
+                continue
+        raise AssertionError("no node answers")
+
 
 def make_devnet(
     directory: Path, validators: int = 1, observers: int = 0, relay: bool = False, **config_overrides: Any
@@ -416,3 +426,52 @@ def assert_conserved(devnet: Devnet, nodes: list[NodeProcess] | None = None) -> 
         supply = node.api.get(f"/v1/classes/{DEMO_CLASS}")["supply"]
         held = sum(node.api.balance(key.pubkey) for key in devnet.keys.values())
         assert held == supply, f"{node.home.name}: balances sum to {held}, supply is {supply}"
+
+
+class SteadyLoad(threading.Thread):
+    """Transfers between anna and marco at a steady rate, each sent to the next target node in turn.
+
+    Amounts are one cent back and forth, so balances never run out. A target
+    that does not answer (killed, stopped) is skipped for that transfer; the
+    transfer goes to the next one, so every accepted hash was admitted by a
+    node that was up and gossiping at that moment.
+    """
+
+    def __init__(self, devnet: Devnet, targets: list[NodeProcess], rate: float = 40.0):
+        super().__init__(daemon=True)
+        self.devnet = devnet
+        self.targets = list(targets)
+        self.interval = 1.0 / rate
+        self.accepted: list[bytes] = []
+        self.errors: list[str] = []
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        senders = ["anna", "marco"]
+        nonces = {name: self.devnet.targets_nonce(name, self.targets) for name in senders}
+        turn = 0
+        next_at = time.monotonic()
+        while not self._halt.is_set():
+            sender = senders[turn % 2]
+            tx = self.devnet.transfer(sender, senders[(turn + 1) % 2], 1, nonces[sender])
+            for attempt in range(len(self.targets)):
+                node = self.targets[(turn + attempt) % len(self.targets)]
+                try:
+                    node.api.submit(tx)
+                except (OSError, ApiCallError) as exc:
+                    self.errors.append(f"{node.home.name}: {exc}")
+                    continue
+                self.accepted.append(tx.hash)
+                nonces[sender] += 1
+                break
+            turn += 1
+            next_at += self.interval
+            self._halt.wait(max(0.0, next_at - time.monotonic()))
+
+    def retarget(self, targets: list[NodeProcess]) -> None:
+        self.targets = list(targets)
+
+    def stop(self) -> list[bytes]:
+        self._halt.set()
+        self.join(30)
+        return self.accepted
