@@ -32,6 +32,7 @@ from ledger.encoding import EncodingError, decode
 from ledger.errors import MESSAGES, Code, TxError
 from ledger.store import Store
 from ledger.tx import Tx, decode_tx
+from node import metrics
 from node.config import ApiConfig
 from node.mempool import Mempool, Prepared
 from node.openapi import openapi_document
@@ -500,6 +501,12 @@ async def get_evidence(request: web.Request) -> web.Response:
     items = [_render_evidence(key, evidence.decode_record(value)) for key, value in page[:limit]]
     following = page[limit - 1][0][len(evidence.PREFIX_EVIDENCE):].hex() if len(page) > limit else None
     return web.json_response({"evidence": items, "next": following})
+
+
+@routes.get("/metrics")
+async def get_metrics(request: web.Request) -> web.Response:
+    return web.Response(text=metrics.render(request.app[NODE]), content_type="text/plain", charset="utf-8",
+                        headers={"X-Prometheus-Format": "0.0.4"})
 
 
 @routes.get("/v1/openapi.json")

@@ -40,7 +40,7 @@ _SCHEMAS: dict[str, Any] = {
                 "type": "object",
                 "required": ["code", "message"],
                 "properties": {
-                    "code": {"type": "string", "description": "a ledger.errors.Code name or NOT_FOUND, BAD_REQUEST, BODY_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, METHOD_NOT_ALLOWED, INVALID_ADDRESS, TIMEOUT, NOT_A_VALIDATOR"},
+                    "code": {"type": "string", "description": "a ledger.errors.Code name or NOT_FOUND, BAD_REQUEST, BODY_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, METHOD_NOT_ALLOWED, INVALID_ADDRESS, TIMEOUT"},
                     "message": {"type": "string"},
                 },
             }
@@ -63,6 +63,23 @@ _SCHEMAS: dict[str, Any] = {
             "role": {"type": "string", "enum": ["validator", "observer"]},
             "node_address": _ADDRESS,
             "mempool_size": {"type": "integer"},
+            "consensus": {
+                "type": ["object", "null"],
+                "properties": {
+                    "height": {"type": "integer"},
+                    "round": {"type": "integer"},
+                    "step": {"type": "string", "enum": ["waiting", "propose", "prevote", "precommit"]},
+                    "voting": {"type": "boolean"},
+                    "catching_up": {"type": "boolean"},
+                },
+            },
+            "peers": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"address": _ADDRESS, "remote": {"type": "string"}, "outbound": {"type": "boolean"}},
+                },
+            },
         },
     },
     "Pending": {
@@ -216,8 +233,14 @@ _HEIGHT = _path_param("height", "a block height or 'latest'")
 _ADDRESS_PARAM = _path_param("address", "an account address")
 
 PATHS: dict[str, dict[str, Any]] = {
+    "/metrics": {
+        "get": {
+            "summary": "Prometheus metrics (text format 0.0.4)",
+            "responses": {"200": {"description": "metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+        },
+    },
     "/v1/status": {
-        "get": {"summary": "The node's chain, head and role", "responses": {"200": _json(_ref("Status"), "status")}},
+        "get": {"summary": "The node's chain, head, role, consensus step and peers", "responses": {"200": _json(_ref("Status"), "status")}},
     },
     "/v1/txs": {
         "post": {
@@ -229,7 +252,7 @@ PATHS: dict[str, dict[str, Any]] = {
                 "409": _error("BAD_NONCE, DUPLICATE, NONCE_TOO_FAR"),
                 "413": _error("BODY_TOO_LARGE"),
                 "415": _error("UNSUPPORTED_MEDIA_TYPE"),
-                "503": _error("MEMPOOL_FULL, NOT_A_VALIDATOR (an observer cannot forward transactions yet)"),
+                "503": _error("MEMPOOL_FULL"),
             },
         },
     },
@@ -242,7 +265,6 @@ PATHS: dict[str, dict[str, Any]] = {
                 "400": _error("BAD_REQUEST (not an array, too many transactions)"),
                 "413": _error("BODY_TOO_LARGE"),
                 "415": _error("UNSUPPORTED_MEDIA_TYPE"),
-                "503": _error("NOT_A_VALIDATOR (an observer cannot forward transactions yet)"),
             },
         },
     },

@@ -43,6 +43,7 @@ ALICE = SigningKey(bytes([0x01]) * 32)  # issuer of the class, pays bob
 BOB = SigningKey(bytes([0x02]) * 32)
 VALIDATORS = [SigningKey(bytes([seed]) * 32) for seed in (0x03, 0x04, 0x05, 0x06)]
 REGISTRAR = SigningKey(bytes([0x07]) * 32)
+OBSERVER = SigningKey(bytes([0x08]) * 32)
 
 ENCODED_VALUE = [1, -1, 300, 70000, "héllo", b"\x00\xff", True, None, [], 2**64 - 1, -(2**63)]
 
@@ -60,6 +61,7 @@ def genesis_document() -> dict:
         "issuers": [{"name": "Comune di Esempio", "account": to_address(ALICE.pubkey)}],
         "classes": [{"id": CLASS_ID, "name": "Meal credits 2026", "issuer": to_address(ALICE.pubkey), "decimals": 2}],
         "balances": [{"account": to_address(ALICE.pubkey), "class": CLASS_ID, "amount": 5000}],
+        "observers": [{"name": "Observer One", "pubkey": to_address(OBSERVER.pubkey), "p2p": ""}],
     }
 
 

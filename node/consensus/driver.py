@@ -72,6 +72,7 @@ from node.consensus.machine import (
 )
 from node.consensus.signstate import Signed, SignState
 from node.mempool import Mempool
+from node.metrics import LATENCY_BUCKETS_S, Histogram, TxRate
 
 log = logging.getLogger("incoop.consensus")
 
@@ -153,6 +154,8 @@ class Driver:
         self._resume_round = 0
         self.stats = {"commits": 0, "txs_committed": 0, "rounds_last_height": 0, "commit_latency_ms": 0.0,
                       "synced_blocks": 0, "refused_signatures": 0, "timeouts": 0}
+        self.tx_rate = TxRate()
+        self.commit_latency = Histogram(LATENCY_BUCKETS_S)
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -494,7 +497,10 @@ class Driver:
         txs = len(outcome.txs)
         self.stats["commits"] += 1
         self.stats["txs_committed"] += txs
-        self.stats["commit_latency_ms"] = (time.monotonic() - self._height_started_at) * 1000
+        latency_s = time.monotonic() - self._height_started_at
+        self.stats["commit_latency_ms"] = latency_s * 1000
+        self.commit_latency.observe(latency_s)
+        self.tx_rate.record(txs)
         level = logging.INFO if txs else logging.DEBUG
         log.log(level, "committed block %d (round %d) with %d txs, write %.0f ms", head.height, certificate.round,
                 txs, (time.perf_counter() - started) * 1000)

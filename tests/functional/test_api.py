@@ -93,6 +93,29 @@ def test_status_names_the_chain_and_role(devnet: Devnet) -> None:
 # --- happy paths ---------------------------------------------------------------------------------
 
 
+def test_metrics_expose_height_throughput_and_latency_in_prometheus_text(devnet: Devnet) -> None:
+    tx = devnet.transfer("anna", "marco", 1, devnet.next_nonce("anna"))
+    devnet.api.submit(tx)
+    devnet.api.wait_committed(tx.hash)
+    status, body, content_type = devnet.api.request("GET", "/metrics")
+    assert status == 200 and content_type.startswith("text/plain")
+    samples = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    height = devnet.api.status()["height"]
+    assert height - 1 <= samples["incoop_height"] <= height
+    assert samples["incoop_txs_committed_total"] >= 1 and samples["incoop_blocks_committed_total"] >= 1
+    assert samples["incoop_tx_per_second"] > 0
+    assert samples["incoop_peers"] == 0 and samples["incoop_mempool_size"] >= 0
+    count = samples["incoop_commit_latency_seconds_count"]
+    assert count >= 1 and samples['incoop_commit_latency_seconds_bucket{le="+Inf"}'] == count
+    for name in ("incoop_consensus_round", "incoop_rounds_last_height", "incoop_round_timeouts_total",
+                 "incoop_catching_up", "incoop_p2p_frames_in"):
+        assert name in samples, name
+
+
 def test_transfer_single_and_batch_commit_and_move_balances(devnet: Devnet) -> None:
     api = devnet.api
     anna, marco = devnet.keys["anna"].pubkey, devnet.keys["marco"].pubkey

@@ -1,0 +1,98 @@
+"""`/metrics`: the node's vital signs in the Prometheus text format (version 0.0.4).
+
+An operator's scraper reads height, rounds per height, throughput, mempool,
+peers and commit latency from here; nothing in it is needed by the ledger.
+The values are read from the running parts at scrape time, except two small
+series the driver feeds as it commits: the commit latency histogram and the
+recent commits for the transactions-per-second gauge.
+"""
+
+from __future__ import annotations
+
+import bisect
+import time
+from collections import deque
+from typing import Any
+
+LATENCY_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+TX_RATE_WINDOW_S = 10.0
+
+
+class Histogram:
+    def __init__(self, buckets: tuple[float, ...]):
+        self.buckets = buckets
+        self.counts = [0] * (len(buckets) + 1)  # the last one is +Inf
+        self.sum = 0.0
+        self.count = 0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect.bisect_left(self.buckets, value)] += 1
+        self.sum += value
+        self.count += 1
+
+    def lines(self, name: str) -> list[str]:
+        out, cumulative = [], 0
+        for bound, count in zip((*self.buckets, float("inf")), self.counts, strict=True):
+            cumulative += count
+            label = "+Inf" if bound == float("inf") else repr(bound)
+            out.append(f'{name}_bucket{{le="{label}"}} {cumulative}')
+        out += [f"{name}_sum {self.sum:.6f}", f"{name}_count {self.count}"]
+        return out
+
+
+class TxRate:
+    """Transactions per second over the last few seconds of commits (monotonic clock, metrics only)."""
+
+    def __init__(self, window_s: float = TX_RATE_WINDOW_S):
+        self.window_s = window_s
+        self._commits: deque[tuple[float, int]] = deque()
+
+    def record(self, txs: int) -> None:
+        self._commits.append((time.monotonic(), txs))
+
+    def rate(self) -> float:
+        horizon = time.monotonic() - self.window_s
+        while self._commits and self._commits[0][0] < horizon:
+            self._commits.popleft()
+        return sum(n for _, n in self._commits) / self.window_s
+
+
+def _metric(out: list[str], name: str, kind: str, help_text: str, value: Any) -> None:
+    out += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
+
+
+def render(ctx: Any) -> str:
+    """The exposition text for a node.api.NodeContext."""
+    out: list[str] = []
+    head = ctx.store.head()
+    _metric(out, "incoop_height", "gauge", "Height of the last committed block.", head.height)
+    _metric(out, "incoop_mempool_size", "gauge", "Transactions waiting in the mempool.", len(ctx.mempool))
+    peers = ctx.peers.peers() if ctx.peers is not None else []
+    _metric(out, "incoop_peers", "gauge", "Authenticated peer connections.", len(peers))
+    driver = ctx.consensus
+    if driver is not None:
+        status = driver.status()
+        stats = driver.stats
+        _metric(out, "incoop_consensus_round", "gauge", "Round of the height in progress (-1: not started).",
+                status["round"])
+        _metric(out, "incoop_catching_up", "gauge", "1 while the node syncs blocks from peers.",
+                int(status["catching_up"]))
+        _metric(out, "incoop_rounds_last_height", "gauge", "Rounds the last decided height took (1 = first round).",
+                stats["rounds_last_height"])
+        _metric(out, "incoop_blocks_committed_total", "counter", "Blocks this process committed.", stats["commits"])
+        _metric(out, "incoop_txs_committed_total", "counter", "Transactions this process committed.",
+                stats["txs_committed"])
+        _metric(out, "incoop_tx_per_second", "gauge", f"Committed transactions per second over {TX_RATE_WINDOW_S:.0f} s.",
+                f"{driver.tx_rate.rate():.3f}")
+        _metric(out, "incoop_round_timeouts_total", "counter", "Round timeouts that fired.", stats["timeouts"])
+        _metric(out, "incoop_synced_blocks_total", "counter", "Blocks committed through block sync.",
+                stats["synced_blocks"])
+        _metric(out, "incoop_refused_signatures_total", "counter",
+                "Signatures the sign-state refused (would conflict with an earlier one).", stats["refused_signatures"])
+        out += ["# HELP incoop_commit_latency_seconds From the start of a height to its commit.",
+                "# TYPE incoop_commit_latency_seconds histogram"]
+        out += driver.commit_latency.lines("incoop_commit_latency_seconds")
+    if ctx.peers is not None:
+        for key, value in sorted(ctx.peers.stats().items()):
+            _metric(out, f"incoop_p2p_{key}", "gauge" if key == "peers" else "counter", f"Peer-to-peer {key}.", value)
+    return "\n".join(out) + "\n"
