@@ -23,6 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--validator", action="append", default=[], metavar="NAME=ADDRESS[,API[,P2P]]",
         help="a validator: its name, node key address, API and peer URLs (repeatable)",
     )
+    new.add_argument(
+        "--observer", action="append", default=[], metavar="NAME=ADDRESS[,P2P]",
+        help="a registered non-voting node: its name, node key address and peer URL (repeatable)",
+    )
     new.add_argument("--registrar", action="append", default=[], metavar="NAME=ADDRESS")
     new.add_argument("--issuer", action="append", default=[], metavar="NAME=ADDRESS")
     new.add_argument("--class", dest="classes", action="append", default=[], metavar="ID:NAME:ISSUER:DECIMALS")
@@ -55,6 +59,12 @@ def _validator(value: str) -> dict:
     return {"name": name, "pubkey": pubkey, "api": urls[0] if urls else "", "p2p": urls[1] if len(urls) > 1 else ""}
 
 
+def _observer(value: str) -> dict:
+    name, rest = _split(value, "=", 2, "observer")
+    pubkey, *urls = rest.split(",")
+    return {"name": name, "pubkey": pubkey, "p2p": urls[0] if urls else ""}
+
+
 def cmd_new(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists():
@@ -74,6 +84,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         "chain_id": args.chain_id,
         "genesis_time_ms": args.time_ms if args.time_ms is not None else int(time.time() * 1000),
         "validators": [_validator(v) for v in args.validator],
+        "observers": [_observer(v) for v in args.observer],
         "registrars": [_member(v, "registrar") for v in args.registrar],
         "issuers": [_member(v, "issuer") for v in args.issuer],
         "classes": classes,
@@ -101,6 +112,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         "chain_id": genesis.chain_id,
         "hash": genesis.hash().hex(),
         "validators": len(genesis.validators),
+        "observers": len(genesis.observers),
         "classes": len(genesis.classes),
     }
     emit(args.json, data, f"{args.file}: valid genesis of chain {genesis.chain_id}, hash {data['hash']}")

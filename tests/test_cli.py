@@ -29,3 +29,48 @@ def test_help_lists_every_role():
     assert proc.returncode == 0
     for command in ("node", "devnet", "genesis", "wallet", "tx"):
         assert command in proc.stdout
+
+
+def test_node_init_then_genesis_then_start_is_how_a_member_joins(tmp_path):
+    """node init makes an encrypted key and config; its address goes into genesis; the node starts from it."""
+    import json
+    import os
+    import signal
+    import time
+    import urllib.request
+
+    from tests.functional.framework import free_port_block
+
+    port = free_port_block(2)
+    (tmp_path / "pw").write_text("secret\n")
+    home = tmp_path / "coop1"
+    run = lambda *a: subprocess.run([sys.executable, "-m", "node.cli", *a], capture_output=True, text=True, timeout=60)  # noqa: E731
+    made = run("node", "init", "--home", str(home), "--api-port", str(port), "--p2p-port", str(port + 1),
+               "--password-file", str(tmp_path / "pw"), "--json")
+    assert made.returncode == 0, made.stderr
+    address = json.loads(made.stdout)["address"]
+    again = run("node", "init", "--home", str(home), "--password-file", str(tmp_path / "pw"))
+    assert again.returncode == 1 and "not replacing a node key" in again.stderr
+    genesis = run("genesis", "new", "--chain-id", "coop-test", "--out", str(home / "genesis.json"),
+                  "--validator", f"coop1={address},,ws://127.0.0.1:{port + 1}", "--observer", f"watch={address}")
+    assert genesis.returncode == 1 and "observer" in genesis.stderr, "a key is a validator or an observer, not both"
+    genesis = run("genesis", "new", "--chain-id", "coop-test", "--out", str(home / "genesis.json"),
+                  "--validator", f"coop1={address},,ws://127.0.0.1:{port + 1}")
+    assert genesis.returncode == 0, genesis.stderr
+    node = subprocess.Popen([sys.executable, "-m", "node.cli", "node", "start", "--home", str(home)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dict(os.environ))
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/status", timeout=2) as response:
+                    status = json.loads(response.read())
+                break
+            except OSError:
+                assert time.monotonic() < deadline and node.poll() is None, node.stderr.read() if node.poll() else ""
+                time.sleep(0.2)
+        assert status["chain_id"] == "coop-test" and status["node_address"] == address
+        assert status["role"] == "validator"
+    finally:
+        node.send_signal(signal.SIGTERM)
+        assert node.wait(20) == 0
