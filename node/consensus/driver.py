@@ -81,6 +81,7 @@ _KEEP_PENDING = frozenset({Code.NONCE_TOO_FAR})
 _FUTURE_BUFFER = 10_000
 _OWN_RESEND = 6
 _RESEND_PENDING_TXS = 2000
+_TX_FLUSH_S = 0.01
 _SYNC_RETRY_S = 5.0
 _SYNC_LAG_GRACE_S = 0.3
 _STEP_NAMES = {Step.PROPOSE: "propose", Step.PREVOTE: "prevote", Step.PRECOMMIT: "precommit"}
@@ -152,6 +153,7 @@ class Driver:
         self._height_started_at = time.monotonic()
         self._last_status: tuple | None = None
         self._resume_round = 0
+        self._outbox: list[bytes] = []
         self.stats = {"commits": 0, "txs_committed": 0, "rounds_last_height": 0, "commit_latency_ms": 0.0,
                       "synced_blocks": 0, "refused_signatures": 0, "timeouts": 0}
         self.tx_rate = TxRate()
@@ -245,8 +247,9 @@ class Driver:
         peer.send(wire.STATUS, self._status_payload())
         for kind, payload in self.own:
             peer.send(kind, payload)
-        for tx in itertools.islice(self.mempool.candidates(), _RESEND_PENDING_TXS):
-            peer.send(wire.TX, tx.raw)
+        pending = [tx.raw for tx in itertools.islice(self.mempool.candidates(), _RESEND_PENDING_TXS)]
+        for start in range(0, len(pending), wire.MAX_TXS_PER_FRAME):
+            peer.send(wire.TXS, tuple(pending[start:start + wire.MAX_TXS_PER_FRAME]))
 
     # --- heights --------------------------------------------------------------------------
 
@@ -316,9 +319,19 @@ class Driver:
             await self._step(Start(self._resume_round))
 
     def _on_tx_admitted(self, tx: Tx) -> None:
-        self.net.broadcast(wire.TX, tx.raw)
+        """Gossip in batches: at hundreds of tx/s, a frame per transaction per peer costs more than the rest."""
+        self._outbox.append(tx.raw)
+        if len(self._outbox) >= wire.MAX_TXS_PER_FRAME:
+            self._flush_txs()
+        elif len(self._outbox) == 1:
+            asyncio.get_running_loop().call_later(_TX_FLUSH_S, self._flush_txs)
         if self.machine is not None and not self.started:
             self._enqueue(self._maybe_start)
+
+    def _flush_txs(self) -> None:
+        if self._outbox:
+            batch, self._outbox = tuple(self._outbox), []
+            self.net.broadcast(wire.TXS, batch)
 
     # --- the machine's actions ------------------------------------------------------------------
 
@@ -533,8 +546,8 @@ class Driver:
     async def on_message(self, peer: Any, kind: int, payload: Any) -> None:
         """Called by the peer layer for every frame, in order per peer; never raises on bad input."""
         try:
-            if kind == wire.TX:
-                self._on_tx(peer, payload)
+            if kind == wire.TXS:
+                self._on_txs(wire.parse_txs(payload))
             elif kind == wire.VOTE:
                 vote = wire.parse_vote(payload)
                 self._enqueue(self._on_vote, peer, vote)
@@ -550,16 +563,17 @@ class Driver:
         except wire.WireError as exc:
             log.warning("dropped a malformed message (kind %d) from %s: %s", kind, getattr(peer, "address", "?"), exc)
 
-    def _on_tx(self, peer: Any, payload: Any) -> None:
-        if type(payload) is not bytes:
-            raise wire.WireError("a transaction is a byte string")
-        try:
-            tx = decode_tx(payload, chain.get_params(self.store.state).max_tx_bytes)
-            if tx.hash in self.mempool or self.store.tx_location(tx.hash) is not None:
-                return
-            self.mempool.admit(tx, self.head.height + 1)  # its listener relays it
-        except TxError:
-            return  # not admissible here (duplicate nonce, expired, ...): not relayed either
+    def _on_txs(self, raws: tuple[bytes, ...]) -> None:
+        """Admit gossiped transactions; the admission listener relays the new ones (batched again)."""
+        max_bytes = chain.get_params(self.store.state).max_tx_bytes
+        for raw in raws:
+            try:
+                tx = decode_tx(raw, max_bytes)
+                if tx.hash in self.mempool or self.store.tx_location(tx.hash) is not None:
+                    continue
+                self.mempool.admit(tx, self.head.height + 1)
+            except TxError:
+                continue  # not admissible here (duplicate nonce, expired, ...): not relayed either
 
     def _buffer_future(self, handler: Callable[..., Awaitable[None]], args: tuple) -> None:
         if len(self.future) < _FUTURE_BUFFER:

@@ -7,7 +7,7 @@ invalid spreads.
     STATUS      [head_height, height, round, step]     height/round/step: where consensus is (-1 round: not voting)
     PROPOSAL    [signed proposal, block]
     VOTE        signed vote
-    TX          transaction bytes
+    TXS         [transaction bytes, ...]                 gossip in batches: one frame per flush, not per tx
     GET_BLOCKS  [from_height, count]
     BLOCKS      [raw block, ...]                       each canonical [block, certificate], heights ascending
 """
@@ -22,11 +22,12 @@ from ledger.votes import MessageFormatError, Proposal, Vote, proposal_from_tuple
 STATUS = 1
 PROPOSAL = 2
 VOTE = 3
-TX = 4
+TXS = 4
 GET_BLOCKS = 5
 BLOCKS = 6
 
-GOSSIP_KINDS = frozenset({PROPOSAL, VOTE, TX})
+GOSSIP_KINDS = frozenset({PROPOSAL, VOTE, TXS})
+MAX_TXS_PER_FRAME = 1000
 MAX_SYNC_BATCH = 1024
 MAX_SYNC_BYTES = 16 * 1024 * 1024
 
@@ -69,6 +70,12 @@ def parse_vote(payload: Any) -> Vote:
         return vote_from_tuple(payload)
     except MessageFormatError as exc:
         raise WireError(str(exc)) from exc
+
+
+def parse_txs(payload: Any) -> tuple[bytes, ...]:
+    if type(payload) is not tuple or len(payload) > MAX_TXS_PER_FRAME or any(type(raw) is not bytes for raw in payload):
+        raise WireError(f"txs is an array of at most {MAX_TXS_PER_FRAME} transactions")
+    return payload
 
 
 def parse_get_blocks(payload: Any) -> tuple[int, int]:

@@ -1,0 +1,204 @@
+"""Finality latency on a local federation: submission to commit, as a client sees it.
+
+A devnet of N validators runs as separate node processes on this machine.
+Senders funded in advance sign all their transfers before the clock starts;
+a submitter offers them at a steady rate (small batches every 20 ms, to the
+validators in turn) and a watcher follows the committed blocks of one node.
+Latency of a transaction = the moment the watcher first sees its block minus
+the moment its batch was sent (the watcher polls every 10 ms, which bounds the
+error).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from genesis.devnet import DEMO_CLASS, DEVNET_PASSWORD, create_devnet
+from ledger.credits import TRANSFER
+from ledger.crypto import SigningKey
+from ledger.encoding import encode
+from ledger.tx import Tx, sign_tx
+from wallet.client import NodeClient
+from wallet.keystore import Keystore
+
+BATCH_EVERY_S = 0.02
+POLL_S = 0.01
+FAR_EXPIRY = 2**40
+SENDER_FUNDS = 1000
+
+
+@dataclass
+class FinalityResult:
+    validators: int
+    offered_tx_per_s: float
+    seconds: float
+    submitted: int
+    committed: int
+    committed_tx_per_s: float
+    p50_s: float
+    p99_s: float
+    max_s: float
+    blocks: int
+
+
+def _post_batch(url: str, raws: list[bytes]) -> list[dict]:
+    request = urllib.request.Request(
+        url + "/v1/txs/batch", data=encode(tuple(raws)), method="POST",
+        headers={"Content-Type": "application/msgpack"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())["results"]
+
+
+def _free_base_port(count: int) -> int:
+    import socket
+
+    for _ in range(100):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + count > 65535:
+            continue
+        try:
+            for offset in range(count):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", base + offset))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no free block of ports")
+
+
+class LocalFederation:
+    """N validator processes from a fresh devnet layout in a temporary directory."""
+
+    def __init__(self, validators: int, block_interval_ms: int = 100):
+        self.tmp = tempfile.TemporaryDirectory(prefix="incoop-bench-")
+        self.layout = create_devnet(
+            Path(self.tmp.name), validators=validators, base_port=_free_base_port(2 * validators),
+            block_interval_ms=block_interval_ms, heartbeat_ms=1000,
+        )
+        wallet = Keystore(self.layout.wallet_dir)
+        self.keys = {info.label: wallet.unlock(info.label, DEVNET_PASSWORD) for info in wallet.list()}
+        self.procs: list[subprocess.Popen] = []
+
+    def __enter__(self) -> LocalFederation:
+        for home in self.layout.node_homes:
+            log = open(home / "node.log", "ab")  # noqa: SIM115 - the child owns it
+            self.procs.append(subprocess.Popen(
+                [sys.executable, "-m", "node.cli", "node", "start", "--home", str(home)],
+                stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
+            ))
+        deadline = time.monotonic() + 60
+        for url in self.layout.api_urls:
+            while True:
+                try:
+                    NodeClient(url, timeout=1).status()
+                    break
+                except Exception:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"the node at {url} did not start") from None
+                    time.sleep(0.1)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for proc in self.procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.tmp.cleanup()
+
+
+def _transfer(chain_id: str, key: SigningKey, to: bytes, nonce: int, amount: int = 1) -> Tx:
+    return sign_tx(key, chain_id, TRANSFER.name, nonce, FAR_EXPIRY, (DEMO_CLASS, to, amount, ""))
+
+
+def finality(validators: int = 4, rate: float = 500.0, seconds: float = 20.0, senders: int = 60,
+             progress: bool = True) -> FinalityResult:
+    with LocalFederation(validators) as fed:
+        chain_id = fed.layout.genesis.chain_id
+        urls = fed.layout.api_urls
+        client = NodeClient(urls[0])
+        anna = fed.keys["anna"]
+        keys = [SigningKey.generate() for _ in range(senders)]
+        nonce = client.account(_address(anna.pubkey))["pending_nonce"]
+        funding = [_transfer(chain_id, anna, k.pubkey, nonce + i, SENDER_FUNDS) for i, k in enumerate(keys)]
+        _post_batch(urls[0], [tx.raw for tx in funding])
+        client.wait_for_tx(funding[-1].hash, timeout=60)
+
+        total = int(rate * seconds)
+        per_sender = -(-total // senders)
+        queues = [[_transfer(chain_id, k, keys[(i + 1) % senders].pubkey, n) for n in range(per_sender)]
+                  for i, k in enumerate(keys)]
+        txs = [queues[i % senders][i // senders] for i in range(total)]  # interleaved: nonces in order per sender
+
+        sent_at: dict[bytes, float] = {}
+        seen_at: dict[bytes, float] = {}
+        done = threading.Event()
+        start_height = client.status()["height"]
+        blocks = [0]
+
+        def watch() -> None:
+            height = start_height
+            while not (done.is_set() and len(seen_at) >= len(sent_at)):
+                head = client.status()["height"]
+                while height < head:
+                    height += 1
+                    now = time.monotonic()
+                    blocks[0] += 1
+                    for item in client.block(height)["txs"]:
+                        seen_at.setdefault(bytes.fromhex(item["hash"]), now)
+                time.sleep(POLL_S)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        per_batch = max(1, round(rate * BATCH_EVERY_S))
+        started = time.monotonic()
+        for index, offset in enumerate(range(0, total, per_batch)):
+            due = started + index * BATCH_EVERY_S
+            delay = due - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            batch = txs[offset:offset + per_batch]
+            now = time.monotonic()
+            for tx in batch:
+                sent_at[tx.hash] = now
+            _post_batch(urls[index % len(urls)], [tx.raw for tx in batch])
+            if progress and index % int(1 / BATCH_EVERY_S) == 0:
+                elapsed = time.monotonic() - started
+                print(f"  finality: {elapsed:4.0f} s offered {offset + len(batch)} committed {len(seen_at)}",
+                      file=sys.stderr, flush=True)
+        done.set()
+        deadline = time.monotonic() + 60
+        while len(seen_at) < len(sent_at) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        watcher.join(1)
+        last = max(seen_at.values(), default=started)
+        latencies = sorted(seen_at[h] - sent_at[h] for h in seen_at if h in sent_at)
+
+        def pct(p: float) -> float:
+            return latencies[min(len(latencies) - 1, int(p * len(latencies)))] if latencies else float("nan")
+
+        return FinalityResult(
+            validators, rate, seconds, len(sent_at), len(latencies), len(latencies) / max(last - started, 1e-9),
+            pct(0.50), pct(0.99), latencies[-1] if latencies else float("nan"), blocks[0],
+        )
+
+
+def _address(pubkey: bytes) -> str:
+    from ledger.address import to_address
+
+    return to_address(pubkey)
