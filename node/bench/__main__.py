@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     rows = [
         ("R (verifications/s, every core)", f"{r:,.0f}", ""),
-        (f"federation of {fin.validators}, offered {fin.offered_tx_per_s:.0f} tx/s for {fin.seconds:.0f} s",
+        (f"federation of {fin.validators}, offered {fin.offered_tx_per_s:.0f} tx/s for {fin.seconds:.0f} s "
+         f"(sent at {fin.achieved_offer_tx_per_s:.0f})",
          f"{fin.committed:,}/{fin.submitted:,} committed", f"{fin.committed_tx_per_s:,.0f} tx/s = "
          f"{fin.committed_tx_per_s / r:.3f} R"),
         ("  finality p50 / p99 / max", f"{fin.p50_s * 1000:.0f} / {fin.p99_s * 1000:.0f} / {fin.max_s * 1000:.0f} ms",

@@ -42,6 +42,7 @@ class FinalityResult:
     validators: int
     offered_tx_per_s: float
     seconds: float
+    achieved_offer_tx_per_s: float  # what the submitters managed to send: below offered means the client lagged
     submitted: int
     committed: int
     committed_tx_per_s: float
@@ -165,22 +166,34 @@ def finality(validators: int = 4, rate: float = 500.0, seconds: float = 20.0, se
 
         watcher = threading.Thread(target=watch, daemon=True)
         watcher.start()
-        per_batch = max(1, round(rate * BATCH_EVERY_S))
+        # one submitter per node, each with its own senders, so that a slow answer from one node
+        # does not hold back the offered rate
+        lanes = [txs[w::len(urls)] for w in range(len(urls))]
+        lane_rate = rate / len(urls)
+        per_batch = max(1, round(lane_rate * BATCH_EVERY_S))
         started = time.monotonic()
-        for index, offset in enumerate(range(0, total, per_batch)):
-            due = started + index * BATCH_EVERY_S
-            delay = due - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
-            batch = txs[offset:offset + per_batch]
-            now = time.monotonic()
-            for tx in batch:
-                sent_at[tx.hash] = now
-            _post_batch(urls[index % len(urls)], [tx.raw for tx in batch])
-            if progress and index % int(1 / BATCH_EVERY_S) == 0:
-                elapsed = time.monotonic() - started
-                print(f"  finality: {elapsed:4.0f} s offered {offset + len(batch)} committed {len(seen_at)}",
+
+        def submit(lane: int) -> None:
+            mine = lanes[lane]
+            for index, offset in enumerate(range(0, len(mine), per_batch)):
+                delay = started + index * per_batch / lane_rate - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+                batch = mine[offset:offset + per_batch]
+                now = time.monotonic()
+                for tx in batch:
+                    sent_at[tx.hash] = now
+                _post_batch(urls[lane], [tx.raw for tx in batch])
+
+        submitters = [threading.Thread(target=submit, args=(w,), daemon=True) for w in range(len(urls))]
+        for thread in submitters:
+            thread.start()
+        while any(t.is_alive() for t in submitters):
+            time.sleep(1)
+            if progress:
+                print(f"  finality: {time.monotonic() - started:4.0f} s offered {len(sent_at)} committed {len(seen_at)}",
                       file=sys.stderr, flush=True)
+        offered_for = time.monotonic() - started
         done.set()
         deadline = time.monotonic() + 60
         while len(seen_at) < len(sent_at) and time.monotonic() < deadline:
@@ -193,7 +206,7 @@ def finality(validators: int = 4, rate: float = 500.0, seconds: float = 20.0, se
             return latencies[min(len(latencies) - 1, int(p * len(latencies)))] if latencies else float("nan")
 
         return FinalityResult(
-            validators, rate, seconds, len(sent_at), len(latencies), len(latencies) / max(last - started, 1e-9),
+            validators, rate, seconds, len(sent_at) / offered_for, len(sent_at), len(latencies), len(latencies) / max(last - started, 1e-9),
             pct(0.50), pct(0.99), latencies[-1] if latencies else float("nan"), blocks[0],
         )
 
