@@ -272,7 +272,11 @@ class Driver:
             if self.sign_state is not None:
                 last = self.sign_state.last
                 if last is not None and last.height == height:
-                    self._resume_round = last.round  # tendermint#6169: resume where the record says
+                    # tendermint#6169: resume this height after the round of the last signature. What the
+                    # others said in that round died with the process; staying there could only wait for
+                    # messages that never come, since the sign-state refuses every new vote in it. A higher
+                    # round is always allowed, and the restored lock keeps it safe.
+                    self._resume_round = last.round + 1
                 restored = self.sign_state.lock_at(height)
                 if restored is not None:
                     round_, value, block_bytes = restored
