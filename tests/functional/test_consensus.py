@@ -84,8 +84,9 @@ def progress(node: NodeProcess, blocks: int, timeout: float = 20.0) -> int:
 
 
 def assert_stalled(nodes: list[NodeProcess], seconds: float) -> int:
-    """No node commits anything for `seconds` (after letting a block in flight land)."""
-    time.sleep(0.5)
+    """No node commits anything for `seconds` (after letting a block in flight land, or be synced
+    from a node of the same side that had committed it just before the fault)."""
+    time.sleep(1.5)
     before = [n.api.status()["height"] for n in nodes]
     time.sleep(seconds)
     after = [n.api.status()["height"] for n in nodes]
