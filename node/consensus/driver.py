@@ -154,6 +154,7 @@ class Driver:
         self._last_status: tuple | None = None
         self._resume_round = 0
         self._outbox: list[bytes] = []
+        self._flush_handle: asyncio.TimerHandle | None = None  # outlives heights, unlike self._timers
         self.stats = {"commits": 0, "txs_committed": 0, "rounds_last_height": 0, "commit_latency_ms": 0.0,
                       "synced_blocks": 0, "refused_signatures": 0, "timeouts": 0}
         self.tx_rate = TxRate()
@@ -177,6 +178,8 @@ class Driver:
             self.mempool.on_admit.remove(self._on_tx_admitted)
         for timer in self._timers:
             timer.cancel()
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
         if self._queue is not None:
             self._queue.put_nowait(None)
         for task in self._tasks[1:]:
@@ -328,7 +331,7 @@ class Driver:
         if len(self._outbox) >= wire.MAX_TXS_PER_FRAME:
             self._flush_txs()
         elif len(self._outbox) == 1:
-            asyncio.get_running_loop().call_later(_TX_FLUSH_S, self._flush_txs)
+            self._flush_handle = asyncio.get_running_loop().call_later(_TX_FLUSH_S, self._flush_txs)
         if self.machine is not None and not self.started:
             self._enqueue(self._maybe_start)
 
