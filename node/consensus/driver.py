@@ -39,20 +39,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger import chain
+from ledger.address import to_address
 from ledger.block import (
     Block,
     BlockFormatError,
     Certificate,
     CertificateInvalid,
+    block_from_tuple,
     decode_raw_block,
     verify_certificate,
 )
 from ledger.crypto import SigningKey
-from ledger.encoding import decode
+from ledger.encoding import EncodingError, decode
 from ledger.errors import Code, TxError
+from ledger.evidence import EVIDENCE, build_evidence_body
 from ledger.store import Store
 from ledger.transition import BlockInvalid, BlockOutcome, ChainHead, apply_block, build_block
-from ledger.tx import Tx, decode_tx
+from ledger.tx import Tx, decode_tx, sign_tx
 from ledger.votes import PREVOTE, Proposal, Vote, sign_proposal, sign_vote
 from node.config import NodeConfig
 from node.consensus import signstate, wire
@@ -114,6 +117,9 @@ class Broadcaster:
     def peers(self) -> list[Any]:
         return []
 
+    def forget(self, kind: int, payload: Any) -> None:
+        """Let a later copy of this gossip message through again."""
+
 
 class Driver:
     def __init__(
@@ -173,9 +179,15 @@ class Driver:
         self._enqueue(self._enter_height)
 
     async def stop(self) -> None:
-        """Stop taking inputs; a commit under way finishes before this returns."""
+        """Stop taking inputs; a commit under way finishes before this returns.
+
+        Transactions admitted but not yet gossiped go out first: the peer layer sends what is
+        queued before it closes, so a clean stop does not strand a transaction a client was
+        told is pending.
+        """
         if self._on_tx_admitted in self.mempool.on_admit:
             self.mempool.on_admit.remove(self._on_tx_admitted)
+        self._flush_txs()
         for timer in self._timers:
             timer.cancel()
         if self._flush_handle is not None:
@@ -299,11 +311,9 @@ class Driver:
         await self._maybe_start()
 
     def _restore_locked_block(self, value: bytes, block_bytes: bytes) -> None:
-        from ledger.block import block_from_tuple
-
         try:
             block = block_from_tuple(decode(block_bytes, len(block_bytes)))
-        except Exception:
+        except (BlockFormatError, EncodingError):
             log.warning("the locked block in the sign-state does not decode; it will not be re-proposed")
             return
         if block.hash() == value:
@@ -312,7 +322,8 @@ class Driver:
     def _ready(self) -> bool:
         if self.machine is None or self.started or self.catching_up:
             return False
-        if self._resume_round > 0 or len(self.mempool) > 0:
+        # a transaction that could enter a block (not one waiting behind a nonce gap)
+        if self._resume_round > 0 or next(self.mempool.candidates(), None) is not None:
             return True
         return now_ms() - self.head.time_ms >= self.config.heartbeat_ms
 
@@ -391,8 +402,6 @@ class Driver:
         await self._step(Timeout(step, round_))
 
     def _name(self, pubkey: bytes) -> str:
-        from ledger.address import to_address
-
         return to_address(pubkey)[:12] + "…"
 
     def _record(self, machine: Machine, round_: int, kind: int, value: bytes | None) -> bool:
@@ -434,8 +443,11 @@ class Driver:
         wait = 0.0 if action.value is not None else self.head.time_ms + self.config.block_interval_ms - now_ms()
         self._at(wait, self._propose, machine, action)
 
+    def _still_proposing(self, machine: Machine, round_: int) -> bool:
+        return self.machine is machine and machine.state.round == round_ and machine.state.step is Step.PROPOSE
+
     async def _propose(self, machine: Machine, action: Propose) -> None:
-        if self.machine is not machine or machine.state.round != action.round or machine.state.step is not Step.PROPOSE:
+        if not self._still_proposing(machine, action.round):
             return
         if action.value is not None:
             candidate = self.blocks.get(action.value)
@@ -447,8 +459,8 @@ class Driver:
                 return
         else:
             candidate = await self._build()
-            if self.machine is not machine:
-                return
+            if not self._still_proposing(machine, action.round):
+                return  # a round skip (L55) overtook the build
         block_hash = candidate.block.hash()
         if not self._record(machine, action.round, signstate.PROPOSAL, block_hash):
             return
@@ -530,19 +542,13 @@ class Driver:
 
     def _report_equivocation(self, first: Vote, second: Vote) -> None:
         """Keep the pair and put it on chain, as a transaction signed by this node's key."""
-        log.warning("validator %s signed two different %s votes at height %d round %d: evidence recorded",
-                    self._name(first.validator), "pre" if first.type == PREVOTE else "precommit",
+        log.warning("validator %s signed two different %s votes at height %d round %d: reporting it on chain",
+                    self._name(first.validator), "prevote" if first.type == PREVOTE else "precommit",
                     first.height, first.round)
         self.evidence.append((first, second))
-        try:
-            from ledger.evidence import build_evidence_body
-        except ImportError:  # pragma: no cover - the evidence transaction type is not installed
-            return
-        from ledger.tx import sign_tx
-
-        body = build_evidence_body(first, second)
         nonce = self.mempool.next_free_nonce(self.key.pubkey)
-        tx = sign_tx(self.key, self.chain_id, "consensus.evidence", nonce, self.head.height + _EVIDENCE_EXPIRY, body)
+        body = build_evidence_body(first, second)
+        tx = sign_tx(self.key, self.chain_id, EVIDENCE.name, nonce, self.head.height + _EVIDENCE_EXPIRY, body)
         try:
             self.mempool.admit(tx, self.head.height + 1)
         except TxError as exc:
@@ -588,9 +594,7 @@ class Driver:
 
     def _too_far(self, kind: int, payload: Any) -> None:
         """A message for a height beyond the next: dropped, but let its repeats in once we get there."""
-        forget = getattr(self.net, "forget", None)
-        if forget is not None:
-            forget(kind, payload)
+        self.net.forget(kind, payload)
 
     async def _on_proposal(self, peer: Any, proposal: Proposal, block: Block) -> None:
         height = self.head.height + 1

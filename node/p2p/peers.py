@@ -62,6 +62,7 @@ STABLE_AFTER_S = 10.0
 MAX_PENDING_HANDSHAKES = 64
 """Inbound connections not yet authenticated; more are turned away, so strangers cannot pile up sockets."""
 SEND_QUEUE_FRAMES = 10_000
+DRAIN_ON_STOP_S = 1.0
 SEEN_CAPACITY = 100_000
 NOT_ALLOWED = "not a validator or registered observer of this chain"
 
@@ -279,6 +280,11 @@ class PeerManager:
         if self._runner is None or self._stopping:
             return
         self._stopping = True
+        # a clean stop sends what is already queued (a transaction a client was told is pending,
+        # a vote): wait a moment for the writers to empty their queues before saying goodbye
+        deadline = time.monotonic() + DRAIN_ON_STOP_S
+        while any(not p._queue.empty() for p in self._live.values()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
         for peer in list(self._live.values()):
             peer._close("node shutting down")
         for task in self._dialers:

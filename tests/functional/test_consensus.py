@@ -10,6 +10,7 @@ Scenarios:
 - steady load on four validators: every transaction commits;
 - SIGKILL one of four under load: the chain goes on; restarted, it catches up,
   and its vote is then needed and given (another validator is stopped);
+- a transaction accepted just before its node stops cleanly still commits;
 - the next proposer killed just before its turn: round 1 decides the height;
 - two of four down: nothing commits, no fork; one back: blocks resume within
   a few (capped) timeouts;
@@ -123,6 +124,15 @@ def test_a_killed_validator_catches_up_after_restart_and_votes_again(federation:
     others[1].api.submit(tx)
     remaining[0].api.wait_committed(tx.hash, timeout=30)
     check_invariants(federation, [*accepted, tx.hash], remaining)
+
+
+def test_a_transaction_accepted_just_before_a_clean_stop_still_commits(federation: Devnet) -> None:
+    """A node answers 202 once it admitted a transaction; stopping it right after must not strand it."""
+    leaving = federation.validators[3]
+    txs = [federation.transfer("anna", "marco", 1, federation.targets_nonce("anna", [leaving]) + i) for i in range(20)]
+    leaving.api.submit_batch(txs)  # admitted, and queued for gossip a few milliseconds later
+    assert leaving.stop() == 0
+    check_invariants(federation, [tx.hash for tx in txs])
 
 
 @pytest.mark.federation(heartbeat_ms=60_000)
