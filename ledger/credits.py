@@ -14,6 +14,7 @@ from ledger import fields
 from ledger.encoding import decode, encode
 from ledger.errors import Code, TxError
 from ledger.fields import MAX_AMOUNT
+from ledger.guards import check_can_spend
 from ledger.handlers import ExecContext, TxType, register
 from ledger.state import Overlay, StateReader
 
@@ -173,6 +174,7 @@ def _parse_transfer(body: tuple) -> TransferBody:
 
 
 def _execute_transfer(ctx: ExecContext, body: TransferBody) -> None:
+    check_can_spend(ctx.state, ctx.signer)  # e.g. a suspended identity's account (identity/guard.py)
     move(ctx.state, body.class_id, ctx.signer, body.to, body.amount)
 
 

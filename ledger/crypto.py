@@ -25,6 +25,8 @@ DOMAIN_TX = "incoop/tx/v1"
 DOMAIN_VOTE = "incoop/vote/v1"
 DOMAIN_PROPOSAL = "incoop/proposal/v1"
 DOMAIN_PEER = "incoop/peer/v1"
+DOMAIN_BIND = "incoop/bind/v1"  # a key consents to being bound to an identity (identity/binding.py)
+DOMAIN_API = "incoop/api/v1"  # signed API requests (the registrar's vault), FORMAT.md §19
 
 
 def sha256(data: bytes) -> bytes:

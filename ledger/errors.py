@@ -22,6 +22,28 @@ class Code(IntEnum):
     SELF_TRANSFER = 8
     EVIDENCE_INVALID = 9
     EVIDENCE_EXISTS = 10
+    # identity registry and attestations (identity/)
+    NOT_REGISTRAR = 11
+    IDENTITY_EXISTS = 12
+    IDENTITY_DUPLICATE = 13
+    KEY_BOUND = 14
+    UNKNOWN_IDENTITY = 15
+    NOT_IDENTITY_KEY = 16
+    NOT_IDENTITY_REGISTRAR = 17
+    IDENTITY_NOT_ACTIVE = 18
+    IDENTITY_FINAL = 19
+    TOO_MANY_KEYS = 20
+    LAST_KEY = 21
+    KEY_NOT_FOUND = 22
+    BAD_BINDING = 23
+    RECOVERY_PENDING = 24
+    NO_RECOVERY = 25
+    RECOVERY_NOT_DUE = 26
+    ALREADY_ERASED = 27
+    ATTESTER_NOT_ALLOWED = 28
+    ATTESTATION_NOT_FOUND = 29
+    NOT_ATTESTATION_ISSUER = 30
+    EXPIRY_NOT_AFTER_HEIGHT = 31
     # admission rejections (never in a block)
     MALFORMED = 100
     BAD_SIGNATURE = 101
@@ -46,6 +68,27 @@ MESSAGES = {
     Code.SELF_TRANSFER: "sender and recipient are the same account",
     Code.EVIDENCE_INVALID: "the two votes do not prove that a validator signed conflicting votes",
     Code.EVIDENCE_EXISTS: "evidence of this offence is already recorded",
+    Code.NOT_REGISTRAR: "the signer is not an authorised registrar",
+    Code.IDENTITY_EXISTS: "an identity with this id already exists",
+    Code.IDENTITY_DUPLICATE: "an identity with this uniqueness tag is already registered",
+    Code.KEY_BOUND: "the key is already bound to an identity",
+    Code.UNKNOWN_IDENTITY: "no identity with this id",
+    Code.NOT_IDENTITY_KEY: "the signer is not a current key of the identity",
+    Code.NOT_IDENTITY_REGISTRAR: "the signer is not the identity's registrar",
+    Code.IDENTITY_NOT_ACTIVE: "the identity is not active",
+    Code.IDENTITY_FINAL: "the identity is revoked or closed; that is final",
+    Code.TOO_MANY_KEYS: "the identity already has the most keys allowed",
+    Code.LAST_KEY: "the identity's last key cannot be removed",
+    Code.KEY_NOT_FOUND: "the key is not one of the identity's keys",
+    Code.BAD_BINDING: "the new key's binding signature does not verify",
+    Code.RECOVERY_PENDING: "a recovery of this identity is already pending",
+    Code.NO_RECOVERY: "no recovery of this identity is pending",
+    Code.RECOVERY_NOT_DUE: "the recovery delay has not passed yet",
+    Code.ALREADY_ERASED: "the identity was already erased",
+    Code.ATTESTER_NOT_ALLOWED: "the signer may not attest this attribute",
+    Code.ATTESTATION_NOT_FOUND: "no attestation of this attribute for this identity",
+    Code.NOT_ATTESTATION_ISSUER: "the attestation was issued by another attester",
+    Code.EXPIRY_NOT_AFTER_HEIGHT: "the expiry height must be 0 or after the current height",
     Code.MALFORMED: "the transaction is malformed",
     Code.BAD_SIGNATURE: "the signature does not verify",
     Code.WRONG_CHAIN: "the transaction is for another chain",
