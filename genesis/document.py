@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from identity import records as identity_records
 from ledger import chain, credits
 from ledger.address import AddressError, from_address
 from ledger.chain import ChainParams
@@ -22,7 +23,7 @@ from ledger.fields import MAX_AMOUNT
 from ledger.state import DictState, Overlay
 
 CHAIN_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,47}$"
-PREFIX_REGISTRAR = b"registrar/"
+PREFIX_REGISTRAR = identity_records.PREFIX_REGISTRAR
 
 
 class GenesisError(ValueError):
@@ -46,9 +47,12 @@ class Params(_Strict):
     max_block_bytes: int = Field(default=ChainParams().max_block_bytes, ge=1024, le=64 * 1024 * 1024)
     max_tx_bytes: int = Field(default=ChainParams().max_tx_bytes, ge=256, le=1024 * 1024)
     max_nonce_gap: int = Field(default=ChainParams().max_nonce_gap, ge=1, le=100_000)
+    recovery_delay_blocks: int = Field(default=ChainParams().recovery_delay_blocks, ge=1, le=10_000_000)
 
     def to_chain_params(self) -> ChainParams:
-        return ChainParams(self.max_block_txs, self.max_block_bytes, self.max_tx_bytes, self.max_nonce_gap)
+        return ChainParams(
+            self.max_block_txs, self.max_block_bytes, self.max_tx_bytes, self.max_nonce_gap, self.recovery_delay_blocks
+        )
 
 
 class Validator(_Strict):
@@ -77,6 +81,29 @@ class Member(_Strict):
     _check = field_validator("account")(_address)
 
 
+class AttesterSpec(_Strict):
+    """Who may attest what: exact attributes (`employee:acme`) or prefixes ending in `*` (`resident:*`)."""
+
+    name: str = Field(min_length=1, max_length=identity_records.MAX_ATTESTER_NAME)
+    account: str
+    attributes: list[str] = Field(min_length=1, max_length=identity_records.MAX_PATTERNS)
+
+    _check = field_validator("account")(_address)
+
+    @field_validator("attributes")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            if not identity_records.is_pattern(pattern):
+                raise ValueError(
+                    f"attribute pattern {pattern!r} must be an attribute [a-z0-9-]+:[a-z0-9+._-]+ or a prefix "
+                    "[a-z0-9-]+:[a-z0-9+._-]* followed by *, at most 64 bytes"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("an attribute pattern appears twice")
+        return value
+
+
 class ClassSpec(_Strict):
     id: str = Field(pattern=credits.CLASS_ID.pattern)
     name: str = Field(min_length=1, max_length=credits.MAX_NAME)
@@ -101,6 +128,7 @@ class Genesis(_Strict):
     validators: list[Validator] = Field(min_length=1)
     observers: list[Observer] = []
     registrars: list[Member] = []
+    attesters: list[AttesterSpec] = []
     issuers: list[Member] = []
     classes: list[ClassSpec] = []
     balances: list[Balance] = []
@@ -113,7 +141,7 @@ class Genesis(_Strict):
         observers = [o.pubkey for o in self.observers]
         if len(set(observers)) != len(observers) or set(observers) & set(keys):
             raise ValueError("an observer key appears twice, or is also a validator key")
-        for role, members in (("issuer", self.issuers), ("registrar", self.registrars)):
+        for role, members in (("issuer", self.issuers), ("registrar", self.registrars), ("attester", self.attesters)):
             seen_accounts: set[str] = set()
             for m in members:
                 if m.account in seen_accounts:
@@ -153,6 +181,7 @@ class Genesis(_Strict):
             tuple((c.id, c.name, from_address(c.issuer), c.decimals) for c in self.classes),
             tuple((from_address(b.account), b.class_, b.amount) for b in self.balances),
             tuple((o.name, from_address(o.pubkey), o.p2p) for o in self.observers),
+            tuple((a.name, from_address(a.account), tuple(a.attributes)) for a in self.attesters),
         )
 
     def hash(self) -> bytes:
@@ -166,6 +195,9 @@ class Genesis(_Strict):
         chain.set_observers(overlay, tuple(from_address(o.pubkey) for o in self.observers))
         for m in self.registrars:
             overlay.put(PREFIX_REGISTRAR + from_address(m.account), encode((m.name,)))
+        for a in self.attesters:
+            attester = identity_records.Attester(a.name, tuple(a.attributes))
+            overlay.put(identity_records.attester_key(from_address(a.account)), attester.encode())
         for m in self.issuers:
             overlay.put(credits.issuer_key(from_address(m.account)), encode((m.name,)))
         for c in self.classes:

@@ -23,6 +23,7 @@ class ChainParams(NamedTuple):
     max_block_bytes: int = 8 * 1024 * 1024
     max_tx_bytes: int = 16 * 1024
     max_nonce_gap: int = 256
+    recovery_delay_blocks: int = 100  # blocks between a registrar's recovery start and its completion
 
     def encode(self) -> bytes:
         return encode(tuple(self))

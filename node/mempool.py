@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from typing import NamedTuple
 
+import identity  # noqa: F401  (registers the identity and attestation transaction types)
 import ledger.credits  # noqa: F401  (registers the credit transaction types)
 from ledger import accounts, chain
 from ledger.errors import Code, TxError

@@ -44,6 +44,7 @@ BOB = SigningKey(bytes([0x02]) * 32)
 VALIDATORS = [SigningKey(bytes([seed]) * 32) for seed in (0x03, 0x04, 0x05, 0x06)]
 REGISTRAR = SigningKey(bytes([0x07]) * 32)
 OBSERVER = SigningKey(bytes([0x08]) * 32)
+ATTESTER = SigningKey(bytes([0x09]) * 32)
 
 ENCODED_VALUE = [1, -1, 300, 70000, "héllo", b"\x00\xff", True, None, [], 2**64 - 1, -(2**63)]
 
@@ -52,12 +53,17 @@ def genesis_document() -> dict:
     return {
         "chain_id": CHAIN_ID,
         "genesis_time_ms": GENESIS_TIME_MS,
-        "params": {"max_block_txs": 5000, "max_block_bytes": 8388608, "max_tx_bytes": 16384, "max_nonce_gap": 256},
+        "params": {"max_block_txs": 5000, "max_block_bytes": 8388608, "max_tx_bytes": 16384, "max_nonce_gap": 256,
+                   "recovery_delay_blocks": 100},
         "validators": [
             {"name": f"validator-{i + 1}", "pubkey": to_address(key.pubkey), "api": "", "p2p": ""}
             for i, key in enumerate(VALIDATORS)
         ],
         "registrars": [{"name": "Registrar One", "account": to_address(REGISTRAR.pubkey)}],
+        "attesters": [
+            {"name": "Cooperativa Esempio", "account": to_address(ATTESTER.pubkey),
+             "attributes": ["member:coop-esempio", "employee:coop-esempio", "resident:*"]},
+        ],
         "issuers": [{"name": "Comune di Esempio", "account": to_address(ALICE.pubkey)}],
         "classes": [{"id": CLASS_ID, "name": "Meal credits 2026", "issuer": to_address(ALICE.pubkey), "decimals": 2}],
         "balances": [{"account": to_address(ALICE.pubkey), "class": CLASS_ID, "amount": 5000}],

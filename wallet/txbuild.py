@@ -13,6 +13,7 @@ import json
 import re
 from typing import Any
 
+import identity  # noqa: F401  (registers the identity and attestation transaction types)
 import ledger.credits  # noqa: F401  (registers the credit transaction types)
 from ledger.address import ADDRESS_LEN, PREFIX, AddressError, from_address
 from ledger.crypto import SigningKey

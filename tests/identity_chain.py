@@ -1,0 +1,119 @@
+"""A one-validator chain with registrars, an attester and credits, for the identity tests.
+
+Blocks go through build_block (the proposer) and apply_block (a follower that
+re-executes them), with real Ed25519 signatures, exactly as on a node.
+"""
+
+from __future__ import annotations
+
+import json
+
+import identity  # noqa: F401  (registers the identity and attestation transaction types)
+from genesis.document import parse_genesis
+from identity.binding import sign_binding
+from ledger import accounts
+from ledger.address import to_address
+from ledger.block import Block
+from ledger.crypto import SigningKey
+from ledger.merkle import StateTree, full_root
+from ledger.state import DictState
+from ledger.transition import ChainHead, apply_block, build_block
+from ledger.tx import sign_tx
+
+CHAIN_ID = "test-identity"
+T0 = 1_700_000_000_000
+RECOVERY_DELAY = 3
+CLASS = "eur"
+
+VALIDATOR = SigningKey(bytes([0x60]) * 32)
+REGISTRAR = SigningKey(bytes([0x61]) * 32)
+REGISTRAR_2 = SigningKey(bytes([0x62]) * 32)
+ATTESTER = SigningKey(bytes([0x63]) * 32)  # a cooperative: its members, and residency anywhere
+ISSUER = SigningKey(bytes([0x64]) * 32)
+ATTESTER_2 = SigningKey(bytes([0x65]) * 32)  # a municipality: residency only
+KEYS = [SigningKey(bytes([0x70 + i]) * 32) for i in range(10)]  # people's accounts
+ATTESTER_PATTERNS = ["member:coop-a", "resident:*"]
+
+
+def genesis_document() -> dict:
+    return {
+        "chain_id": CHAIN_ID,
+        "genesis_time_ms": T0,
+        "params": {"recovery_delay_blocks": RECOVERY_DELAY},
+        "validators": [{"name": "v", "pubkey": to_address(VALIDATOR.pubkey)}],
+        "registrars": [
+            {"name": "Registrar One", "account": to_address(REGISTRAR.pubkey)},
+            {"name": "Registrar Two", "account": to_address(REGISTRAR_2.pubkey)},
+        ],
+        "attesters": [
+            {"name": "Coop A", "account": to_address(ATTESTER.pubkey), "attributes": ATTESTER_PATTERNS},
+            {"name": "Comune B", "account": to_address(ATTESTER_2.pubkey), "attributes": ["resident:*"]},
+        ],
+        "issuers": [{"name": "issuer", "account": to_address(ISSUER.pubkey)}],
+        "classes": [{"id": CLASS, "name": "euro", "issuer": to_address(ISSUER.pubkey), "decimals": 2}],
+        "balances": [{"account": to_address(k.pubkey), "class": CLASS, "amount": 1000} for k in KEYS[:4]],
+    }
+
+
+class Chain:
+    """A proposer's state and a follower's, kept in step: every block is built once and applied by both."""
+
+    def __init__(self, doc: dict | None = None):
+        g = parse_genesis(json.dumps(doc or genesis_document()))
+        self.state = DictState(g.initial_state())
+        self.nodes: dict[bytes, bytes] = {}
+        self.tree = StateTree(self.nodes.get)
+        _, writes = self.tree.update(sorted(self.state.items.items()))
+        self._commit_tree(writes)
+        self.head = ChainHead(0, g.hash(), self.tree.root(), T0)
+        self.follower_state = DictState(dict(self.state.items))
+        self.last_outcome = None
+
+    def _commit_tree(self, writes) -> None:
+        for position, record in writes.items():
+            if record is None:
+                self.nodes.pop(position, None)
+            else:
+                self.nodes[position] = record
+
+    @property
+    def height(self) -> int:
+        return self.head.height
+
+    def nonce(self, key: SigningKey) -> int:
+        return accounts.next_nonce(self.state, key.pubkey)
+
+    def tx(self, key: SigningKey, type_: str, body: tuple, nonce: int | None = None):
+        return sign_tx(key, CHAIN_ID, type_, self.nonce(key) if nonce is None else nonce, 10**9, body)
+
+    def block(self, txs) -> Block:
+        """Build a block of `txs` (all must be admissible), apply it on both states, return it."""
+        block, outcome, rejected = build_block(
+            self.state, self.tree, self.head, CHAIN_ID, VALIDATOR.pubkey, self.head.time_ms + 1000, txs
+        )
+        assert rejected == [], rejected
+        follower = apply_block(self.follower_state, self.tree, self.head, block, CHAIN_ID)
+        assert follower.state_root == outcome.state_root
+        self.state.apply(outcome.state_changes)
+        self.follower_state.apply(follower.state_changes)
+        self._commit_tree(outcome.tree_writes)
+        h = block.header
+        self.head = ChainHead(h.height, h.hash(), h.state_root, h.time_ms)
+        self.last_outcome = outcome
+        return block
+
+    def send(self, key: SigningKey, type_: str, body: tuple) -> int:
+        """One transaction in its own block; its result code."""
+        return self.block([self.tx(key, type_, body)]).results[0]
+
+    def empty_blocks(self, n: int) -> None:
+        for _ in range(n):
+            self.block([])
+
+    def check_root(self) -> None:
+        assert full_root(self.state.items.items()) == self.head.state_root
+        assert self.follower_state.items == self.state.items
+
+
+def bind_sig(key: SigningKey, identity_id: bytes) -> bytes:
+    return sign_binding(key, CHAIN_ID, identity_id)
