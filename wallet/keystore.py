@@ -92,7 +92,12 @@ def decrypt_key(document: dict, password: str) -> SigningKey:
 
 
 def write_key_file(path: Path, key: SigningKey, password: str, strong: bool = False) -> None:
-    document = encrypt_key(key, password, strong)
+    _write_private_json(path, encrypt_key(key, password, strong))
+
+
+def _write_private_json(path: Path, document: dict) -> None:
+    """Atomically (temp file, fsync, rename, fsync of the directory), readable by the owner only."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -111,6 +116,50 @@ def write_key_file(path: Path, key: SigningKey, password: str, strong: bool = Fa
 
 def read_key_file(path: Path, password: str) -> SigningKey:
     return decrypt_key(_read_json(path), password)
+
+
+# --- sealed secrets: other 32-byte secrets a node keeps under its key's password -----------
+
+SECRET_FORMAT = "incoop-secret-1"
+
+
+def seal_secret(path: Path, secret: bytes, password: str, purpose: str) -> None:
+    """Write `secret` encrypted under `password` (Argon2id + secretbox, as key files), mode 0600, atomically.
+
+    `purpose` (e.g. "vault-key") is stored in clear and checked on opening, so
+    that one sealed file is never taken for another.
+    """
+    if not password:
+        raise KeystoreError("an empty password protects nothing")
+    opslimit, memlimit = _COST[False]
+    salt = nacl.utils.random(nacl.pwhash.argon2id.SALTBYTES)
+    box = nacl.secret.SecretBox(_derive(password, salt, opslimit, memlimit))
+    nonce = nacl.utils.random(nacl.secret.SecretBox.NONCE_SIZE)
+    _write_private_json(path, {
+        "format": SECRET_FORMAT,
+        "purpose": purpose,
+        "kdf": {"name": "argon2id", "opslimit": opslimit, "memlimit": memlimit, "salt": salt.hex()},
+        "cipher": {"name": "xsalsa20poly1305", "nonce": nonce.hex(), "ciphertext": box.encrypt(bytes(secret), nonce).ciphertext.hex()},
+    })
+
+
+def open_secret(path: Path, password: str, purpose: str) -> bytes:
+    """The secret sealed at `path`; KeystoreError if missing, altered, of another purpose, or the password is wrong."""
+    document = _read_json(path)
+    try:
+        if document.get("format") != SECRET_FORMAT:
+            raise KeystoreError(f"{path} is not an incoop sealed secret (format {document.get('format')!r})")
+        if document.get("purpose") != purpose:
+            raise KeystoreError(f"{path} holds a {document.get('purpose')!r} secret, not a {purpose!r} one")
+        kdf, cipher = document["kdf"], document["cipher"]
+        if kdf["name"] != "argon2id" or cipher["name"] != "xsalsa20poly1305":
+            raise KeystoreError(f"unsupported algorithms in {path}")
+        box = nacl.secret.SecretBox(_derive(password, bytes.fromhex(kdf["salt"]), int(kdf["opslimit"]), int(kdf["memlimit"])))
+        return box.decrypt(bytes.fromhex(cipher["ciphertext"]), bytes.fromhex(cipher["nonce"]))
+    except nacl.exceptions.CryptoError as exc:
+        raise KeystoreError(f"wrong password, or {path} was altered") from exc
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise KeystoreError(f"corrupt sealed secret {path}: {exc}") from exc
 
 
 def _read_json(path: Path) -> dict:

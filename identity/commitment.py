@@ -1,0 +1,174 @@
+"""The personal record a registrar keeps off chain, and the salted commitment to it that goes on chain.
+
+A personal record (issue 4, "The vault") is validated once, at the boundary,
+by `PersonalRecord`; after that it has exactly one byte form,
+`canonical_record(record)`, the canonical MessagePack (FORMAT.md §2) of the
+fixed-order array
+
+    [kind, name, tax_code, birth_date | nil, address | nil, [contact, ...], [document, ...]]
+
+(text strings, NFC-normalised and stripped; the tax code as `check_tax_code`
+normalises it; absent optional fields are nil, absent lists empty arrays).
+
+The commitment is
+
+    SHA-256(b"incoop/commitment/v1" || salt || canonical_record(record))
+
+with a 32-byte random salt that only the registrar's vault holds. With the
+salt, anyone holding the record can check it against the chain; once the
+vault erases record and salt, nobody can test a guess of the record against
+the on-chain commitment (FORMAT.md §19).
+
+Nothing here does I/O and nothing here logs: the record is personal data.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import re
+import unicodedata
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+from identity.taxcode import check_tax_code
+from ledger.encoding import EncodingError, decode, encode
+
+COMMITMENT_TAG = b"incoop/commitment/v1"
+SALT_LEN = 32
+COMMITMENT_LEN = 32
+FIELDS = ("kind", "name", "tax_code", "birth_date", "address", "contacts", "documents")
+"""The order of the canonical array (FORMAT.md §19.1)."""
+
+MAX_NAME = 200
+MAX_TAX_CODE = 32
+MAX_ADDRESS = 300
+MAX_CONTACT = 200
+MAX_DOCUMENT = 100
+MAX_LIST = 16
+MAX_RECORD_BYTES = 16 * 1024  # far above what the bounds above allow; the decoder's ceiling
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class RecordError(ValueError):
+    """A personal record that does not validate; `field` names the offending field (dotted path)."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def _text(value: str) -> str:
+    value = unicodedata.normalize("NFC", value).strip()
+    if not value:
+        raise ValueError("must not be empty")
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _tax_code(value: str) -> str:
+    return check_tax_code(_text(value))
+
+
+def _birth_date(value: str) -> str:
+    if not _DATE.fullmatch(value):
+        raise ValueError("must be a date YYYY-MM-DD")
+    try:
+        datetime.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("is not a calendar date") from None
+    return value
+
+
+def _bounded(limit: int) -> Any:
+    return Annotated[str, Field(min_length=1, max_length=limit), AfterValidator(_text)]
+
+
+class PersonalRecord(BaseModel):
+    """The personal record, as a registrar submits it (JSON) and the vault returns it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    kind: Literal["person", "cooperative", "company", "association", "union", "institution"]  # records.KINDS
+    name: _bounded(MAX_NAME)  # type: ignore[valid-type]
+    tax_code: Annotated[str, Field(min_length=1, max_length=MAX_TAX_CODE), AfterValidator(_tax_code)]
+    birth_date: Annotated[str, AfterValidator(_birth_date)] | None = None
+    address: _bounded(MAX_ADDRESS) | None = None  # type: ignore[valid-type]
+    contacts: tuple[_bounded(MAX_CONTACT), ...] = Field(default=(), max_length=MAX_LIST)  # type: ignore[valid-type]
+    documents: tuple[_bounded(MAX_DOCUMENT), ...] = Field(default=(), max_length=MAX_LIST)  # type: ignore[valid-type]
+
+    def __repr__(self) -> str:  # personal data stays out of tracebacks and logs
+        return f"PersonalRecord(kind={self.kind!r}, …)"
+
+    __str__ = __repr__
+
+
+def _record_error(exc: ValidationError, prefix: str) -> RecordError:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    field = f"{prefix}.{where}" if where else prefix
+    message = first["msg"]
+    if message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    return RecordError(field, message)
+
+
+def parse_record(data: Any, prefix: str = "record") -> PersonalRecord:
+    """Validate a JSON-shaped record (a dict) into a PersonalRecord; RecordError names the field."""
+    if isinstance(data, PersonalRecord):
+        return data
+    if not isinstance(data, dict):
+        raise RecordError(prefix, "a personal record is a JSON object")
+    data = dict(data)
+    for name in ("contacts", "documents"):  # JSON arrays arrive as lists; strict mode wants the tuple
+        if isinstance(data.get(name), list):
+            data[name] = tuple(data[name])
+    try:
+        return PersonalRecord.model_validate(data)
+    except ValidationError as exc:
+        raise _record_error(exc, prefix) from None
+
+
+def record_json(record: PersonalRecord) -> dict:
+    """The record as JSON: every field present, nil as null, lists as arrays."""
+    return {
+        "kind": record.kind,
+        "name": record.name,
+        "tax_code": record.tax_code,
+        "birth_date": record.birth_date,
+        "address": record.address,
+        "contacts": list(record.contacts),
+        "documents": list(record.documents),
+    }
+
+
+def canonical_record(record: PersonalRecord | dict) -> bytes:
+    """The one byte form of a record: canonical [kind, name, tax_code, birth_date, address, contacts, documents]."""
+    r = parse_record(record)
+    return encode((r.kind, r.name, r.tax_code, r.birth_date, r.address, tuple(r.contacts), tuple(r.documents)))
+
+
+def record_from_canonical(data: bytes) -> PersonalRecord:
+    """The inverse of canonical_record; RecordError for bytes that are not a canonical, valid record."""
+    try:
+        value = decode(data, MAX_RECORD_BYTES)
+    except EncodingError as exc:
+        raise RecordError("record", f"not a canonical record: {exc}") from None
+    if type(value) is not tuple or len(value) != len(FIELDS):
+        raise RecordError("record", f"a canonical record is an array of {len(FIELDS)} fields")
+    record = parse_record(dict(zip(FIELDS, value, strict=True)))
+    if canonical_record(record) != bytes(data):
+        raise RecordError("record", "not in normal form")
+    return record
+
+
+def commitment(salt: bytes, record: PersonalRecord | dict) -> bytes:
+    """SHA-256(b"incoop/commitment/v1" || salt || canonical_record(record)); the salt is 32 bytes."""
+    if type(salt) is not bytes or len(salt) != SALT_LEN:
+        raise ValueError(f"a commitment salt is {SALT_LEN} bytes")
+    return hashlib.sha256(COMMITMENT_TAG + salt + canonical_record(record)).digest()
+

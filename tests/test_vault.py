@@ -1,0 +1,305 @@
+"""The personal record, its commitment, and the registrar's vault at rest (identity/commitment.py, identity/vault.py).
+
+What must hold: one record has one byte form and one commitment per salt;
+a bad record is refused naming its field; the vault gives back what it was
+given, keeps nothing in clear on disk, and after erasure keeps not even the
+ciphertext; its key rests sealed (0600) under the node password, and a wrong
+password or a swapped key file is refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from identity import records
+from identity.commitment import (
+    COMMITMENT_TAG,
+    FIELDS,
+    PersonalRecord,
+    RecordError,
+    canonical_record,
+    commitment,
+    parse_record,
+    record_from_canonical,
+    record_json,
+)
+from identity.vault import DB_DIR, KEY_FILE, RecordExists, Vault, VaultError
+from ledger.crypto import sha256
+from ledger.encoding import encode
+
+PASSWORD = "node key password"
+NAME = "Maria Bianchi-Esposito"
+TAX_CODE = "RSSMRA80A01H501U"  # a codice fiscale with a valid check character
+
+
+def mario(**changes) -> dict:
+    record = {
+        "kind": "person",
+        "name": NAME,
+        "tax_code": TAX_CODE,
+        "birth_date": "1980-01-01",
+        "address": "Via Roma 1, 38122 Trento",
+        "contacts": ["maria@example.org", "+39 0461 000000"],
+        "documents": ["CI AX1234567"],
+    }
+    record.update(changes)
+    return record
+
+
+def vault_bytes(directory: Path) -> bytes:
+    """Every byte of every file under the vault directory."""
+    return b"".join(p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file())
+
+
+def personal_fields_in(data: bytes) -> list[str]:
+    found = []
+    for text in (NAME, TAX_CODE, "Bianchi", "AX1234567", "maria@example.org"):
+        for encoding in ("utf-8", "utf-16-le"):
+            if text.encode(encoding) in data:
+                found.append(f"{text} ({encoding})")
+    return found
+
+
+# --- the record and its commitment -------------------------------------------------------------
+
+
+def test_canonical_record_is_the_fixed_order_array():
+    record = parse_record(mario())
+    expected = encode((
+        "person", NAME, TAX_CODE, "1980-01-01", "Via Roma 1, 38122 Trento",
+        ("maria@example.org", "+39 0461 000000"), ("CI AX1234567",),
+    ))
+    assert canonical_record(record) == expected
+    assert FIELDS == ("kind", "name", "tax_code", "birth_date", "address", "contacts", "documents")
+    minimal = parse_record({"kind": "company", "name": "Coop Alfa", "tax_code": "12345678903"})
+    assert canonical_record(minimal) == encode(("company", "Coop Alfa", "12345678903", None, None, (), ()))
+
+
+def test_record_is_normalised_before_it_is_committed():
+    """Whitespace, letter case of the tax code and Unicode composition do not change the commitment."""
+    salt = os.urandom(32)
+    plain = parse_record(mario(name="Niccolò Rossi"))
+    sloppy = parse_record(mario(name="  Niccolo\u0300 Rossi ", tax_code=" rssmra80a01h501u"))
+    assert sloppy == plain and sloppy.tax_code == TAX_CODE
+    assert commitment(salt, sloppy) == commitment(salt, plain)
+
+
+def test_commitment_formula_determinism_and_salt_dependence():
+    record = mario()
+    salt = bytes(range(32))
+    value = commitment(salt, record)
+    assert value == sha256(COMMITMENT_TAG + salt + canonical_record(record))
+    assert value == commitment(salt, parse_record(record)) == commitment(bytes(salt), dict(record))
+    assert len(value) == 32
+    assert commitment(bytes(32), record) != value
+    assert commitment(salt, mario(address="Via Roma 2, 38122 Trento")) != value
+    with pytest.raises(ValueError, match="32 bytes"):
+        commitment(b"short", record)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32))
+def test_distinct_salts_give_distinct_commitments(salt_a, salt_b):
+    if salt_a != salt_b:
+        assert commitment(salt_a, mario()) != commitment(salt_b, mario())
+
+
+def test_kinds_are_the_registrys():
+    assert set(PersonalRecord.model_fields["kind"].annotation.__args__) == set(records.KINDS)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        ({"kind": "alien"}, "record.kind", "person"),
+        ({"name": "   "}, "record.name", "empty"),
+        ({"name": "x" * 201}, "record.name", "200"),
+        ({"name": "Mario\nRossi"}, "record.name", "control"),
+        ({"name": 7}, "record.name", "string"),
+        ({"tax_code": "RSSMRA80A01H501X"}, "record.tax_code", "check character"),
+        ({"tax_code": "12345"}, "record.tax_code", "neither"),
+        ({"birth_date": "1980-02-30"}, "record.birth_date", "calendar"),
+        ({"birth_date": "01/01/1980"}, "record.birth_date", "YYYY-MM-DD"),
+        ({"contacts": ["ok", ""]}, "record.contacts.1", "at least 1"),
+        ({"contacts": ["a"] * 17}, "record.contacts", "16"),
+        ({"documents": "CI AX1"}, "record.documents", "tuple"),
+        ({"nickname": "Mimì"}, "record.nickname", "Extra"),
+    ],
+)
+def test_an_invalid_record_is_refused_naming_the_field(change, field, words):
+    with pytest.raises(RecordError) as caught:
+        parse_record(mario(**change))
+    assert caught.value.field == field
+    assert words.lower() in caught.value.message.lower()
+    assert str(caught.value).startswith(field + ": ")
+
+
+def test_missing_required_fields_are_named():
+    with pytest.raises(RecordError) as caught:
+        parse_record({"kind": "person", "name": "Anna"})
+    assert caught.value.field == "record.tax_code"
+    with pytest.raises(RecordError, match="^record: a personal record is a JSON object"):
+        parse_record(["person"])
+
+
+def test_record_round_trips_through_its_canonical_bytes_and_json():
+    record = parse_record(mario())
+    assert record_from_canonical(canonical_record(record)) == record
+    assert parse_record(record_json(record)) == record
+    assert json.loads(json.dumps(record_json(record)))["contacts"] == list(record.contacts)
+    with pytest.raises(RecordError):
+        record_from_canonical(encode(("person", NAME)))
+    with pytest.raises(RecordError):
+        record_from_canonical(b"\xc1")
+
+
+def test_record_repr_shows_no_personal_data():
+    record = parse_record(mario())
+    assert personal_fields_in(repr(record).encode()) == []
+    assert personal_fields_in(str(record).encode()) == []
+
+
+# --- the vault --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def vault_dir(tmp_path: Path) -> Path:
+    return tmp_path / "vault"
+
+
+def test_put_get_delete_round_trip(vault_dir: Path):
+    ident, other = os.urandom(16), os.urandom(16)
+    salt = os.urandom(32)
+    record = parse_record(mario())
+    with Vault(vault_dir, PASSWORD) as vault:
+        assert vault.get(ident) is None and vault.ids() == []
+        vault.put(ident, record, salt)
+        vault.put(other, parse_record(mario(name="Anna Verdi", tax_code="VRDNNA85M41L378B")), os.urandom(32))
+        assert vault.get(ident) == (record, salt)
+        assert sorted(vault.ids()) == sorted([ident, other]) and ident in vault
+        with pytest.raises(RecordExists):
+            vault.put(ident, record, os.urandom(32))
+        assert vault.get(ident) == (record, salt), "a refused put changes nothing"
+    with Vault(vault_dir, PASSWORD) as vault:  # reopened: the same key, the same records
+        assert vault.get(ident) == (record, salt)
+        assert vault.delete(ident) is True
+        assert vault.get(ident) is None and ident not in vault
+        assert vault.delete(ident) is False
+        assert vault.ids() == [other]
+    with Vault(vault_dir, PASSWORD) as vault:
+        assert vault.get(ident) is None and vault.ids() == [other]
+
+
+def test_ids_and_salts_are_checked(vault_dir: Path):
+    with Vault(vault_dir, PASSWORD) as vault:
+        with pytest.raises(ValueError, match="16 bytes"):
+            vault.put(b"short", parse_record(mario()), os.urandom(32))
+        with pytest.raises(ValueError, match="32 bytes"):
+            vault.put(os.urandom(16), parse_record(mario()), b"salt")
+        with pytest.raises(ValueError):
+            vault.get(b"x" * 32)
+
+
+def test_nothing_personal_in_the_files_before_or_after_erasure(vault_dir: Path):
+    """The LevelDB files (and the key file) never hold the name or the tax code; after erasure not even the ciphertext."""
+    target = os.urandom(16)
+    with Vault(vault_dir, PASSWORD) as vault:
+        for _ in range(40):
+            vault.put(os.urandom(16), parse_record(mario()), os.urandom(32))
+        vault.put(target, parse_record(mario()), os.urandom(32))
+        sealed = vault.db.get(b"r" + target)
+        assert sealed is not None and len(sealed) > 100
+        data = vault_bytes(vault_dir)
+        assert sealed in data, "the ciphertext is on disk (in the write-ahead log) before erasure"
+        assert personal_fields_in(data) == []
+        vault.delete(target)
+        data = vault_bytes(vault_dir)
+        assert sealed not in data, "erasure leaves the record's ciphertext in the LevelDB files"
+        assert personal_fields_in(data) == []
+        assert len(vault.ids()) == 40
+    assert personal_fields_in(vault_bytes(vault_dir)) == []
+    assert sealed not in vault_bytes(vault_dir)
+
+
+def test_erasure_removes_every_erased_ciphertext_under_churn(vault_dir: Path):
+    """Records written long before (compacted to deeper levels) and just before erasure are both gone."""
+    live: dict[bytes, bytes] = {}
+    erased: list[bytes] = []
+    rng = __import__("random").Random(7)
+    with Vault(vault_dir, PASSWORD) as vault:
+        for step in range(600):
+            if live and rng.random() < 0.3:
+                ident = rng.choice(sorted(live))
+                erased.append(live.pop(ident))
+                vault.delete(ident)
+            else:
+                ident = os.urandom(16)
+                vault.put(ident, parse_record(mario()), os.urandom(32))
+                live[ident] = vault.db.get(b"r" + ident)
+            if step % 100 == 99:
+                data = vault_bytes(vault_dir)
+                assert not [c for c in erased if c in data]
+                assert all(c in data for c in live.values())
+        assert sorted(vault.ids()) == sorted(live)
+
+
+def test_key_file_is_sealed_and_private(vault_dir: Path):
+    with Vault(vault_dir, PASSWORD) as vault:
+        vault.put(os.urandom(16), parse_record(mario()), os.urandom(32))
+        key = bytes(vault._box._key)
+    key_file = vault_dir / KEY_FILE
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert stat.S_IMODE(vault_dir.stat().st_mode) == 0o700
+    text = key_file.read_bytes()
+    assert key not in text and key.hex().encode() not in text
+    document = json.loads(text)
+    assert document["format"] == "incoop-secret-1" and document["purpose"] == "vault-key"
+    assert document["kdf"]["name"] == "argon2id"
+    assert key not in vault_bytes(vault_dir)
+
+
+def test_wrong_password_is_refused_clearly(vault_dir: Path):
+    ident = os.urandom(16)
+    with Vault(vault_dir, PASSWORD) as vault:
+        vault.put(ident, parse_record(mario()), os.urandom(32))
+    with pytest.raises(VaultError, match="wrong password"):
+        Vault(vault_dir, "not the password")
+    with Vault(vault_dir, PASSWORD) as vault:  # still opens with the right one, nothing lost
+        assert vault.get(ident) is not None
+
+
+def test_a_lost_or_replaced_key_file_is_refused_not_replaced(vault_dir: Path, tmp_path: Path):
+    with Vault(vault_dir, PASSWORD) as vault:
+        vault.put(os.urandom(16), parse_record(mario()), os.urandom(32))
+    key_file = vault_dir / KEY_FILE
+    saved = key_file.read_bytes()
+    key_file.unlink()
+    with pytest.raises(VaultError, match="key file .* is missing"):
+        Vault(vault_dir, PASSWORD)
+    assert not key_file.exists(), "a new key is never made for a vault that holds data"
+    with Vault(tmp_path / "other", PASSWORD):
+        pass
+    key_file.write_bytes((tmp_path / "other" / KEY_FILE).read_bytes())  # another vault's key
+    with pytest.raises(VaultError, match="does not open"):
+        Vault(vault_dir, PASSWORD)
+    key_file.write_bytes(saved)
+    with Vault(vault_dir, PASSWORD) as vault:
+        assert len(vault.ids()) == 1
+
+
+def test_a_record_moved_to_another_id_does_not_open(vault_dir: Path):
+    a, b = os.urandom(16), os.urandom(16)
+    with Vault(vault_dir, PASSWORD) as vault:
+        vault.put(a, parse_record(mario()), os.urandom(32))
+        vault.db.put(b"r" + b, vault.db.get(b"r" + a))
+        with pytest.raises(VaultError, match="tampered") as caught:
+            vault.get(b)
+        assert personal_fields_in(str(caught.value).encode()) == []
+    assert (vault_dir / DB_DIR).is_dir()
