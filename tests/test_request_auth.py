@@ -1,0 +1,169 @@
+"""Signed API requests (node/request_auth.py, FORMAT.md §19.3), with real Ed25519 signatures.
+
+A signature vouches for one method, one request target, one body, one chain
+and one moment: change any of them and it no longer verifies; outside the
+±60 s window it is stale; within it, the same signed message twice is a
+replay. Every refusal carries its status and contract code.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.address import to_address
+from ledger.crypto import DOMAIN_API, SigningKey, sha256, signing_message, verify
+from ledger.encoding import encode
+from node.request_auth import (
+    H_ADDRESS,
+    H_SIGNATURE,
+    H_TIME,
+    WINDOW_MS,
+    AuthError,
+    ReplayCache,
+    request_message,
+    sign_request,
+    verify_request,
+)
+
+CHAIN = "incoop-test"
+NOW = 1_800_000_000_000
+KEY = SigningKey(bytes(range(32)))
+TARGET = "/v1/vault/records/00112233445566778899aabbccddeeff?x=1"
+BODY = b'{"id": "00112233445566778899aabbccddeeff"}'
+
+
+def signed(method="GET", target=TARGET, body=b"", time_ms=NOW, key=KEY, chain=CHAIN) -> dict[str, str]:
+    return sign_request(key, chain, method, target, body, time_ms)
+
+
+def refused(status: int, code: str, headers: dict, method="GET", target=TARGET, body=b"", now=NOW, replay=None) -> AuthError:
+    with pytest.raises(AuthError) as caught:
+        verify_request(headers, method, target, body, CHAIN, now_ms=now, replay=replay)
+    assert (caught.value.status, caught.value.code) == (status, code), caught.value.message
+    assert caught.value.message
+    return caught.value
+
+
+def test_the_signed_bytes_are_the_documented_ones():
+    message = request_message(CHAIN, "post", TARGET, BODY, NOW)
+    assert message == signing_message(DOMAIN_API, CHAIN, encode(("POST", TARGET, sha256(BODY), NOW)))
+    assert message == encode(("incoop/api/v1", CHAIN, encode(("POST", TARGET, sha256(BODY), NOW))))
+    headers = signed("POST", body=BODY)
+    assert headers[H_ADDRESS] == to_address(KEY.pubkey)
+    assert headers[H_TIME] == str(NOW)
+    assert verify(KEY.pubkey, message, bytes.fromhex(headers[H_SIGNATURE]))
+
+
+def test_a_valid_request_names_its_signer():
+    assert verify_request(signed(), "GET", TARGET, b"", CHAIN, now_ms=NOW) == KEY.pubkey
+    assert verify_request(signed("POST", body=BODY), "POST", TARGET, BODY, CHAIN, now_ms=NOW) == KEY.pubkey
+    assert verify_request(signed("DELETE"), "DELETE", TARGET, b"", CHAIN, now_ms=NOW + WINDOW_MS) == KEY.pubkey
+    assert verify_request(signed(), "GET", TARGET, b"", CHAIN, now_ms=NOW - WINDOW_MS) == KEY.pubkey
+
+
+@pytest.mark.parametrize(
+    ("what", "method", "target", "body"),
+    [
+        ("the body", "POST", TARGET, BODY.replace(b"00", b"01", 1)),
+        ("an empty body", "POST", TARGET, b""),
+        ("the path", "POST", TARGET.replace("0011", "0012"), BODY),
+        ("the query", "POST", TARGET.replace("x=1", "x=2"), BODY),
+        ("the percent-encoding", "POST", TARGET.replace("/v1/", "/v%31/"), BODY),
+        ("the method", "PUT", TARGET, BODY),
+    ],
+)
+def test_a_tampered_request_does_not_verify(what, method, target, body):
+    headers = signed("POST", body=BODY)
+    refused(401, "UNAUTHENTICATED", headers, method, target, body)
+
+
+def test_a_signature_for_another_chain_or_key_does_not_verify():
+    refused(401, "UNAUTHENTICATED", signed(chain="incoop-other"))
+    other = SigningKey(bytes(32))
+    forged = dict(signed(key=other), **{H_ADDRESS: to_address(KEY.pubkey)})
+    error = refused(401, "UNAUTHENTICATED", forged)
+    assert "does not verify" in error.message
+
+
+def test_a_signature_under_another_domain_does_not_verify():
+    payload = encode(("GET", TARGET, sha256(b""), NOW))
+    headers = signed()
+    headers[H_SIGNATURE] = KEY.sign_for("incoop/tx/v1", CHAIN, payload).hex()
+    refused(401, "UNAUTHENTICATED", headers)
+
+
+def test_the_signed_time_cannot_be_moved():
+    headers = dict(signed(), **{H_TIME: str(NOW + 1)})
+    refused(401, "UNAUTHENTICATED", headers)
+
+
+def test_stale_requests_outside_the_window():
+    error = refused(401, "STALE_REQUEST", signed(time_ms=NOW - WINDOW_MS - 1))
+    assert "behind" in error.message
+    error = refused(401, "STALE_REQUEST", signed(time_ms=NOW + WINDOW_MS + 1))
+    assert "ahead" in error.message
+    # a stale request with a bad signature is unauthenticated: STALE says "authentic but old"
+    refused(401, "UNAUTHENTICATED", dict(signed(time_ms=NOW - 10 * WINDOW_MS), **{H_TIME: str(NOW - 10 * WINDOW_MS + 1)}))
+
+
+def test_a_replay_within_the_window_is_refused():
+    cache = ReplayCache()
+    headers = signed()
+    assert verify_request(headers, "GET", TARGET, b"", CHAIN, now_ms=NOW, replay=cache) == KEY.pubkey
+    refused(401, "REPLAYED_REQUEST", headers, replay=cache)
+    refused(401, "REPLAYED_REQUEST", headers, now=NOW + WINDOW_MS, replay=cache)
+    # the same request signed a millisecond later is a new request
+    assert verify_request(signed(time_ms=NOW + 1), "GET", TARGET, b"", CHAIN, now_ms=NOW, replay=cache) == KEY.pubkey
+    # past the window the old one is stale, not a replay: the cache may forget it
+    refused(401, "STALE_REQUEST", headers, now=NOW + WINDOW_MS + 1, replay=cache)
+
+
+def test_another_signers_identical_request_is_not_a_replay():
+    cache = ReplayCache()
+    other = SigningKey(bytes(31) + b"\x01")
+    verify_request(signed(), "GET", TARGET, b"", CHAIN, now_ms=NOW, replay=cache)
+    assert verify_request(signed(key=other), "GET", TARGET, b"", CHAIN, now_ms=NOW, replay=cache) == other.pubkey
+
+
+def test_a_bad_signature_does_not_enter_the_replay_memory():
+    cache = ReplayCache()
+    bad = dict(signed(), **{H_SIGNATURE: "00" * 64})
+    refused(401, "UNAUTHENTICATED", bad, replay=cache)
+    assert len(cache) == 0
+
+
+def test_the_replay_memory_is_bounded_and_never_forgets_a_live_entry():
+    cache = ReplayCache(max_entries=3)
+    for i in range(3):
+        verify_request(signed(time_ms=NOW + i), "GET", TARGET, b"", CHAIN, now_ms=NOW, replay=cache)
+    refused(429, "TOO_MANY_REQUESTS", signed(time_ms=NOW + 3), replay=cache)
+    assert len(cache) == 3
+    # once the old ones are past the window they make room
+    later = NOW + WINDOW_MS + 10
+    assert verify_request(signed(time_ms=later), "GET", TARGET, b"", CHAIN, now_ms=later, replay=cache) == KEY.pubkey
+    assert len(cache) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({H_ADDRESS: None}, "missing X-Incoop-Address"),
+        ({H_TIME: None, H_SIGNATURE: None}, "missing X-Incoop-Time, X-Incoop-Signature"),
+        ({H_ADDRESS: "ic" + "a" * 58}, "X-Incoop-Address"),
+        ({H_ADDRESS: KEY.pubkey.hex()}, "X-Incoop-Address"),
+        ({H_TIME: "-5"}, "X-Incoop-Time"),
+        ({H_TIME: "1.5e12"}, "X-Incoop-Time"),
+        ({H_TIME: "9" * 19}, "out of range"),
+        ({H_SIGNATURE: "AB" * 64}, "X-Incoop-Signature"),
+        ({H_SIGNATURE: "ab" * 63}, "X-Incoop-Signature"),
+    ],
+)
+def test_missing_or_malformed_headers_are_unauthenticated(change, words):
+    headers = signed()
+    for name, value in change.items():
+        if value is None:
+            del headers[name]
+        else:
+            headers[name] = value
+    error = refused(401, "UNAUTHENTICATED", headers)
+    assert words in error.message
