@@ -167,3 +167,20 @@ def test_missing_or_malformed_headers_are_unauthenticated(change, words):
             headers[name] = value
     error = refused(401, "UNAUTHENTICATED", headers)
     assert words in error.message
+
+
+def test_format_md_section_19_example_is_what_the_code_computes():
+    """FORMAT.md §19.3 quotes a signed request: recomputed here so it cannot drift."""
+    from pathlib import Path
+
+    from node.request_auth import request_payload
+
+    text = (Path(__file__).resolve().parents[1] / "FORMAT.md").read_text(encoding="utf-8")
+    section = " ".join(text[text.index("### 19.3"):text.index("### 19.4")].split())
+    target, time_ms = "/v1/vault/records/000102030405060708090a0b0c0d0e0f", 1_800_000_000_000
+    headers = sign_request(KEY, "incoop-example", "GET", target, b"", time_ms)
+    payload = request_payload("GET", target, b"", time_ms).hex()
+    signature = headers[H_SIGNATURE]
+    assert f"address `{headers[H_ADDRESS]}`" in section
+    assert "payload " + " ".join(payload[i:i + 74] for i in range(0, len(payload), 74)) in section
+    assert "signature " + signature[:64] + " " + signature[64:] in section

@@ -303,3 +303,13 @@ def test_a_record_moved_to_another_id_does_not_open(vault_dir: Path):
             vault.get(b)
         assert personal_fields_in(str(caught.value).encode()) == []
     assert (vault_dir / DB_DIR).is_dir()
+
+
+def test_format_md_section_19_examples_are_what_the_code_computes():
+    """FORMAT.md §19.1-19.2 quote an encoded record and its commitment: recomputed here so they cannot drift."""
+    text = (Path(__file__).resolve().parents[1] / "FORMAT.md").read_text(encoding="utf-8")
+    section = text[text.index("## 19."):]
+    record = {"kind": "person", "name": "Mario Rossi", "tax_code": "RSSMRA80A01H501U", "birth_date": "1980-01-01"}
+    encoded = canonical_record(record).hex()
+    assert encoded[:74] + "\n    " + encoded[74:] in section
+    assert f"commitment = {commitment(bytes(range(32)), record).hex()}" in section
