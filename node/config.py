@@ -5,6 +5,7 @@
     HOME/node_key.json   the node's Ed25519 key, encrypted (wallet.keystore format)
     HOME/data/           the LevelDB store
     HOME/sign_state.bin  what this validator last signed (outside data/: wiping the store keeps it)
+    HOME/vault/          a registrar's private vault, when `vault.enabled` (identity/vault.py)
     HOME/node.log        the log, when started by `incoop devnet`
 
 The key's password comes from `key_password_file` (relative to HOME) or the
@@ -15,7 +16,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ledger.address import AddressError, from_address
 
 CONFIG_FILE = "config.json"
 KEY_PASSWORD_ENV = "INCOOP_KEY_PASSWORD"
@@ -56,6 +59,36 @@ class TestingFaults(BaseModel):
     clock_offset_ms: int = Field(default=0, ge=-3_600_000, le=3_600_000)
 
 
+class VaultConfig(BaseModel):
+    """The registrar's private vault (identity/vault.py, /v1/vault/...): off unless enabled.
+
+    `registrar` is the address of the registrar account whose personal records
+    this node keeps; only requests signed by that key (or by a record's own
+    subject) are served. The vault key is sealed under the node key's password.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = False
+    dir: str = "vault"
+    registrar: str | None = None
+
+    @field_validator("registrar")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                from_address(value)
+            except AddressError as exc:
+                raise ValueError(f"not an account address: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _registrar_when_enabled(self) -> VaultConfig:
+        if self.enabled and self.registrar is None:
+            raise ValueError("an enabled vault needs vault.registrar, the address of the registrar it serves")
+        return self
+
+
 class NodeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: str = Field(default="validator", pattern="^(validator|observer)$")
@@ -75,6 +108,7 @@ class NodeConfig(BaseModel):
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     consensus: ConsensusConfig = ConsensusConfig()
     testing_faults: TestingFaults = TestingFaults()
+    vault: VaultConfig = VaultConfig()
 
     def path(self, home: Path, relative: str) -> Path:
         p = Path(relative)

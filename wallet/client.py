@@ -1,7 +1,7 @@
 """A synchronous client for the node's HTTP API (docs/api-contract.md).
 
 Plain urllib, so that the wallet needs nothing beyond the standard library to
-talk to a node. Every failure — an error body from the node, a refused
+talk to a node (and PyNaCl, through ledger.crypto, to sign vault requests). Every failure — an error body from the node, a refused
 connection, a timeout, a reply that is not what the contract promises —
 becomes one NodeError, so that callers handle exactly one exception type.
 """
@@ -15,6 +15,9 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any
+
+from ledger.crypto import SigningKey
+from node.request_auth import sign_request
 
 MSGPACK = "application/msgpack"
 JSON = "application/json"
@@ -41,6 +44,10 @@ class NodeError(Exception):
         return self.message if self.status == 0 else f"{self.code}: {self.message}"
 
 
+def _id_hex(identity_id: bytes | str) -> str:
+    return identity_id.hex() if isinstance(identity_id, bytes) else identity_id
+
+
 def _quote(segment: str | int) -> str:
     return urllib.parse.quote(str(segment), safe="")
 
@@ -48,12 +55,17 @@ def _quote(segment: str | int) -> str:
 class NodeClient:
     """One node, one base URL; each method is one request of the API contract."""
 
-    def __init__(self, base_url: str, timeout: float = 10.0):
+    def __init__(self, base_url: str, timeout: float = 10.0, signer: SigningKey | None = None, chain_id: str | None = None):
+        """`signer` signs the calls that need it (the vault's, FORMAT.md §19.3) for chain `chain_id`
+        (asked of the node on first use if not given)."""
         base_url = base_url.strip()
         if "://" not in base_url:
             base_url = "http://" + base_url
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.signer = signer
+        self.chain_id = chain_id
+        self._last_signed_ms = 0
 
     # --- transport -------------------------------------------------------------
 
@@ -66,15 +78,19 @@ class NodeClient:
         content_type: str | None = None,
         query: dict[str, Any] | None = None,
         accept: str = JSON,
+        signed: bool = False,
     ) -> tuple[int, str, bytes]:
-        url = self.base_url + path
+        target = path
         if query:
             pairs = {k: v for k, v in query.items() if v is not None}
             if pairs:
-                url += "?" + urllib.parse.urlencode(pairs)
+                target += "?" + urllib.parse.urlencode(pairs)
+        url = self.base_url + target
         headers = {"Accept": accept}
         if content_type:
             headers["Content-Type"] = content_type
+        if signed:
+            headers.update(self._signature_headers(method, target, body or b""))
         request = urllib.request.Request(url, data=body, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
@@ -94,6 +110,18 @@ class NodeClient:
             raise NodeError(0, UNREACHABLE, f"cannot reach node at {self.base_url}: {text}") from None
         except ValueError as exc:  # a base URL urllib cannot use
             raise NodeError(0, UNREACHABLE, f"cannot reach node at {self.base_url}: {exc}") from None
+
+    def _signature_headers(self, method: str, target: str, body: bytes) -> dict[str, str]:
+        """X-Incoop-Address, -Time, -Signature over exactly this request; times strictly increase, so
+        that two identical requests in one millisecond are not taken for a replay."""
+        if self.signer is None:
+            raise NodeError(0, "NO_SIGNER", f"{method} {target} must be signed: give the client a signing key")
+        if self.chain_id is None:
+            self.chain_id = self.status()["chain_id"]
+        self._last_signed_ms = max(int(time.time() * 1000), self._last_signed_ms + 1)
+        # the path as urllib sends it: the base URL's own path (a node behind a prefix) comes first
+        full_target = urllib.parse.urlsplit(self.base_url).path + target
+        return sign_request(self.signer, self.chain_id, method, full_target, body, self._last_signed_ms)
 
     def _timed_out(self) -> NodeError:
         return NodeError(0, TIMEOUT, f"cannot reach node at {self.base_url}: no answer within {self.timeout:g} s")
@@ -157,6 +185,25 @@ class NodeClient:
 
     def openapi(self) -> dict:
         return self._json("GET", "/v1/openapi.json")
+
+    # --- the registrar's vault (signed by `signer`; docs/api-contract.md) ---------------
+
+    def vault_store(self, identity_id: bytes | str, record: dict) -> dict:
+        """Store a personal record under an identity id (the registrar); returns {"id", "commitment"}."""
+        payload = json.dumps({"id": _id_hex(identity_id), "record": record}, ensure_ascii=False).encode("utf-8")
+        return self._json("POST", "/v1/vault/records", body=payload, content_type=JSON, signed=True)
+
+    def vault_record(self, identity_id: bytes | str) -> dict:
+        """{"id", "record", "commitment"} (the registrar, or the subject for its own id)."""
+        return self._json("GET", f"/v1/vault/records/{_quote(_id_hex(identity_id))}", signed=True)
+
+    def vault_export(self, identity_id: bytes | str) -> dict:
+        """The GDPR export: {"id", "record", "salt", "commitment", "identity"}."""
+        return self._json("GET", f"/v1/vault/records/{_quote(_id_hex(identity_id))}/export", signed=True)
+
+    def vault_erase(self, identity_id: bytes | str) -> None:
+        """Erase the record and its salt from the vault (the registrar)."""
+        self._request("DELETE", f"/v1/vault/records/{_quote(_id_hex(identity_id))}", signed=True)
 
     # --- waiting ---------------------------------------------------------------
 
