@@ -40,7 +40,7 @@ _SCHEMAS: dict[str, Any] = {
                 "type": "object",
                 "required": ["code", "message"],
                 "properties": {
-                    "code": {"type": "string", "description": "a ledger.errors.Code name or NOT_FOUND, BAD_REQUEST, BODY_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, METHOD_NOT_ALLOWED, INVALID_ADDRESS, TIMEOUT"},
+                    "code": {"type": "string", "description": "a ledger.errors.Code name or NOT_FOUND, BAD_REQUEST, BODY_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, METHOD_NOT_ALLOWED, INVALID_ADDRESS, TIMEOUT; on /v1/vault also UNAUTHENTICATED, STALE_REQUEST, REPLAYED_REQUEST, FORBIDDEN, TOO_MANY_REQUESTS, EXISTS, INVALID_RECORD"},
                     "message": {"type": "string"},
                 },
             }
@@ -203,6 +203,29 @@ _SCHEMAS: dict[str, Any] = {
             "reporter": _ADDRESS,
         },
     },
+    "PersonalRecord": {
+        "type": "object",
+        "description": "a personal record (FORMAT.md §19.1); strings are NFC-normalised and stripped, the tax code normalised",
+        "required": ["kind", "name", "tax_code"],
+        "additionalProperties": False,
+        "properties": {
+            "kind": {"enum": ["person", "cooperative", "company", "association", "union", "institution"]},
+            "name": {"type": "string", "minLength": 1, "maxLength": 200},
+            "tax_code": {"type": "string", "description": "codice fiscale (16, check character validated) or partita IVA (11 digits)"},
+            "birth_date": {"type": ["string", "null"], "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"},
+            "address": {"type": ["string", "null"], "minLength": 1, "maxLength": 300},
+            "contacts": {"type": "array", "maxItems": 16, "items": {"type": "string", "minLength": 1, "maxLength": 200}},
+            "documents": {"type": "array", "maxItems": 16, "items": {"type": "string", "minLength": 1, "maxLength": 100}},
+        },
+    },
+    "VaultRecord": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+            "record": _ref("PersonalRecord"),
+            "commitment": {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "SHA-256(b\"incoop/commitment/v1\" || salt || canonical record)"},
+        },
+    },
     "Class": {
         "type": "object",
         "properties": {
@@ -230,6 +253,20 @@ _BATCH_BODY = {
     },
 }
 _HEIGHT = _path_param("height", "a block height or 'latest'")
+_RECORD_ID = _path_param("id", "an identity id (16 bytes)", {"type": "string", "pattern": "^[0-9a-f]{32}$"})
+# FORMAT.md §19.3: every /v1/vault request is signed by an account key
+_SIGNED = [
+    {"name": "X-Incoop-Address", "in": "header", "required": True, "schema": _ADDRESS, "description": "the signer's address"},
+    {"name": "X-Incoop-Time", "in": "header", "required": True, "schema": {"type": "string", "pattern": "^[0-9]{1,19}$"},
+     "description": "signing time, ms since the Unix epoch; within ±60 s of the node's clock"},
+    {"name": "X-Incoop-Signature", "in": "header", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-f]{128}$"},
+     "description": "Ed25519 over signing_message(\"incoop/api/v1\", chain_id, canonical([METHOD, target, SHA-256(body), time_ms]))"},
+]
+_SIGNED_ERRORS = {
+    "401": _error("UNAUTHENTICATED (missing, malformed or bad signature), STALE_REQUEST, REPLAYED_REQUEST"),
+    "403": _error("FORBIDDEN: a valid signer who may not do this"),
+    "429": _error("TOO_MANY_REQUESTS: the replay memory is full; retry later"),
+}
 _ADDRESS_PARAM = _path_param("address", "an account address")
 
 PATHS: dict[str, dict[str, Any]] = {
@@ -343,6 +380,65 @@ PATHS: dict[str, dict[str, Any]] = {
                     "one page",
                 ),
                 "400": _error("BAD_REQUEST"),
+            },
+        },
+    },
+    "/v1/vault/records": {
+        "post": {
+            "summary": "Store a personal record in the registrar's vault (the registrar only; only where the vault is enabled)",
+            "parameters": _SIGNED,
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["id", "record"], "additionalProperties": False,
+                    "properties": {"id": {"type": "string", "pattern": "^[0-9a-f]{32}$"}, "record": _ref("PersonalRecord")},
+                }}},
+            },
+            "responses": {
+                "201": _json({"type": "object", "properties": {"id": _HEX, "commitment": _HEX}}, "stored; the vault drew the salt"),
+                "400": _error("BAD_REQUEST, INVALID_RECORD (the message names the field: record.<field>: ...)"),
+                "409": _error("EXISTS: the vault already holds this id"),
+                "413": _error("BODY_TOO_LARGE"),
+                "415": _error("UNSUPPORTED_MEDIA_TYPE"),
+                **_SIGNED_ERRORS,
+            },
+        },
+    },
+    "/v1/vault/records/{id}": {
+        "get": {
+            "summary": "A personal record (the registrar, or the subject: an account bound to this identity on chain)",
+            "parameters": [_RECORD_ID, *_SIGNED],
+            "responses": {
+                "200": _json(_ref("VaultRecord"), "the record"),
+                "400": _error("BAD_REQUEST"),
+                "404": _error("NOT_FOUND: no record under this id (never erased ones)"),
+                **_SIGNED_ERRORS,
+            },
+        },
+        "delete": {
+            "summary": "Erase a record and its salt (GDPR art. 17; the registrar only)",
+            "parameters": [_RECORD_ID, *_SIGNED],
+            "responses": {"204": {"description": "erased"}, "400": _error("BAD_REQUEST"), "404": _error("NOT_FOUND"), **_SIGNED_ERRORS},
+        },
+    },
+    "/v1/vault/records/{id}/export": {
+        "get": {
+            "summary": "The GDPR art. 15/20 export of a record, its salt and the on-chain identity (the registrar or the subject)",
+            "parameters": [_RECORD_ID, *_SIGNED],
+            "responses": {
+                "200": {
+                    "description": "an attachment (Content-Disposition: attachment)",
+                    "content": {"application/json": {"schema": {
+                        "allOf": [_ref("VaultRecord")],
+                        "properties": {
+                            "salt": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                            "identity": {"oneOf": [{"type": "object", "description": "as GET /v1/identities/{id}"}, {"type": "null"}]},
+                        },
+                    }}},
+                },
+                "400": _error("BAD_REQUEST"),
+                "404": _error("NOT_FOUND"),
+                **_SIGNED_ERRORS,
             },
         },
     },

@@ -16,7 +16,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
@@ -26,6 +26,7 @@ from ledger import chain
 from ledger.address import from_address, to_address
 from ledger.crypto import SigningKey
 from ledger.store import Store, StoreError
+from node import vault_api
 from node.api import NODE, NodeContext, create_app
 from node.config import KEY_PASSWORD_ENV, ConfigError, NodeConfig, load_config
 from node.consensus import wire
@@ -49,6 +50,7 @@ class NodeSetup:
     config: NodeConfig
     genesis: Genesis
     key: SigningKey
+    key_password: str = field(default="", repr=False, compare=False)  # also seals the vault key (vault.enabled)
 
 
 def load_setup(home: Path) -> NodeSetup:
@@ -72,7 +74,7 @@ def load_setup(home: Path) -> NodeSetup:
         key = read_key_file(key_path, password)
     except KeystoreError as exc:
         raise NodeError(f"cannot unlock the node key {key_path}: {exc}") from exc
-    return NodeSetup(home, config, genesis, key)
+    return NodeSetup(home, config, genesis, key, password)
 
 
 def open_store(setup: NodeSetup) -> Store:
@@ -165,7 +167,17 @@ def build_app(setup: NodeSetup) -> web.Application:
             await peers.stop()
             log.info("consensus stopped at height %d", driver.head.height)
 
-    return create_app(setup.config.api, node_resources, consensus)
+    # --- the registrar's vault (node/vault_api.py): opened first, so that a wrong key stops the start early
+    contexts = [node_resources, consensus]
+    vault = setup.config.vault
+    if vault.enabled:
+        vault_dir = setup.config.path(setup.home, vault.dir)
+        contexts.insert(0, vault_api.vault_context(vault_dir, setup.key_password, vault.registrar, NodeError))
+    app = create_app(setup.config.api, *contexts)
+    if vault.enabled:
+        vault_api.add_routes(app)
+    # --- end of the vault
+    return app
 
 
 def peer_urls(setup: NodeSetup) -> list[str]:
