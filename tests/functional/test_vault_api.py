@@ -37,6 +37,7 @@ from node.openapi import openapi_document
 from node.request_auth import H_ADDRESS, sign_request
 from tests.functional.framework import FAR_EXPIRY, JSON, Devnet, make_devnet
 from wallet.client import NodeClient, NodeError
+from wallet.keystore import seal_secret
 
 ANNA_RECORD = {
     "kind": "person",
@@ -284,3 +285,20 @@ def test_the_vault_key_rests_sealed_next_to_the_records(devnet: Devnet) -> None:
     assert document["format"] == "incoop-secret-1" and document["kdf"]["name"] == "argon2id"
     assert (devnet.node.home / "vault" / "db").is_dir()
     assert (devnet.node.home / "vault").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_node_whose_vault_key_it_cannot_open_refuses_to_start(tmp_path) -> None:
+    """A vault key sealed under another password stops the start with one line, before anything is served."""
+    devnet = make_devnet(tmp_path / "devnet")
+    try:
+        home = devnet.node.home
+        config = load_config(home)
+        config.vault = VaultConfig(enabled=True, registrar=to_address(devnet.keys["federation"].pubkey))
+        write_config(home, config)
+        seal_secret(home / "vault" / "vault_key.json", os.urandom(32), "not the node password", "vault-key")
+        devnet.node.start(wait=False)
+        assert devnet.node.process.wait(60) == 1
+        assert "cannot unlock the vault key" in devnet.node.log_text()
+        assert "wrong password" in devnet.node.log_text()
+    finally:
+        devnet.cleanup()
