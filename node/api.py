@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from identity import records as identity_records
 from ledger import accounts, credits, evidence
 from ledger.address import AddressError, from_address, to_address
 from ledger.block import Block, Certificate, decode_raw_block
@@ -386,7 +387,58 @@ async def get_account(request: web.Request) -> web.Response:
         "nonce": accounts.next_nonce(ctx.store.state, account),
         "pending_nonce": ctx.mempool.next_free_nonce(account),
         "balances": balances,
+        "identity": _hex_or_none(identity_records.identity_of(ctx.store.state, account)),
     })
+
+
+def _hex_or_none(value: bytes | None) -> str | None:
+    return None if value is None else value.hex()
+
+
+def _identity_id(text: str) -> bytes:
+    if not re.fullmatch(rf"[0-9a-f]{{{2 * identity_records.ID_LEN}}}", text):
+        raise ApiError(400, "BAD_REQUEST", f"an identity id is {2 * identity_records.ID_LEN} lower-case hex characters")
+    return bytes.fromhex(text)
+
+
+def render_identity(ctx: NodeContext, identity_id: bytes, record: identity_records.Identity) -> dict:
+    head = ctx.store.head()
+    prefix = identity_records.PREFIX_ATTESTATION + identity_id
+    attestations = []
+    for key, value in ctx.store.state_items(prefix):
+        attestation = identity_records.Attestation(*decode(value))
+        attestations.append({
+            "attribute": key[len(prefix):].decode("ascii"),
+            "attester": to_address(attestation.attester),
+            "issued_height": attestation.issued_height,
+            "expiry_height": attestation.expiry_height or None,
+            "valid": attestation.holds_at(head.height + 1),
+        })
+    recovery = None
+    if record.recovery is not None:
+        recovery = {"new_key": to_address(record.recovery[0]), "due_height": record.recovery[1]}
+    return {
+        "id": identity_id.hex(),
+        "kind": record.kind,
+        "status": record.status,
+        "registrar": to_address(record.registrar),
+        "keys": [to_address(k) for k in record.keys],
+        "created_height": record.created_height,
+        "commitment": _hex_or_none(record.commitment),
+        "tag": _hex_or_none(record.tag),
+        "recovery": recovery,
+        "attestations": attestations,
+    }
+
+
+@routes.get("/v1/identities/{id}")
+async def get_identity(request: web.Request) -> web.Response:
+    ctx = request.app[NODE]
+    identity_id = _identity_id(request.match_info["id"])
+    record = identity_records.get_identity(ctx.store.state, identity_id)
+    if record is None:
+        raise ApiError(404, "NOT_FOUND", f"no identity {identity_id.hex()}")
+    return web.json_response(render_identity(ctx, identity_id, record))
 
 
 def _history_query(request: web.Request) -> tuple[int, tuple[int, int] | None]:

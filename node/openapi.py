@@ -166,6 +166,10 @@ _SCHEMAS: dict[str, Any] = {
                 "type": "array",
                 "items": {"type": "object", "properties": {"class": {"type": "string"}, "amount": {"type": "integer"}}},
             },
+            "identity": {
+                "oneOf": [{"type": "string", "pattern": "^[0-9a-f]{32}$"}, {"type": "null"}],
+                "description": "the id of the identity this account is bound to, if any",
+            },
         },
     },
     "History": {
@@ -187,6 +191,38 @@ _SCHEMAS: dict[str, Any] = {
                 },
             },
             "next": {"oneOf": [{"type": "string", "pattern": "^[0-9]+:[0-9]+$"}, {"type": "null"}]},
+        },
+    },
+    "Identity": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+            "kind": {"type": "string", "enum": ["person", "cooperative", "company", "association", "union", "institution"]},
+            "status": {"type": "string", "enum": ["active", "suspended", "revoked", "closed"]},
+            "registrar": _ADDRESS,
+            "keys": {"type": "array", "items": _ADDRESS},
+            "created_height": {"type": "integer"},
+            "commitment": {"oneOf": [_HEX, {"type": "null"}], "description": "null once erased"},
+            "tag": {"oneOf": [_HEX, {"type": "null"}], "description": "the uniqueness tag; null once erased"},
+            "recovery": {
+                "oneOf": [
+                    {"type": "object", "properties": {"new_key": _ADDRESS, "due_height": {"type": "integer"}}},
+                    {"type": "null"},
+                ],
+            },
+            "attestations": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "attribute": {"type": "string"},
+                        "attester": _ADDRESS,
+                        "issued_height": {"type": "integer"},
+                        "expiry_height": {"oneOf": [{"type": "integer"}, {"type": "null"}]},
+                        "valid": {"type": "boolean", "description": "holds for the next block"},
+                    },
+                },
+            },
         },
     },
     "Evidence": {
@@ -359,6 +395,17 @@ PATHS: dict[str, dict[str, Any]] = {
             "summary": "One credit class",
             "parameters": [_path_param("id", "the class id")],
             "responses": {"200": _json(_ref("Class"), "the class"), "404": _error("NOT_FOUND")},
+        },
+    },
+    "/v1/identities/{id}": {
+        "get": {
+            "summary": "An identity: kind, status, registrar, keys, recovery, attestations (no personal data)",
+            "parameters": [_path_param("id", "the identity id, 32 hex characters")],
+            "responses": {
+                "200": _json(_ref("Identity"), "the identity"),
+                "400": _error("BAD_REQUEST"),
+                "404": _error("NOT_FOUND"),
+            },
         },
     },
     "/v1/evidence": {

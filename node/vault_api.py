@@ -39,9 +39,8 @@ from identity.commitment import (
     record_json,
 )
 from identity.vault import RecordExists, Vault, VaultError
-from ledger.address import from_address, to_address
-from ledger.encoding import decode
-from node.api import JSON, NODE, ApiError, NodeContext
+from ledger.address import from_address
+from node.api import JSON, NODE, ApiError, NodeContext, render_identity
 from node.request_auth import AuthError, ReplayCache, verify_request
 
 MAX_VAULT_BODY = 64 * 1024
@@ -163,37 +162,6 @@ def _parse_new_record(request: web.Request, body: bytes) -> tuple[bytes, Persona
     return bytes.fromhex(data.id), record
 
 
-def _render_identity(ctx: NodeContext, identity_id: bytes, identity: identity_records.Identity) -> dict:
-    """The on-chain identity with its attestations, in the shape of GET /v1/identities/{id}."""
-    height = ctx.store.head().height
-    prefix = identity_records.PREFIX_ATTESTATION + identity_id
-    attestations = []
-    for key, value in ctx.store.state_items(prefix):
-        attestation = identity_records.Attestation(*decode(value))
-        attestations.append({
-            "attribute": key[len(prefix):].decode("ascii"),
-            "attester": to_address(attestation.attester),
-            "issued_height": attestation.issued_height,
-            "expiry_height": attestation.expiry_height or None,
-            "valid": attestation.holds_at(height + 1),
-        })
-    recovery = None
-    if identity.recovery is not None:
-        recovery = {"new_key": to_address(identity.recovery[0]), "due_height": identity.recovery[1]}
-    return {
-        "id": identity_id.hex(),
-        "kind": identity.kind,
-        "status": identity.status,
-        "registrar": to_address(identity.registrar),
-        "keys": [to_address(k) for k in identity.keys],
-        "created_height": identity.created_height,
-        "commitment": None if identity.commitment is None else identity.commitment.hex(),
-        "tag": None if identity.tag is None else identity.tag.hex(),
-        "recovery": recovery,
-        "attestations": attestations,
-    }
-
-
 # --- handlers ---------------------------------------------------------------------------------------
 
 
@@ -236,7 +204,7 @@ async def export_record(request: web.Request) -> web.Response:
         "record": record_json(record),
         "salt": salt.hex(),
         "commitment": commitment(salt, record).hex(),
-        "identity": None if on_chain is None else _render_identity(ctx, identity_id, on_chain),
+        "identity": None if on_chain is None else render_identity(ctx, identity_id, on_chain),
     }
     return web.Response(
         text=json.dumps(document, ensure_ascii=False, indent=2) + "\n",

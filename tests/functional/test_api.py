@@ -393,7 +393,7 @@ def test_batch_reports_each_item_in_order(devnet: Devnet) -> None:
 def test_unknown_account_and_unknown_tx_are_empty_not_errors(devnet: Devnet) -> None:
     stranger = SigningKey(b"\x42" * 32).pubkey
     assert devnet.api.account(stranger) == {
-        "address": to_address(stranger), "nonce": 0, "pending_nonce": 0, "balances": [],
+        "address": to_address(stranger), "nonce": 0, "pending_nonce": 0, "balances": [], "identity": None,
     }
     assert devnet.api.get(f"/v1/accounts/{to_address(stranger)}/txs") == {"txs": [], "next": None}
     assert devnet.api.tx(b"\x07" * 32) == {"hash": "07" * 32, "status": "unknown"}
