@@ -28,7 +28,14 @@ import pytest
 from genesis.document import GenesisError, parse_genesis
 from identity import records
 from identity.binding import binding_message
-from identity.records import Attestation, Identity, get_attestation, get_identity, has_attribute, identity_of
+from identity.records import (
+    Attestation,
+    Identity,
+    get_attestation,
+    get_identity,
+    has_attribute,
+    identity_of,
+)
 from identity.taxcode import uniqueness_tag
 from ledger import chain, credits
 from ledger.crypto import DOMAIN_BIND, DOMAIN_TX, SigningKey, signing_message
