@@ -4,7 +4,12 @@
     HOME/devnet.json            what was generated (validators, ports), for `incoop devnet`
     HOME/nodes/nodeI/           one node home per validator (node.config layout)
     HOME/nodes/observerJ/       one node home per observer (non-voting, registered in genesis)
-    HOME/wallet/                demo wallet keys: federation (the demo issuer), anna, marco
+    HOME/wallet/                demo wallet keys: federation (issuer, registrar, attester of member:*),
+                                comune (registrar, attester of resident:* and age:*), acme (attester of
+                                employee:acme), anna, marco
+    HOME/registrars/uniqueness.secret   the registrars' shared secret for uniqueness tags (demo only)
+
+Node 0 keeps the federation's vault of personal records, node 1 (if any) the comune's.
 
 Every key is encrypted at rest. The devnet's passwords are public by design
 (DEVNET_PASSWORD): a devnet holds nothing of value.
@@ -13,6 +18,7 @@ Every key is encrypted at rest. The devnet's passwords are public by design
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,13 +26,14 @@ from pathlib import Path
 from genesis.document import Genesis
 from ledger.address import to_address
 from ledger.crypto import SigningKey
-from node.config import ApiConfig, NodeConfig, write_config
+from node.config import ApiConfig, NodeConfig, VaultConfig, write_config
 from wallet.keystore import Keystore, write_key_file
 
 DEVNET_PASSWORD = "devnet"
 DEVNET_CHAIN_ID = "incoop-devnet"
 DEMO_CLASS = "demo-eur"
 DEMO_RESIDENTS = ("anna", "marco")
+UNIQUENESS_SECRET = Path("registrars") / "uniqueness.secret"
 DEMO_BALANCE = 100_000  # 1000.00 demo-eur each
 MAX_VALIDATORS = 64
 MAX_OBSERVERS = 16
@@ -66,8 +73,10 @@ def create_devnet(
     block_interval_ms: int = 200,
     heartbeat_ms: int = 5_000,
     observers: int = 0,
+    params: dict | None = None,
 ) -> DevnetLayout:
-    """Write a fresh devnet under `home` (which must not hold one already)."""
+    """Write a fresh devnet under `home` (which must not hold one already); `params` override
+    genesis chain parameters (e.g. a short recovery delay for tests)."""
     home = Path(home)
     if not 1 <= validators <= MAX_VALIDATORS:
         raise DevnetError(f"--validators {validators}: a devnet has 1 to {MAX_VALIDATORS} validators")
@@ -100,11 +109,29 @@ def create_devnet(
             for i, key in enumerate(node_keys) if i >= validators
         ],
     }
+    if params:
+        doc["params"] = dict(params)
+    vault_of: dict[int, str] = {}
     if demo:
         federation = wallet.create("federation", DEVNET_PASSWORD)
+        comune = wallet.create("comune", DEVNET_PASSWORD)
+        acme = wallet.create("acme", DEVNET_PASSWORD)
         residents = [wallet.create(name, DEVNET_PASSWORD) for name in DEMO_RESIDENTS]
         doc["issuers"] = [{"name": "Federazione (demo)", "account": federation.address}]
-        doc["registrars"] = [{"name": "Federazione (demo)", "account": federation.address}]
+        doc["registrars"] = [
+            {"name": "Federazione (demo)", "account": federation.address},
+            {"name": "Comune di Esempio (demo)", "account": comune.address},
+        ]
+        doc["attesters"] = [
+            {"name": "Federazione (demo)", "account": federation.address, "attributes": ["member:*"]},
+            {"name": "Comune di Esempio (demo)", "account": comune.address, "attributes": ["resident:*", "age:*"]},
+            {"name": "ACME cooperativa (demo)", "account": acme.address, "attributes": ["employee:acme"]},
+        ]
+        vault_of = {0: federation.address, 1: comune.address}
+        secret_path = home / UNIQUENESS_SECRET
+        secret_path.parent.mkdir(parents=True, exist_ok=True)
+        secret_path.write_text(os.urandom(32).hex() + "\n", encoding="utf-8")
+        secret_path.chmod(0o600)
         doc["classes"] = [
             {"id": DEMO_CLASS, "name": "Demo euro credits", "issuer": federation.address, "decimals": 2}
         ]
@@ -132,6 +159,7 @@ def create_devnet(
                 p2p_port=p2p_port(base_port, i),
                 block_interval_ms=block_interval_ms,
                 heartbeat_ms=heartbeat_ms,
+                vault=VaultConfig(enabled=True, registrar=vault_of[i]) if i in vault_of and i < validators else VaultConfig(),
             ),
         )
         node_homes.append(node_home)

@@ -17,7 +17,14 @@ import sys
 import time
 from pathlib import Path
 
-from genesis.devnet import DEVNET_PASSWORD, DevnetError, DevnetLayout, create_devnet, load_devnet
+from genesis.devnet import (
+    DEVNET_PASSWORD,
+    UNIQUENESS_SECRET,
+    DevnetError,
+    DevnetLayout,
+    create_devnet,
+    load_devnet,
+)
 from node.cli_common import CliError
 from wallet.client import NodeClient, NodeError
 
@@ -154,6 +161,7 @@ def _announce(args: argparse.Namespace, layout: DevnetLayout, statuses: list) ->
         ],
         "wallet_dir": str(wallet),
         "wallet_password": DEVNET_PASSWORD,
+        "uniqueness_secret": str(layout.home / UNIQUENESS_SECRET),
     }
     if args.json:  # one line, so that a supervising script can read it as soon as it appears
         print(json.dumps(data, sort_keys=True), flush=True)
@@ -165,7 +173,10 @@ def _announce(args: argparse.Namespace, layout: DevnetLayout, statuses: list) ->
     for node in data["nodes"]:
         lines.append(f"  {node['name']:<10} {node['role']:<9} API {node['api']}  (height {node['height']}, log {node['log']})")
     lines += [
-        f"  demo wallet: {wallet} (keys federation, anna, marco; password '{DEVNET_PASSWORD}')",
+        f"  demo wallet: {wallet} (keys federation, comune, acme, anna, marco; password '{DEVNET_PASSWORD}')",
+        f"  registrars: federation (vault on {layout.api_urls[0]}), comune"
+        + (f" (vault on {layout.api_urls[1]})" if layout.validators > 1 else " (no vault node)")
+        + f"; uniqueness secret {layout.home / UNIQUENESS_SECRET}",
         "",
         "In another terminal:",
         f"  export INCOOP_NODE={layout.api_urls[0]} INCOOP_WALLET={wallet} INCOOP_PASSWORD={DEVNET_PASSWORD}",

@@ -174,6 +174,9 @@ class NodeClient:
     def account(self, address: str) -> dict:
         return self._json("GET", f"/v1/accounts/{_quote(address)}")
 
+    def identity(self, identity_id: bytes | str) -> dict:
+        return self._json("GET", f"/v1/identities/{_quote(_id_hex(identity_id))}")
+
     def account_txs(self, address: str, limit: int | None = None, before: str | None = None) -> dict:
         return self._json("GET", f"/v1/accounts/{_quote(address)}/txs", query={"limit": limit, "before": before})
 

@@ -334,7 +334,8 @@ class Devnet:
 
 
 def make_devnet(
-    directory: Path, validators: int = 1, observers: int = 0, relay: bool = False, **config_overrides: Any
+    directory: Path, validators: int = 1, observers: int = 0, relay: bool = False,
+    genesis_params: dict | None = None, **config_overrides: Any,
 ) -> Devnet:
     """Write a devnet on free ports with fast test timings (nothing started yet).
 
@@ -346,7 +347,7 @@ def make_devnet(
     base_port = free_port_block(2 * nodes)
     layout = create_devnet(
         directory, validators=validators, observers=observers, base_port=base_port, demo=True,
-        block_interval_ms=TEST_BLOCK_INTERVAL_MS, heartbeat_ms=TEST_HEARTBEAT_MS,
+        block_interval_ms=TEST_BLOCK_INTERVAL_MS, heartbeat_ms=TEST_HEARTBEAT_MS, params=genesis_params,
     )
     proxy = Relay() if relay else None
     if proxy is not None:
