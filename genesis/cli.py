@@ -28,6 +28,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a registered non-voting node: its name, node key address and peer URL (repeatable)",
     )
     new.add_argument("--registrar", action="append", default=[], metavar="NAME=ADDRESS")
+    new.add_argument(
+        "--attester", action="append", default=[], metavar="NAME=ADDRESS:PATTERN[,PATTERN...]",
+        help="who may attest what, e.g. acme=ic...:employee:acme or comune=ic...:resident:*,age:* (repeatable)",
+    )
     new.add_argument("--issuer", action="append", default=[], metavar="NAME=ADDRESS")
     new.add_argument("--class", dest="classes", action="append", default=[], metavar="ID:NAME:ISSUER:DECIMALS")
     new.add_argument("--balance", action="append", default=[], metavar="ADDRESS:CLASS:AMOUNT_MINOR")
@@ -65,6 +69,12 @@ def _observer(value: str) -> dict:
     return {"name": name, "pubkey": pubkey, "p2p": urls[0] if urls else ""}
 
 
+def _attester(value: str) -> dict:
+    name, rest = _split(value, "=", 2, "attester")
+    account, patterns = _split(rest, ":", 2, "attester")
+    return {"name": name, "account": account, "attributes": patterns.split(",")}
+
+
 def cmd_new(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.exists():
@@ -87,6 +97,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         "observers": [_observer(v) for v in args.observer],
         "registrars": [_member(v, "registrar") for v in args.registrar],
         "issuers": [_member(v, "issuer") for v in args.issuer],
+        "attesters": [_attester(v) for v in args.attester],
         "classes": classes,
         "balances": balances,
     }
