@@ -22,6 +22,7 @@ from pathlib import Path
 from aiohttp import web
 
 from genesis.document import Genesis, GenesisError, load_genesis
+from identity.records import is_registrar
 from ledger import chain
 from ledger.address import from_address, to_address
 from ledger.crypto import SigningKey
@@ -127,6 +128,7 @@ def build_app(setup: NodeSetup) -> web.Application:
                 node_address=to_address(setup.key.pubkey),
                 verify_pool=verify_pool,
             )
+            _warn_if_vault_serves_no_registrar(setup, store)
             yield
         finally:
             verify_pool.shutdown(wait=True)
@@ -178,6 +180,14 @@ def build_app(setup: NodeSetup) -> web.Application:
         vault_api.add_routes(app)
     # --- end of the vault
     return app
+
+
+def _warn_if_vault_serves_no_registrar(setup: NodeSetup, store: Store) -> None:
+    """Registrars may be authorised later (governance), so this is a warning, not a refusal."""
+    vault = setup.config.vault
+    if vault.enabled and vault.registrar and not is_registrar(store.state, from_address(vault.registrar)):
+        log.warning("the vault serves %s, which is not a registrar of this chain (yet): registrations by it will "
+                    "be refused on chain", vault.registrar)
 
 
 def peer_urls(setup: NodeSetup) -> list[str]:
