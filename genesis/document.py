@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from identity import records as identity_records
-from ledger import chain, credits
+from ledger import chain, credit_rules, credits
 from ledger.address import AddressError, from_address
 from ledger.chain import ChainParams
 from ledger.crypto import sha256
 from ledger.encoding import encode
+from ledger.errors import TxError
 from ledger.fields import MAX_AMOUNT
 from ledger.state import DictState, Overlay
 
@@ -105,12 +107,42 @@ class AttesterSpec(_Strict):
 
 
 class ClassSpec(_Strict):
+    """A credit class; the rule fields default to today's open community credit (FORMAT.md §14)."""
+
     id: str = Field(pattern=credits.CLASS_ID.pattern)
     name: str = Field(min_length=1, max_length=credits.MAX_NAME)
     issuer: str
     decimals: int = Field(ge=0, le=credits.MAX_DECIMALS)
+    kind: Literal["welfare", "purchase_group", "virtue", "community"] = "community"
+    eligibility: list[str] = Field(default=[], max_length=credit_rules.MAX_ELIGIBILITY)
+    transferability: Literal["p2p", "spend_only"] = "p2p"
+    categories: list[str] = Field(default=[], max_length=credit_rules.MAX_CATEGORIES)
+    valid_from_ms: int = Field(default=0, ge=0, le=MAX_AMOUNT)
+    valid_until_ms: int = Field(default=0, ge=0, le=MAX_AMOUNT)
+    holder_cap: int = Field(default=0, ge=0, le=MAX_AMOUNT)
+    budget: int = Field(default=0, ge=0, le=MAX_AMOUNT)
+    description_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
     _check = field_validator("issuer")(_address)
+
+    @model_validator(mode="after")
+    def _rules(self) -> ClassSpec:
+        try:
+            credits.id_list(tuple(self.eligibility), "eligibility", credit_rules.ATTRIBUTE, credit_rules.MAX_ELIGIBILITY)
+            credits.id_list(tuple(self.categories), "categories", credit_rules.CATEGORY, credit_rules.MAX_CATEGORIES)
+        except TxError as exc:
+            raise ValueError(exc.message) from None
+        if self.valid_from_ms and self.valid_until_ms and self.valid_until_ms <= self.valid_from_ms:
+            raise ValueError("valid_until_ms must be after valid_from_ms")
+        return self
+
+    def record(self) -> credits.CreditClass:
+        """The class record with empty books, as credits.create_class would write it."""
+        return credits.CreditClass(
+            from_address(self.issuer), self.name, self.decimals, self.kind, tuple(self.eligibility),
+            self.transferability, tuple(self.categories), self.valid_from_ms, self.valid_until_ms,
+            self.holder_cap, self.budget, None if self.description_hash is None else bytes.fromhex(self.description_hash),
+        )
 
 
 class Balance(_Strict):
@@ -154,6 +186,7 @@ class Genesis(_Strict):
         for spec in self.classes:
             if spec.issuer not in issuers:
                 raise ValueError(f"class {spec.id}: its issuer is not among the issuers")
+        specs = {c.id: c for c in self.classes}
         supply: dict[str, int] = {}
         seen = set()
         for bal in self.balances:
@@ -162,9 +195,17 @@ class Genesis(_Strict):
             if (bal.account, bal.class_) in seen:
                 raise ValueError(f"balance of {bal.account} in {bal.class_} appears twice")
             seen.add((bal.account, bal.class_))
+            spec = specs[bal.class_]
+            if spec.eligibility:
+                raise ValueError(f"balance of {bal.account}: class {bal.class_} has eligibility rules, "
+                                 "which no account meets before identities are registered")
+            if spec.holder_cap and bal.amount > spec.holder_cap:
+                raise ValueError(f"balance of {bal.account}: above the holder cap of class {bal.class_}")
             supply[bal.class_] = supply.get(bal.class_, 0) + bal.amount
             if supply[bal.class_] > MAX_AMOUNT:
                 raise ValueError(f"class {bal.class_}: genesis supply overflows")
+            if spec.budget and supply[bal.class_] > spec.budget:
+                raise ValueError(f"class {bal.class_}: genesis balances exceed its budget")
         return self
 
     # --- canonical form, hash and state -------------------------------------
@@ -178,7 +219,7 @@ class Genesis(_Strict):
             tuple((v.name, from_address(v.pubkey), v.api, v.p2p) for v in self.validators),
             tuple((m.name, from_address(m.account)) for m in self.registrars),
             tuple((m.name, from_address(m.account)) for m in self.issuers),
-            tuple((c.id, c.name, from_address(c.issuer), c.decimals) for c in self.classes),
+            tuple((c.id, c.name, from_address(c.issuer), c.decimals, *c.record()[3:12]) for c in self.classes),
             tuple((from_address(b.account), b.class_, b.amount) for b in self.balances),
             tuple((o.name, from_address(o.pubkey), o.p2p) for o in self.observers),
             tuple((a.name, from_address(a.account), tuple(a.attributes)) for a in self.attesters),
@@ -201,7 +242,7 @@ class Genesis(_Strict):
         for m in self.issuers:
             overlay.put(credits.issuer_key(from_address(m.account)), encode((m.name,)))
         for c in self.classes:
-            credits.create_class(overlay, c.id, from_address(c.issuer), c.name, c.decimals)
+            credits.create_class(overlay, c.id, c.record())
         for b in self.balances:
             credits.mint(overlay, b.class_, from_address(b.account), b.amount)
         return {k: v for k, v in overlay.changes().items() if v is not None}

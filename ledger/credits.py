@@ -1,15 +1,27 @@
-"""Credit classes and balances: the minimal money of the ledger.
+"""Credit classes and balances: the money of the ledger and the books of each class.
 
-A class has an issuer; only the issuer issues (its supply grows), holders
-transfer (the supply is conserved), and no balance is ever negative or above
-MAX_AMOUNT. The credits issue adds the classes' rules on top of these records.
+A class is created by an authorised issuer with rules (FORMAT.md §6.3): a
+kind, who may hold it (attributes), whether holders may pass it on (`p2p`)
+or only spend it with accredited providers (`spend_only`), the categories it
+pays for, a validity window in block time, a per-holder cap and a budget.
+Its record keeps the books: `issued` (the only way in), `redeemed` and
+`reclaimed` (the only ways out), so that at every height
+
+    issued = held + redeemed + reclaimed,   held = the sum of the class's bal/ entries.
+
+This module has the records, the three original movements (create_class,
+issue, transfer) and the low-level writes every movement uses; the rule
+checks are in `ledger.credit_rules` and the other movements (pay, redeem,
+reclaim, freeze, accredit, delegate) in `ledger.credit_moves`, which this
+module's import registers as well.
 """
 
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from ledger import credit_rules as rules
 from ledger import fields
 from ledger.encoding import decode, encode
 from ledger.errors import Code, TxError
@@ -22,8 +34,9 @@ CLASS_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 MAX_NAME = 64
 MAX_MEMO = 128
 MAX_DECIMALS = 6
+HASH_LEN = 32
 
-# State keys (FORMAT.md, "State")
+# State keys (FORMAT.md §9); the rules' keys are in ledger.credit_rules
 PREFIX_CLASS = b"class/"
 PREFIX_BALANCE = b"bal/"
 PREFIX_ISSUER = b"issuer/"
@@ -42,18 +55,51 @@ def issuer_key(account: bytes) -> bytes:
 
 
 class CreditClass(NamedTuple):
+    """The value of `class/ ‖ class_id`, field by field in encoding order (FORMAT.md §9)."""
+
     issuer: bytes
     name: str
     decimals: int
-    supply: int
+    kind: str = "community"
+    eligibility: tuple[str, ...] = ()  # attributes a holder must all have; ascending
+    transferability: str = rules.P2P
+    categories: tuple[str, ...] = ()  # what it pays for; ascending; empty = any category
+    valid_from_ms: int = 0  # block time from which it is valid; 0 = open
+    valid_until_ms: int = 0  # block time from which it is expired; 0 = never
+    holder_cap: int = 0  # most ever issued to one holder; 0 = no cap
+    budget: int = 0  # most ever issued in the class; 0 = no cap
+    description_hash: bytes | None = None
+    issued: int = 0
+    redeemed: int = 0
+    reclaimed: int = 0
+
+    @property
+    def supply(self) -> int:
+        """What holders hold now: issued − redeemed − reclaimed."""
+        return self.issued - self.redeemed - self.reclaimed
 
     def encode(self) -> bytes:
         return encode(tuple(self))
 
 
+def decode_class(raw: bytes) -> CreditClass:
+    return CreditClass(*decode(raw))
+
+
 def get_class(state: StateReader, class_id: str) -> CreditClass | None:
     raw = state.get(class_key(class_id))
-    return None if raw is None else CreditClass(*decode(raw))
+    return None if raw is None else decode_class(raw)
+
+
+def load_class(state: StateReader, class_id: str) -> CreditClass:
+    found = get_class(state, class_id)
+    if found is None:
+        raise TxError(Code.UNKNOWN_CLASS)
+    return found
+
+
+def put_class(state: Overlay, class_id: str, credit_class: CreditClass) -> None:
+    state.put(class_key(class_id), credit_class.encode())
 
 
 def get_balance(state: StateReader, holder: bytes, class_id: str) -> int:
@@ -75,85 +121,170 @@ def is_issuer(state: StateReader, account: bytes) -> bool:
     return state.get(issuer_key(account)) is not None
 
 
-def create_class(state: Overlay, class_id: str, issuer: bytes, name: str, decimals: int) -> None:
+def create_class(state: Overlay, class_id: str, credit_class: CreditClass) -> None:
+    """Write a new class record with empty books (sorted rule lists)."""
     if state.get(class_key(class_id)) is not None:
         raise TxError(Code.CLASS_EXISTS)
-    state.put(class_key(class_id), CreditClass(issuer, name, decimals, 0).encode())
+    put_class(state, class_id, credit_class._replace(
+        eligibility=tuple(sorted(credit_class.eligibility)),
+        categories=tuple(sorted(credit_class.categories)),
+        issued=0, redeemed=0, reclaimed=0,
+    ))
+
+
+def check_issue(state: StateReader, class_id: str, credit_class: CreditClass, to: bytes, amount: int) -> None:
+    """The caps and the overflow of an issue (the books' side); raises, writes nothing."""
+    if credit_class.issued + amount > MAX_AMOUNT:
+        raise TxError(Code.AMOUNT_OVERFLOW)
+    if credit_class.holder_cap:
+        already = rules.get_total(state, rules.issued_key(class_id, to))
+        if already + amount > credit_class.holder_cap:
+            raise TxError(Code.HOLDER_CAP_EXCEEDED, f"{already} of the cap {credit_class.holder_cap} already issued")
+    if credit_class.budget and credit_class.issued + amount > credit_class.budget:
+        raise TxError(Code.BUDGET_EXCEEDED, f"{credit_class.issued} of the budget {credit_class.budget} already issued")
 
 
 def mint(state: Overlay, class_id: str, to: bytes, amount: int) -> None:
-    """Issue `amount` new credits of a class to `to`: the only way credits come in."""
-    credit_class = get_class(state, class_id)
-    if credit_class is None:
-        raise TxError(Code.UNKNOWN_CLASS)
-    supply = credit_class.supply + amount
-    if supply > MAX_AMOUNT:
-        raise TxError(Code.AMOUNT_OVERFLOW)
+    """Issue `amount` new credits of a class to `to`: the only way credits come in.
+
+    Checks the books (overflow, holder cap, budget), not who issues nor the
+    holder's eligibility, window or freeze: those are the transaction's rules.
+    """
+    credit_class = load_class(state, class_id)
+    check_issue(state, class_id, credit_class, to, amount)
     set_balance(state, to, class_id, get_balance(state, to, class_id) + amount)
-    state.put(class_key(class_id), credit_class._replace(supply=supply).encode())
+    if credit_class.holder_cap:
+        rules.add_total(state, rules.issued_key(class_id, to), amount)
+    put_class(state, class_id, credit_class._replace(issued=credit_class.issued + amount))
 
 
 def move(state: Overlay, class_id: str, sender: bytes, to: bytes, amount: int) -> None:
-    """Move credits between holders; the class supply is unchanged."""
+    """Move credits between holders; the books are unchanged."""
     if get_class(state, class_id) is None:
         raise TxError(Code.UNKNOWN_CLASS)
     if sender == to:
         raise TxError(Code.SELF_TRANSFER)
-    have = get_balance(state, sender, class_id)
-    if have < amount:
-        raise TxError(Code.INSUFFICIENT_BALANCE, f"balance {have} is less than {amount}")
-    set_balance(state, sender, class_id, have - amount)
+    take(state, class_id, sender, amount)
     set_balance(state, to, class_id, get_balance(state, to, class_id) + amount)
 
 
-# --- transaction types -------------------------------------------------------
+def take(state: Overlay, class_id: str, holder: bytes, amount: int) -> None:
+    have = get_balance(state, holder, class_id)
+    if have < amount:
+        raise TxError(Code.INSUFFICIENT_BALANCE, f"balance {have} is less than {amount}")
+    set_balance(state, holder, class_id, have - amount)
+
+
+# --- field rules (MALFORMED at admission) ----------------------------------------------------
+
+
+def choice(value: Any, field: str, options: tuple[str, ...]) -> str:
+    if type(value) is not str or value not in options:
+        raise TxError(Code.MALFORMED, f"{field} must be one of {', '.join(options)}")
+    return value
+
+
+def id_list(value: Any, field: str, pattern: re.Pattern[str], most: int, least: int = 0) -> tuple[str, ...]:
+    """An array of `least` to `most` distinct texts, each matching `pattern`, at most 64 bytes."""
+    if type(value) is not tuple or not least <= len(value) <= most:
+        raise TxError(Code.MALFORMED, f"{field} must be an array of {least} to {most} items")
+    items = tuple(fields.identifier(v, f"{field}[{i}]", pattern) for i, v in enumerate(value))
+    if any(len(item) > rules.MAX_ATTRIBUTE for item in items):
+        raise TxError(Code.MALFORMED, f"{field} items are at most {rules.MAX_ATTRIBUTE} bytes")
+    if len(set(items)) != len(items):
+        raise TxError(Code.MALFORMED, f"{field} must not repeat an item")
+    return items
+
+
+def optional_hash(value: Any, field: str) -> bytes | None:
+    if value is None:
+        return None
+    if type(value) is not bytes or len(value) != HASH_LEN:
+        raise TxError(Code.MALFORMED, f"{field} must be nil or {HASH_LEN} bytes")
+    return value
+
+
+# --- credits.create_class --------------------------------------------------------------------
 
 
 class CreateClassBody(NamedTuple):
     class_id: str
     name: str
     decimals: int
+    kind: str
+    eligibility: tuple[str, ...]
+    transferability: str
+    categories: tuple[str, ...]
+    valid_from_ms: int
+    valid_until_ms: int
+    holder_cap: int
+    budget: int
+    description_hash: bytes | None
 
 
 def _parse_create_class(body: tuple) -> CreateClassBody:
-    class_id, name, decimals = fields.expect_fields(body, CreateClassBody._fields)
-    return CreateClassBody(
+    (class_id, name, decimals, kind, eligibility, transferability, categories,
+     valid_from_ms, valid_until_ms, holder_cap, budget, description_hash) = fields.expect_fields(
+        body, CreateClassBody._fields
+    )
+    parsed = CreateClassBody(
         fields.identifier(class_id, "class_id", CLASS_ID),
         fields.text(name, "name", MAX_NAME),
         fields.uint(decimals, "decimals", MAX_DECIMALS),
+        choice(kind, "kind", rules.KINDS),
+        id_list(eligibility, "eligibility", rules.ATTRIBUTE, rules.MAX_ELIGIBILITY),
+        choice(transferability, "transferability", rules.TRANSFERABILITY),
+        id_list(categories, "categories", rules.CATEGORY, rules.MAX_CATEGORIES),
+        fields.uint(valid_from_ms, "valid_from_ms"),
+        fields.uint(valid_until_ms, "valid_until_ms"),
+        fields.uint(holder_cap, "holder_cap"),
+        fields.uint(budget, "budget"),
+        optional_hash(description_hash, "description_hash"),
     )
+    if parsed.valid_from_ms and parsed.valid_until_ms and parsed.valid_until_ms <= parsed.valid_from_ms:
+        raise TxError(Code.MALFORMED, "valid_until_ms must be after valid_from_ms")
+    return parsed
 
 
 def _execute_create_class(ctx: ExecContext, body: CreateClassBody) -> None:
     if not is_issuer(ctx.state, ctx.signer):
         raise TxError(Code.NOT_AUTHORISED_ISSUER)
-    create_class(ctx.state, body.class_id, ctx.signer, body.name, body.decimals)
+    create_class(ctx.state, body.class_id, CreditClass(ctx.signer, *body[1:]))
+
+
+# --- credits.issue ------------------------------------------------------------------------------
 
 
 class IssueBody(NamedTuple):
     class_id: str
     to: bytes
     amount: int
-    reference: str
+    reason: str
 
 
 def _parse_issue(body: tuple) -> IssueBody:
-    class_id, to, amount, reference = fields.expect_fields(body, IssueBody._fields)
+    class_id, to, amount, reason = fields.expect_fields(body, IssueBody._fields)
     return IssueBody(
         fields.identifier(class_id, "class_id", CLASS_ID),
         fields.pubkey(to, "to"),
         fields.amount(amount),
-        fields.text(reference, "reference", MAX_MEMO),
+        fields.text(reason, "reason", MAX_MEMO),
     )
 
 
 def _execute_issue(ctx: ExecContext, body: IssueBody) -> None:
-    credit_class = get_class(ctx.state, body.class_id)
-    if credit_class is None:
-        raise TxError(Code.UNKNOWN_CLASS)
-    if credit_class.issuer != ctx.signer:
+    credit_class = load_class(ctx.state, body.class_id)
+    if credit_class.issuer != ctx.signer and not rules.is_operator(
+        ctx.state, credit_class.issuer, ctx.signer, body.class_id
+    ):
         raise TxError(Code.NOT_ISSUER)
+    rules.check_window(credit_class.valid_from_ms, credit_class.valid_until_ms, ctx.time_ms)
+    rules.check_not_frozen(ctx.state, body.class_id, body.to)
+    rules.check_eligible(ctx.state, credit_class.eligibility, body.to, ctx.height)
     mint(ctx.state, body.class_id, body.to, body.amount)
+
+
+# --- credits.transfer ---------------------------------------------------------------------------
 
 
 class TransferBody(NamedTuple):
@@ -175,9 +306,19 @@ def _parse_transfer(body: tuple) -> TransferBody:
 
 def _execute_transfer(ctx: ExecContext, body: TransferBody) -> None:
     check_can_spend(ctx.state, ctx.signer)  # e.g. a suspended identity's account (identity/guard.py)
+    credit_class = load_class(ctx.state, body.class_id)
+    if credit_class.transferability != rules.P2P:
+        raise TxError(Code.NOT_TRANSFERABLE)
+    rules.check_window(credit_class.valid_from_ms, credit_class.valid_until_ms, ctx.time_ms)
+    rules.check_not_frozen(ctx.state, body.class_id, ctx.signer)
+    if body.to == ctx.signer:
+        raise TxError(Code.SELF_TRANSFER)
+    rules.check_eligible(ctx.state, credit_class.eligibility, body.to, ctx.height)
     move(ctx.state, body.class_id, ctx.signer, body.to, body.amount)
 
 
 CREATE_CLASS = register(TxType("credits.create_class", _parse_create_class, _execute_create_class))
 ISSUE = register(TxType("credits.issue", _parse_issue, _execute_issue, lambda b: (b.to,)))
 TRANSFER = register(TxType("credits.transfer", _parse_transfer, _execute_transfer, lambda b: (b.to,)))
+
+from ledger import credit_moves  # noqa: E402, F401  (registers pay, redeem, reclaim, freeze, accredit, delegate)

@@ -44,6 +44,22 @@ class Code(IntEnum):
     ATTESTATION_NOT_FOUND = 29
     NOT_ATTESTATION_ISSUER = 30
     EXPIRY_NOT_AFTER_HEIGHT = 31
+    # credit class rules and movements (ledger/credits.py, credit_moves.py)
+    NOT_TRANSFERABLE = 32
+    NOT_ELIGIBLE = 33
+    CLASS_NOT_YET_VALID = 34
+    CLASS_EXPIRED = 35
+    HOLDER_CAP_EXCEEDED = 36
+    BUDGET_EXCEEDED = 37
+    HOLDER_FROZEN = 38
+    NOT_FROZEN = 39
+    WRONG_CATEGORY = 40
+    NOT_ACCREDITED = 41
+    NOT_ACCREDITOR = 42
+    TOO_MANY_CATEGORIES = 43
+    NOT_PROVIDER = 44
+    RECLAIM_BEFORE_EXPIRY = 45
+    NOT_DELEGATED = 46
     # admission rejections (never in a block)
     MALFORMED = 100
     BAD_SIGNATURE = 101
@@ -89,6 +105,21 @@ MESSAGES = {
     Code.ATTESTATION_NOT_FOUND: "no attestation of this attribute for this identity",
     Code.NOT_ATTESTATION_ISSUER: "the attestation was issued by another attester",
     Code.EXPIRY_NOT_AFTER_HEIGHT: "the expiry height must be 0 or after the current height",
+    Code.NOT_TRANSFERABLE: "the class is spend-only: holders may not transfer it",
+    Code.NOT_ELIGIBLE: "the holder lacks an attribute the class requires",
+    Code.CLASS_NOT_YET_VALID: "the class's validity window has not opened yet",
+    Code.CLASS_EXPIRED: "the class's validity window has ended",
+    Code.HOLDER_CAP_EXCEEDED: "the issue would exceed the class's per-holder cap",
+    Code.BUDGET_EXCEEDED: "the issue would exceed the class's budget",
+    Code.HOLDER_FROZEN: "the holder is frozen in this class",
+    Code.NOT_FROZEN: "the holder is not frozen in this class",
+    Code.WRONG_CATEGORY: "the class may not pay for this category",
+    Code.NOT_ACCREDITED: "the provider is not accredited for this category",
+    Code.NOT_ACCREDITOR: "the signer is neither a registrar nor an authorised issuer",
+    Code.TOO_MANY_CATEGORIES: "the accreditation would hold too many categories",
+    Code.NOT_PROVIDER: "the signer is not a provider accredited for the class",
+    Code.RECLAIM_BEFORE_EXPIRY: "the class has not expired yet",
+    Code.NOT_DELEGATED: "the operator holds no such delegation",
     Code.MALFORMED: "the transaction is malformed",
     Code.BAD_SIGNATURE: "the signature does not verify",
     Code.WRONG_CHAIN: "the transaction is for another chain",

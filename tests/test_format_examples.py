@@ -37,6 +37,7 @@ FORMAT_MD = Path(__file__).resolve().parent.parent / "FORMAT.md"
 CHAIN_ID = "incoop-example"
 GENESIS_TIME_MS = 1767225600000  # 2026-01-01T00:00:00Z
 BLOCK1_TIME_MS = GENESIS_TIME_MS + 5000
+YEAR_END_MS = 1798761600000  # 2027-01-01T00:00:00Z: the classes' validity ends
 CLASS_ID = "meal-2026"
 
 ALICE = SigningKey(bytes([0x01]) * 32)  # issuer of the class, pays bob
@@ -65,7 +66,17 @@ def genesis_document() -> dict:
              "attributes": ["member:coop-esempio", "employee:coop-esempio", "resident:*"]},
         ],
         "issuers": [{"name": "Comune di Esempio", "account": to_address(ALICE.pubkey)}],
-        "classes": [{"id": CLASS_ID, "name": "Meal credits 2026", "issuer": to_address(ALICE.pubkey), "decimals": 2}],
+        "classes": [
+            {"id": CLASS_ID, "name": "Meal credits 2026", "issuer": to_address(ALICE.pubkey), "decimals": 2,
+             "kind": "community", "eligibility": [], "transferability": "p2p", "categories": ["groceries", "meals"],
+             "valid_from_ms": GENESIS_TIME_MS, "valid_until_ms": YEAR_END_MS, "holder_cap": 0, "budget": 1000000,
+             "description_hash": None},
+            {"id": "welfare-2026", "name": "Welfare plan 2026", "issuer": to_address(ALICE.pubkey), "decimals": 2,
+             "kind": "welfare", "eligibility": ["employee:coop-esempio"], "transferability": "spend_only",
+             "categories": ["education", "health", "sport"], "valid_from_ms": GENESIS_TIME_MS,
+             "valid_until_ms": YEAR_END_MS, "holder_cap": 100000, "budget": 5000000,
+             "description_hash": sha256(b"Welfare plan 2026 regulations").hex()},
+        ],
         "balances": [{"account": to_address(ALICE.pubkey), "class": CLASS_ID, "amount": 5000}],
         "observers": [{"name": "Observer One", "pubkey": to_address(OBSERVER.pubkey), "p2p": ""}],
     }

@@ -1,0 +1,172 @@
+"""The rules of credit classes (FORMAT.md §6.3): eligibility, window, freezes, caps, accreditation.
+
+Each check raises one precise TxError and writes nothing; the movements in
+`ledger.credits` and `ledger.credit_moves` call them before any write.
+
+Eligibility needs identity attributes and accreditation needs to know the
+registrars, but `ledger` imports nothing of `identity`. So, as with the spend
+guards of `ledger.guards`, the ledger asks whoever registered a source:
+`identity` registers both when it is imported. With no source registered
+nobody holds any attribute and nobody is a registrar (the rules fail closed).
+
+Sources are pure functions of the state (and the block height), like any
+execution rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from ledger.encoding import decode, encode
+from ledger.errors import Code, TxError
+from ledger.state import Overlay, StateReader
+
+KINDS = ("welfare", "purchase_group", "virtue", "community")
+TRANSFERABILITY = ("p2p", "spend_only")
+P2P = "p2p"
+SPEND_ONLY = "spend_only"
+
+CATEGORY = re.compile(r"[a-z0-9-]{1,32}")
+ATTRIBUTE = re.compile(r"[a-z0-9-]+:[a-z0-9+._-]+")
+"""The identity registry's attribute syntax (FORMAT.md §6.4.1), at most MAX_ATTRIBUTE bytes."""
+MAX_ATTRIBUTE = 64
+MAX_ELIGIBILITY = 8
+MAX_CATEGORIES = 16
+"""Categories a class may pay for, and categories one accredit/revoke transaction names."""
+MAX_PROVIDER_CATEGORIES = 64
+"""Categories one accreditation record may hold."""
+
+FEDERATION = bytes(32)
+"""The accreditor slot of a registrar's accreditation: valid for every class, revocable by any registrar."""
+ANY_CLASS = "*"
+
+# State keys (FORMAT.md §9). Class-first keys put "/" after the class id (which never holds one),
+# so that a reader can scan one class's records by prefix.
+PREFIX_OPERATOR = b"credit/operator/"
+PREFIX_FROZEN = b"credit/frozen/"
+PREFIX_ISSUED = b"credit/issued/"
+PREFIX_PROVIDER = b"credit/provider/"
+PREFIX_SPENT = b"credit/spent/"
+PREFIX_REDEEMED = b"credit/redeemed/"
+
+
+def class_scope(prefix: bytes, class_id: str) -> bytes:
+    """The key prefix of one class's records under `prefix`: prefix ‖ class ‖ "/"."""
+    return prefix + class_id.encode("ascii") + b"/"
+
+
+def operator_key(issuer: bytes, operator: bytes, scope: str) -> bytes:
+    return PREFIX_OPERATOR + issuer + operator + scope.encode("ascii")
+
+
+def frozen_key(class_id: str, holder: bytes) -> bytes:
+    return class_scope(PREFIX_FROZEN, class_id) + holder
+
+
+def issued_key(class_id: str, holder: bytes) -> bytes:
+    return class_scope(PREFIX_ISSUED, class_id) + holder
+
+
+def provider_key(provider: bytes, accreditor: bytes) -> bytes:
+    return PREFIX_PROVIDER + provider + accreditor
+
+
+def spent_key(class_id: str, category: str) -> bytes:
+    return class_scope(PREFIX_SPENT, class_id) + category.encode("ascii")
+
+
+def redeemed_key(class_id: str, provider: bytes) -> bytes:
+    return class_scope(PREFIX_REDEEMED, class_id) + provider
+
+
+# --- the identity hooks ---------------------------------------------------------------------
+
+AttributeSource = Callable[[StateReader, bytes, str, int], bool]
+RegistrarSource = Callable[[StateReader, bytes], bool]
+
+_ATTRIBUTE_SOURCES: list[AttributeSource] = []
+_REGISTRAR_SOURCES: list[RegistrarSource] = []
+
+
+def register_attribute_source(source: AttributeSource) -> AttributeSource:
+    """Add a source once: `source(state, account, attribute, height)` says whether the account holds it."""
+    if source not in _ATTRIBUTE_SOURCES:
+        _ATTRIBUTE_SOURCES.append(source)
+    return source
+
+
+def register_registrar_source(source: RegistrarSource) -> RegistrarSource:
+    if source not in _REGISTRAR_SOURCES:
+        _REGISTRAR_SOURCES.append(source)
+    return source
+
+
+def holds_attribute(state: StateReader, account: bytes, attribute: str, height: int) -> bool:
+    return any(source(state, account, attribute, height) for source in _ATTRIBUTE_SOURCES)
+
+
+def is_registrar(state: StateReader, account: bytes) -> bool:
+    return any(source(state, account) for source in _REGISTRAR_SOURCES)
+
+
+# --- checks -------------------------------------------------------------------------------
+
+
+def check_eligible(state: StateReader, eligibility: tuple[str, ...], account: bytes, height: int) -> None:
+    for attribute in eligibility:
+        if not holds_attribute(state, account, attribute, height):
+            raise TxError(Code.NOT_ELIGIBLE, f"the holder lacks the attribute {attribute}")
+
+
+def check_window(valid_from_ms: int, valid_until_ms: int, time_ms: int) -> None:
+    """Open from `valid_from_ms` (inclusive) until `valid_until_ms` (exclusive); 0 leaves a side open."""
+    if valid_from_ms and time_ms < valid_from_ms:
+        raise TxError(Code.CLASS_NOT_YET_VALID, f"the class is valid from {valid_from_ms}")
+    if valid_until_ms and time_ms >= valid_until_ms:
+        raise TxError(Code.CLASS_EXPIRED, f"the class expired at {valid_until_ms}")
+
+
+def is_frozen(state: StateReader, class_id: str, holder: bytes) -> bool:
+    return state.get(frozen_key(class_id, holder)) is not None
+
+
+def check_not_frozen(state: StateReader, class_id: str, holder: bytes) -> None:
+    if is_frozen(state, class_id, holder):
+        raise TxError(Code.HOLDER_FROZEN)
+
+
+def is_operator(state: StateReader, issuer: bytes, operator: bytes, class_id: str) -> bool:
+    return (state.get(operator_key(issuer, operator, class_id)) is not None
+            or state.get(operator_key(issuer, operator, ANY_CLASS)) is not None)
+
+
+def accredited_categories(state: StateReader, provider: bytes, accreditor: bytes) -> tuple[str, ...]:
+    raw = state.get(provider_key(provider, accreditor))
+    return () if raw is None else tuple(decode(raw))
+
+
+def set_accredited_categories(state: Overlay, provider: bytes, accreditor: bytes, categories: tuple[str, ...]) -> None:
+    if categories:
+        state.put(provider_key(provider, accreditor), encode(tuple(sorted(categories))))
+    else:
+        state.delete(provider_key(provider, accreditor))
+
+
+def is_provider_for(state: StateReader, provider: bytes, issuer: bytes, category: str | None = None) -> bool:
+    """Accredited by the class's issuer or by the federation (a registrar), for `category`
+    (for any category when `category` is None)."""
+    for accreditor in (issuer, FEDERATION):
+        categories = accredited_categories(state, provider, accreditor)
+        if categories and (category is None or category in categories):
+            return True
+    return False
+
+
+def get_total(state: StateReader, key: bytes) -> int:
+    raw = state.get(key)
+    return 0 if raw is None else decode(raw)
+
+
+def add_total(state: Overlay, key: bytes, amount: int) -> None:
+    state.put(key, encode(get_total(state, key) + amount))
