@@ -31,6 +31,7 @@ quiet zone; `render_terminal` and `render_ascii` draw it with one.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 LEVELS = ("L", "M", "Q", "H")
@@ -409,32 +410,33 @@ class _Symbol:
         return out
 
 
+_RUN = re.compile(r"0{5,}|1{5,}")
+_FINDER_LIKE = re.compile(r"(?=10111010000|00001011101)")
+
+
 def penalty(matrix: list[list[bool]]) -> int:
-    """The standard's mask evaluation: N1 runs, N2 2x2 blocks, N3 finder-like patterns, N4 balance."""
+    """The standard's mask evaluation, lower is better.
+
+    N1: 3 + (length - 5) for each run of five or more same-coloured modules in a row or column;
+    N2: 3 for each 2x2 block of one colour (blocks may overlap);
+    N3: 40 for each 1:1:3:1:1 finder-like pattern with four light modules on one side
+        (1011101 0000 or 0000 1011101) in a row or column, within the symbol;
+    N4: 10 for each whole 5% by which the share of dark modules differs from 50%.
+    """
     n = len(matrix)
+    rows = ["".join("1" if m else "0" for m in row) for row in matrix]
+    columns = ["".join(col) for col in zip(*rows, strict=True)]
     score = 0
-    columns = [[matrix[r][c] for r in range(n)] for c in range(n)]
-    finder_like = ((True, False, True, True, True, False, True, False, False, False, False),
-                   (False, False, False, False, True, False, True, True, True, False, True))
-    for line in matrix + columns:
-        run = 1
-        for i in range(1, n):
-            if line[i] == line[i - 1]:
-                run += 1
-            else:
-                if run >= 5:
-                    score += 3 + run - 5
-                run = 1
-        if run >= 5:
-            score += 3 + run - 5
-        for i in range(n - 10):
-            if tuple(line[i:i + 11]) in finder_like:
-                score += 40
-    for r in range(n - 1):
-        for c in range(n - 1):
-            if matrix[r][c] == matrix[r][c + 1] == matrix[r + 1][c] == matrix[r + 1][c + 1]:
-                score += 3
-    dark = sum(map(sum, matrix))
+    for line in rows + columns:
+        score += sum(3 + len(run) - 5 for run in _RUN.findall(line))
+        score += 40 * len(_FINDER_LIKE.findall(line))
+    as_ints = [int(row, 2) for row in rows]
+    inner = (1 << (n - 1)) - 1  # positions with a right-hand neighbour
+    for upper, lower in zip(as_ints, as_ints[1:], strict=False):
+        vertical = ~(upper ^ lower)
+        horizontal = ~(upper ^ (upper >> 1))
+        score += 3 * (vertical & (vertical >> 1) & horizontal & inner).bit_count()
+    dark = sum(row.count("1") for row in rows)
     total = n * n
     score += 10 * (abs(dark * 20 - total * 10) // total)
     return score
