@@ -70,16 +70,17 @@ def credit_genesis_document() -> dict:
 class CreditChain(Chain):
     def __init__(self, doc: dict | None = None, identities: bool = True):
         super().__init__(doc or credit_genesis_document())
+        self.setup_blocks: list[Block] = []
         if identities:
-            self.block([
+            self.setup_blocks.append(self.block([
                 self.tx(REGISTRAR, "identity.register",
                         (IDS[i], "person", bytes([0xB0 + i]) * 32, bytes(32), (KEYS[i].pubkey,)), nonce=i)
                 for i in range(4)
-            ])
-            self.block([
+            ]))
+            self.setup_blocks.append(self.block([
                 self.tx(ATTESTER, "attest.issue", (IDS[i], attribute, 0), nonce=n)
                 for n, (i, attribute) in enumerate((i, a) for i in range(4) for a in ATTRIBUTES[i])
-            ])
+            ]))
 
     def block(self, txs, time_ms: int | None = None) -> Block:
         """Build a block of `txs` at `time_ms` (default: 1 s after the head), apply it on both states."""
