@@ -130,6 +130,7 @@ MALFORMED = [
     (f"incoop:{ADDRESS[:-1]}?chain=x&class=y", "not an incoop address"),
     (f"incoop:{ADDRESS.upper()}?chain=x&class=y", "not an incoop address"),
     (f"incoop:{ADDRESS}", "missing parameter 'chain'"),
+    (f"incoop:{ADDRESS}?", "missing parameter 'chain'"),
     (f"incoop:{ADDRESS}?class=k", "missing parameter 'chain'"),
     (f"incoop:{ADDRESS}?chain=c", "missing parameter 'class'"),
     (BASE + "&memo=x", "unknown parameter 'memo'"),

@@ -225,7 +225,7 @@ def parse_request(text: str) -> PaymentRequest:
         raise PaymentRequestError("the request has no address")
     _check_address(address)
     values: dict[str, str] = {}
-    if question:
+    if query:
         for part in query.split("&"):
             if not part:
                 raise PaymentRequestError("empty parameter (a stray '&')")
