@@ -407,9 +407,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--before", metavar=HISTORY_FORMAT, help="continue below this height:index")
     p.set_defaults(func=cmd_history)
 
-    from wallet.identity_cli import register_wallet  # it builds on this module's helpers
+    from wallet import identity_cli, pay_cli  # they build on this module's helpers
 
-    register_wallet(wsub, common)
+    identity_cli.register_wallet(wsub, common)
+    pay_cli.register_wallet(wsub, common)
 
     tx = sub.add_parser("tx", help="sign transactions offline, submit signed ones")
     tsub = tx.add_subparsers(dest="tx_command", metavar="TX_COMMAND")
