@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from ledger.encoding import decode, encode
 from ledger.errors import Code, TxError
+from ledger.fields import MAX_AMOUNT
 from ledger.state import Overlay, StateReader
 
 KINDS = ("welfare", "purchase_group", "virtue", "community")
@@ -169,4 +170,9 @@ def get_total(state: StateReader, key: bytes) -> int:
 
 
 def add_total(state: Overlay, key: bytes, amount: int) -> None:
-    state.put(key, encode(get_total(state, key) + amount))
+    """Add to a running total; past 2^63 − 1 (only a total of payments could get there, as
+    credits circulate) it is AMOUNT_OVERFLOW, never an unencodable value."""
+    total = get_total(state, key) + amount
+    if total > MAX_AMOUNT:
+        raise TxError(Code.AMOUNT_OVERFLOW, "the running total would overflow")
+    state.put(key, encode(total))

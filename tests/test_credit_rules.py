@@ -20,7 +20,9 @@ from ledger import credits
 from ledger.address import to_address
 from ledger.encoding import decode, encode
 from ledger.errors import Code, TxError
+from ledger.fields import MAX_AMOUNT
 from ledger.handlers import parse_body
+from ledger.state import DictState, Overlay
 from tests.credit_chain import (
     BUDGET,
     HOLDER_CAP,
@@ -378,3 +380,23 @@ def test_genesis_balances_of_a_capped_class_count_toward_the_cap():
     state = parse_genesis(json.dumps(doc)).initial_state()
     assert decode(state[rules.issued_key("welfare", A.pubkey)]) == 400
     assert credits.decode_class(state[b"class/welfare"]).issued == 400
+
+
+def test_a_running_total_that_would_overflow_is_amount_overflow():
+    """Credits circulate, so the total paid in a category is not bounded by `issued`."""
+    key = rules.spent_key("eur", "meals")
+    state = Overlay(DictState({key: encode(MAX_AMOUNT - 1)}))
+    rules.add_total(state, key, 1)
+    with pytest.raises(TxError) as err:
+        rules.add_total(state, key, 1)
+    assert err.value.code == Code.AMOUNT_OVERFLOW and decode(state.get(key)) == MAX_AMOUNT
+
+
+def test_with_no_identity_source_nobody_is_eligible_nor_a_registrar(monkeypatch, c):
+    """The ledger alone fails closed: eligibility and federation accreditation need the registry's hook."""
+    assert rules.holds_attribute(c.state, A.pubkey, "member:coop-a", c.height)
+    assert rules.is_registrar(c.state, REGISTRAR.pubkey)
+    monkeypatch.setattr(rules, "_ATTRIBUTE_SOURCES", [])
+    monkeypatch.setattr(rules, "_REGISTRAR_SOURCES", [])
+    assert not rules.holds_attribute(c.state, A.pubkey, "member:coop-a", c.height)
+    assert not rules.is_registrar(c.state, REGISTRAR.pubkey)
