@@ -25,7 +25,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from identity import records as identity_records
-from ledger import accounts, credits, evidence
+from ledger import accounts, credit_rules, credits, evidence
 from ledger.address import AddressError, from_address, to_address
 from ledger.block import Block, Certificate, decode_raw_block
 from ledger.crypto import HASH_LEN, PUBKEY_LEN
@@ -45,6 +45,8 @@ JSON = "application/json"
 MAX_HISTORY_LIMIT = 200
 DEFAULT_HISTORY_LIMIT = 50
 _BLOCK_CACHE = 64
+MAX_HOLDERS_LIMIT = 1000
+DEFAULT_HOLDERS_LIMIT = 100
 
 # docs/api-contract.md: which status a transaction rejection carries
 TX_STATUS = {
@@ -480,13 +482,28 @@ async def get_account_txs(request: web.Request) -> web.Response:
     return web.json_response({"txs": txs, "next": following})
 
 
-def _render_class(class_id: str, credit_class: credits.CreditClass) -> dict:
+def _render_class(class_id: str, credit_class: credits.CreditClass, head_time_ms: int) -> dict:
+    """The whole class record: its rules, its books, and whether it has expired at the head block."""
+    until = credit_class.valid_until_ms
     return {
         "id": class_id,
         "name": credit_class.name,
         "issuer": to_address(credit_class.issuer),
         "decimals": credit_class.decimals,
+        "kind": credit_class.kind,
+        "eligibility": list(credit_class.eligibility),
+        "transferability": credit_class.transferability,
+        "categories": list(credit_class.categories),
+        "valid_from_ms": credit_class.valid_from_ms,
+        "valid_until_ms": until or None,
+        "holder_cap": credit_class.holder_cap,
+        "budget": credit_class.budget or None,
+        "description_hash": _hex_or_none(credit_class.description_hash),
+        "issued": credit_class.issued,
+        "redeemed": credit_class.redeemed,
+        "reclaimed": credit_class.reclaimed,
         "supply": credit_class.supply,
+        "expired": bool(until) and head_time_ms >= until,
     }
 
 
@@ -494,21 +511,82 @@ def _render_class(class_id: str, credit_class: credits.CreditClass) -> dict:
 async def get_classes(request: web.Request) -> web.Response:
     ctx = request.app[NODE]
     prefix = credits.PREFIX_CLASS
+    head_time = ctx.store.head().time_ms
     classes = [
-        _render_class(key[len(prefix):].decode("ascii"), credits.CreditClass(*decode(value)))
+        _render_class(key[len(prefix):].decode("ascii"), credits.decode_class(value), head_time)
         for key, value in ctx.store.state_items(prefix)
     ]
     return web.json_response({"classes": classes})
+
+
+def _class_of(ctx: NodeContext, class_id: str) -> credits.CreditClass:
+    found = credits.get_class(ctx.store.state, class_id) if credits.CLASS_ID.fullmatch(class_id) else None
+    if found is None:
+        raise ApiError(404, "NOT_FOUND", f"no credit class {class_id!r}")
+    return found
 
 
 @routes.get("/v1/classes/{id}")
 async def get_class(request: web.Request) -> web.Response:
     ctx = request.app[NODE]
     class_id = request.match_info["id"]
-    found = credits.get_class(ctx.store.state, class_id) if credits.CLASS_ID.fullmatch(class_id) else None
-    if found is None:
-        raise ApiError(404, "NOT_FOUND", f"no credit class {class_id!r}")
-    return web.json_response(_render_class(class_id, found))
+    return web.json_response(_render_class(class_id, _class_of(ctx, class_id), ctx.store.head().time_ms))
+
+
+@routes.get("/v1/classes/{id}/statement")
+async def get_class_statement(request: web.Request) -> web.Response:
+    """The issuer's statement: the books, what was spent per category, redeemed per provider."""
+    ctx = request.app[NODE]
+    class_id = request.match_info["id"]
+    found = _class_of(ctx, class_id)
+    spent_prefix = credit_rules.class_scope(credit_rules.PREFIX_SPENT, class_id)
+    spent = [
+        {"category": key[len(spent_prefix):].decode("ascii"), "amount": decode(value)}
+        for key, value in ctx.store.state_items(spent_prefix)
+    ]
+    redeemed_prefix = credit_rules.class_scope(credit_rules.PREFIX_REDEEMED, class_id)
+    redeemed_by = [
+        {"provider": to_address(key[len(redeemed_prefix):]), "amount": decode(value)}
+        for key, value in ctx.store.state_items(redeemed_prefix)
+    ]
+    return web.json_response({
+        "class": _render_class(class_id, found, ctx.store.head().time_ms),
+        "held": found.supply,
+        "spent": spent,
+        "redeemed_by": redeemed_by,
+        "reclaimed": found.reclaimed,
+    })
+
+
+def _holders_query(request: web.Request) -> tuple[int, bytes | None]:
+    text = request.query.get("limit", str(DEFAULT_HOLDERS_LIMIT))
+    if not _HEIGHT.fullmatch(text) or not 1 <= int(text) <= MAX_HOLDERS_LIMIT:
+        raise ApiError(400, "BAD_REQUEST", f"limit is an integer from 1 to {MAX_HOLDERS_LIMIT}")
+    after = request.query.get("after")
+    return int(text), None if after is None else _account(after)
+
+
+@routes.get("/v1/classes/{id}/holders")
+async def get_class_holders(request: web.Request) -> web.Response:
+    """The holders with a balance in a class, by address bytes. There is no per-class index:
+    this scans every `bal/` entry and keeps those of the class, so it costs the whole table."""
+    ctx = request.app[NODE]
+    class_id = request.match_info["id"]
+    _class_of(ctx, class_id)
+    limit, after = _holders_query(request)
+    suffix = class_id.encode("ascii")
+    start = len(credits.PREFIX_BALANCE)
+    page: list[tuple[bytes, int]] = []
+    for key, value in ctx.store.state_items(credits.PREFIX_BALANCE):
+        holder, rest = key[start:start + PUBKEY_LEN], key[start + PUBKEY_LEN:]
+        if rest != suffix or (after is not None and holder <= after):
+            continue
+        page.append((holder, decode(value)))
+        if len(page) > limit:
+            break
+    holders = [{"address": to_address(holder), "amount": amount} for holder, amount in page[:limit]]
+    following = to_address(page[limit - 1][0]) if len(page) > limit else None
+    return web.json_response({"holders": holders, "next": following})
 
 
 _EVIDENCE_CURSOR = re.compile(f"[0-9a-f]{{{2 * evidence.OFFENCE_LEN}}}")  # an evidence key after its prefix, hex

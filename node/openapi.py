@@ -264,12 +264,53 @@ _SCHEMAS: dict[str, Any] = {
     },
     "Class": {
         "type": "object",
+        "description": "a credit class: its rules (FORMAT.md §6.3) and its books (issued = supply + redeemed + reclaimed)",
         "properties": {
             "id": {"type": "string"},
             "name": {"type": "string"},
             "issuer": _ADDRESS,
             "decimals": {"type": "integer"},
-            "supply": {"type": "integer"},
+            "kind": {"enum": ["welfare", "purchase_group", "virtue", "community"]},
+            "eligibility": {"type": "array", "items": {"type": "string"}, "description": "attributes a holder must all have"},
+            "transferability": {"enum": ["p2p", "spend_only"]},
+            "categories": {"type": "array", "items": {"type": "string"}, "description": "what it pays for; empty: any"},
+            "valid_from_ms": {"type": "integer", "description": "block time from which it is valid; 0: open"},
+            "valid_until_ms": {"type": ["integer", "null"], "description": "block time from which it is expired; null: never"},
+            "holder_cap": {"type": "integer", "description": "most ever issued to one holder; 0: no cap"},
+            "budget": {"type": ["integer", "null"], "description": "most ever issued in the class; null: no cap"},
+            "description_hash": {"oneOf": [_HEX, {"type": "null"}]},
+            "issued": {"type": "integer"},
+            "redeemed": {"type": "integer"},
+            "reclaimed": {"type": "integer"},
+            "supply": {"type": "integer", "description": "held now: issued - redeemed - reclaimed"},
+            "expired": {"type": "boolean", "description": "the head block's time is at or past valid_until_ms"},
+        },
+    },
+    "Statement": {
+        "type": "object",
+        "properties": {
+            "class": _ref("Class"),
+            "held": {"type": "integer"},
+            "spent": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"category": {"type": "string"}, "amount": {"type": "integer"}}},
+                "description": "paid to providers per category (running totals; credits circulate)",
+            },
+            "redeemed_by": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"provider": _ADDRESS, "amount": {"type": "integer"}}},
+            },
+            "reclaimed": {"type": "integer"},
+        },
+    },
+    "Holders": {
+        "type": "object",
+        "properties": {
+            "holders": {
+                "type": "array",
+                "items": {"type": "object", "properties": {"address": _ADDRESS, "amount": {"type": "integer"}}},
+            },
+            "next": {"oneOf": [_ADDRESS, {"type": "null"}], "description": "pass as `after` for the next page"},
         },
     },
 }
@@ -395,6 +436,28 @@ PATHS: dict[str, dict[str, Any]] = {
             "summary": "One credit class",
             "parameters": [_path_param("id", "the class id")],
             "responses": {"200": _json(_ref("Class"), "the class"), "404": _error("NOT_FOUND")},
+        },
+    },
+    "/v1/classes/{id}/statement": {
+        "get": {
+            "summary": "A class's statement: its books, spent per category, redeemed per provider, reclaimed",
+            "parameters": [_path_param("id", "the class id")],
+            "responses": {"200": _json(_ref("Statement"), "the statement"), "404": _error("NOT_FOUND")},
+        },
+    },
+    "/v1/classes/{id}/holders": {
+        "get": {
+            "summary": "The holders with a balance in a class, in address-byte order (a scan of all balances: no index)",
+            "parameters": [
+                _path_param("id", "the class id"),
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
+                {"name": "after", "in": "query", "schema": _ADDRESS, "description": "the 'next' cursor of the previous page"},
+            ],
+            "responses": {
+                "200": _json(_ref("Holders"), "one page"),
+                "400": _error("BAD_REQUEST, INVALID_ADDRESS"),
+                "404": _error("NOT_FOUND"),
+            },
         },
     },
     "/v1/identities/{id}": {

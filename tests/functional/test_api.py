@@ -198,6 +198,32 @@ def test_classes(devnet: Devnet) -> None:
     assert classes[0]["issuer"] == to_address(devnet.keys["federation"].pubkey)
     assert devnet.api.get(f"/v1/classes/{DEMO_CLASS}") == classes[0]
     assert_api_error(404, "NOT_FOUND", lambda: devnet.api.get("/v1/classes/no-such-class"))
+    demo = classes[0]
+    assert (demo["kind"], demo["transferability"], demo["categories"], demo["eligibility"]) == ("community", "p2p", [], [])
+    assert (demo["valid_until_ms"], demo["budget"], demo["description_hash"], demo["expired"]) == (None, None, None, False)
+    assert demo["issued"] == demo["supply"] + demo["redeemed"] + demo["reclaimed"]
+
+
+def test_class_statement_and_holders(devnet: Devnet) -> None:
+    statement = devnet.api.get(f"/v1/classes/{DEMO_CLASS}/statement")
+    assert statement["class"]["id"] == DEMO_CLASS
+    assert (statement["spent"], statement["redeemed_by"], statement["reclaimed"]) == ([], [], 0)
+    assert statement["held"] == statement["class"]["supply"]
+    everyone = devnet.api.get(f"/v1/classes/{DEMO_CLASS}/holders?limit=1000")
+    assert everyone["next"] is None and len(everyone["holders"]) >= 2
+    assert sum(h["amount"] for h in everyone["holders"]) == devnet.api.get(f"/v1/classes/{DEMO_CLASS}")["supply"]
+    paged, after = [], None
+    while True:
+        page = devnet.api.get(f"/v1/classes/{DEMO_CLASS}/holders?limit=1" + (f"&after={after}" if after else ""))
+        paged += page["holders"]
+        after = page["next"]
+        if after is None:
+            break
+    assert paged == everyone["holders"]
+    assert_api_error(404, "NOT_FOUND", lambda: devnet.api.get("/v1/classes/no-such-class/statement"))
+    assert_api_error(404, "NOT_FOUND", lambda: devnet.api.get("/v1/classes/no-such-class/holders"))
+    assert_api_error(400, "BAD_REQUEST", lambda: devnet.api.get(f"/v1/classes/{DEMO_CLASS}/holders?limit=1001"))
+    assert_api_error(400, "INVALID_ADDRESS", lambda: devnet.api.get(f"/v1/classes/{DEMO_CLASS}/holders?after=nope"))
 
 
 def test_transfer_beyond_balance_commits_with_its_result_and_consumes_the_nonce(devnet: Devnet) -> None:
