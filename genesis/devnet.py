@@ -74,6 +74,7 @@ def create_devnet(
     heartbeat_ms: int = 5_000,
     observers: int = 0,
     params: dict | None = None,
+    demo_federation: bool = False,
 ) -> DevnetLayout:
     """Write a fresh devnet under `home` (which must not hold one already); `params` override
     genesis chain parameters (e.g. a short recovery delay for tests)."""
@@ -138,6 +139,8 @@ def create_devnet(
         doc["balances"] = [
             {"account": r.address, "class": DEMO_CLASS, "amount": DEMO_BALANCE} for r in residents
         ]
+        if demo_federation:
+            _add_demo_federation(doc, wallet, int(doc["genesis_time_ms"]))
     genesis = Genesis.model_validate(doc)
     (home / "genesis.json").write_text(genesis.to_json(), encoding="utf-8")
 
@@ -174,6 +177,48 @@ def create_devnet(
     }
     (home / "devnet.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return DevnetLayout(home, node_homes, home / "wallet", genesis, api_urls, validators)
+
+
+# --- the believable federation `incoop devnet` shows (node/devnet_seed.py adds its identities) ---------
+
+DEMO_PEOPLE = ("giulia", "luca", "sara", "paolo", "elena", "davide", "chiara", "matteo", "francesca", "stefano")
+DEMO_PROVIDERS = {  # wallet key: (name, categories it is accredited for by the federation)
+    "sait": ("SAIT consumer cooperative (demo)", ["food", "household"]),
+    "farmacia": ("Farmacia comunale (demo)", ["health"]),
+    "libreria": ("Libreria cooperativa (demo)", ["culture", "education"]),
+    "trasporti": ("Trentino trasporti (demo)", ["transport"]),
+}
+YEAR_MS = 365 * 24 * 3600 * 1000
+WELFARE_CLASS = "welfare-acme-2026"
+VIRTUE_CLASS = "virtu-trento"
+GROUP_CLASS = "gas-trento"
+
+
+def _add_demo_federation(doc: dict, wallet: Keystore, genesis_time_ms: int) -> None:
+    """Ten more residents, four providers, a purchase group, and three credit classes with rules."""
+    people = [wallet.create(name, DEVNET_PASSWORD) for name in DEMO_PEOPLE]
+    for label in DEMO_PROVIDERS:
+        wallet.create(label, DEVNET_PASSWORD)
+    gas = wallet.create("gas", DEVNET_PASSWORD)
+    address = {info.label: info.address for info in wallet.list()}
+    doc["issuers"] += [
+        {"name": "ACME cooperativa (demo)", "account": address["acme"]},
+        {"name": "Comune di Esempio (demo)", "account": address["comune"]},
+        {"name": "Gruppo d'acquisto solidale Trento (demo)", "account": gas.address},
+    ]
+    doc["classes"] += [
+        {"id": WELFARE_CLASS, "name": "ACME welfare plan 2026", "issuer": address["acme"], "decimals": 2,
+         "kind": "welfare", "eligibility": ["employee:acme"], "transferability": "spend_only",
+         "categories": ["education", "food", "health"], "valid_until_ms": genesis_time_ms + YEAR_MS,
+         "holder_cap": 100_000, "budget": 1_000_000},
+        {"id": VIRTUE_CLASS, "name": "Trento virtue credits", "issuer": address["comune"], "decimals": 2,
+         "kind": "virtue", "eligibility": ["resident:trento"], "transferability": "spend_only",
+         "categories": ["culture", "transport"]},
+        {"id": GROUP_CLASS, "name": "GAS Trento purchase credits", "issuer": gas.address, "decimals": 2,
+         "kind": "purchase_group", "transferability": "spend_only", "categories": ["food"],
+         "valid_until_ms": genesis_time_ms + YEAR_MS},
+    ]
+    doc["balances"] += [{"account": p.address, "class": DEMO_CLASS, "amount": 10_000} for p in people]
 
 
 def load_devnet(home: Path) -> DevnetLayout:

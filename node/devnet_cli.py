@@ -62,7 +62,8 @@ def _prepare(args: argparse.Namespace) -> DevnetLayout:
             return layout
         validators = 4 if args.validators is None else args.validators
         observers = 0 if args.observers is None else args.observers
-        return create_devnet(home, validators=validators, base_port=args.base_port, observers=observers)
+        return create_devnet(home, validators=validators, base_port=args.base_port, observers=observers,
+                             demo_federation=True)
     except DevnetError as exc:
         raise CliError(str(exc)) from exc
 
@@ -133,6 +134,7 @@ def cmd_devnet(args: argparse.Namespace) -> int:
             time.sleep(0.2)
         if stopping:
             return 130
+        _seed(layout)
         _announce(args, layout, statuses)
         while not stopping:
             for i, proc in enumerate(procs):
@@ -147,6 +149,18 @@ def cmd_devnet(args: argparse.Namespace) -> int:
         _stop(procs)
         if stopping:
             print(f"devnet stopped; run again to resume the chain in {layout.home}", file=sys.stderr)
+
+
+def _seed(layout: DevnetLayout) -> None:
+    """The demo's identities, attestations, accreditations and credits, once per devnet."""
+    from node.devnet_seed import SeedError, is_seeded, seed_demo
+
+    if is_seeded(layout) or "gas" not in {p.name.removesuffix(".json") for p in layout.wallet_dir.glob("*.json")}:
+        return
+    try:
+        seed_demo(layout, progress=lambda text: print(f"devnet: {text} ...", file=sys.stderr, flush=True))
+    except (SeedError, NodeError) as exc:
+        raise CliError(f"seeding the demo federation failed: {exc}; run again with --reset") from None
 
 
 def _announce(args: argparse.Namespace, layout: DevnetLayout, statuses: list) -> None:

@@ -1,7 +1,7 @@
 """`incoop devnet`, as a person runs it: start, Ctrl-C, run again to resume, --reset to start over.
 
 1. start a devnet (four validators and one observer) on free ports; it reports its layout once every
-   node answers
+   node answers and the demo federation's first day (identities, attestations, credits) is played
 2. the chain grows (heartbeat blocks) on every node; Ctrl-C stops it with status 0
 3. a second run resumes the same chain (same genesis, height not lower)
 4. --reset starts a new chain; asking for a different shape without --reset, or for zero validators,
@@ -27,6 +27,12 @@ pytestmark = pytest.mark.timeout(180)
 
 def _status(url: str) -> dict:
     with urllib.request.urlopen(url + "/v1/status", timeout=5) as response:
+        return json.loads(response.read())
+
+
+def _account(url: str, wallet_dir: str, label: str) -> dict:
+    address = json.loads(Path(wallet_dir, f"{label}.json").read_text())["address"]
+    with urllib.request.urlopen(f"{url}/v1/accounts/{address}", timeout=5) as response:
         return json.loads(response.read())
 
 
@@ -71,6 +77,15 @@ def test_devnet_starts_stops_on_ctrl_c_and_resumes(tmp_path):
         height = _status(url)["height"]
         assert min(_status(n["api"])["height"] for n in nodes) >= 1, "no heartbeat block on every node within 30 s"
         assert len(_status(url)["peers"]) == 4, "a validator peers with the three others and the observer"
+        # the demo federation's first day was played: identities, attestations, credits with rules
+        anna = _account(url, layout["wallet_dir"], "anna")
+        assert anna["identity"] is not None
+        assert {b["class"]: b["amount"] for b in anna["balances"]}["welfare-acme-2026"] == 50_000
+        sara = _account(url, layout["wallet_dir"], "sara")
+        assert {b["class"] for b in sara["balances"]} >= {"virtu-trento", "gas-trento"}
+        with urllib.request.urlopen(f"{url}/v1/identities/{sara['identity']}", timeout=5) as response:
+            attributes = {a["attribute"] for a in json.loads(response.read())["attestations"]}
+        assert attributes == {"resident:trento", "member:gas-trento"}
     finally:
         assert first.interrupt() == 0
 
