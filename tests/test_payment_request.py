@@ -1,4 +1,4 @@
-"""Payment requests (docs/payment-request.md): the `incoop:` URI.
+"""Payment requests (FORMAT.md §20): the `incoop:` URI.
 
 A request that round-trips must come back unchanged and canonical; a request
 with anything wrong in it (a mistyped address above all) must be refused with
@@ -31,7 +31,7 @@ PUBKEY = bytes(range(32))
 ADDRESS = to_address(PUBKEY)
 BASE = f"incoop:{ADDRESS}?chain=incoop-devnet&class=welfare-2026"
 FULL = BASE + "&amount=1250&ref=order%2042&category=groceries"
-DOC = Path(__file__).resolve().parent.parent / "docs" / "payment-request.md"
+DOC = Path(__file__).resolve().parent.parent / "FORMAT.md"
 
 
 def test_minimal_request_round_trips():

@@ -1,6 +1,6 @@
 """`incoop wallet request` and `incoop wallet pay`: paying a provider, by hand or from a payment request.
 
-A provider prints a request (docs/payment-request.md: an `incoop:` URI and
+A provider prints a request (FORMAT.md §20: an `incoop:` URI and
 its QR code); the payer's wallet reads it, checks it is for this chain, shows
 what it is about to sign, and pays with `credits.pay`, which the ledger checks
 against the class's rules (category, accreditation, validity, freeze).
