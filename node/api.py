@@ -572,7 +572,7 @@ async def get_class_holders(request: web.Request) -> web.Response:
     this scans every `bal/` entry and keeps those of the class, so it costs the whole table."""
     ctx = request.app[NODE]
     class_id = request.match_info["id"]
-    _class_of(ctx, class_id)
+    found = _class_of(ctx, class_id)
     limit, after = _holders_query(request)
     suffix = class_id.encode("ascii")
     start = len(credits.PREFIX_BALANCE)
@@ -584,7 +584,11 @@ async def get_class_holders(request: web.Request) -> web.Response:
         page.append((holder, decode(value)))
         if len(page) > limit:
             break
-    holders = [{"address": to_address(holder), "amount": amount} for holder, amount in page[:limit]]
+    holders = [
+        {"address": to_address(holder), "amount": amount,
+         "provider": credit_rules.is_provider_for(ctx.store.state, holder, found.issuer)}
+        for holder, amount in page[:limit]
+    ]
     following = to_address(page[limit - 1][0]) if len(page) > limit else None
     return web.json_response({"holders": holders, "next": following})
 

@@ -308,7 +308,11 @@ _SCHEMAS: dict[str, Any] = {
         "properties": {
             "holders": {
                 "type": "array",
-                "items": {"type": "object", "properties": {"address": _ADDRESS, "amount": {"type": "integer"}}},
+                "items": {"type": "object", "properties": {
+                    "address": _ADDRESS,
+                    "amount": {"type": "integer"},
+                    "provider": {"type": "boolean", "description": "accredited for the class (by its issuer or the federation)"},
+                }},
             },
             "next": {"oneOf": [_ADDRESS, {"type": "null"}], "description": "pass as `after` for the next page"},
         },

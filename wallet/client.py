@@ -186,6 +186,14 @@ class NodeClient:
     def credit_class(self, class_id: str) -> dict:
         return self._json("GET", f"/v1/classes/{_quote(class_id)}")
 
+    def class_statement(self, class_id: str) -> dict:
+        """{"class", "held", "spent": [{"category", "amount"}], "redeemed_by": [{"provider", "amount"}], "reclaimed"}."""
+        return self._json("GET", f"/v1/classes/{_quote(class_id)}/statement")
+
+    def class_holders(self, class_id: str, limit: int | None = None, after: str | None = None) -> dict:
+        """One page {"holders": [{"address", "amount", "provider"}], "next"}."""
+        return self._json("GET", f"/v1/classes/{_quote(class_id)}/holders", query={"limit": limit, "after": after})
+
     def openapi(self) -> dict:
         return self._json("GET", "/v1/openapi.json")
 
