@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from node.cli_common import CliError
 
-_MODULES = ("node.node_cli", "node.devnet_cli", "genesis.cli", "wallet.cli", "wallet.identity_cli")
+_MODULES = ("node.node_cli", "node.devnet_cli", "genesis.cli", "wallet.cli", "wallet.identity_cli", "wallet.credits_cli")
 
 
 class _Parser(argparse.ArgumentParser):
