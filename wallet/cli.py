@@ -12,6 +12,7 @@ import argparse
 import functools
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ledger.address import ADDRESS_LEN, PREFIX, to_address
@@ -193,6 +194,20 @@ def cmd_address(args: argparse.Namespace) -> int:
     return 0
 
 
+def _expiry_order(row: dict) -> tuple:
+    """Soonest expiry first; classes that never expire last; then by class id."""
+    until = row.get("valid_until_ms")
+    return (until is None, until or 0, row["class"])
+
+
+def _validity(row: dict) -> str:
+    until = row.get("valid_until_ms")
+    if until is None:
+        return "no expiry"
+    day = datetime.fromtimestamp(until / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"expired {day}" if row.get("expired") else f"until {day}"
+
+
 @_guard
 def cmd_balance(args: argparse.Namespace) -> int:
     address = _account_of(args, args.account)
@@ -201,20 +216,36 @@ def cmd_balance(args: argparse.Namespace) -> int:
     classes = _Classes(client)
     rows = []
     for entry in account.get("balances", []):
-        found = classes.get(entry["class"])
-        decimals = int(found["decimals"]) if found else 0
+        found = classes.get(entry["class"]) or {}
+        decimals = int(found.get("decimals", 0))
         rows.append(
             {
                 "class": entry["class"],
                 "amount": entry["amount"],
                 "decimals": decimals,
                 "formatted": format_amount(int(entry["amount"]), decimals),
+                "name": found.get("name"),
+                "issuer": found.get("issuer"),
+                "kind": found.get("kind"),
+                "transferability": found.get("transferability"),
+                "categories": found.get("categories", []),
+                "valid_from_ms": found.get("valid_from_ms"),
+                "valid_until_ms": found.get("valid_until_ms"),
+                "expired": found.get("expired", False),
             }
         )
+    rows.sort(key=_expiry_order)
     data = {"address": address, "nonce": account.get("nonce", 0), "balances": rows}
     lines = [address, f"nonce {data['nonce']}"]
     width = max((len(r["class"]) for r in rows), default=0)
-    lines += [f"{r['class']:<{width}}  {r['formatted']}" for r in rows] or ["no credits"]
+    amount_width = max((len(r["formatted"]) for r in rows), default=0)
+    for r in rows:
+        spend = ", ".join(r["categories"]) or "anything"
+        mode = "spend only at accredited providers" if r["transferability"] == "spend_only" else "transferable"
+        lines.append(f"{r['class']:<{width}}  {r['formatted']:>{amount_width}}  {r['kind'] or '?'}  {_validity(r)}  "
+                     f"for {spend} ({mode}); issuer {r['issuer'] or '?'}")
+    if not rows:
+        lines.append("no credits")
     emit(args.json, data, "\n".join(lines))
     return 0
 
