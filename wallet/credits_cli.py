@@ -341,17 +341,17 @@ def cmd_reclaim(args: argparse.Namespace) -> int:
 def cmd_freeze(args: argparse.Namespace) -> int:
     class_id = _class_id(args.class_id)
     holder = parse_address(_account_of(args, args.holder), "holder address")
-    type_ = f"credits.{args.credits_command}"
-    return _tx(args, type_, (class_id, holder), f"{args.holder} {args.credits_command}d in {class_id}")
+    done = {"freeze": "frozen", "unfreeze": "unfrozen"}[args.credits_command]
+    return _tx(args, f"credits.{args.credits_command}", (class_id, holder), f"{args.holder} {done} in {class_id}")
 
 
 @_guard
 def cmd_delegate(args: argparse.Namespace) -> int:
     scope = _class_id(args.class_id) if args.class_id else credit_rules.ANY_CLASS
     operator = parse_address(_account_of(args, args.operator), "operator address")
-    type_ = f"credits.{args.credits_command}"
     shown = "all your classes" if scope == credit_rules.ANY_CLASS else scope
-    return _tx(args, type_, (scope, operator), f"{args.operator} {args.credits_command}d for {shown}")
+    done = {"delegate": "may issue", "undelegate": "may no longer issue"}[args.credits_command]
+    return _tx(args, f"credits.{args.credits_command}", (scope, operator), f"{args.operator} {done} for {shown}")
 
 
 # --- report ----------------------------------------------------------------------------------------

@@ -1,0 +1,135 @@
+"""`incoop credits …` against one real node: the issuer's commands the welfare year does not use.
+
+Scenario (one validator; the federation is the issuer):
+1. A payroll of 300 rows goes through `issue-batch` in chunks of 100, past
+   the mempool's nonce gap (256 pending per account) with progress on
+   stderr; the row that breaks the holder cap is reported by its line, the
+   other 299 are issued, and the exit status is non-zero.
+2. delegate/undelegate: an operator issues while delegated, not after.
+3. freeze/unfreeze: a frozen holder cannot pass credits on, unfrozen it can.
+4. accredit --revoke, and a second revoke fails with its code.
+5. Mistakes are one line: a bad category, an unknown signing key, a bad date,
+   a report of a class that is not there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from genesis.devnet import DEVNET_PASSWORD
+from ledger.address import to_address
+from ledger.crypto import SigningKey
+from tests.functional.framework import REPO, Devnet, running_devnet
+
+pytestmark = pytest.mark.timeout(180)
+
+CLASS = "club-2026"
+
+
+@pytest.fixture(scope="module")
+def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
+    yield from running_devnet(tmp_path_factory.mktemp("credits") / "devnet")
+
+
+def incoop(devnet: Devnet, *argv: str, check: bool = True, lines: int = 1) -> subprocess.CompletedProcess:
+    env = dict(os.environ, INCOOP_NODE=devnet.node.url, INCOOP_WALLET=str(devnet.layout.wallet_dir),
+               INCOOP_PASSWORD=DEVNET_PASSWORD, PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, "-m", "node.cli", *argv], capture_output=True, text=True, env=env,
+                          timeout=120, cwd=REPO)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    else:
+        assert proc.returncode != 0 and len(proc.stderr.strip().splitlines()) == lines, proc.stderr
+    return proc
+
+
+def held(devnet: Devnet, who: bytes | str) -> int:
+    address = who if isinstance(who, str) else to_address(who)
+    return next((b["amount"] for b in devnet.api.get(f"/v1/accounts/{address}")["balances"] if b["class"] == CLASS), 0)
+
+
+@pytest.fixture(scope="module")
+def club(devnet: Devnet) -> str:
+    incoop(devnet, "credits", "create-class", CLASS, "--as", "federation", "--name", "Club points",
+           "--kind", "virtue", "--decimals", "0", "--holder-cap", "5", "--valid-from", "2020-01-01")
+    shown = devnet.api.get(f"/v1/classes/{CLASS}")
+    assert (shown["kind"], shown["decimals"], shown["holder_cap"], shown["transferability"]) == ("virtue", 0, 5, "p2p")
+    assert shown["valid_from_ms"] == 1577836800000 and shown["valid_until_ms"] is None
+    return CLASS
+
+
+def test_issue_batch_past_the_nonce_gap_reports_the_failing_row(devnet: Devnet, club: str, tmp_path: Path) -> None:
+    repeated = to_address(SigningKey.generate().pubkey)
+    others = [to_address(SigningKey.generate().pubkey) for _ in range(294)]
+    rows = [f"{a},1,points" for a in others[:150]] + [f"{repeated},1,again"] * 6 + [f"{a},1,points" for a in others[150:]]
+    payroll = tmp_path / "payroll.csv"
+    payroll.write_text("\n".join(rows) + "\n")  # no header row
+    proc = incoop(devnet, "credits", "issue-batch", str(payroll), "--class", club, "--as", "federation",
+                  "--chunk", "100", "--json", "--timeout", "60", check=False, lines=4)
+    assert proc.stderr.splitlines()[:3] == ["issued 100/300", "issued 200/300", "issued 300/300"]
+    assert proc.stderr.splitlines()[3] == "incoop: 1 of 300 issues failed"
+    summary = json.loads(proc.stdout)
+    assert (summary["rows"], summary["ok"], summary["failed"]) == (300, 299, 1)
+    [failure] = summary["failures"]
+    assert (failure["line"], failure["address"], failure["code"]) == (156, repeated, "HOLDER_CAP_EXCEEDED")
+    assert held(devnet, repeated) == 5 and held(devnet, others[-1]) == 1
+    assert devnet.api.get(f"/v1/classes/{club}")["issued"] == 299
+
+
+def test_delegate_freeze_and_revoke(devnet: Devnet, club: str) -> None:
+    anna, marco = devnet.pubkey("anna"), devnet.pubkey("marco")
+    incoop(devnet, "credits", "delegate", "anna", "--class", club, "--as", "federation")
+    incoop(devnet, "credits", "issue", "--class", club, "--to", "marco", "--amount", "3", "--as", "anna")
+    incoop(devnet, "credits", "issue", "--class", club, "--to", "anna", "--amount", "2", "--as", "federation")
+    assert (held(devnet, marco), held(devnet, anna)) == (3, 2)
+    incoop(devnet, "credits", "undelegate", "anna", "--class", club, "--as", "federation")
+    refused = incoop(devnet, "credits", "issue", "--class", club, "--to", "marco", "--amount", "1", "--as", "anna",
+                     check=False)
+    assert "NOT_ISSUER" in refused.stderr
+
+    frozen = incoop(devnet, "credits", "freeze", club, "marco", "--as", "federation").stdout
+    assert "marco frozen" in frozen
+    sent = incoop(devnet, "wallet", "send", "--from", "marco", "--to", to_address(anna), "--class", club,
+                  "--amount", "1", check=False)
+    assert "HOLDER_FROZEN" in sent.stderr
+    incoop(devnet, "credits", "unfreeze", club, "marco", "--as", "federation")
+    assert "NOT_FROZEN" in incoop(devnet, "credits", "unfreeze", club, "marco", "--as", "federation", check=False).stderr
+    incoop(devnet, "wallet", "send", "--from", "marco", "--to", to_address(anna), "--class", club, "--amount", "1")
+    assert (held(devnet, marco), held(devnet, anna)) == (2, 3)
+
+    incoop(devnet, "credits", "accredit", "marco", "--category", "sport", "--category", "culture", "--as", "federation")
+    incoop(devnet, "credits", "accredit", "marco", "--category", "sport", "--revoke", "--as", "federation")
+    again = incoop(devnet, "credits", "accredit", "marco", "--category", "sport", "--revoke", "--as", "federation",
+                   check=False)
+    assert "NOT_ACCREDITED" in again.stderr
+    holders = devnet.api.get(f"/v1/classes/{club}/holders?limit=1000")["holders"]
+    assert {h["address"]: h["provider"] for h in holders}[to_address(marco)] is True
+
+    report = json.loads(incoop(devnet, "credits", "report", club, "--json").stdout)
+    assert report["balanced"] and report["issued"] == report["held"] == 304 and report["spent"] == []
+
+
+def test_mistakes_are_one_line(devnet: Devnet, club: str, tmp_path: Path) -> None:
+    assert "--category" in incoop(devnet, "credits", "create-class", "x-1", "--category", "Bad Cat",
+                                  "--as", "federation", check=False).stderr
+    assert "no key named 'zed'" in incoop(devnet, "credits", "create-class", "x-2", "--as", "zed", check=False).stderr
+    assert "ISO date" in incoop(devnet, "credits", "create-class", "x-3", "--valid-until", "next year",
+                                "--as", "federation", check=False).stderr
+    assert "no credit class" in incoop(devnet, "credits", "report", "no-such-class", check=False).stderr
+    assert "never" in incoop(devnet, "credits", "reclaim", club, "--as", "federation", check=False).stderr
+    empty = tmp_path / "empty.csv"
+    empty.write_text("address,amount,reason\n")
+    assert "no rows" in incoop(devnet, "credits", "issue-batch", str(empty), "--class", club, "--as", "federation",
+                               check=False).stderr
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"{to_address(devnet.pubkey('anna'))},1.5,too precise\n")
+    assert "line 1" in incoop(devnet, "credits", "issue-batch", str(bad), "--class", club, "--as", "federation",
+                              check=False).stderr
