@@ -13,6 +13,7 @@ import argparse
 import csv
 import io
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -42,6 +43,9 @@ from wallet.txbuild import BuildError, build_and_sign, parse_address
 BATCH_CHUNK = 128
 """Issues per /v1/txs/batch request. Two chunks in flight stay within the default nonce gap (256)."""
 HOLDERS_PAGE = 1000
+BATCH_RETRIES = 6
+TRANSIENT = ("MEMPOOL_FULL", "NONCE_TOO_FAR")
+"""Refusals a busy node gives for now: the refused transactions of a chunk are submitted again."""
 
 
 # --- small parsers -----------------------------------------------------------------------
@@ -196,6 +200,38 @@ def _final(client: NodeClient, tx_hash: str, timeout: float) -> dict:
     return client.wait_for_tx(tx_hash, timeout=timeout)
 
 
+def _failure(row: _Row, code: str, message: str) -> dict:
+    return {"line": row.line, "address": row.address, "amount": row.amount, "code": code, "message": message}
+
+
+def _submit_chunk(args: argparse.Namespace, client: NodeClient, txs: list, waited: str | None) -> tuple[dict, dict]:
+    """Submit one chunk, retrying what a busy node refused for now (a full mempool, too many
+    pending): returns {index: hash} admitted and {index: error} still refused."""
+    admitted: dict[int, str] = {}
+    todo = list(range(len(txs)))
+    refused: dict[int, dict] = {}
+    for attempt in range(BATCH_RETRIES + 1):
+        results = client.submit_batch([txs[i].raw for i in todo])
+        refused = {}
+        for i, result in zip(todo, results, strict=False):
+            if "error" in result:
+                refused[i] = result["error"]
+            else:
+                admitted[i] = txs[i].hash.hex()
+        if not refused or attempt == BATCH_RETRIES or any(e.get("code") not in TRANSIENT for e in refused.values()):
+            break
+        # room comes as blocks commit: wait for the earlier chunk, else for our own admitted ones
+        pending = [admitted[i] for i in sorted(admitted)]
+        if waited is not None:
+            _final(client, waited, args.timeout)
+            waited = None
+        elif pending:
+            _final(client, pending[-1], args.timeout)
+        time.sleep(min(0.2 * 2**attempt, 2.0))
+        todo = sorted(refused)
+    return admitted, refused
+
+
 @_guard
 def cmd_issue_batch(args: argparse.Namespace) -> int:
     class_id = _class_id(args.class_id)
@@ -208,11 +244,10 @@ def cmd_issue_batch(args: argparse.Namespace) -> int:
     status = client.status()
     expiry = int(status["height"]) + EXPIRY_WINDOW
     nonce = _next_nonce(client, info.address)
-    hashes: list[str | None] = [None] * len(rows)
+    hashes: dict[int, str] = {}  # row index -> hash of its admitted transaction
     failed: list[dict] = []
     chunk_last: list[str] = []
-    submitted = 0
-    stopped = None
+    gap = None  # the row index of the first nonce the node refused for good
     for start in range(0, len(rows), chunk):
         if len(chunk_last) >= 2:  # keep at most two chunks pending: the mempool's nonce gap
             _final(client, chunk_last[-2], args.timeout)
@@ -220,48 +255,50 @@ def cmd_issue_batch(args: argparse.Namespace) -> int:
         txs = [build_and_sign(key, status["chain_id"], "credits.issue", nonce + start + i, expiry,
                               (class_id, parse_address(row.address), row.amount, row.reason))
                for i, row in enumerate(part)]
-        results = client.submit_batch([tx.raw for tx in txs])
-        for i, (row, tx, result) in enumerate(zip(part, txs, results, strict=False)):
-            if "error" in result:
-                error = result["error"]
-                failed.append({"line": row.line, "address": row.address, "amount": row.amount,
-                               "code": error.get("code", "?"), "message": error.get("message", "")})
-                # a refused nonce leaves a gap: the later transactions could never commit
-                stopped = start + i + 1
-                break
-            hashes[start + i] = tx.hash.hex()
-            submitted += 1
-        print(f"issued {submitted}/{len(rows)}", file=sys.stderr, flush=True)
-        if stopped is not None:
+        admitted, refused = _submit_chunk(args, client, txs, chunk_last[-1] if chunk_last else None)
+        hashes.update({start + i: h for i, h in admitted.items()})
+        for i, error in sorted(refused.items()):
+            failed.append(_failure(part[i], error.get("code", "?"), error.get("message", "")))
+        print(f"issued {len(hashes)}/{len(rows)}", file=sys.stderr, flush=True)
+        if refused:
+            gap = start + min(refused)
             break
         chunk_last.append(txs[-1].hash.hex())
+    stuck = set()
+    if gap is not None:
+        # admitted after a refused nonce, they wait for it: they commit if the key's next
+        # transaction takes that nonce, so they are reported, never silently counted as failed
+        stuck = {i for i in hashes if i > gap}
+        for i in sorted(stuck):
+            failed.append(_failure(rows[i], "PENDING_BEHIND_GAP",
+                                   f"pending behind the refused nonce {nonce + gap}: it commits if that nonce is "
+                                   "used again; check before issuing it anew"))
+        failed += [_failure(row, "NOT_SUBMITTED", "not submitted after an earlier refusal")
+                   for row in rows[start + len(part):]]
     if args.no_wait:
-        emit(args.json, {"class": class_id, "rows": len(rows), "submitted": submitted, "failed": failed,
-                         "hashes": [h for h in hashes if h]},
-             f"submitted {submitted} of {len(rows)} issues of {class_id} (pending)")
-        return 0 if stopped is None else 1
-    if chunk_last and stopped is None:
-        _final(client, chunk_last[-1], args.timeout)
-    ok = 0
-    for row, tx_hash in zip(rows, hashes, strict=True):
-        if tx_hash is None:
-            continue
-        record = _final(client, tx_hash, args.timeout)
+        emit(args.json, {"class": class_id, "rows": len(rows), "submitted": len(hashes), "failed": len(failed),
+                         "failures": failed, "hashes": [hashes[i] for i in sorted(hashes)]},
+             f"submitted {len(hashes)} of {len(rows)} issues of {class_id} (pending)")
+        if failed:
+            raise CliError(f"{len(failed)} of {len(rows)} issues were not admitted")
+        return 0
+    settled = sorted(i for i in hashes if i not in stuck)
+    if settled:  # one account's transactions commit in nonce order: once the last is final, all are
+        _final(client, hashes[settled[-1]], args.timeout)
+    ok = issued = 0
+    for i in settled:
+        record = _final(client, hashes[i], args.timeout)
         result = record.get("result") or record.get("error") or {}
         if record["status"] == "committed" and result.get("code") == "OK":
             ok += 1
+            issued += rows[i].amount
         else:
-            failed.append({"line": row.line, "address": row.address, "amount": row.amount,
-                           "code": result.get("code", "?"), "message": result.get("message", "")})
-    not_submitted = [{"line": row.line, "address": row.address, "amount": row.amount, "code": "NOT_SUBMITTED",
-                      "message": "not submitted after an earlier refusal"}
-                     for row in rows[stopped:]] if stopped is not None else []
-    failed = sorted(failed, key=lambda f: f["line"]) + not_submitted
-    total = sum(row.amount for row, h in zip(rows, hashes, strict=True) if h)
+            failed.append(_failure(rows[i], result.get("code", "?"), result.get("message", "")))
+    failed.sort(key=lambda f: f["line"])
     summary = {"class": class_id, "rows": len(rows), "ok": ok, "failed": len(failed), "failures": failed,
-               "submitted": submitted}
-    lines = [f"{ok} of {len(rows)} issues of {class_id} OK, {len(failed)} failed"
-             f" ({format_amount(total, decimals)} submitted)"]
+               "submitted": len(hashes), "issued": issued}
+    lines = [f"{ok} of {len(rows)} issues of {class_id} OK ({format_amount(issued, decimals)} issued), "
+             f"{len(failed)} failed"]
     lines += [f"  line {f['line']}: {f['address']} {format_amount(f['amount'], decimals)}: {f['code']}: {f['message']}"
               for f in failed]
     emit(args.json, summary, "\n".join(lines))

@@ -133,3 +133,20 @@ def test_mistakes_are_one_line(devnet: Devnet, club: str, tmp_path: Path) -> Non
     bad.write_text(f"{to_address(devnet.pubkey('anna'))},1.5,too precise\n")
     assert "line 1" in incoop(devnet, "credits", "issue-batch", str(bad), "--class", club, "--as", "federation",
                               check=False).stderr
+
+
+def test_issue_batch_rides_out_a_full_mempool(tmp_path: Path) -> None:
+    """A node whose mempool holds 40 transactions refuses most of a 100-row chunk for now; the
+    refused rows are submitted again as blocks make room, and every row is issued once."""
+    for devnet in running_devnet(tmp_path / "devnet", mempool_max_txs=40):
+        incoop(devnet, "credits", "create-class", "small-pool", "--as", "federation", "--decimals", "0")
+        holders = [to_address(SigningKey.generate().pubkey) for _ in range(100)]
+        payroll = tmp_path / "payroll.csv"
+        payroll.write_text("".join(f"{a},{i + 1},row {i + 1}\n" for i, a in enumerate(holders)))
+        proc = incoop(devnet, "credits", "issue-batch", str(payroll), "--class", "small-pool", "--as", "federation",
+                      "--chunk", "100", "--json")
+        summary = json.loads(proc.stdout)
+        assert (summary["ok"], summary["failed"], summary["issued"]) == (100, 0, 5050), summary
+        assert devnet.api.get("/v1/classes/small-pool")["issued"] == 5050
+        held_now = {h["address"]: h["amount"] for h in devnet.api.get("/v1/classes/small-pool/holders?limit=1000")["holders"]}
+        assert held_now == {a: i + 1 for i, a in enumerate(holders)}
