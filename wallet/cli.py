@@ -9,11 +9,15 @@ one line saying what went wrong and a script sees a non-zero exit.
 from __future__ import annotations
 
 import argparse
+import csv
 import functools
+import io
 import json
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from ledger.address import ADDRESS_LEN, PREFIX, to_address
 from ledger.crypto import SigningKey
@@ -290,20 +294,75 @@ def cmd_send(args: argparse.Namespace) -> int:
     return _report(args, client, tx)
 
 
-def _describe(tx: dict, address: str, classes: _Classes) -> str:
-    """One line a person can read: who paid whom how much, for the types the wallet knows."""
+class Movement(NamedTuple):
+    """One history entry as a person reads it: who moved what to whom, and why."""
+
+    direction: str  # sent, received, issued, paid, redeemed, reclaimed, other
+    class_id: str
+    amount: int | None
+    counterparty: str
+    reference: str
+
+
+def movement(tx: dict, address: str) -> Movement:
+    """Read a credit transaction's body (FORMAT.md §6.3) from the account's side."""
     body = tx.get("body") or []
-    if tx.get("type") in ("credits.transfer", "credits.issue") and len(body) == 4:
+    kind = tx.get("type", "")
+    signer = tx.get("signer", "")
+    if kind in ("credits.transfer", "credits.issue") and len(body) == 4:
         class_id, to, amount, note = body
-        shown = f"{classes.format(class_id, int(amount))} {class_id}"
-        if tx["type"] == "credits.issue":
-            text = f"issued {shown} to {to}"
-        elif tx.get("signer") == address:
-            text = f"sent {shown} to {to}"
-        else:
-            text = f"received {shown} from {tx.get('signer')}"
-        return text + (f" ({note})" if note else "")
-    return f"{tx.get('type')} {json.dumps(body)}"
+        if kind == "credits.issue":
+            return Movement("issued", class_id, int(amount), to if signer == address else signer, note)
+        if signer == address:
+            return Movement("sent", class_id, int(amount), to, note)
+        return Movement("received", class_id, int(amount), signer, note)
+    if kind == "credits.pay" and len(body) == 5:
+        class_id, provider, amount, category, order_ref = body
+        reference = f"{category}: {order_ref}" if order_ref else category
+        if signer == address:
+            return Movement("paid", class_id, int(amount), provider, reference)
+        return Movement("received", class_id, int(amount), signer, reference)
+    if kind == "credits.redeem" and len(body) == 3:
+        class_id, amount, settlement = body
+        return Movement("redeemed", class_id, int(amount), "", settlement)
+    if kind == "credits.reclaim" and len(body) == 2:
+        return Movement("reclaimed", body[0], None, signer, "")
+    return Movement("other", "", None, "", kind)
+
+
+def _describe(tx: dict, address: str, classes: _Classes) -> str:
+    """One line a person can read: who paid whom how much."""
+    m = movement(tx, address)
+    if m.direction == "other":
+        return f"{tx.get('type')} {json.dumps(tx.get('body') or [])}"
+    shown = f"{classes.format(m.class_id, m.amount)} {m.class_id}" if m.amount is not None else m.class_id
+    preposition = {"sent": "to", "paid": "to", "issued": "to", "received": "from", "reclaimed": "by"}.get(m.direction)
+    text = f"{m.direction} {shown}" + (f" {preposition} {m.counterparty}" if preposition and m.counterparty else "")
+    return text + (f" ({m.reference})" if m.reference else "")
+
+
+HISTORY_CSV_COLUMNS = ("height", "index", "hash", "type", "result", "direction", "class", "amount", "counterparty",
+                       "reference")
+
+
+def _history_rows(client: NodeClient, address: str, args: argparse.Namespace) -> tuple[list[dict], str | None]:
+    """Up to --limit matching transactions, newest first, reading as many pages as the filters need."""
+    rows: list[dict] = []
+    before = args.before
+    while len(rows) < args.limit:
+        page = client.account_txs(address, limit=200 if (args.class_id or args.type) else args.limit, before=before)
+        for tx in page.get("txs", []):
+            if args.type and tx.get("type") != args.type:
+                continue
+            if args.class_id and movement(tx, address).class_id != args.class_id:
+                continue
+            rows.append(tx)
+            if len(rows) == args.limit:
+                return rows, f"{tx['height']}:{tx['index']}"
+        before = page.get("next")
+        if not before:
+            return rows, None
+    return rows, before
 
 
 @_guard
@@ -313,18 +372,40 @@ def cmd_history(args: argparse.Namespace) -> int:
         height, sep, index = args.before.partition(":")
         if not (sep and height.isdigit() and index.isdigit()):
             raise CliError(f"--before must be {HISTORY_FORMAT} (height:index), not {args.before!r}")
-    if not 1 <= args.limit <= 200:
-        raise CliError("--limit must be from 1 to 200")
+    if not 1 <= args.limit <= 10_000:
+        raise CliError("--limit must be from 1 to 10000")
     client = _client(args)
-    page = client.account_txs(address, limit=args.limit, before=args.before)
+    rows, more = _history_rows(client, address, args)
+    if args.csv:
+        return _history_csv(args.csv, rows, address)
     classes = _Classes(client)
     lines = []
-    for tx in page.get("txs", []):
+    for tx in rows:
         code = (tx.get("result") or {}).get("code", "?")
         lines.append(f"{tx['height']}:{tx['index']}  {code}  {_describe(tx, address, classes)}  tx {tx['hash']}")
-    if page.get("next"):
-        lines.append(f"more: --before {page['next']}")
-    emit(args.json, {"address": address, **page}, "\n".join(lines) or "no transactions")
+    if more:
+        lines.append(f"more: --before {more}")
+    emit(args.json, {"address": address, "txs": rows, "next": more}, "\n".join(lines) or "no transactions")
+    return 0
+
+
+def _history_csv(target: str, rows: list[dict], address: str) -> int:
+    """Movements as CSV (amounts in minor units), to a file or '-' for standard output."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(HISTORY_CSV_COLUMNS)
+    for tx in rows:
+        m = movement(tx, address)
+        writer.writerow([tx["height"], tx["index"], tx["hash"], tx.get("type"), (tx.get("result") or {}).get("code", ""),
+                         m.direction, m.class_id, "" if m.amount is None else m.amount, m.counterparty, m.reference])
+    if target == "-":
+        sys.stdout.write(buffer.getvalue())
+        return 0
+    out = Path(target)
+    if out.exists():
+        raise CliError(f"{out} exists; not overwriting it")
+    out.write_text(buffer.getvalue(), encoding="utf-8")
+    print(f"wrote {len(rows)} movements to {out}")
     return 0
 
 
@@ -434,8 +515,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = wsub.add_parser("history", parents=[common], help="transactions of a key or address, newest first")
     p.add_argument("account", metavar="NAME|ADDRESS")
-    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--limit", type=int, default=20, help="how many matching transactions (default 20, at most 10000)")
     p.add_argument("--before", metavar=HISTORY_FORMAT, help="continue below this height:index")
+    p.add_argument("--class", dest="class_id", metavar="ID", help="only movements of this credit class")
+    p.add_argument("--type", metavar="TYPE", help="only this transaction type, e.g. credits.pay")
+    p.add_argument("--csv", metavar="FILE", help="export as CSV to FILE ('-' for standard output)")
     p.set_defaults(func=cmd_history)
 
     from wallet import identity_cli, pay_cli  # they build on this module's helpers

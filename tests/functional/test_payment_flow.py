@@ -4,7 +4,8 @@ Scenario (one validator; the federation issues a spend-only meal class for
 food, accredits marco's shop for food and gives anna 50.00):
 1. marco prints a request for 12.50 (`incoop wallet request`): an incoop: URI
    and a QR code drawn in the terminal.
-2. anna pays it (`incoop wallet pay --request URI`): balances move exactly.
+2. anna pays it (`incoop wallet pay --request URI`): balances move exactly; her
+   history, filtered to the class, exports the payment and the issuance as CSV.
 3. A request for another chain, a tampered address and a payment without a
    category are refused with one line, and nothing moves.
 """
@@ -75,6 +76,14 @@ def test_a_shop_prints_a_request_and_a_resident_pays_it(devnet: Devnet, meal_cla
     assert devnet.api.balance(devnet.pubkey("marco"), meal_class) == 1250
     tx = devnet.api.tx(bytes.fromhex(paid["hash"]))
     assert tx["result"]["code"] == "OK"
+    # the resident's history, filtered to the class and exported as CSV
+    exported = incoop(devnet, "wallet", "history", "anna", "--class", meal_class, "--csv", "-").stdout.splitlines()
+    assert exported[0] == "height,index,hash,type,result,direction,class,amount,counterparty,reference"
+    rows = [line.split(",") for line in exported[1:]]
+    assert [(r[3], r[5], r[7], r[9]) for r in rows] == [
+        ("credits.pay", "paid", "1250", "food: order 7"), ("credits.issue", "issued", "5000", "welfare plan 2026"),
+    ]
+    assert rows[0][8] == incoop(devnet, "wallet", "address", "marco").stdout.strip()
 
 
 def test_requests_for_another_chain_tampered_or_incomplete_are_refused(devnet: Devnet, meal_class: str) -> None:
