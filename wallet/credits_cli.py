@@ -367,7 +367,9 @@ def cmd_reclaim(args: argparse.Namespace) -> int:
         body = (class_id, tuple(sorted(parse_address(h["address"]) for h in part)))
         records.append(_commit(args, client, key, "credits.reclaim", body))
         print(f"reclaimed {start + len(part)}/{len(holders)} holders", file=sys.stderr, flush=True)
-    total = sum(int(h["amount"]) for h in holders)
+    total = sum(int(h["amount"]) for h in holders)  # as listed; a committed sweep reads the books instead
+    if not getattr(args, "no_wait", False):
+        total = int(client.credit_class(class_id)["reclaimed"]) - int(credit_class["reclaimed"])
     emit(args.json, {"class": class_id, "holders": len(holders), "reclaimed": total,
                      "txs": [r["hash"] for r in records]},
          f"reclaimed {format_amount(total, decimals)} {class_id} from {len(holders)} holders in {len(records)} transactions")
