@@ -440,17 +440,18 @@ def cmd_report(args: argparse.Namespace) -> int:
         lines = [
             f"{class_id}  {credit_class['name']}  ({credit_class['kind']}, {credit_class['transferability']})",
             f"issuer     {credit_class['issuer']}",
-            f"validity   {_show_time(credit_class['valid_from_ms'])} .. {_show_time(credit_class['valid_until_ms'])} ({state})",
+            f"validity   from {_show_time(credit_class['valid_from_ms']) if credit_class['valid_from_ms'] else 'the start'}"
+            f" until {_show_time(credit_class['valid_until_ms']) if credit_class['valid_until_ms'] else 'never'} ({state})",
             f"pays for   {', '.join(credit_class['categories']) or 'any category'}",
         ]
-        width = max(len(name) for _, name, _ in rows)
+        width = max(len(name) for _, name, _ in rows) + 2
         section = None
         for kind, name, amount in rows:
             if kind != section and kind != "total":
                 lines.append("spent per category" if kind == "spent" else "redeemed per provider")
             section = kind
             indent = "" if kind == "total" else "  "
-            lines.append(f"{indent}{name:<{width}}  {units(amount):>16}")
+            lines.append(f"{indent}{name:<{width - len(indent)}}  {units(amount):>16}")
         if not data["balanced"]:
             lines.append("WARNING: the books do not balance (issued != held + redeemed + reclaimed)")
         print("\n".join(lines))
