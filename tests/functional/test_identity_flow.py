@@ -1,7 +1,7 @@
 """The identity registry end to end, as registrars and residents use it, on four validators.
 
 Scenario (one devnet: the federation's vault on node 0, the comune's on node 1;
-anna and marco hold demo credits; recovery delay 4 blocks):
+anna and marco hold demo credits; recovery delay 20 blocks):
 1. The federation registers anna through `incoop registrar register`; every
    node serves the identity (no personal data), and anna's account names it.
 2. The comune tries to register the same tax code for marco: refused
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.timeout(300)
 
 NAME = "Anna Rossi"
 TAX_CODE = "RSSNNA80A41L378J"
-RECOVERY_DELAY = 4
+RECOVERY_DELAY = 20  # blocks: heartbeats come every 0.3 s, so the early completion below is well inside it
 
 
 @pytest.fixture(scope="module")
