@@ -27,7 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from genesis.devnet import DEMO_CLASS, DEVNET_PASSWORD, DevnetLayout, create_devnet, p2p_port
+from genesis.devnet import (
+    DEMO_CLASS,
+    DEVNET_PASSWORD,
+    UNIQUENESS_SECRET,
+    DevnetLayout,
+    create_devnet,
+    p2p_port,
+)
 from ledger.address import from_address, to_address
 from ledger.block import decode_raw_block, verify_certificate
 from ledger.credits import TRANSFER
@@ -168,6 +175,32 @@ class Api:
 
     def wait_height(self, height: int, timeout: float = 10.0) -> dict:
         return wait_until(lambda: (s := self.status())["height"] >= height and s, timeout, what=f"height {height}")
+
+
+def incoop(devnet: Devnet, *argv: str, node: int = 0, check: bool = True, error_lines: int | None = 1
+           ) -> subprocess.CompletedProcess:
+    """`incoop ...` as a person runs it against node `node`, with the devnet's demo wallet and secrets.
+
+    Never a traceback. With `check`, it must succeed; otherwise it must fail
+    with a non-zero exit and `error_lines` lines on stderr (None: any number).
+    """
+    env = dict(
+        os.environ,
+        INCOOP_NODE=devnet.nodes[node].url,
+        INCOOP_WALLET=str(devnet.layout.wallet_dir),
+        INCOOP_PASSWORD=DEVNET_PASSWORD,
+        INCOOP_UNIQUENESS_SECRET_FILE=str(devnet.layout.home / UNIQUENESS_SECRET),
+        PYTHONPATH=str(REPO),
+    )
+    proc = subprocess.run([sys.executable, "-m", "node.cli", *argv], capture_output=True, text=True, env=env,
+                          timeout=120, cwd=REPO)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    if check:
+        assert proc.returncode == 0, proc.stderr
+    else:
+        assert proc.returncode != 0 and proc.stderr.strip(), proc.stderr
+        assert error_lines is None or len(proc.stderr.strip().splitlines()) == error_lines, proc.stderr
+    return proc
 
 
 def assert_api_error(status: int, code: str, call: Callable[[], Any]) -> ApiCallError:

@@ -15,18 +15,14 @@ Scenario (one validator; the federation is the issuer):
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from genesis.devnet import DEVNET_PASSWORD
 from ledger.address import to_address
 from ledger.crypto import SigningKey
-from tests.functional.framework import REPO, Devnet, running_devnet
+from tests.functional.framework import Devnet, incoop, running_devnet
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -36,19 +32,6 @@ CLASS = "club-2026"
 @pytest.fixture(scope="module")
 def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
     yield from running_devnet(tmp_path_factory.mktemp("credits") / "devnet")
-
-
-def incoop(devnet: Devnet, *argv: str, check: bool = True, lines: int = 1) -> subprocess.CompletedProcess:
-    env = dict(os.environ, INCOOP_NODE=devnet.node.url, INCOOP_WALLET=str(devnet.layout.wallet_dir),
-               INCOOP_PASSWORD=DEVNET_PASSWORD, PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, "-m", "node.cli", *argv], capture_output=True, text=True, env=env,
-                          timeout=120, cwd=REPO)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    else:
-        assert proc.returncode != 0 and len(proc.stderr.strip().splitlines()) == lines, proc.stderr
-    return proc
 
 
 def held(devnet: Devnet, who: bytes | str) -> int:
@@ -73,7 +56,7 @@ def test_issue_batch_past_the_nonce_gap_reports_the_failing_row(devnet: Devnet, 
     payroll = tmp_path / "payroll.csv"
     payroll.write_text("\n".join(rows) + "\n")  # no header row
     proc = incoop(devnet, "credits", "issue-batch", str(payroll), "--class", club, "--as", "federation",
-                  "--chunk", "100", "--json", "--timeout", "60", check=False, lines=4)
+                  "--chunk", "100", "--json", "--timeout", "60", check=False, error_lines=4)
     assert proc.stderr.splitlines()[:3] == ["issued 100/300", "issued 200/300", "issued 300/300"]
     assert proc.stderr.splitlines()[3] == "incoop: 1 of 300 issues failed"
     summary = json.loads(proc.stdout)

@@ -23,16 +23,12 @@ anna and marco hold demo credits; recovery delay 20 blocks):
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from genesis.devnet import DEVNET_PASSWORD, UNIQUENESS_SECRET
-from tests.functional.framework import REPO, Devnet, make_devnet, wait_until
+from tests.functional.framework import Devnet, incoop, make_devnet, wait_until
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -51,25 +47,6 @@ def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
     finally:
         devnet.cleanup()
         devnet.print_logs()
-
-
-def incoop(devnet: Devnet, *argv: str, node: int = 0, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(
-        os.environ,
-        INCOOP_NODE=devnet.nodes[node].url,
-        INCOOP_WALLET=str(devnet.layout.wallet_dir),
-        INCOOP_PASSWORD=DEVNET_PASSWORD,
-        INCOOP_UNIQUENESS_SECRET_FILE=str(devnet.layout.home / UNIQUENESS_SECRET),
-        PYTHONPATH=str(REPO),
-    )
-    proc = subprocess.run([sys.executable, "-m", "node.cli", *argv], capture_output=True, text=True, env=env,
-                          timeout=120, cwd=REPO)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    else:
-        assert proc.returncode != 0 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-    return proc
 
 
 def record_file(tmp_path: Path, name: str = NAME, tax_code: str = TAX_CODE) -> str:

@@ -13,16 +13,12 @@ food, accredits marco's shop for food and gives anna 50.00):
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
 
-from genesis.devnet import DEVNET_PASSWORD
 from ledger.tx import sign_tx
-from tests.functional.framework import FAR_EXPIRY, REPO, Devnet, running_devnet
+from tests.functional.framework import FAR_EXPIRY, Devnet, incoop, running_devnet
 
 CLASS = "meal-2026"
 
@@ -30,19 +26,6 @@ CLASS = "meal-2026"
 @pytest.fixture(scope="module")
 def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
     yield from running_devnet(tmp_path_factory.mktemp("pay") / "devnet")
-
-
-def incoop(devnet: Devnet, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, INCOOP_NODE=devnet.node.url, INCOOP_WALLET=str(devnet.layout.wallet_dir),
-               INCOOP_PASSWORD=DEVNET_PASSWORD, PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, "-m", "node.cli", *argv], capture_output=True, text=True, env=env,
-                          timeout=120, cwd=REPO)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    else:
-        assert proc.returncode != 0 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
-    return proc
 
 
 @pytest.fixture(scope="module")

@@ -25,17 +25,21 @@ every step goes through the `incoop` command line):
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from genesis.devnet import DEMO_CLASS, DEVNET_PASSWORD
-from tests.functional.framework import REPO, Devnet, assert_all_agree, make_devnet, wait_until
+from genesis.devnet import DEMO_CLASS
+from tests.functional.framework import (
+    Devnet,
+    assert_all_agree,
+    incoop,
+    make_devnet,
+    wait_until,
+)
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -53,20 +57,6 @@ def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
     finally:
         devnet.cleanup()
         devnet.print_logs()
-
-
-def incoop(devnet: Devnet, *argv: str, node: int = 0, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, INCOOP_NODE=devnet.nodes[node].url, INCOOP_WALLET=str(devnet.layout.wallet_dir),
-               INCOOP_PASSWORD=DEVNET_PASSWORD, PYTHONPATH=str(REPO))
-    proc = subprocess.run([sys.executable, "-m", "node.cli", *argv], capture_output=True, text=True, env=env,
-                          timeout=120, cwd=REPO)
-    assert "Traceback" not in proc.stderr, proc.stderr
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    else:
-        assert proc.returncode != 0 and proc.stderr.strip(), proc.stderr
-        assert len(proc.stderr.strip().splitlines()) == 1 or argv[1] == "issue-batch", proc.stderr
-    return proc
 
 
 def address(devnet: Devnet, name: str) -> str:
@@ -98,7 +88,8 @@ def test_a_welfare_year(devnet: Devnet, tmp_path: Path) -> None:
     # 2. the payroll's allocation, from a CSV
     bad = tmp_path / "bad.csv"
     bad.write_text(f"address,amount,reason\n{people['emp1']},400,plan 2026\n{people['emp2'][:-1]}x,400,plan 2026\n")
-    refused = incoop(devnet, "credits", "issue-batch", str(bad), "--class", CLASS, "--as", "federation", check=False)
+    refused = incoop(devnet, "credits", "issue-batch", str(bad), "--class", CLASS, "--as", "federation", check=False,
+                     error_lines=None)
     assert "line 3" in refused.stderr
     assert devnet.api.get(f"/v1/classes/{CLASS}")["issued"] == 0
     payroll = tmp_path / "payroll.csv"
