@@ -67,12 +67,14 @@ def test_a_recorded_nil_vote_refuses_a_value_at_the_same_position(path):
 
 
 def test_record_then_reopen_gives_the_same_record_and_lock(path):
-    """What record() wrote is what a restarted node reads: the record, and the lock for that height only."""
-    signed = Signed(12, 3, PRECOMMIT, V, locked_round=3, locked_value=V, locked_block=BLOCK)
+    """What record() wrote is what a restarted node reads: the record, and the lock for that height only,
+    with the prevotes that justified it."""
+    votes = ((1, 12, 3, V, b"\x01" * 32, b"\x02" * 64), (1, 12, 3, V, b"\x03" * 32, b"\x04" * 64))
+    signed = Signed(12, 3, PRECOMMIT, V, locked_round=3, locked_value=V, locked_block=BLOCK, locked_votes=votes)
     SignState(path).record(signed)
     again = SignState(path)
     assert again.last == signed
-    assert again.lock_at(12) == (3, V, BLOCK)
+    assert again.lock_at(12) == (3, V, BLOCK, votes)
     assert again.lock_at(13) is None and again.lock_at(11) is None
 
 

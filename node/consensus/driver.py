@@ -56,7 +56,15 @@ from ledger.evidence import EVIDENCE, build_evidence_body
 from ledger.store import Store
 from ledger.transition import BlockInvalid, BlockOutcome, ChainHead, apply_block, build_block
 from ledger.tx import Tx, decode_tx, sign_tx
-from ledger.votes import PREVOTE, Proposal, Vote, sign_proposal, sign_vote
+from ledger.votes import (
+    PREVOTE,
+    MessageFormatError,
+    Proposal,
+    Vote,
+    sign_proposal,
+    sign_vote,
+    vote_from_tuple,
+)
 from node.config import NodeConfig
 from node.consensus import signstate, wire
 from node.consensus.machine import (
@@ -294,11 +302,13 @@ class Driver:
                     self._resume_round = last.round + 1
                 restored = self.sign_state.lock_at(height)
                 if restored is not None:
-                    round_, value, block_bytes = restored
+                    round_, value, block_bytes, votes = restored
                     lock = (round_, value)
                     if block_bytes is not None:
                         self._restore_locked_block(value, block_bytes)
             self.machine = Machine(height, self.validators, self.key.pubkey, lock)
+            if lock is not None:
+                self._restore_lock_votes(votes)
         buffered, self.future = self.future, []
         for handler, args in buffered:
             message_height = args[1].height
@@ -309,6 +319,17 @@ class Driver:
         self._publish_status()
         self._at(self.head.time_ms + self.config.heartbeat_ms - now_ms(), self._maybe_start)
         await self._maybe_start()
+
+    def _restore_lock_votes(self, votes: tuple) -> None:
+        """Count again the prevotes that justified the lock (checked like any received vote)."""
+        assert self.machine is not None
+        for item in votes:
+            try:
+                vote = vote_from_tuple(item)
+            except MessageFormatError:
+                continue
+            if vote.height == self.machine.height and vote.verify(self.chain_id):
+                self.machine.step(VoteIn(vote))  # before Start: counted, no rule runs yet
 
     def _restore_locked_block(self, value: bytes, block_bytes: bytes) -> None:
         try:
@@ -416,9 +437,13 @@ class Driver:
             return False
         s = machine.state
         locked_block = None
-        if s.locked_value is not None and s.locked_value in self.blocks:
-            locked_block = self.blocks[s.locked_value].block.encode()
-        self.sign_state.record(Signed(height, round_, kind, value, s.locked_round, s.locked_value, locked_block))
+        locked_votes: tuple = ()
+        if s.locked_value is not None:
+            if s.locked_value in self.blocks:
+                locked_block = self.blocks[s.locked_value].block.encode()
+            locked_votes = tuple(v.as_tuple() for v in machine.keeper.prevotes_for(s.locked_round, s.locked_value))
+        self.sign_state.record(Signed(height, round_, kind, value, s.locked_round, s.locked_value, locked_block,
+                                      locked_votes))
         return True
 
     def _cast(self, machine: Machine, action: CastVote) -> Vote | None:

@@ -6,7 +6,7 @@ a crash the node resumes from this record and refuses to sign anything at or
 below it except the very same message. A crash then equals a pause.
 
 The file is `sha256(body) || body`, body = canonical
-[1, height, round, kind, value, locked_round, locked_value, locked_block].
+[1, height, round, kind, value, locked_round, locked_value, locked_block, locked_votes].
 It is replaced atomically: write a temporary file, fsync it, rename it over
 the old one, fsync the directory. A torn temporary file (SIGKILL mid-write) is
 ignored and the last complete record stands; a damaged record file stops the
@@ -40,6 +40,9 @@ class Signed(NamedTuple):
     locked_round: int = -1
     locked_value: bytes | None = None
     locked_block: bytes | None = None  # the locked block's canonical bytes, to re-propose it after a restart
+    # the prevote quorum that justified the lock (signed vote tuples): after a restart the keeper has
+    # forgotten it, and without it nobody, not even this node alone, could accept the re-proposal (L28)
+    locked_votes: tuple = ()
 
     def position(self) -> tuple[int, int, int]:
         return (self.height, self.round, self.kind)
@@ -105,9 +108,9 @@ class SignState:
             os.close(dir_fd)
         self.last = signed
 
-    def lock_at(self, height: int) -> tuple[int, bytes, bytes | None] | None:
-        """The lock recorded for `height` (round, value, block bytes), if any."""
+    def lock_at(self, height: int) -> tuple[int, bytes, bytes | None, tuple] | None:
+        """The lock recorded for `height` (round, value, block bytes, the prevotes behind it), if any."""
         last = self.last
         if last is None or last.height != height or last.locked_value is None:
             return None
-        return last.locked_round, last.locked_value, last.locked_block
+        return last.locked_round, last.locked_value, last.locked_block, tuple(last.locked_votes)
