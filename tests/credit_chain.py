@@ -22,15 +22,12 @@ from ledger.address import to_address
 from ledger.block import Block
 from ledger.crypto import SigningKey
 from ledger.encoding import decode
-from ledger.transition import ChainHead, apply_block, build_block
 from tests.identity_chain import (
     ATTESTER,
-    CHAIN_ID,
     ISSUER,
     KEYS,
     REGISTRAR,
     T0,
-    VALIDATOR,
     Chain,
     genesis_document,
 )
@@ -81,22 +78,6 @@ class CreditChain(Chain):
                 self.tx(ATTESTER, "attest.issue", (IDS[i], attribute, 0), nonce=n)
                 for n, (i, attribute) in enumerate((i, a) for i in range(4) for a in ATTRIBUTES[i])
             ]))
-
-    def block(self, txs, time_ms: int | None = None) -> Block:
-        """Build a block of `txs` at `time_ms` (default: 1 s after the head), apply it on both states."""
-        block, outcome, rejected = build_block(
-            self.state, self.tree, self.head, CHAIN_ID, VALIDATOR.pubkey, time_ms or self.head.time_ms + 1000, txs
-        )
-        assert rejected == [], rejected
-        follower = apply_block(self.follower_state, self.tree, self.head, block, CHAIN_ID)
-        assert follower.state_root == outcome.state_root
-        self.state.apply(outcome.state_changes)
-        self.follower_state.apply(follower.state_changes)
-        self._commit_tree(outcome.tree_writes)
-        h = block.header
-        self.head = ChainHead(h.height, h.hash(), h.state_root, h.time_ms)
-        self.last_outcome = outcome
-        return block
 
     def at(self, time_ms: int) -> None:
         """An empty block at `time_ms`: the next block's time is after it."""

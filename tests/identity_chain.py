@@ -86,10 +86,11 @@ class Chain:
     def tx(self, key: SigningKey, type_: str, body: tuple, nonce: int | None = None):
         return sign_tx(key, CHAIN_ID, type_, self.nonce(key) if nonce is None else nonce, 10**9, body)
 
-    def block(self, txs) -> Block:
-        """Build a block of `txs` (all must be admissible), apply it on both states, return it."""
+    def block(self, txs, time_ms: int | None = None) -> Block:
+        """Build a block of `txs` (all must be admissible) at `time_ms` (default: 1 s after the head),
+        apply it on both states, return it."""
         block, outcome, rejected = build_block(
-            self.state, self.tree, self.head, CHAIN_ID, VALIDATOR.pubkey, self.head.time_ms + 1000, txs
+            self.state, self.tree, self.head, CHAIN_ID, VALIDATOR.pubkey, time_ms or self.head.time_ms + 1000, txs
         )
         assert rejected == [], rejected
         follower = apply_block(self.follower_state, self.tree, self.head, block, CHAIN_ID)
