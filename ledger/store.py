@@ -59,7 +59,9 @@ class _PrefixedReader:
 
 
 class Store:
-    def __init__(self, path: str | Path, create: bool = True):
+    def __init__(self, path: str | Path, create: bool = True, sync: bool = True):
+        """`sync=False` is for scratch stores (the auditor's replay), where a crash loses nothing of value."""
+        self._sync = sync
         if create:
             Path(path).mkdir(parents=True, exist_ok=True)
         try:
@@ -87,7 +89,7 @@ class Store:
         if self.is_initialised():
             raise StoreError("the store already holds a chain")
         root, tree_writes = StateTree(lambda k: None).update(sorted(state.items()))
-        with self.db.write_batch(transaction=True, sync=True) as batch:
+        with self.db.write_batch(transaction=True, sync=self._sync) as batch:
             for key, value in state.items():
                 batch.put(P_STATE + key, value)
             for key, value in tree_writes.items():
@@ -117,7 +119,7 @@ class Store:
         height = header.height
         block_hash = header.hash()
         h8 = _h8(height)
-        with self.db.write_batch(transaction=True, sync=True) as batch:
+        with self.db.write_batch(transaction=True, sync=self._sync) as batch:
             batch.put(P_BLOCK + h8, encode_raw_block(block, certificate))
             batch.put(P_HASH + block_hash, h8)
             for index, tx in enumerate(outcome.txs):
