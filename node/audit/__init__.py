@@ -1,0 +1,1 @@
+"""The auditor: verify a chain from genesis, export statements (docs/audit.md)."""
