@@ -14,7 +14,10 @@ from typing import NoReturn
 
 from node.cli_common import CliError
 
-_MODULES = ("node.node_cli", "node.devnet_cli", "genesis.cli", "wallet.cli", "wallet.identity_cli", "wallet.credits_cli")
+_MODULES = (
+    "node.node_cli", "node.devnet_cli", "genesis.cli", "wallet.cli", "wallet.identity_cli", "wallet.credits_cli",
+    "node.audit.cli",
+)
 
 
 class _Parser(argparse.ArgumentParser):

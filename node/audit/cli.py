@@ -1,0 +1,22 @@
+"""`incoop audit …`: the auditor's commands, one module per command."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+
+_COMMANDS = ("node.audit.verify_cli", "node.audit.export_cli")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("audit", help="verify a chain from genesis; export credit statements")
+    audit_sub = parser.add_subparsers(dest="audit_command", metavar="COMMAND")
+    audit_sub.required = True
+    for name in _COMMANDS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue  # a command still being written
+        module.register(audit_sub)
