@@ -1,0 +1,326 @@
+"""Statements: every credit movement of a class, an issuer or an account, read off a replayed chain.
+
+Why a replay rather than reading transaction bodies. A body says what its
+signer asked for; the chain decides what happened. Most bodies carry their
+amount, but a `credits.reclaim` does not (it takes each listed holder's whole
+balance at that moment), a failed transaction moves nothing although its body
+names an amount, and a future type may move credits in ways no body shows.
+So the exporter replays the chain from genesis into a scratch store with the
+same `apply_block` the node runs (checking every block, state root and commit
+certificate on the way), and re-executes each block's transactions one by one
+on a layer over the pre-block state to get each transaction's own writes.
+Every movement's amount is then the balance change the chain itself made:
+
+- the movements read from a body (who pays whom, the mint side of an issue,
+  the burn side of a redeem or reclaim) must account for exactly the `bal/`
+  changes of that transaction, or the export stops with an error rather than
+  print a statement the chain does not bear out;
+- the re-executed block must write exactly what `apply_block` wrote, so the
+  per-transaction view and the committed block cannot drift apart.
+
+A movement is one debit and one credit of the same amount of one class; the
+mint side of an issue and the burn side of a redeem or reclaim have no
+account (FORMAT.md §6.3: issue is the only way in, redeem and reclaim the only
+ways out). An issue signed by a delegated operator moves the class issuer's
+books like any other issue: the class and its issuer are what select it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import identity  # noqa: F401  (registers the identity types and the spend guard, as the node does)
+from genesis.document import Genesis
+from ledger import chain, credit_moves, credits  # (importing credits registers the credit types)
+from ledger.address import to_address
+from ledger.block import BlockFormatError, CertificateInvalid, decode_raw_block, verify_certificate
+from ledger.encoding import decode
+from ledger.errors import Code
+from ledger.handlers import lookup
+from ledger.state import Overlay
+from ledger.store import Store
+from ledger.transition import BlockInvalid, BlockOutcome, apply_block, execute_tx
+from ledger.tx import Tx
+from node.audit.source import ChainSource
+
+COLUMNS = ("height", "time", "tx_hash", "type", "from", "to", "class", "amount", "reference")
+"""The statement's columns, in order; amounts are integers in the class's base units."""
+
+DAY_MS = 86_400_000
+
+
+class ExportError(RuntimeError):
+    """The chain cannot be exported: unreadable, invalid, or not the chain of this genesis."""
+
+
+class Movement(NamedTuple):
+    """One debit and one credit of the same amount of one class; None is the mint or burn side."""
+
+    height: int
+    time_ms: int
+    tx_index: int
+    tx_hash: bytes
+    type: str
+    sender: bytes | None
+    receiver: bytes | None
+    class_id: str
+    amount: int
+    reference: str
+
+    def row(self) -> dict[str, str | int]:
+        """The CSV row: addresses in their text form, time in ISO 8601 UTC with milliseconds."""
+        return {
+            "height": self.height,
+            "time": iso_time(self.time_ms),
+            "tx_hash": self.tx_hash.hex(),
+            "type": self.type,
+            "from": "" if self.sender is None else to_address(self.sender),
+            "to": "" if self.receiver is None else to_address(self.receiver),
+            "class": self.class_id,
+            "amount": self.amount,
+            "reference": self.reference,
+        }
+
+
+def iso_time(time_ms: int) -> str:
+    """2026-11-27T14:24:46.123Z: integer arithmetic, no float seconds that could round a millisecond."""
+    seconds = datetime.fromtimestamp(time_ms // 1000, UTC)
+    return seconds.strftime("%Y-%m-%dT%H:%M:%S") + f".{time_ms % 1000:03d}Z"
+
+
+def day_start_ms(text: str) -> int:
+    """Midnight UTC of a YYYY-MM-DD day, in ms; ValueError for anything else."""
+    day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+    return int(day.timestamp()) * 1000
+
+
+class Selection(NamedTuple):
+    """Which movements a statement holds: all filters given must match."""
+
+    class_id: str | None = None
+    issuer: bytes | None = None  # movements of the classes this account issues
+    account: bytes | None = None  # movements from or to this account
+    from_height: int = 1
+    to_height: int | None = None  # None: the source's head
+    since_ms: int | None = None  # block time, inclusive
+    until_ms: int | None = None  # block time, exclusive
+
+    def block_in_range(self, height: int, time_ms: int) -> bool:
+        if height < self.from_height or (self.to_height is not None and height > self.to_height):
+            return False
+        if self.since_ms is not None and time_ms < self.since_ms:
+            return False
+        return self.until_ms is None or time_ms < self.until_ms
+
+    def wants(self, movement: Movement, class_issuer: bytes) -> bool:
+        if self.class_id is not None and movement.class_id != self.class_id:
+            return False
+        if self.issuer is not None and class_issuer != self.issuer:
+            return False
+        return self.account is None or self.account in (movement.sender, movement.receiver)
+
+
+# --- reading movements from a transaction and its balance changes --------------------------------
+
+Deltas = dict[tuple[bytes, str], int]
+"""(holder, class_id) -> the balance change one transaction made (never 0)."""
+
+_Side = tuple[bytes | None, bytes | None, str, int, str]  # sender, receiver, class, amount, reference
+
+
+def balance_deltas(before: Overlay, writes: dict[bytes, bytes | None]) -> Deltas:
+    """The `bal/` changes of `writes` against the state `before` them (FORMAT.md §9 key layout)."""
+    deltas: Deltas = {}
+    prefix = credits.PREFIX_BALANCE
+    for key, value in writes.items():
+        if not key.startswith(prefix):
+            continue
+        old = before.get(key)
+        change = (0 if value is None else decode(value)) - (0 if old is None else decode(old))
+        if change:
+            deltas[(key[len(prefix):len(prefix) + 32], key[len(prefix) + 32:].decode("ascii"))] = change
+    return deltas
+
+
+def read_movements(tx: Tx, body: Any, deltas: Deltas) -> list[_Side]:
+    """What a successful transaction moved, in the order its body names the parties.
+
+    Amounts come from the body where the body fixes them (the execution
+    rules move exactly that), and from the balance changes where the chain
+    decides them (reclaim); `check_accounted` then holds both to the chain.
+    """
+    kind = tx.type
+    if kind == credits.ISSUE.name:
+        return [(None, body.to, body.class_id, body.amount, body.reason)]
+    if kind == credits.TRANSFER.name:
+        return [(tx.signer, body.to, body.class_id, body.amount, body.memo)]
+    if kind == credit_moves.PAY.name:
+        reference = f"{body.category}: {body.order_ref}" if body.order_ref else body.category
+        return [(tx.signer, body.provider, body.class_id, body.amount, reference)]
+    if kind == credit_moves.REDEEM.name:
+        return [(tx.signer, None, body.class_id, body.amount, body.settlement_ref)]
+    if kind == credit_moves.RECLAIM.name:
+        taken = ((holder, -deltas.get((holder, body.class_id), 0)) for holder in body.holders)
+        return [(holder, None, body.class_id, amount, "") for holder, amount in taken if amount > 0]
+    return []  # the other types move no credits; check_accounted holds them to that
+
+
+def check_accounted(sides: list[_Side], deltas: Deltas) -> bool:
+    """True if the movements add up to exactly the balance changes the transaction made."""
+    net: Deltas = {}
+    for sender, receiver, class_id, amount, _ in sides:
+        for account, sign in ((sender, -1), (receiver, 1)):
+            if account is not None:
+                net[(account, class_id)] = net.get((account, class_id), 0) + sign * amount
+    return {k: v for k, v in net.items() if v} == deltas
+
+
+# --- the replay -----------------------------------------------------------------------------------
+
+
+class ChainReplay:
+    """A scratch store that follows a chain from its genesis, block by block, checking each.
+
+    The store is private and deleted on close; `Store(sync=False)` because a
+    crash of the auditor loses nothing a rerun does not rebuild.
+    """
+
+    def __init__(self, genesis: Genesis):
+        self.chain_id = genesis.chain_id
+        self._dir = Path(tempfile.mkdtemp(prefix="incoop-export-"))
+        self.store = Store(self._dir / "state", create=True, sync=False)
+        self.head = self.store.init_genesis(genesis.hash(), genesis.initial_state(), genesis.genesis_time_ms)
+        self._issuers: dict[str, bytes] = {}
+
+    def close(self) -> None:
+        self.store.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def class_issuer(self, state: Overlay, class_id: str) -> bytes:
+        """A class's issuer never changes once the class exists (FORMAT.md §6.3), so it is cached."""
+        issuer = self._issuers.get(class_id)
+        if issuer is None:
+            found = credits.get_class(state, class_id)
+            if found is None:
+                raise ExportError(f"a movement of class {class_id!r}, which does not exist")
+            issuer = self._issuers[class_id] = found.issuer
+        return issuer
+
+    def apply(self, height: int, raw: bytes) -> list[tuple[Movement, bytes]]:
+        """Check and commit one raw block; its movements, each with its class's issuer."""
+        try:
+            block, certificate = decode_raw_block(raw)
+        except BlockFormatError as exc:
+            raise ExportError(f"block {height} does not decode: {exc}") from None
+        if block.header.height != height:
+            raise ExportError(f"the source gave block {block.header.height} for height {height}")
+        state = self.store.state
+        try:
+            verify_certificate(certificate, self.chain_id, chain.get_validators(state), height, block.hash())
+            outcome = apply_block(state, self.store.tree, self.head, block, self.chain_id)
+        except (CertificateInvalid, BlockInvalid) as exc:
+            if height == 1 and block.header.prev_hash != self.head.block_hash:
+                raise ExportError("block 1 does not follow this genesis: is --genesis the chain's genesis file?") from None
+            raise ExportError(f"invalid chain: {exc}") from None
+        movements = self._movements(block.header.height, block.header.time_ms, outcome)
+        self.head = self.store.commit_block(block, certificate, outcome)
+        return movements
+
+    def _movements(self, height: int, time_ms: int, outcome: BlockOutcome) -> list[tuple[Movement, bytes]]:
+        """Re-execute the block's transactions one at a time to see each one's own balance changes."""
+        overlay = Overlay(self.store.state)
+        out: list[tuple[Movement, bytes]] = []
+        for index, (tx, result) in enumerate(zip(outcome.txs, outcome.results, strict=True)):
+            body = lookup(tx.type).parse(tx.body)  # admitted by apply_block: it parses
+            layer = overlay.child()
+            code = execute_tx(layer, tx, body, self.chain_id, height, time_ms)
+            deltas = balance_deltas(overlay, layer.writes)
+            sides = read_movements(tx, body, deltas) if code == Code.OK else []
+            if int(code) != result or not check_accounted(sides, deltas):
+                raise ExportError(f"block {height} transaction {index} ({tx.type}) changed balances "
+                                  "in a way the exporter cannot read as movements")
+            for sender, receiver, class_id, amount, reference in sides:
+                movement = Movement(height, time_ms, index, tx.hash, tx.type, sender, receiver, class_id, amount,
+                                    reference)
+                out.append((movement, self.class_issuer(layer, class_id)))
+            layer.merge_into_parent()
+        if overlay.changes() != outcome.state_changes:
+            raise ExportError(f"block {height}: re-executing its transactions one by one differs from the block")
+        return out
+
+
+class Progress(NamedTuple):
+    height: int  # the block just replayed
+    stop: int  # the last block the export will replay
+
+
+def export_movements(
+    source: ChainSource,
+    genesis: Genesis,
+    selection: Selection,
+    progress: Callable[[Progress], None] = lambda _: None,
+) -> Iterator[Movement]:
+    """The selected movements in chain order (height, transaction, order within it).
+
+    The chain is replayed from genesis whatever the range (a movement's
+    amount can depend on everything before it); the replay stops at
+    `to_height` or at the first block past `until_ms`.
+    """
+    head = source.head_height()
+    stop = head if selection.to_height is None else selection.to_height
+    if stop > head:
+        raise ExportError(f"--to-height {stop} is above the chain's head ({head}) at {source.description}")
+    replay = ChainReplay(genesis)
+    try:
+        for height, raw in source.raw_blocks(1, stop):
+            if raw is None:
+                raise ExportError(f"block {height} is missing at {source.description}")
+            movements = replay.apply(height, raw)
+            progress(Progress(height, stop))
+            if not selection.block_in_range(height, replay.head.time_ms):
+                if selection.until_ms is not None and replay.head.time_ms >= selection.until_ms:
+                    break  # block times only grow: nothing later is in range
+                continue
+            for movement, issuer in movements:
+                if selection.wants(movement, issuer):
+                    yield movement
+    finally:
+        replay.close()
+
+
+# --- the summary ----------------------------------------------------------------------------------
+
+
+class Totals:
+    """Per class: the number of rows and the amount per transaction type (the `--json` summary)."""
+
+    def __init__(self, account: bytes | None = None):
+        self.account = account
+        self.rows = 0
+        self.classes: dict[str, dict[str, Any]] = {}
+
+    def add(self, movement: Movement) -> None:
+        self.rows += 1
+        entry = self.classes.setdefault(movement.class_id, {"rows": 0, "amount_by_type": {}})
+        entry["rows"] += 1
+        by_type = entry["amount_by_type"]
+        by_type[movement.type] = by_type.get(movement.type, 0) + movement.amount
+        if self.account is not None:
+            for side, field in ((movement.receiver, "received"), (movement.sender, "sent")):
+                if side == self.account:
+                    entry[field] = entry.get(field, 0) + movement.amount
+
+    def as_json(self) -> dict[str, Any]:
+        classes = {}
+        for class_id in sorted(self.classes):
+            entry = dict(self.classes[class_id])
+            if self.account is not None:
+                entry.setdefault("received", 0)
+                entry.setdefault("sent", 0)
+            classes[class_id] = entry
+        return {"rows": self.rows, "classes": classes}
