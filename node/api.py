@@ -25,7 +25,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from identity import records as identity_records
-from ledger import accounts, credit_rules, credits, evidence
+from ledger import accounts, credit_rules, credits, evidence, lightproof
 from ledger.address import AddressError, from_address, to_address
 from ledger.block import Block, Certificate, decode_raw_block
 from ledger.crypto import HASH_LEN, PUBKEY_LEN
@@ -34,6 +34,7 @@ from ledger.errors import MESSAGES, Code, TxError
 from ledger.store import Store
 from ledger.tx import Tx, decode_tx
 from node import metrics
+from node.balance_proofs import NoCommittedBlock, balance_proof_at_head
 from node.config import ApiConfig
 from node.mempool import Mempool, Prepared
 from node.openapi import openapi_document
@@ -391,6 +392,46 @@ async def get_account(request: web.Request) -> web.Response:
         "balances": balances,
         "identity": _hex_or_none(identity_records.identity_of(ctx.store.state, account)),
     })
+
+
+def _proof_class(request: web.Request) -> str:
+    class_id = request.query.get("class")
+    if not class_id:
+        raise ApiError(400, "BAD_REQUEST", "say which credit class to prove: ?class=ID")
+    if not credits.CLASS_ID.fullmatch(class_id):
+        raise ApiError(404, "NOT_FOUND", f"no credit class {class_id!r}")
+    return class_id
+
+
+def render_balance_proof(proof: lightproof.BalanceProof) -> dict:
+    """FORMAT.md §21: `proof` is what a wallet verifies; the other fields are for people reading along."""
+    header = proof.header
+    return {
+        "address": to_address(proof.account),
+        "class": proof.class_id,
+        "amount": proof.amount,
+        "height": header.height,
+        "time_ms": header.time_ms,
+        "block_hash": header.hash().hex(),
+        "state_root": header.state_root.hex(),
+        "validators_hash": header.validators_hash.hex(),
+        "proof": proof.encode().hex(),
+    }
+
+
+@routes.get("/v1/accounts/{address}/proof")
+async def get_account_proof(request: web.Request) -> web.Response:
+    """A light proof of one balance against the head block's certified state root (issue 6)."""
+    ctx = request.app[NODE]
+    account = _account(request.match_info["address"])
+    class_id = _proof_class(request)
+    try:
+        proof = balance_proof_at_head(ctx.store, account, class_id)
+    except NoCommittedBlock as exc:
+        raise ApiError(404, "NOT_FOUND", str(exc)) from None
+    if proof is None:
+        raise ApiError(404, "NOT_FOUND", f"no credit class {class_id!r}")
+    return web.json_response(render_balance_proof(proof))
 
 
 def _hex_or_none(value: bytes | None) -> str | None:

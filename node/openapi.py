@@ -172,6 +172,22 @@ _SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "BalanceProof": {
+        "type": "object",
+        "description": "a light proof of one balance (FORMAT.md §21); verify `proof`, the other fields only describe it",
+        "required": ["address", "class", "amount", "height", "time_ms", "block_hash", "state_root", "validators_hash", "proof"],
+        "properties": {
+            "address": _ADDRESS,
+            "class": {"type": "string"},
+            "amount": {"type": "integer", "description": "minor units; 0 when the account holds none (proven absent)"},
+            "height": {"type": "integer", "description": "the committed block whose state root the proof is against (the head)"},
+            "time_ms": {"type": "integer"},
+            "block_hash": _HEX,
+            "state_root": _HEX,
+            "validators_hash": _HEX,
+            "proof": {**_HEX, "description": "the canonical bundle of FORMAT.md §21.1, hex"},
+        },
+    },
     "History": {
         "type": "object",
         "properties": {
@@ -427,6 +443,20 @@ PATHS: dict[str, dict[str, Any]] = {
                 {"name": "before", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]+:[0-9]+$"}, "description": "the 'next' cursor of the previous page"},
             ],
             "responses": {"200": _json(_ref("History"), "one page"), "400": _error("INVALID_ADDRESS, BAD_REQUEST")},
+        },
+    },
+    "/v1/accounts/{address}/proof": {
+        "get": {
+            "summary": "A light proof of an account's balance in a class, against the head block's certified state root",
+            "parameters": [
+                _ADDRESS_PARAM,
+                {"name": "class", "in": "query", "required": True, "schema": {"type": "string"}, "description": "the credit class id"},
+            ],
+            "responses": {
+                "200": _json(_ref("BalanceProof"), "the balance and its proof"),
+                "400": _error("INVALID_ADDRESS, BAD_REQUEST (no class)"),
+                "404": _error("NOT_FOUND (no such class, or no block committed yet)"),
+            },
         },
     },
     "/v1/classes": {

@@ -522,10 +522,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--csv", metavar="FILE", help="export as CSV to FILE ('-' for standard output)")
     p.set_defaults(func=cmd_history)
 
-    from wallet import identity_cli, pay_cli  # they build on this module's helpers
+    from wallet import identity_cli, pay_cli, verify_cli  # they build on this module's helpers
 
     identity_cli.register_wallet(wsub, common)
     pay_cli.register_wallet(wsub, common)
+    verify_cli.register_wallet(wsub, common)
 
     tx = sub.add_parser("tx", help="sign transactions offline, submit signed ones")
     tsub = tx.add_subparsers(dest="tx_command", metavar="TX_COMMAND")

@@ -177,6 +177,10 @@ class NodeClient:
     def identity(self, identity_id: bytes | str) -> dict:
         return self._json("GET", f"/v1/identities/{_quote(_id_hex(identity_id))}")
 
+    def account_proof(self, address: str, class_id: str) -> dict:
+        """A light proof of one balance (FORMAT.md §21); verify its `proof` with ledger.lightproof, never trust the rest."""
+        return self._json("GET", f"/v1/accounts/{_quote(address)}/proof", query={"class": class_id})
+
     def account_txs(self, address: str, limit: int | None = None, before: str | None = None) -> dict:
         return self._json("GET", f"/v1/accounts/{_quote(address)}/txs", query={"limit": limit, "before": before})
 

@@ -1,0 +1,33 @@
+"""The node's side of a light proof: a balance bundle read from one consistent LevelDB snapshot.
+
+The consensus driver commits a block on an executor thread while the API
+serves requests. The tree nodes, the state values, the head and the raw block
+must all be read from the same committed state, or an honest node would hand
+out a proof that does not match its own header. A LevelDB snapshot pins one
+version of the database: every read below goes through it.
+"""
+
+from __future__ import annotations
+
+from ledger.block import decode_raw_block
+from ledger.encoding import decode
+from ledger.lightproof import BalanceProof, build_balance_proof
+from ledger.merkle import StateTree
+from ledger.store import K_HEAD, P_BLOCK, P_STATE, P_TREE, Store
+
+
+class NoCommittedBlock(LookupError):
+    """The chain is still at genesis: no block, so no certificate to prove against."""
+
+
+def balance_proof_at_head(store: Store, account: bytes, class_id: str) -> BalanceProof | None:
+    """The bundle against the head block (its header's state root is the head state); None for an unknown class."""
+    with store.db.snapshot() as snapshot:
+        height = decode(snapshot.get(K_HEAD))[0]
+        if height == 0:
+            raise NoCommittedBlock("no block is committed yet, so there is no certificate to prove a balance with")
+        block, certificate = decode_raw_block(snapshot.get(P_BLOCK + height.to_bytes(8, "big")))
+        tree = StateTree(lambda position: snapshot.get(P_TREE + position))
+        return build_balance_proof(
+            tree, lambda key: snapshot.get(P_STATE + key), block.header, certificate, account, class_id
+        )
