@@ -1,0 +1,469 @@
+"""`sim`: every validator's consensus machine in one process, on a simulated network (issue 7).
+
+Why: to plan a federation of 20-60 members we need finality and message load at sizes we cannot
+start as real processes on one machine. The answer must come from the protocol we run, so each
+validator here is a real `node.consensus.machine.Machine` (with its real `VoteKeeper`), driven the
+way `node.consensus.driver.Driver` drives it; only the world around it is simulated:
+
+- Propose: the proposal is broadcast at once, and the proposer steps it into its own machine.
+  Every proposal is valid; the block is an opaque 32-byte hash.
+- CastVote: the vote is broadcast, and counted by its own validator at once.
+- ScheduleTimeout: a timer with the `ConsensusConfig` defaults (linear growth, capped, as
+  `Driver._timeout_ms`); a timer of a finished height is ignored.
+- Decide: the decision time is recorded and the validator starts the next height at once, as a
+  loaded validator does (there is always a transaction waiting).
+- Messages for the next height are buffered and replayed when it starts; older ones are dropped;
+  ones further ahead are dropped and forgotten, so that a later copy gets through (`Driver.future`,
+  `Driver._too_far`).
+- Gossip as `node.p2p.peers`: the first time a node sees a proposal or vote of its current height
+  it relays it to every peer but the one it came from; every later copy is a duplicate that the
+  seen-set drops. Every status interval each node re-sends its own last messages of the height and
+  its status; it also sends its status whenever (height, round, step) changes.
+- Block sync: a node that a peer's status shows one height behind, and still behind after the
+  driver's grace, or two or more behind at once, asks a peer for the blocks (one request, one
+  reply, each lossy; a lost one is asked again after the driver's retry interval).
+
+Left out on purpose: signatures and block execution (this measures the protocol, not the crypto
+or the CPU: votes carry an empty signature); processing time (a node handles a message in zero
+simulated time); `block_interval_ms` (the real proposer waits for it so that a block gathers
+transactions; add it to get the real block time); status frames are counted but not delivered
+(the sync below reads the peers' heads directly, `latency_ms` after the fact).
+
+The network is a full mesh of the live validators. Every copy of a message to every peer arrives
+`latency_ms` later (plus a uniform jitter below `jitter_ms`, which must stay below the latency), or
+is lost with probability `loss`, independently. A silent (crashed) validator has no connections:
+nobody sends to it and it sends nothing.
+
+Finality of a height: the moment 2f+1 validators have decided it, minus the moment the height
+started at its round-0 proposer (at the first live validator, if that proposer is silent). At that
+moment a quorum holds the block with its certificate, so any client asking a quorum sees it. The
+first decision alone is reported beside it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+import time
+from collections import deque
+from dataclasses import dataclass
+
+from ledger.chain import proposer as proposer_of
+from ledger.chain import quorum
+from ledger.crypto import sha256
+from ledger.votes import Vote
+from node.config import ConsensusConfig
+from node.consensus.driver import _OWN_RESEND, _SYNC_LAG_GRACE_S, _SYNC_RETRY_S
+from node.consensus.machine import (
+    CastVote,
+    Decide,
+    Event,
+    Machine,
+    ProposalIn,
+    Propose,
+    ScheduleTimeout,
+    Start,
+    Step,
+    Timeout,
+    VoteIn,
+)
+
+# The target of issue 7: finality within three network round trips per step of the protocol.
+ROUND_TRIPS_PER_STEP = 3
+PROTOCOL_STEPS = 3  # propose, prevote, precommit
+SYNC_GRACE_MS = _SYNC_LAG_GRACE_S * 1000
+SYNC_RETRY_MS = _SYNC_RETRY_S * 1000
+SIM_TIME_LIMIT_MS_PER_HEIGHT = 120_000  # far beyond any round change; reaching it means a stall
+
+# event kinds in the heap: (time, sequence, kind, validator index, payload)
+_DELIVER, _TIMEOUT, _TICK, _STATUS_SEEN, _SYNC_CHECK, _SYNC_REPLY = range(6)
+
+
+@dataclass
+class SimResult:
+    """One simulated run; times in simulated milliseconds unless named `wall_s`."""
+
+    validators: int
+    silent: int
+    heights: int
+    latency_ms: float
+    jitter_ms: float
+    loss: float
+    seed: int
+    finality_mean_ms: float  # 2f+1 validators decided, from the height's start
+    finality_p99_ms: float
+    finality_max_ms: float
+    first_decision_mean_ms: float
+    first_decision_p99_ms: float
+    block_interval_ms: float  # simulated time per height, start of height 1 to the last decision
+    rounds_mean: float  # rounds per height (1: decided in round 0)
+    rounds_max: int
+    heights_past_round0: int
+    messages_per_block: float  # every frame sent, all kinds below together
+    originals_per_block: float  # proposals and votes, from their signer to each peer
+    relays_per_block: float  # gossip: a node passing on what it saw first
+    resends_per_block: float  # each node's own messages again, every status interval
+    status_per_block: float
+    sync_per_block: float
+    lost_per_block: float  # copies the network dropped (already counted above)
+    recovered: int  # deliveries that came by a relay, a re-send or block sync after a loss
+    synced_commits: int  # heights a validator got by block sync instead of deciding
+    bound_ms: float  # ROUND_TRIPS_PER_STEP x round trip x PROTOCOL_STEPS
+    bound_met: bool  # finality p99 within the bound
+    events: int
+    wall_s: float
+
+
+def finality_bound_ms(latency_ms: float) -> float:
+    """Issue 7's target: 3 x one round trip x steps (20 ms one way: 3 x 40 x 3 = 360 ms)."""
+    return ROUND_TRIPS_PER_STEP * 2 * latency_ms * PROTOCOL_STEPS
+
+
+def _timeout_ms(cc: ConsensusConfig, step: Step, round_: int) -> int:
+    """The driver's rule (`Driver._timeout_ms`): base + round x delta, capped."""
+    base = {Step.PROPOSE: cc.timeout_propose_ms, Step.PREVOTE: cc.timeout_prevote_ms,
+            Step.PRECOMMIT: cc.timeout_precommit_ms}[step]
+    return min(base + round_ * cc.timeout_delta_ms, cc.timeout_max_ms)
+
+
+def _p99(values: list[float]) -> float:
+    """Nearest-rank 99th percentile."""
+    ordered = sorted(values)
+    return ordered[max(math.ceil(0.99 * len(ordered)) - 1, 0)]
+
+
+class _Message:
+    """One proposal or vote, and which live nodes have no copy of it on the way yet."""
+
+    __slots__ = ("height", "event", "late")
+
+    def __init__(self, height: int, event: Event):
+        self.height = height
+        self.event = event  # what a receiver's machine steps: ProposalIn or VoteIn
+        self.late: set[int] = set()  # not seen and nothing in flight (lost, or forgotten as too far)
+
+
+class _Validator:
+    __slots__ = ("index", "key", "height", "machine", "own", "future", "status", "behind_since",
+                 "sync_sent_at")
+
+    def __init__(self, index: int, key: bytes):
+        self.index = index
+        self.key = key
+        self.height = 0
+        self.machine: Machine | None = None
+        self.own: deque[_Message] = deque(maxlen=_OWN_RESEND)
+        self.future: list[_Message] = []
+        self.status: tuple = ()
+        self.behind_since: float | None = None
+        self.sync_sent_at = -math.inf
+
+
+class _Simulation:
+    def __init__(self, n: int, heights: int, latency_ms: float, jitter_ms: float, loss: float,
+                 seed: int, silent: int, cc: ConsensusConfig):
+        if not 0 <= jitter_ms < latency_ms:
+            raise ValueError("the jitter must stay below the latency (a relay never beats a direct copy)")
+        if n - silent < quorum(n):
+            raise ValueError("fewer live validators than a quorum: nothing would ever be decided")
+        self.keys = tuple(i.to_bytes(32, "big") for i in range(n))
+        self.nodes = [_Validator(i, key) for i, key in enumerate(self.keys)]
+        # the silent ones propose at heights 1, 2, ...: the first heights already need a round change
+        silent_set = {(1 + i) % n for i in range(silent)}
+        self.live = [v for v in self.nodes if v.index not in silent_set]
+        self.is_live = [v.index not in silent_set for v in self.nodes]
+        self.heights = heights
+        self.latency = latency_ms
+        self.jitter = jitter_ms
+        self.loss = loss
+        self.cc = cc
+        self.rng = random.Random(seed)
+        self.heap: list[tuple] = []
+        self.seq = 0
+        self.now = 0.0
+        self.count = {"original": 0, "relay": 0, "resend": 0, "status": 0, "sync": 0, "lost": 0}
+        self.recovered = 0
+        self.synced_commits = 0
+        self.started_by_proposer: dict[int, float] = {}
+        self.started_first: dict[int, float] = {}
+        self.decided_at: dict[int, list[float]] = {}
+        self.round_of: dict[int, int] = {}
+        self.status_seen: set[int] = set()
+        self.finished = 0
+        self.events = 0
+
+    # --- the clock -------------------------------------------------------------------------
+
+    def _at(self, when: float, kind: int, node: int, payload: object = None) -> None:
+        self.seq += 1
+        heapq.heappush(self.heap, (when, self.seq, kind, node, payload))
+
+    def run(self) -> None:
+        for v in self.live:
+            self._at(self.rng.uniform(0, self.cc.status_interval_ms), _TICK, v.index)
+        for v in self.live:
+            self._enter_height(v, 1)
+        limit = self.heights * SIM_TIME_LIMIT_MS_PER_HEIGHT
+        heap, nodes = self.heap, self.nodes
+        while self.finished < len(self.live):
+            when, _, kind, index, payload = heapq.heappop(heap)
+            if when > limit:
+                raise RuntimeError(f"no progress after {limit} simulated ms: the simulation stalled")
+            self.now = when
+            self.events += 1
+            v = nodes[index]
+            if kind == _DELIVER:
+                self._receive(v, payload)
+            elif kind == _TIMEOUT:
+                machine, step, round_ = payload
+                if machine is v.machine:
+                    self._step(v, Timeout(step, round_))
+            elif kind == _TICK:
+                self._tick(v)
+            elif kind == _STATUS_SEEN:
+                for w in self.live:
+                    if w.height <= payload:
+                        self._sync_check(w)
+            elif kind == _SYNC_CHECK:
+                self._sync_check(v)
+            else:
+                self._sync_reply(v)
+
+    # --- the network -----------------------------------------------------------------------
+
+    def _tally(self, kind: str, height: int, frames: int) -> None:
+        """Count frames for the height they serve; those of heights past the last one run are not its cost."""
+        if height <= self.heights:
+            self.count[kind] += frames
+
+    def _send(self, msg: _Message, targets: list[int]) -> None:
+        """One copy to each target: it arrives after the latency, or is lost and the target is late."""
+        rng, loss, arrive = self.rng, self.loss, self.now + self.latency
+        for k in targets:
+            if rng.random() < loss:
+                self._tally("lost", msg.height, 1)
+                msg.late.add(k)
+                continue
+            if k in msg.late:
+                msg.late.discard(k)
+                self.recovered += 1
+            self._at(arrive + rng.random() * self.jitter if self.jitter else arrive, _DELIVER, k, msg)
+
+    def _broadcast_own(self, v: _Validator, event: Event) -> None:
+        """The driver's `_send_own`: sign (here: not), remember for re-sends, send to every peer."""
+        msg = _Message(v.height, event)
+        v.own.append(msg)
+        self._tally("original", msg.height, len(self.live) - 1)
+        self._send(msg, [w.index for w in self.live if w is not v])
+
+    def _relay(self, v: _Validator, msg: _Message) -> None:
+        """Gossip: pass on to every peer but the sender; only the late ones still need the copy."""
+        self._tally("relay", msg.height, len(self.live) - 2)
+        if msg.late:
+            self._send(msg, [k for k in sorted(msg.late) if k != v.index])
+
+    def _publish_status(self, v: _Validator, status: tuple, force: bool = False) -> None:
+        if force or status != v.status:
+            v.status = status
+            self._tally("status", v.height, len(self.live) - 1)
+
+    def _tick(self, v: _Validator) -> None:
+        """The driver's `_on_tick`: status, own messages of this height again, a sync check."""
+        self._publish_status(v, v.status, force=True)
+        for msg in v.own:
+            self._tally("resend", msg.height, len(self.live) - 1)
+            if msg.late:
+                self._send(msg, [k for k in sorted(msg.late) if k != v.index])
+        self._sync_check(v)
+        self._at(self.now + self.cc.status_interval_ms, _TICK, v.index)
+
+    # --- a validator: the driver's side ----------------------------------------------------
+
+    def _receive(self, v: _Validator, msg: _Message) -> None:
+        if msg.height != v.height and msg.height != v.height + 1:
+            if msg.height > v.height:
+                msg.late.add(v.index)  # too far ahead: forgotten, so that a later copy gets through
+            return  # an old height: dropped, not relayed
+        if msg.height == v.height + 1:
+            v.future.append(msg)  # replayed (and relayed) when the height starts
+            return
+        self._handle(v, msg)
+
+    def _handle(self, v: _Validator, msg: _Message) -> None:
+        self._relay(v, msg)
+        self._step(v, msg.event)
+
+    def _enter_height(self, v: _Validator, height: int) -> None:
+        """The driver's `_enter_height`: a fresh machine, Start at once, then the buffered messages."""
+        v.height = height
+        v.machine = Machine(height, self.keys, v.key)
+        v.own.clear()
+        self.started_first.setdefault(height, self.now)
+        if v.key == proposer_of(self.keys, height, 0):
+            self.started_by_proposer[height] = self.now
+        self._publish_status(v, (height, -1, Step.PROPOSE))
+        buffered, v.future = v.future, []
+        self._step(v, Start(0))
+        for msg in buffered:
+            if msg.height == height and v.height == height:
+                self._handle(v, msg)
+
+    def _step(self, v: _Validator, event: Event) -> None:
+        """The driver's `_step`: feed the event, carry out the actions, own votes counted at once."""
+        machine = v.machine
+        assert machine is not None
+        pending: deque[Event] = deque([event])
+        while pending:
+            for action in machine.step(pending.popleft()):
+                kind = type(action)
+                if kind is CastVote:
+                    vote = VoteIn(Vote(action.type, v.height, action.round, action.value, v.key, b""))
+                    self._broadcast_own(v, vote)
+                    pending.append(vote)
+                elif kind is ScheduleTimeout:
+                    delay = _timeout_ms(self.cc, action.step, action.round)
+                    self._at(self.now + delay, _TIMEOUT, v.index, (machine, action.step, action.round))
+                elif kind is Propose:
+                    value = action.value
+                    if value is None:  # a new block: any hash unique to (height, round, proposer)
+                        value = sha256(b"%d/%d/" % (v.height, action.round) + v.key)
+                    proposal = ProposalIn(action.round, value, action.valid_round, True, v.key)
+                    self._broadcast_own(v, proposal)
+                    pending.append(proposal)
+                elif kind is Decide:
+                    self._decided(v, action.round)
+                    return
+        state = machine.state
+        self._publish_status(v, (v.height, state.round, state.step))
+
+    def _decided(self, v: _Validator, round_: int) -> None:
+        height = v.height
+        self._record_decision(height, round_)
+        self._enter_height(v, height + 1)
+
+    def _record_decision(self, height: int, round_: int | None) -> None:
+        times = self.decided_at.setdefault(height, [])
+        times.append(self.now)
+        if round_ is not None:
+            self.round_of.setdefault(height, round_)
+        if height == self.heights:
+            self.finished += 1
+        if height not in self.status_seen:  # the first commit: peers see its status a latency later
+            self.status_seen.add(height)
+            self._at(self.now + self.latency, _STATUS_SEEN, 0, height)
+
+    # --- block sync ------------------------------------------------------------------------
+
+    def _best_peer_head(self, v: _Validator) -> int:
+        return max(w.height for w in self.live if w is not v) - 1
+
+    def _sync_check(self, v: _Validator) -> None:
+        """The driver's `_sync_check`: one behind waits out the grace, two behind fetches at once."""
+        head = v.height - 1
+        best = self._best_peer_head(v)
+        if best <= head:
+            v.behind_since = None
+            return
+        if best == head + 1:
+            if v.behind_since is None:
+                v.behind_since = self.now
+                self._at(self.now + SYNC_GRACE_MS, _SYNC_CHECK, v.index)
+                return
+            if self.now - v.behind_since < SYNC_GRACE_MS:
+                return
+        if self.now - v.sync_sent_at < SYNC_RETRY_MS:
+            return
+        v.sync_sent_at = self.now
+        self._tally("sync", v.height, 2)  # the request and the reply
+        if self.rng.random() < self.loss or self.rng.random() < self.loss:
+            self._tally("lost", v.height, 1)
+            self._at(self.now + SYNC_RETRY_MS, _SYNC_CHECK, v.index)
+            return
+        self._at(self.now + 2 * self.latency, _SYNC_REPLY, v.index)
+
+    def _sync_reply(self, v: _Validator) -> None:
+        """The driver's `_on_blocks`: commit what the peer had, up to one batch, then go on."""
+        v.sync_sent_at = -math.inf
+        v.behind_since = None
+        target = min(self._best_peer_head(v), v.height - 1 + self.cc.sync_batch_blocks)
+        if target < v.height:
+            return
+        for height in range(v.height, target + 1):
+            self.synced_commits += 1
+            self.recovered += 1
+            self._record_decision(height, None)
+        self._enter_height(v, target + 1)
+        self._sync_check(v)
+
+    # --- the result --------------------------------------------------------------------------
+
+    def result(self, n: int, silent: int, seed: int, wall_s: float) -> SimResult:
+        heights = range(1, self.heights + 1)
+        q = quorum(n)
+        start = {h: self.started_by_proposer.get(h, self.started_first[h]) for h in heights}
+        final = [self.decided_at[h][q - 1] - start[h] for h in heights]
+        first = [self.decided_at[h][0] - start[h] for h in heights]
+        rounds = [self.round_of.get(h, 0) + 1 for h in heights]
+        end = max(self.decided_at[self.heights])
+        per_block = {k: c / self.heights for k, c in self.count.items()}
+        bound = finality_bound_ms(self.latency)
+        return SimResult(
+            validators=n, silent=silent, heights=self.heights, latency_ms=self.latency,
+            jitter_ms=self.jitter, loss=self.loss, seed=seed,
+            finality_mean_ms=round(sum(final) / len(final), 3), finality_p99_ms=round(_p99(final), 3),
+            finality_max_ms=round(max(final), 3),
+            first_decision_mean_ms=round(sum(first) / len(first), 3),
+            first_decision_p99_ms=round(_p99(first), 3),
+            block_interval_ms=round(end / self.heights, 3),
+            rounds_mean=round(sum(rounds) / len(rounds), 3), rounds_max=max(rounds),
+            heights_past_round0=sum(1 for r in rounds if r > 1),
+            messages_per_block=round(sum(c for k, c in per_block.items() if k != "lost"), 1),
+            originals_per_block=round(per_block["original"], 1), relays_per_block=round(per_block["relay"], 1),
+            resends_per_block=round(per_block["resend"], 1), status_per_block=round(per_block["status"], 1),
+            sync_per_block=round(per_block["sync"], 1), lost_per_block=round(per_block["lost"], 1),
+            recovered=self.recovered, synced_commits=self.synced_commits,
+            bound_ms=bound, bound_met=_p99(final) <= bound, events=self.events, wall_s=round(wall_s, 3),
+        )
+
+
+def simulate(n: int, heights: int, latency_ms: int = 20, loss: float = 0.01, seed: int = 1, *,
+             jitter_ms: float = 0.0, silent: int = 0, config: ConsensusConfig | None = None) -> SimResult:
+    """Run `heights` heights of n validators (the first `silent` of the proposer order crashed)."""
+    cc = config or ConsensusConfig()
+    started = time.perf_counter()
+    sim = _Simulation(n, heights, float(latency_ms), jitter_ms, loss, seed, silent, cc)
+    sim.run()
+    return sim.result(n, silent, seed, time.perf_counter() - started)
+
+
+def sim_suite(quick: bool) -> list[SimResult]:
+    """Issue 7's runs: n = 4, 16, 64 at 20 ms and 1 % loss, then one crashed validator of 4 and of 16."""
+    heights = 10 if quick else 50
+    results = [simulate(n, heights) for n in (4, 16, 64)]
+    # heights 1, 1 + n, ... have the crashed validator as round-0 proposer: a round change each
+    results += [simulate(n, 2 * n + 1 if quick else 4 * n + 1, silent=1) for n in (4, 16)]
+    return results
+
+
+def rows(results: list[SimResult]) -> list[tuple[str, str, str]]:
+    """(name, value, note) lines for the benchmark table, one block per run."""
+    out = []
+    for r in results:
+        crashed = f", {r.silent} crashed" if r.silent else ""
+        out += [
+            (f"sim n = {r.validators}{crashed}: {r.heights} heights, {r.latency_ms:g} ms one way, "
+             f"{r.loss:.0%} loss", f"{r.wall_s:.1f} s wall", f"{r.events:,} events"),
+            ("  finality (2f+1 decided) mean / p99 / max",
+             f"{r.finality_mean_ms:.0f} / {r.finality_p99_ms:.0f} / {r.finality_max_ms:.0f} ms",
+             f"target p99 <= 3 x RTT x 3 steps = {r.bound_ms:.0f} ms: {'met' if r.bound_met else 'NOT met'}"),
+            ("  first decision mean / p99", f"{r.first_decision_mean_ms:.0f} / {r.first_decision_p99_ms:.0f} ms",
+             f"block every {r.block_interval_ms:.0f} ms (no block interval)"),
+            ("  rounds per height mean / max", f"{r.rounds_mean:.2f} / {r.rounds_max}",
+             f"{r.heights_past_round0} heights needed a round change"),
+            ("  messages per block", f"{r.messages_per_block:,.0f}",
+             f"{r.originals_per_block:,.0f} signed + {r.relays_per_block:,.0f} relayed + "
+             f"{r.resends_per_block:,.0f} re-sent + {r.status_per_block:,.0f} status + "
+             f"{r.sync_per_block:,.0f} sync; {r.lost_per_block:,.1f} lost"),
+        ]
+    return out
