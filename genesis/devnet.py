@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,9 +76,12 @@ def create_devnet(
     observers: int = 0,
     params: dict | None = None,
     demo_federation: bool = False,
+    funded: Sequence[bytes] = (),
+    funded_amount: int = DEMO_BALANCE,
 ) -> DevnetLayout:
     """Write a fresh devnet under `home` (which must not hold one already); `params` override
-    genesis chain parameters (e.g. a short recovery delay for tests)."""
+    genesis chain parameters (e.g. a short recovery delay for tests); `funded` accounts get
+    `funded_amount` demo credits each at genesis (the benchmarks' senders)."""
     home = Path(home)
     if not 1 <= validators <= MAX_VALIDATORS:
         raise DevnetError(f"--validators {validators}: a devnet has 1 to {MAX_VALIDATORS} validators")
@@ -86,6 +90,8 @@ def create_devnet(
     nodes = validators + observers
     if not 1024 <= base_port <= 65535 - 2 * nodes:
         raise DevnetError(f"base port {base_port} is outside 1024..{65535 - 2 * nodes}")
+    if funded and not demo:
+        raise DevnetError("funded accounts need the demo credit class (demo=True)")
     if (home / "devnet.json").exists():
         raise DevnetError(f"{home} already holds a devnet (use --reset to start over)")
     home.mkdir(parents=True, exist_ok=True)
@@ -138,6 +144,9 @@ def create_devnet(
         ]
         doc["balances"] = [
             {"account": r.address, "class": DEMO_CLASS, "amount": DEMO_BALANCE} for r in residents
+        ]
+        doc["balances"] += [
+            {"account": to_address(account), "class": DEMO_CLASS, "amount": funded_amount} for account in funded
         ]
         if demo_federation:
             _add_demo_federation(doc, wallet, int(doc["genesis_time_ms"]))

@@ -18,7 +18,8 @@ leaves either the whole block or none of it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import plyvel
@@ -47,11 +48,64 @@ class StoreError(RuntimeError):
     pass
 
 
+_MISSING = object()
+READ_CACHE_ENTRIES = 400_000
+"""Bound on the read cache (about 60 MB at this size); it is emptied whole when full."""
+
+
+class _ReadCache:
+    """The latest committed value of recently read or written keys (state and tree positions).
+
+    Why: plyvel releases the GIL inside every `get`, and taking it back waits
+    for whichever thread holds it, up to the interpreter's switch interval.
+    With signature threads and the event loop busy, a block's thousands of
+    reads cost milliseconds each. Cached reads never leave Python.
+
+    Consistency: a value is cached only if no commit began between the read
+    and the insertion (a generation counter checked under the lock), and the
+    committing thread writes its new values into the cache after its batch,
+    so the cache never holds a value older than LevelDB's.
+    """
+
+    __slots__ = ("_db_get", "_values", "_lock", "_generation", "_limit")
+
+    def __init__(self, db: plyvel.DB):
+        self._db_get = db.get
+        self._values: dict[bytes, bytes | None] = {}
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._limit = READ_CACHE_ENTRIES
+
+    def get(self, key: bytes) -> bytes | None:
+        value = self._values.get(key, _MISSING)
+        if value is not _MISSING:
+            return value  # type: ignore[return-value]
+        generation = self._generation
+        value = self._db_get(key)
+        with self._lock:
+            if generation == self._generation:
+                if len(self._values) >= self._limit:
+                    self._values.clear()
+                self._values[key] = value
+        return value
+
+    def begin_commit(self) -> None:
+        with self._lock:
+            self._generation += 1
+
+    def end_commit(self, written: dict[bytes, bytes | None]) -> None:
+        with self._lock:
+            if len(self._values) + len(written) > self._limit:
+                self._values.clear()
+            self._values.update(written)
+            self._generation += 1
+
+
 class _PrefixedReader:
     __slots__ = ("_get", "_prefix")
 
-    def __init__(self, db: plyvel.DB, prefix: bytes):
-        self._get = db.get
+    def __init__(self, get: Callable[[bytes], bytes | None], prefix: bytes):
+        self._get = get
         self._prefix = prefix
 
     def get(self, key: bytes) -> bytes | None:
@@ -68,8 +122,9 @@ class Store:
             self.db = plyvel.DB(str(path), create_if_missing=create)
         except plyvel.Error as exc:  # IOError (locked, unreadable) and "does not exist"
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
-        self.state = _PrefixedReader(self.db, P_STATE)
-        self.tree = StateTree(_PrefixedReader(self.db, P_TREE).get)
+        self._cache = _ReadCache(self.db)
+        self.state = _PrefixedReader(self._cache.get, P_STATE)
+        self.tree = StateTree(_PrefixedReader(self._cache.get, P_TREE).get)
 
     def close(self) -> None:
         self.db.close()
@@ -89,14 +144,15 @@ class Store:
         if self.is_initialised():
             raise StoreError("the store already holds a chain")
         root, tree_writes = StateTree(lambda k: None).update(sorted(state.items()))
+        written = {P_STATE + key: value for key, value in state.items()}
+        written.update((P_TREE + key, value) for key, value in tree_writes.items() if value is not None)
+        self._cache.begin_commit()
         with self.db.write_batch(transaction=True, sync=self._sync) as batch:
-            for key, value in state.items():
-                batch.put(P_STATE + key, value)
-            for key, value in tree_writes.items():
-                if value is not None:
-                    batch.put(P_TREE + key, value)
+            for key, value in written.items():
+                batch.put(key, value)
             batch.put(K_GENESIS, encode((genesis_hash, root, time_ms)))
             batch.put(K_HEAD, encode((0, genesis_hash, root, time_ms)))
+        self._cache.end_commit(written)
         return ChainHead(0, genesis_hash, root, time_ms)
 
     def genesis(self) -> tuple[bytes, bytes, int]:
@@ -119,6 +175,12 @@ class Store:
         height = header.height
         block_hash = header.hash()
         h8 = _h8(height)
+        written: dict[bytes, bytes | None] = {}
+        for key, value in outcome.state_changes.items():
+            written[P_STATE + key] = value
+        for key, value in outcome.tree_writes.items():
+            written[P_TREE + key] = value
+        self._cache.begin_commit()
         with self.db.write_batch(transaction=True, sync=self._sync) as batch:
             batch.put(P_BLOCK + h8, encode_raw_block(block, certificate))
             batch.put(P_HASH + block_hash, h8)
@@ -127,18 +189,14 @@ class Store:
                 suffix = h8 + index.to_bytes(4, "big")
                 for account in sorted({tx.signer, *outcome.parties[index]}):
                     batch.put(P_HISTORY + account + suffix, tx.hash)
-            for key, value in outcome.state_changes.items():
+            for key, value in written.items():
                 if value is None:
-                    batch.delete(P_STATE + key)
+                    batch.delete(key)
                 else:
-                    batch.put(P_STATE + key, value)
-            for key, value in outcome.tree_writes.items():
-                if value is None:
-                    batch.delete(P_TREE + key)
-                else:
-                    batch.put(P_TREE + key, value)
+                    batch.put(key, value)
             head = ChainHead(height, block_hash, header.state_root, header.time_ms)
             batch.put(K_HEAD, encode(tuple(head)))
+        self._cache.end_commit(written)
         return head
 
     # --- reads ------------------------------------------------------------------

@@ -149,3 +149,35 @@ def test_a_store_holds_one_chain_and_a_missing_one_is_an_error(written, tmp_path
             empty.head()
     finally:
         empty.close()
+
+
+def test_reads_after_a_commit_see_its_values_even_if_read_before_it(tmp_path):
+    """The store's read cache must never serve a value older than the committed one."""
+    g = genesis()
+    store = Store(tmp_path / "db")
+    store.init_genesis(g.hash(), g.initial_state(), T0)
+    alice_balance = credits.balance_key(ALICE.pubkey, "eur")
+    carol_balance = credits.balance_key(CAROL.pubkey, "eur")
+    before = (store.state.get(alice_balance), store.state.get(carol_balance), store.tree.root())
+    assert before[1] is None  # absent, and now cached as absent
+    commit(store, [transfer(ALICE, 0, CAROL, 25)], T0 + 1000)
+    after = (store.state.get(alice_balance), store.state.get(carol_balance), store.tree.root())
+    assert after != before and after[1] is not None
+    assert after[2] == store.head().state_root
+    store.close()
+    with Store(tmp_path / "db", create=False) as reopened:  # the uncached truth
+        assert (reopened.state.get(alice_balance), reopened.state.get(carol_balance), reopened.tree.root()) == after
+
+
+def test_a_full_read_cache_is_emptied_not_grown(tmp_path, monkeypatch):
+    monkeypatch.setattr("ledger.store.READ_CACHE_ENTRIES", 3)
+    g = genesis()
+    store = Store(tmp_path / "db")
+    store.init_genesis(g.hash(), g.initial_state(), T0)
+    for i in range(10):
+        assert store.state.get(b"absent/%d" % i) is None
+        assert len(store._cache._values) <= 3
+    head, _ = store.head(), commit(store, [transfer(ALICE, 0, CAROL, 25)], T0 + 1000)
+    assert store.state.get(credits.balance_key(CAROL.pubkey, "eur")) is not None
+    assert store.head().height == head.height + 1
+    store.close()

@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,11 +84,15 @@ def _free_base_port(count: int) -> int:
 class LocalFederation:
     """N validator processes from a fresh devnet layout in a temporary directory."""
 
-    def __init__(self, validators: int, block_interval_ms: int = 100):
+    def __init__(self, validators: int, block_interval_ms: int = 100, funded: Sequence[bytes] = (),
+                 keep: bool = False):
+        """`funded` accounts get demo credits at genesis; `keep` leaves the directory for a later
+        step (the audit reads the chain after the nodes stop) until `cleanup()`."""
         self.tmp = tempfile.TemporaryDirectory(prefix="incoop-bench-")
+        self.keep = keep
         self.layout = create_devnet(
             Path(self.tmp.name), validators=validators, base_port=_free_base_port(2 * validators),
-            block_interval_ms=block_interval_ms, heartbeat_ms=1000,
+            block_interval_ms=block_interval_ms, heartbeat_ms=1000, funded=funded,
         )
         wallet = Keystore(self.layout.wallet_dir)
         self.keys = {info.label: wallet.unlock(info.label, DEVNET_PASSWORD) for info in wallet.list()}
@@ -120,6 +125,10 @@ class LocalFederation:
                 proc.wait(20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+        if not self.keep:
+            self.cleanup()
+
+    def cleanup(self) -> None:
         self.tmp.cleanup()
 
 

@@ -1,0 +1,138 @@
+"""Committed transactions per second: a devnet of real node processes, fed through the batch API.
+
+Every transfer is signed before the clock starts. Several client threads post
+batches (canonical MessagePack, `/v1/txs/batch`) to the nodes in turn; a batch
+item refused because the mempool is full is offered again a little later, as
+a well-behaved wallet would. A watcher follows the committed blocks of one
+node. The figure is committed transactions / (last commit - first submission),
+so the node's ingestion, verification, execution and fsync'd commits are all
+inside it, and the client's signing is not.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+import urllib.request
+from collections import deque
+from dataclasses import dataclass
+
+from ledger.block import decode_raw_block
+from ledger.encoding import encode
+from node.bench.federation import LocalFederation
+from node.bench.workload import sender_keys, signed_transfers
+from wallet.client import NodeClient
+
+MEMPOOL_FULL = 108
+RETRY_AFTER_S = 0.05
+POLL_S = 0.02
+
+
+@dataclass
+class ThroughputResult:
+    validators: int
+    accounts: int
+    txs: int
+    clients: int
+    batch: int
+    committed: int
+    seconds: float
+    committed_tx_per_s: float
+    blocks: int
+    refused: int  # refused for a reason other than a full mempool: must be 0
+    home: str | None = None  # the devnet directory, when kept for the audit
+
+
+def _post(url: str, raws: list[bytes]) -> list[dict]:
+    request = urllib.request.Request(
+        url + "/v1/txs/batch", data=encode(tuple(raws)), method="POST",
+        headers={"Content-Type": "application/msgpack"},
+    )
+    with urllib.request.urlopen(request, timeout=120) as response:
+        return json.loads(response.read())["results"]
+
+
+def _submit_all(urls: list[str], raws: list[bytes], clients: int, batch: int, refused: list[str]) -> None:
+    """Offer every transaction until each is accepted (or refused for good, which is counted)."""
+    chunks: deque[list[bytes]] = deque(raws[i:i + batch] for i in range(0, len(raws), batch))
+    lock = threading.Lock()
+
+    def client(slot: int) -> None:
+        turn = slot
+        while True:
+            with lock:
+                if not chunks:
+                    return
+                chunk = chunks.popleft()
+            url = urls[turn % len(urls)]
+            turn += 1
+            results = _post(url, chunk)
+            retry = []
+            for raw, result in zip(chunk, results, strict=True):
+                error = result.get("error")
+                if error is None:
+                    continue
+                if error.get("code") == MEMPOOL_FULL:
+                    retry.append(raw)
+                elif len(refused) < 10:
+                    refused.append(json.dumps(error))
+                else:
+                    refused.append("")
+            if retry:
+                time.sleep(RETRY_AFTER_S)
+                with lock:
+                    chunks.append(retry)
+
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def throughput(validators: int = 1, accounts: int = 10_000, txs: int = 200_000, clients: int = 4,
+               batch: int = 2_000, keep: bool = False, progress: bool = True) -> ThroughputResult:
+    keys = sender_keys(accounts)
+    fed = LocalFederation(validators, funded=[k.pubkey for k in keys], keep=keep)
+    with fed:
+        chain_id = fed.layout.genesis.chain_id
+        urls = fed.layout.api_urls
+        t0 = time.monotonic()
+        raws = signed_transfers(chain_id, keys, txs)
+        if progress:
+            print(f"  {len(raws):,} transfers from {accounts:,} accounts signed in {time.monotonic() - t0:.1f} s",
+                  file=sys.stderr, flush=True)
+        watcher_client = NodeClient(urls[0])
+        height = watcher_client.status()["height"]
+        refused: list[str] = []
+        committed = blocks = 0
+        started = time.monotonic()
+        submitter = threading.Thread(target=_submit_all, args=(urls, raws, clients, batch, refused), daemon=True)
+        submitter.start()
+        last_commit = started
+        last_report = started
+        deadline = started + max(120.0, txs / 200)
+        while committed < len(raws) - len(refused) and time.monotonic() < deadline:
+            head = watcher_client.status()["height"]
+            while height < head:
+                height += 1
+                block, _ = decode_raw_block(watcher_client.block_raw(height))
+                committed += len(block.txs)
+                blocks += 1
+                last_commit = time.monotonic()
+            now = time.monotonic()
+            if progress and now - last_report >= 2:
+                last_report = now
+                print(f"  {validators} validator(s): {committed:,}/{len(raws):,} committed after {now - started:.0f} s"
+                      f" ({committed / (now - started):,.0f} tx/s)", file=sys.stderr, flush=True)
+            time.sleep(POLL_S)
+        submitter.join(5)
+        for line in refused[:10]:
+            print(f"  refused: {line}", file=sys.stderr)
+        seconds = last_commit - started
+    return ThroughputResult(
+        validators, accounts, txs, clients, batch, committed, round(seconds, 3),
+        committed / max(seconds, 1e-9), blocks, len(refused), str(fed.layout.home) if keep else None,
+    )
