@@ -21,6 +21,7 @@ import asyncio
 import json
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -95,6 +96,22 @@ def test_the_api_refuses_a_proof_request_it_cannot_answer(paid: Devnet) -> None:
     refused = incoop(paid, "wallet", "verify-balance", "anna", "--class", "no-such-class",
                      "--genesis", genesis_file(paid), check=False)
     assert "NOT_FOUND" in refused.stderr
+
+
+def test_a_genesis_the_chain_did_not_start_from_proves_nothing(paid: Devnet, tmp_path: Path) -> None:
+    document = json.loads((paid.layout.home / "genesis.json").read_text())
+    for validator in document["validators"]:
+        validator["pubkey"] = to_address(SigningKey.generate().pubkey)
+    other = tmp_path / "other-genesis.json"
+    other.write_text(json.dumps(document))
+    refused = incoop(paid, "wallet", "verify-balance", "anna", "--class", DEMO_CLASS, "--genesis", str(other),
+                     check=False)
+    line = refused.stderr.strip()
+    assert line.startswith("incoop: the node's answer does not prove the balance: block "), line
+    assert "not the trusted set" in line and "the node reports genesis" in line
+    missing = incoop(paid, "wallet", "verify-balance", "anna", "--class", DEMO_CLASS,
+                     "--genesis", str(tmp_path / "nowhere.json"), check=False)
+    assert missing.stderr.startswith("incoop: cannot read genesis file")
 
 
 # --- a lying node ---------------------------------------------------------------------------
