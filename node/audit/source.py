@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Protocol
 
 from ledger.store import Store, StoreError
+from ledger.transition import ChainHead
 from wallet.client import NodeClient, NodeError
 
 _TABLE_SUFFIXES = (".ldb", ".sst")
@@ -41,6 +42,14 @@ class ChainSource(Protocol):
     description: str
 
     def head_height(self) -> int: ...
+
+    def head(self) -> ChainHead:
+        """What the source claims as its last committed block (the verifier checks the claim)."""
+        ...
+
+    def genesis_hash(self) -> bytes:
+        """The genesis hash the source claims to follow (a wrong one fails the audit before block 1)."""
+        ...
 
     def raw_blocks(self, start: int, stop: int) -> Iterator[tuple[int, bytes | None]]:
         """(height, raw block or None if missing) for start <= height <= stop, in order."""
@@ -120,6 +129,12 @@ class DataDirSource:
     def head_height(self) -> int:
         return self.store.head().height
 
+    def head(self) -> ChainHead:
+        return self.store.head()
+
+    def genesis_hash(self) -> bytes:
+        return self.store.genesis()[0]
+
     def raw_blocks(self, start: int, stop: int) -> Iterator[tuple[int, bytes | None]]:
         for height in range(start, stop + 1):
             yield height, self.store.raw_block(height)
@@ -149,10 +164,24 @@ class ApiSource:
             raise SourceError(str(exc)) from None
 
     def head_height(self) -> int:
-        height = self.status().get("height")
+        return self.head().height
+
+    def head(self) -> ChainHead:
+        status = self.status()
+        height = status.get("height")
         if type(height) is not int or height < 0:
             raise SourceError(f"{self.description} reports no valid height")
-        return height
+        try:
+            return ChainHead(height, bytes.fromhex(status["block_hash"]), bytes.fromhex(status["state_root"]),
+                             int(status["block_time_ms"]))
+        except (KeyError, TypeError, ValueError):
+            raise SourceError(f"{self.description} reports no valid head block") from None
+
+    def genesis_hash(self) -> bytes:
+        try:
+            return bytes.fromhex(self.status()["genesis_hash"])
+        except (KeyError, TypeError, ValueError):
+            raise SourceError(f"{self.description} reports no valid genesis hash") from None
 
     def _fetch(self, height: int) -> bytes | None:
         try:

@@ -1,0 +1,70 @@
+"""Compare what a data directory stores with what the auditor's replay computed.
+
+A node answers balance and proof queries from its stored state (`s` records)
+and state tree (`n` records), not from its blocks (FORMAT.md §15). Blocks that
+verify say nothing about those records: a node whose state was edited on disk
+serves wrong balances from a valid chain. So, after the replay, the two stores
+are walked side by side in key order and the first difference is named.
+Both walks stream; nothing is held beyond the current pair of entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from ledger.store import P_STATE, P_TREE, Store
+
+
+class StoredDifference(NamedTuple):
+    what: str  # "state" or "tree"
+    key: bytes  # the state key or the tree position, without the store prefix
+    stored: bytes | None
+    replayed: bytes | None
+
+    def describe(self) -> str:
+        if self.stored is None:
+            found = "is missing from the data directory"
+        elif self.replayed is None:
+            found = f"is in the data directory ({self.stored.hex()[:64]}) but not in the replayed {self.what}"
+        else:
+            found = f"holds {self.stored.hex()[:64]}, the replay computed {self.replayed.hex()[:64]}"
+        return f"stored {self.what} entry {_show(self.key)} {found}"
+
+
+def _show(key: bytes) -> str:
+    """A state key as people read it: its ASCII prefix, then hex (keys are prefix ‖ binary fields)."""
+    cut = next((i + 1 for i, b in enumerate(key) if b == ord("/")), 0)
+    head = key[:cut]
+    if cut and all(32 <= b < 127 for b in head):
+        return head.decode("ascii") + key[cut:].hex()
+    return key.hex()
+
+
+def _entries(store: Store, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+    for key, value in store.db.iterator(prefix=prefix):
+        yield key[len(prefix):], value
+
+
+def _first_difference(stored: Iterator[tuple[bytes, bytes]], replayed: Iterator[tuple[bytes, bytes]], what: str
+                      ) -> StoredDifference | None:
+    end = (None, None)
+    a, b = next(stored, end), next(replayed, end)
+    while a != end or b != end:
+        if b == end or (a != end and a[0] < b[0]):
+            return StoredDifference(what, a[0], a[1], None)
+        if a == end or b[0] < a[0]:
+            return StoredDifference(what, b[0], None, b[1])
+        if a[1] != b[1]:
+            return StoredDifference(what, a[0], a[1], b[1])
+        a, b = next(stored, end), next(replayed, end)
+    return None
+
+
+def compare_stores(stored: Store, replayed: Store) -> StoredDifference | None:
+    """The first state entry, then the first tree record, where the two stores differ; None if they agree."""
+    for prefix, what in ((P_STATE, "state"), (P_TREE, "tree")):
+        difference = _first_difference(_entries(stored, prefix), _entries(replayed, prefix), what)
+        if difference is not None:
+            return difference
+    return None

@@ -1,0 +1,394 @@
+"""Verify a chain from genesis, trusting only the genesis document (FORMAT.md §17).
+
+    verify_chain(genesis, source, workers=None, progress=None) -> AuditReport   (or raises AuditFailure)
+
+Per block, in this order (the first broken rule is the one reported):
+
+    decode        the raw block is canonical [block, certificate] (§12.1, §13.1)
+    height        it is the next height
+    prev_hash     it links to the previous block's hash (block 1: the genesis hash)
+    time          its time is after its parent's (block 1: after genesis time)
+    chain_id      it is for the genesis's chain
+    tx_root       the header commits to exactly these transactions (§11)
+    tx_signature  every transaction decodes and its signature is valid (§4.2, §6.1)
+    certificate   a quorum of distinct validators of the set before the block
+                  precommitted this block hash with valid signatures (§13.1)
+    execution     re-executing it from the replayed state gives its results,
+                  results root and state root (§12.2; evidence included, §13.3)
+
+then at the end: the source's head is the last verified block; the global
+invariants of §9 hold in the replayed state (books, balances, identities,
+evidence records); and for a data directory, its stored state and state tree
+equal the replayed ones entry by entry.
+
+The pipeline keeps the serial part to what must be serial, `apply_block` and
+the scratch store's write: blocks ahead of it are decoded and their
+transaction and certificate signatures verified in a thread pool (PyNaCl
+releases the GIL, so every core verifies), within a bounded window of raw
+bytes, so the chain is streamed and never held whole. The replay goes into a
+scratch LevelDB store in a temporary directory, deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import identity  # noqa: F401  (registers the identity types and the spend guard, as the node does)
+import ledger.credits  # noqa: F401  (registers the credit types and the credit rules' hooks)
+from genesis.document import Genesis
+from ledger import chain
+from ledger.address import to_address
+from ledger.block import (
+    Block,
+    BlockFormatError,
+    Certificate,
+    CertificateInvalid,
+    decode_raw_block,
+    tx_root,
+    verify_certificate,
+    verify_precommit,
+)
+from ledger.errors import TxError
+from ledger.store import Store
+from ledger.transition import BlockInvalid, ChainHead, apply_block
+from ledger.tx import decode_tx
+from node.audit import invariants
+from node.audit.source import ChainSource, DataDirSource, SourceError
+from node.audit.stored import compare_stores
+
+SIGNATURE_CHUNK = 256  # transactions per verification task: small enough to spread one block over every core
+WINDOW_BYTES = 16 * 1024 * 1024  # raw bytes of blocks decoded or being verified ahead of execution
+WINDOW_BLOCKS = 512
+MAX_TX_DECODE_BYTES = 1024 * 1024  # the largest max_tx_bytes a genesis may set (§14); the exact limit is execution's
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    """What was verified, and how fast."""
+
+    source: str
+    genesis_hash: str
+    height: int
+    blocks: int
+    txs: int
+    seconds: float
+    tx_per_s: float
+    threads: int
+    head_hash: str
+    state_root: str
+    classes: int
+    identities: int
+    evidence: int
+    stored_state_compared: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class AuditFailure(Exception):
+    """The chain breaks a rule: where (height, transaction or signer) and which check."""
+
+    def __init__(self, check: str, message: str, height: int | None = None, tx_index: int | None = None,
+                 tx_hash: bytes | None = None, signer: bytes | None = None):
+        super().__init__(message)
+        self.check = check
+        self.message = message
+        self.height = height
+        self.tx_index = tx_index
+        self.tx_hash = tx_hash
+        self.signer = signer
+
+    def where(self) -> str:
+        """'block 12, transaction 3 (hash 1a2b…, signer ic…)' or as much of it as applies."""
+        parts = []
+        if self.height is not None:
+            parts.append(f"block {self.height}" if self.height > 0 else "genesis")
+        detail = []
+        if self.tx_hash is not None:
+            detail.append(f"hash {self.tx_hash.hex()}")
+        if self.signer is not None:
+            detail.append(f"signer {to_address(self.signer)}")
+        if self.tx_index is not None:
+            parts.append(f"transaction {self.tx_index}" + (f" ({', '.join(detail)})" if detail else ""))
+        elif detail:
+            parts.append(", ".join(detail))
+        return ", ".join(parts) or "the end of the chain"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "message": self.message,
+            "height": self.height,
+            "tx_index": self.tx_index,
+            "tx_hash": None if self.tx_hash is None else self.tx_hash.hex(),
+            "signer": None if self.signer is None else to_address(self.signer),
+        }
+
+    def __str__(self) -> str:
+        return f"audit failed at {self.where()}: {self.message} [{self.check}]"
+
+
+class Progress(NamedTuple):
+    height: int
+    target: int
+    txs: int
+    seconds: float
+
+
+# --- the parallel part: decode, transaction and certificate signatures -------------------------
+
+
+class _TxCheck(NamedTuple):
+    index: int
+    tx_hash: bytes | None
+    signer: bytes | None
+    problem: str | None  # None: decodes and its signature is valid
+
+
+def _check_txs(raws: tuple[bytes, ...], first: int) -> list[_TxCheck]:
+    out = []
+    for offset, raw in enumerate(raws):
+        index = first + offset
+        try:
+            tx = decode_tx(raw, MAX_TX_DECODE_BYTES)
+        except TxError as exc:
+            out.append(_TxCheck(index, None, None, f"the transaction does not decode: {exc.message}"))
+            continue
+        ok = tx.signature_ok()
+        out.append(_TxCheck(index, tx.hash, tx.signer, None if ok else "the transaction's signature does not verify"))
+    return out
+
+
+def _check_certificate(certificate: Certificate, chain_id: str, validators: tuple[bytes, ...], height: int,
+                       block_hash: bytes) -> CertificateInvalid | None:
+    try:
+        verify_certificate(certificate, chain_id, validators, height, block_hash)
+    except CertificateInvalid as exc:
+        return exc
+    return None
+
+
+class _Prepared(NamedTuple):
+    height: int
+    block: Block | None
+    certificate: Certificate | None
+    problem: str | None  # the block is missing or does not decode
+    tx_root: bytes | None
+    tx_checks: list[Future]
+    validators: tuple[bytes, ...]  # the set the certificate was checked against, ahead of execution
+    certificate_check: Future | None
+
+
+class _Pipeline:
+    """Blocks decoded and verified in a thread pool ahead of the serial replay."""
+
+    def __init__(self, pool: ThreadPoolExecutor, chain_id: str, blocks: Iterator[tuple[int, bytes | None]]):
+        self.pool = pool
+        self.chain_id = chain_id
+        self.blocks = blocks
+        self.ahead: deque[tuple[int, Future]] = deque()
+        self.ahead_bytes = 0
+        self.validators: tuple[bytes, ...] = ()
+
+    def _prepare(self, height: int, raw: bytes | None, validators: tuple[bytes, ...]) -> _Prepared:
+        if raw is None:
+            return _Prepared(height, None, None, "the source has no block at this height", None, [], validators, None)
+        try:
+            block, certificate = decode_raw_block(raw)
+        except BlockFormatError as exc:
+            return _Prepared(height, None, None, f"the raw block does not decode: {exc}", None, [], validators, None)
+        txs = block.txs
+        checks = [self.pool.submit(_check_txs, txs[i:i + SIGNATURE_CHUNK], i) for i in range(0, len(txs), SIGNATURE_CHUNK)]
+        cert = self.pool.submit(_check_certificate, certificate, self.chain_id, validators, block.header.height,
+                                block.hash())
+        return _Prepared(height, block, certificate, None, tx_root(txs), checks, validators, cert)
+
+    def fill(self) -> None:
+        while len(self.ahead) < WINDOW_BLOCKS and self.ahead_bytes < WINDOW_BYTES:
+            item = next(self.blocks, None)
+            if item is None:
+                return
+            height, raw = item
+            size = len(raw) if raw else 0
+            self.ahead.append((size, self.pool.submit(self._prepare, height, raw, self.validators)))
+            self.ahead_bytes += size
+
+    def next(self) -> _Prepared:
+        self.fill()
+        size, future = self.ahead.popleft()
+        self.ahead_bytes -= size
+        prepared = future.result()
+        self.fill()
+        return prepared
+
+    def cancel(self) -> None:
+        for _, future in self.ahead:
+            future.cancel()
+        self.ahead.clear()
+
+
+# --- the serial part: rules that need the replayed chain, then execution -----------------------
+
+
+def _check_links(prepared: _Prepared, head: ChainHead, chain_id: str) -> Block:
+    height = head.height + 1
+    if prepared.problem is not None:
+        raise AuditFailure("decode", prepared.problem, height)
+    block = prepared.block
+    header = block.header
+    if header.height != height:
+        raise AuditFailure("height", f"the block at this place says height {header.height}", height)
+    if header.prev_hash != head.block_hash:
+        parent = "the genesis hash" if head.height == 0 else f"the hash of block {head.height}"
+        raise AuditFailure("prev_hash", f"prev_hash {header.prev_hash.hex()} is not {parent} {head.block_hash.hex()}",
+                           height)
+    if header.time_ms <= head.time_ms:
+        raise AuditFailure("time", f"time {header.time_ms} ms is not after its parent's {head.time_ms} ms", height)
+    if header.chain_id != chain_id:
+        raise AuditFailure("chain_id", f"the block is for chain {header.chain_id!r}, the genesis is {chain_id!r}", height)
+    if header.tx_root != prepared.tx_root:
+        raise AuditFailure("tx_root", "the header's tx_root does not match the block's transactions "
+                                      f"(header {header.tx_root.hex()}, computed {prepared.tx_root.hex()})", height)
+    return block
+
+
+def _check_signatures(prepared: _Prepared, height: int) -> tuple[set[bytes], int]:
+    """The set of verified transaction hashes; raises on the first transaction that fails."""
+    verified: set[bytes] = set()
+    count = 0
+    for future in prepared.tx_checks:
+        for check in future.result():
+            if check.problem is not None:
+                kind = "tx_signature" if check.tx_hash is not None else "decode"
+                raise AuditFailure(kind, check.problem, height, check.index,
+                                   check.tx_hash, check.signer)
+            verified.add(check.tx_hash)
+            count += 1
+    return verified, count
+
+
+def _failing_signer(certificate: Certificate, chain_id: str, validators: tuple[bytes, ...], height: int,
+                    block_hash: bytes) -> bytes | None:
+    """Which certificate entry broke the rule (for the report; the rule itself is ledger.block's)."""
+    members = set(validators)
+    previous = b""
+    for validator, signature in certificate.signatures:
+        if validator <= previous or validator not in members:
+            return validator
+        previous = validator
+        if not verify_precommit(chain_id, validator, height, certificate.round, block_hash, signature):
+            return validator
+    return None
+
+
+def _check_certificate_of(prepared: _Prepared, validators: tuple[bytes, ...], chain_id: str) -> None:
+    block, certificate = prepared.block, prepared.certificate
+    height, block_hash = block.header.height, block.hash()
+    if validators == prepared.validators:
+        problem = prepared.certificate_check.result()
+    else:  # the set changed after this block was verified ahead: check it again against the right one
+        problem = _check_certificate(certificate, chain_id, validators, height, block_hash)
+    if problem is not None:
+        signer = _failing_signer(certificate, chain_id, validators, height, block_hash)
+        raise AuditFailure("certificate", f"certificate: {problem} ({len(validators)} validators)", height,
+                           signer=signer)
+
+
+def default_workers() -> int:
+    return os.cpu_count() or 2
+
+
+def verify_chain(
+    genesis: Genesis,
+    source: ChainSource,
+    *,
+    workers: int | None = None,
+    progress: Callable[[Progress], None] | None = None,
+    scratch_dir: str | Path | None = None,
+) -> AuditReport:
+    """Verify every block of `source` from `genesis`, then the invariants; raises AuditFailure or SourceError."""
+    workers = workers or default_workers()
+    started = time.monotonic()
+    chain_id = genesis.chain_id
+    genesis_hash = genesis.hash()
+    claimed_genesis = source.genesis_hash()
+    if claimed_genesis != genesis_hash:
+        raise AuditFailure("genesis", f"the source follows genesis {claimed_genesis.hex()}, the trusted genesis is "
+                                      f"{genesis_hash.hex()}", 0)
+    claimed_head = source.head()
+    target = claimed_head.height
+    scratch = Path(tempfile.mkdtemp(prefix="incoop-audit-replay-", dir=scratch_dir))
+    try:
+        with Store(scratch / "db", create=True, sync=False) as replay, \
+                ThreadPoolExecutor(workers, thread_name_prefix="audit-verify") as pool:
+            head = replay.init_genesis(genesis_hash, genesis.initial_state(), genesis.genesis_time_ms)
+            pipeline = _Pipeline(pool, chain_id, source.raw_blocks(1, target))
+            pipeline.validators = chain.get_validators(replay.state)
+            txs = 0
+            try:
+                for _ in range(target):
+                    head, count = _verify_block(pipeline.next(), head, replay, chain_id)
+                    pipeline.validators = chain.get_validators(replay.state)
+                    txs += count
+                    if progress is not None:
+                        progress(Progress(head.height, target, txs, time.monotonic() - started))
+            finally:
+                pipeline.cancel()
+            _check_head(claimed_head, head)
+            classes, identities, evidence = _check_invariants(replay, chain_id, head.height)
+            compared = isinstance(source, DataDirSource)
+            if compared:
+                difference = compare_stores(source.store, replay)
+                if difference is not None:
+                    raise AuditFailure(f"stored_{difference.what}", difference.describe(), head.height)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    seconds = time.monotonic() - started
+    return AuditReport(
+        source=source.description, genesis_hash=genesis_hash.hex(), height=head.height, blocks=head.height, txs=txs,
+        seconds=round(seconds, 3), tx_per_s=round(txs / seconds, 1) if seconds > 0 else 0.0, threads=workers,
+        head_hash=head.block_hash.hex(), state_root=head.state_root.hex(), classes=classes, identities=identities,
+        evidence=evidence, stored_state_compared=compared,
+    )
+
+
+def _verify_block(prepared: _Prepared, head: ChainHead, replay: Store, chain_id: str) -> tuple[ChainHead, int]:
+    block = _check_links(prepared, head, chain_id)
+    height = block.header.height
+    verified, count = _check_signatures(prepared, height)
+    _check_certificate_of(prepared, chain.get_validators(replay.state), chain_id)
+    try:
+        outcome = apply_block(replay.state, replay.tree, head, block, chain_id, verified)
+    except BlockInvalid as exc:
+        raise AuditFailure("execution", str(exc), height) from None
+    return replay.commit_block(block, prepared.certificate, outcome), count
+
+
+def _check_head(claimed: ChainHead, head: ChainHead) -> None:
+    if claimed != head:
+        raise AuditFailure("head", f"the source's head (height {claimed.height}, hash {claimed.block_hash.hex()}, "
+                                   f"state root {claimed.state_root.hex()}) is not the last verified block (hash "
+                                   f"{head.block_hash.hex()}, state root {head.state_root.hex()})", head.height)
+
+
+def _check_invariants(replay: Store, chain_id: str, height: int) -> tuple[int, int, int]:
+    try:
+        return (
+            invariants.check_credits(replay.state, replay.state_items),
+            invariants.check_identities(replay.state, replay.state_items),
+            invariants.check_evidence_records(replay.state, replay.state_items, chain_id, height),
+        )
+    except invariants.InvariantBroken as exc:
+        raise AuditFailure(exc.check, exc.message, height, signer=exc.account) from None
+
+
+__all__ = ["AuditFailure", "AuditReport", "Progress", "SourceError", "verify_chain"]
