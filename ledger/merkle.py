@@ -19,22 +19,24 @@ rewrites only the positions on the paths of the changed keys.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 ZERO = bytes(32)
 _LEAF = b"\x00"
 _INNER = b"\x01"
+_sha256 = hashlib.sha256
 
 NodeReader = Callable[[bytes], bytes | None]
 
 
 def leaf_hash(kh: bytes, vh: bytes) -> bytes:
-    return hashlib.sha256(_LEAF + kh + vh).digest()
+    return _sha256(_LEAF + kh + vh).digest()
 
 
 def inner_hash(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(_INNER + left + right).digest()
+    return _sha256(_INNER + left + right).digest()
 
 
 class Node(NamedTuple):
@@ -45,11 +47,19 @@ class Node(NamedTuple):
 
 EMPTY = Node(ZERO)
 
+# node_key's pieces per depth, computed once: the 2-byte depth, the shift that
+# left-aligns a prefix of `depth` bits, and the byte length of the aligned prefix.
+_DEPTH_TAG = tuple(d.to_bytes(2, "big") for d in range(257))
+_ALIGN = tuple((d + 7) // 8 * 8 - d for d in range(257))
+_NBYTES = tuple((d + 7) // 8 for d in range(257))
+
 
 def node_key(depth: int, prefix: int) -> bytes:
     """Storage key of a position: depth (2 bytes) and the path's first `depth` bits, left-aligned."""
-    nbytes = (depth + 7) // 8
-    return depth.to_bytes(2, "big") + (prefix << (nbytes * 8 - depth)).to_bytes(nbytes, "big")
+    return _DEPTH_TAG[depth] + (prefix << _ALIGN[depth]).to_bytes(_NBYTES[depth], "big")
+
+
+_ROOT_KEY = node_key(0, 0)
 
 
 def _decode_node(record: bytes | None) -> Node:
@@ -61,20 +71,168 @@ def _decode_node(record: bytes | None) -> Node:
     return Node(record[1:33])
 
 
-def _encode_node(node: Node) -> bytes:
-    if node.kh is not None:
-        return _LEAF + node.kh + node.vh
-    return _INNER + node.hash
-
-
 def _bit(kh_int: int, depth: int) -> int:
     return (kh_int >> (255 - depth)) & 1
 
 
-class _Change(NamedTuple):
-    kh_int: int
-    kh: bytes
-    vh: bytes | None  # None deletes
+class _Changes(NamedTuple):
+    """A batch of changes sorted by path, as three parallel lists.
+
+    The leaves under a position (depth, prefix) are a contiguous run of a list
+    sorted by path, and the run splits between the position's two children at
+    the first path with bit `depth` set: `_split` finds that index by bisection
+    on `ints`, instead of partitioning a list per level.
+    """
+
+    ints: list[int]  # the path kh as an integer, ascending
+    khs: list[bytes]
+    vhs: list[bytes | None]  # None deletes
+
+    @classmethod
+    def sorted_from(cls, entries: list[tuple[int, bytes, bytes | None]]) -> _Changes:
+        """From (kh_int, kh, vh) triples with distinct paths (so the sort never compares vh)."""
+        entries.sort()
+        return cls([e[0] for e in entries], [e[1] for e in entries], [e[2] for e in entries])
+
+
+def _split(ints: list[int], depth: int, prefix: int, lo: int, hi: int) -> int:
+    """Index in ints[lo:hi] (all under position (depth, prefix)) of the first path with bit `depth` = 1."""
+    return bisect_left(ints, ((prefix << 1) | 1) << (255 - depth), lo, hi)
+
+
+def _leaves_after(record: bytes | None, batch: _Changes, lo: int, hi: int) -> _Changes:
+    """What a position holding `record` (one leaf, or nothing) holds after the changes batch[lo:hi].
+
+    That is the changes that write a value, plus the old leaf unless one of the
+    changes has its path (and so replaces or deletes it).
+    """
+    ints, khs, vhs = batch
+    entries = [(ints[i], khs[i], vhs[i]) for i in range(lo, hi) if vhs[i] is not None]
+    if record is not None:
+        old_kh = record[1:33]
+        old_int = int.from_bytes(old_kh, "big")
+        at = bisect_left(ints, old_int, lo, hi)
+        if at == hi or ints[at] != old_int:
+            entries.append((old_int, old_kh, record[33:65]))
+    return _Changes.sorted_from(entries)
+
+
+# A subtree as an update sees it: (hash, record if it is a single leaf else None).
+# A leaf's record 0x00 || kh || vh is exactly what its hash is taken over, so a
+# leaf that moves up a level is rewritten as is, and an empty subtree is (ZERO, None).
+_Subtree = tuple[bytes, bytes | None]
+_NOTHING: _Subtree = (ZERO, None)
+
+
+def _subtree(record: bytes | None) -> _Subtree:
+    """The subtree an unchanged position holds."""
+    if record is None:
+        return _NOTHING
+    if record[:1] == _LEAF:
+        return _sha256(record).digest(), record
+    return record[1:33], None
+
+
+class _Update:
+    """One batch applied to the tree: walks the positions on the changed paths only.
+
+    Positions are (depth, prefix); changes are index ranges [lo, hi) of the
+    sorted batch. Subtrees are plain tuples and keys are built inline because
+    this runs once per changed position, several thousand times per block.
+    """
+
+    __slots__ = ("read", "writes")
+
+    def __init__(self, read: NodeReader, writes: dict[bytes, bytes | None]):
+        self.read = read
+        self.writes = writes
+
+    def position(self, depth: int, prefix: int, key: bytes, batch: _Changes, lo: int, hi: int) -> _Subtree:
+        """The new subtree at (depth, prefix), stored under `key`, after batch[lo:hi] (all under it)."""
+        record = self.read(key)
+        if record is not None and record[:1] == _INNER:
+            return self._descend(depth, prefix, key, batch, lo, hi)
+        if hi - lo == 1 and (record is None or record[1:33] == batch.khs[lo]):
+            return self._replace(key, record, batch.khs[lo], batch.vhs[lo])
+        # empty or a single leaf: rebuild this small subtree from its leaves
+        leaves = _leaves_after(record, batch, lo, hi)
+        if not leaves.ints:
+            if record is not None:
+                self.writes[key] = None
+            return _NOTHING
+        return self.build(depth, prefix, key, leaves, 0, len(leaves.ints))
+
+    def _replace(self, key: bytes, record: bytes | None, kh: bytes, vh: bytes | None) -> _Subtree:
+        """The commonest case, one change where nothing or that very key's leaf is: no rebuild.
+
+        The same as `_leaves_after` then `build`, which would find one leaf or none.
+        """
+        if vh is None:
+            if record is not None:
+                self.writes[key] = None
+            return _NOTHING
+        record = _LEAF + kh + vh
+        self.writes[key] = record
+        return _sha256(record).digest(), record
+
+    def _descend(self, depth: int, prefix: int, key: bytes, batch: _Changes, lo: int, hi: int) -> _Subtree:
+        """Update the children of an inner node, then the node itself."""
+        mid = _split(batch.ints, depth, prefix, lo, hi)
+        child = depth + 1
+        left_prefix, right_prefix = prefix << 1, (prefix << 1) | 1
+        left_key = _DEPTH_TAG[child] + (left_prefix << _ALIGN[child]).to_bytes(_NBYTES[child], "big")
+        right_key = _DEPTH_TAG[child] + (right_prefix << _ALIGN[child]).to_bytes(_NBYTES[child], "big")
+        if lo < mid:
+            left = self.position(child, left_prefix, left_key, batch, lo, mid)
+        else:
+            left = _subtree(self.read(left_key))
+        if mid < hi:
+            right = self.position(child, right_prefix, right_key, batch, mid, hi)
+        else:
+            right = _subtree(self.read(right_key))
+        return self._combine(key, left_key, right_key, left, right)
+
+    def _combine(self, key: bytes, left_key: bytes, right_key: bytes, left: _Subtree, right: _Subtree) -> _Subtree:
+        """An inner node over two updated children; a lone leaf left beside nothing moves up."""
+        writes = self.writes
+        if left[0] == ZERO:
+            if right[0] == ZERO:
+                writes[key] = None
+                return _NOTHING
+            if right[1] is not None:
+                writes[right_key] = None
+                writes[key] = right[1]
+                return right
+        elif right[0] == ZERO and left[1] is not None:
+            writes[left_key] = None
+            writes[key] = left[1]
+            return left
+        digest = _sha256(_INNER + left[0] + right[0]).digest()
+        writes[key] = _INNER + digest
+        return digest, None
+
+    def build(self, depth: int, prefix: int, key: bytes, leaves: _Changes, lo: int, hi: int) -> _Subtree:
+        """A fresh subtree at (depth, prefix) holding leaves[lo:hi]: at least one, none a delete."""
+        if hi - lo == 1:
+            record = _LEAF + leaves.khs[lo] + leaves.vhs[lo]  # type: ignore[operator]
+            self.writes[key] = record
+            return _sha256(record).digest(), record
+        if depth >= 256:
+            raise AssertionError("two distinct keys with the same SHA-256")
+        mid = _split(leaves.ints, depth, prefix, lo, hi)
+        child = depth + 1
+        left, right = _NOTHING, _NOTHING
+        if lo < mid:
+            left_prefix = prefix << 1
+            left_key = _DEPTH_TAG[child] + (left_prefix << _ALIGN[child]).to_bytes(_NBYTES[child], "big")
+            left = self.build(child, left_prefix, left_key, leaves, lo, mid)
+        if mid < hi:
+            right_prefix = (prefix << 1) | 1
+            right_key = _DEPTH_TAG[child] + (right_prefix << _ALIGN[child]).to_bytes(_NBYTES[child], "big")
+            right = self.build(child, right_prefix, right_key, leaves, mid, hi)
+        digest = _sha256(_INNER + left[0] + right[0]).digest()
+        self.writes[key] = _INNER + digest
+        return digest, None
 
 
 class StateTree:
@@ -84,85 +242,23 @@ class StateTree:
         self.read = read
 
     def root(self) -> bytes:
-        return _decode_node(self.read(node_key(0, 0))).hash
+        return _subtree(self.read(_ROOT_KEY))[0]
 
     def update(self, changes: Iterable[tuple[bytes, bytes | None]]) -> tuple[bytes, dict[bytes, bytes | None]]:
-        """Apply (key, value-or-None) changes; returns (new root, {position key: record or None})."""
-        items = []
+        """Apply (key, value-or-None) changes; returns (new root, {position key: record or None}).
+
+        Each key must appear once (the changes of an overlay are a dict).
+        """
+        entries = []
         for key, value in changes:
-            kh = hashlib.sha256(key).digest()
-            vh = None if value is None else hashlib.sha256(value).digest()
-            items.append(_Change(int.from_bytes(kh, "big"), kh, vh))
-        items.sort()
+            kh = _sha256(key).digest()
+            entries.append((int.from_bytes(kh, "big"), kh, None if value is None else _sha256(value).digest()))
         writes: dict[bytes, bytes | None] = {}
-        if not items:
+        if not entries:
             return self.root(), writes
-        root = self._update(0, 0, items, writes)
-        return root.hash, writes
-
-    def _update(self, depth: int, prefix: int, items: list[_Change], writes: dict) -> Node:
-        key = node_key(depth, prefix)
-        record = self.read(key)
-        current = _decode_node(record)
-        if current.kh is None and current.hash != ZERO:  # an inner node: descend
-            left_items = [c for c in items if not _bit(c.kh_int, depth)]
-            right_items = [c for c in items if _bit(c.kh_int, depth)]
-            children = []
-            for bit, sub in ((0, left_items), (1, right_items)):
-                child_prefix = prefix * 2 + bit
-                if sub:
-                    children.append(self._update(depth + 1, child_prefix, sub, writes))
-                else:
-                    children.append(_decode_node(self.read(node_key(depth + 1, child_prefix))))
-            return self._combine(depth, prefix, children[0], children[1], writes)
-        # empty or a single leaf: rebuild this small subtree from its leaves
-        leaves: dict[bytes, _Change] = {}
-        if current.kh is not None:
-            leaves[current.kh] = _Change(int.from_bytes(current.kh, "big"), current.kh, current.vh)
-        for change in items:
-            if change.vh is None:
-                leaves.pop(change.kh, None)
-            else:
-                leaves[change.kh] = change
-        node = self._build(depth, prefix, sorted(leaves.values()), writes)
-        if node is EMPTY and record is not None:
-            writes[key] = None
-        return node
-
-    def _build(self, depth: int, prefix: int, leaves: list[_Change], writes: dict) -> Node:
-        if not leaves:
-            return EMPTY
-        key = node_key(depth, prefix)
-        if len(leaves) == 1:
-            leaf = leaves[0]
-            node = Node(leaf_hash(leaf.kh, leaf.vh), leaf.kh, leaf.vh)
-            writes[key] = _encode_node(node)
-            return node
-        if depth >= 256:
-            raise AssertionError("two distinct keys with the same SHA-256")
-        left = self._build(depth + 1, prefix * 2, [c for c in leaves if not _bit(c.kh_int, depth)], writes)
-        right = self._build(depth + 1, prefix * 2 + 1, [c for c in leaves if _bit(c.kh_int, depth)], writes)
-        node = Node(inner_hash(left.hash, right.hash))
-        writes[key] = _encode_node(node)
-        return node
-
-    def _combine(self, depth: int, prefix: int, left: Node, right: Node, writes: dict) -> Node:
-        key = node_key(depth, prefix)
-        if left is EMPTY or left.hash == ZERO:
-            if right.hash == ZERO:
-                writes[key] = None
-                return EMPTY
-            if right.kh is not None:  # a lone leaf moves up to this position
-                writes[node_key(depth + 1, prefix * 2 + 1)] = None
-                writes[key] = _encode_node(right)
-                return right
-        elif right.hash == ZERO and left.kh is not None:
-            writes[node_key(depth + 1, prefix * 2)] = None
-            writes[key] = _encode_node(left)
-            return left
-        node = Node(inner_hash(left.hash, right.hash))
-        writes[key] = _encode_node(node)
-        return node
+        batch = _Changes.sorted_from(entries)
+        root, _ = _Update(self.read, writes).position(0, 0, _ROOT_KEY, batch, 0, len(entries))
+        return root, writes
 
     def prove(self, key: bytes) -> tuple[tuple[bytes, ...], tuple[bytes, bytes] | None]:
         """(siblings from the root down, the leaf reached as (kh, vh) or None if empty)."""

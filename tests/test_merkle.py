@@ -138,6 +138,25 @@ def test_one_batch_or_one_key_at_a_time_gives_the_same_tree(batch_list):
     assert together.nodes == one_by_one.nodes
 
 
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 2**32), st.integers(1, 400))
+def test_a_block_sized_batch_on_a_large_tree_matches_the_definition(seed, batch_size):
+    """Thousands of leaves, then one batch that inserts, updates and deletes at once.
+
+    The small key pool above keeps trees shallow; this one reaches the deep
+    positions, long runs of changes under one node and leaves that must split.
+    """
+    pool = [b"big/%d/%d" % (seed, i) for i in range(3000)]
+    t = MemoryTree()
+    t.apply([(k, b"v") for k in pool[:2000]])
+    batch = [(k, None) for k in pool[seed % 1000: seed % 1000 + batch_size]]  # deletes
+    batch += [(k, b"w%d" % i) for i, k in enumerate(pool[1000 + seed % 900: 1000 + seed % 900 + batch_size])]
+    batch += [(k, b"new") for k in pool[2000: 2000 + batch_size]]  # inserts
+    root = t.apply(batch)
+    assert root == full_root(t.state.items())
+    assert t.nodes == expected_nodes(t.state)
+
+
 def test_keys_sharing_a_long_prefix_hang_under_a_chain_of_inner_nodes():
     """Find two keys whose hashes share their first 6 bits: the root is 6 inner levels above them."""
     first = b"p/0"
