@@ -328,17 +328,19 @@ def list_root(items: list[bytes]) -> bytes:
     """Binary Merkle root of a list of 32-byte hashes (RFC 6962 shape; ZERO for an empty list).
 
     Used for the transaction and result roots of a block header.
+
+    RFC 6962 splits a list at the largest power of two below its length. Built
+    bottom up instead (pair neighbours level by level, an odd last node rises
+    unpaired), the tree is the same: each left part is a complete tree of a
+    power-of-two size that the pairing closes first, and the unpaired last node
+    is the right part that is smaller. Same hashes, no recursion nor slicing.
     """
     if not items:
         return ZERO
-    level = [hashlib.sha256(_LEAF + h).digest() for h in items]
-    return _mth(level)
-
-
-def _mth(level: list[bytes]) -> bytes:
-    if len(level) == 1:
-        return level[0]
-    k = 1
-    while k * 2 < len(level):
-        k *= 2
-    return inner_hash(_mth(level[:k]), _mth(level[k:]))
+    level = [_sha256(_LEAF + h).digest() for h in items]
+    while len(level) > 1:
+        paired = [_sha256(_INNER + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]

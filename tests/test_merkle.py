@@ -249,6 +249,13 @@ def test_list_root_follows_the_rfc_6962_shape(items):
     assert list_root(items) == reference_list_root(items)
 
 
+def test_list_root_follows_the_rfc_6962_shape_at_block_sizes():
+    """Around powers of two and at a full block, where an odd last node rises several levels."""
+    for n in (63, 64, 65, 127, 1023, 1025, 5000):
+        items = [h(b"%d" % i) for i in range(n)]
+        assert list_root(items) == reference_list_root(items), n
+
+
 @given(st.lists(st.binary(min_size=32, max_size=32), min_size=2, max_size=10, unique=True))
 def test_list_root_commits_to_order(items):
     assert list_root(items) != list_root(items[::-1])
