@@ -4,6 +4,7 @@
 
 Per block, in this order (the first broken rule is the one reported):
 
+    missing       the source has the block
     decode        the raw block is canonical [block, certificate] (§12.1, §13.1)
     height        it is the next height
     prev_hash     it links to the previous block's hash (block 1: the genesis hash)
@@ -181,7 +182,7 @@ class _Prepared(NamedTuple):
     height: int
     block: Block | None
     certificate: Certificate | None
-    problem: str | None  # the block is missing or does not decode
+    problem: tuple[str, str] | None  # (check, message): the block is missing or does not decode
     tx_root: bytes | None
     tx_checks: list[Future]
     validators: tuple[bytes, ...]  # the set the certificate was checked against, ahead of execution
@@ -201,11 +202,13 @@ class _Pipeline:
 
     def _prepare(self, height: int, raw: bytes | None, validators: tuple[bytes, ...]) -> _Prepared:
         if raw is None:
-            return _Prepared(height, None, None, "the source has no block at this height", None, [], validators, None)
+            return _Prepared(height, None, None, ("missing", "the source has no block at this height"), None, [],
+                             validators, None)
         try:
             block, certificate = decode_raw_block(raw)
         except BlockFormatError as exc:
-            return _Prepared(height, None, None, f"the raw block does not decode: {exc}", None, [], validators, None)
+            return _Prepared(height, None, None, ("decode", f"the raw block does not decode: {exc}"), None, [],
+                             validators, None)
         txs = block.txs
         checks = [self.pool.submit(_check_txs, txs[i:i + SIGNATURE_CHUNK], i) for i in range(0, len(txs), SIGNATURE_CHUNK)]
         cert = self.pool.submit(_check_certificate, certificate, self.chain_id, validators, block.header.height,
@@ -242,7 +245,7 @@ class _Pipeline:
 def _check_links(prepared: _Prepared, head: ChainHead, chain_id: str) -> Block:
     height = head.height + 1
     if prepared.problem is not None:
-        raise AuditFailure("decode", prepared.problem, height)
+        raise AuditFailure(*prepared.problem, height)
     block = prepared.block
     header = block.header
     if header.height != height:
