@@ -12,6 +12,7 @@ arrays (tuples or lists), booleans and nil. Decoded arrays are tuples.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import msgpack
@@ -27,32 +28,73 @@ class EncodingError(ValueError):
     """The bytes are not the canonical encoding of an allowed value."""
 
 
-_packer_kwargs = {"use_bin_type": True, "strict_types": False, "autoreset": True}
+_SCALAR_TYPES = frozenset((int, bytes, str, bool, type(None)))
+_ARRAY_TYPES = (tuple, list)
+MAX_DEPTH = 32
 
 
-def _check(value: Any, depth: int = 0) -> None:
-    if depth > 32:
-        raise EncodingError("nesting deeper than 32")
+def _check(value: Any) -> None:
+    """Raise EncodingError unless `value` holds only allowed types, nested at most 32 deep.
+
+    Integer range is not checked here: the MessagePack packer refuses an
+    integer outside [-2**63, 2**64 - 1] (see `_pack`), and the unpacker can
+    produce no other. Types are exact (`type(v) is int`), so a bool is a bool
+    and a subclass of int, str or tuple (an IntEnum, a NamedTuple) is refused.
+    """
     t = type(value)
-    if t is int:
-        if not INT_MIN <= value <= INT_MAX:
-            raise EncodingError("integer out of range")
-    elif t is bytes or t is str or t is bool or value is None:
-        return
-    elif t is tuple or t is list:
-        for item in value:
-            _check(item, depth + 1)
-    else:
+    if t is tuple or t is list:
+        _check_items(value, 1)
+    elif t not in _SCALAR_TYPES:
         raise EncodingError(f"type {t.__name__} has no canonical encoding")
+
+
+def _check_items(items: tuple | list, depth: int) -> None:
+    """`_check` for the items of an array, which sit at `depth`.
+
+    One C-level pass collects the items' types; an array of scalars (the
+    common case: a transaction body, a state record) needs nothing more.
+    """
+    if not items:
+        return
+    if depth > MAX_DEPTH:
+        raise EncodingError(f"nesting deeper than {MAX_DEPTH}")
+    if _SCALAR_TYPES.issuperset(map(type, items)):
+        return
+    for item in items:
+        t = type(item)
+        if t is tuple or t is list:
+            _check_items(item, depth + 1)
+        elif t not in _SCALAR_TYPES:
+            raise EncodingError(f"type {t.__name__} has no canonical encoding")
+
+
+_local = threading.local()
+
+
+def _pack(value: Any) -> bytes:
+    """MessagePack bytes of a checked value, through this thread's reusable packer.
+
+    `msgpack.packb` builds a Packer per call, which costs more than packing a
+    small value; a Packer is not safe to share between threads, hence one per
+    thread. With autoreset a Packer empties its buffer after each value and
+    after a failed one.
+    """
+    try:
+        packer = _local.packer
+    except AttributeError:
+        packer = _local.packer = msgpack.Packer(use_bin_type=True, strict_types=False, autoreset=True)
+    try:
+        return packer.pack(value)
+    except OverflowError as exc:
+        raise EncodingError("integer out of range") from exc
+    except UnicodeEncodeError as exc:  # a str with a lone surrogate is not UTF-8
+        raise EncodingError("string is not valid UTF-8") from exc
 
 
 def encode(value: Any) -> bytes:
     """Canonical bytes of `value`; raises EncodingError for floats, maps and the like."""
     _check(value)
-    try:
-        return msgpack.packb(value, **_packer_kwargs)
-    except UnicodeEncodeError as exc:  # a str with a lone surrogate is not UTF-8
-        raise EncodingError("string is not valid UTF-8") from exc
+    return _pack(value)
 
 
 def _no_ext(code: int, data: bytes) -> Any:
@@ -87,8 +129,11 @@ def decode(data: bytes, max_bytes: int = MAX_DECODE_BYTES) -> Any:
         raise EncodingError("trailing bytes after the value") from exc
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise EncodingError(f"not valid MessagePack: {exc}") from exc
+    # The unpacker makes only allowed types but for floats and the timestamp
+    # extension (-1, which bypasses ext_hook), and it has no depth limit of ours;
+    # `_check` refuses those. Re-encode equality then gives every minimal-form rule.
     _check(value)
-    if msgpack.packb(value, **_packer_kwargs) != data:
+    if _pack(value) != data:
         raise EncodingError("not the canonical encoding")
     return value
 

@@ -10,6 +10,9 @@ bytes arrive from the network, decoding fails only with EncodingError.
 from __future__ import annotations
 
 import struct
+from concurrent.futures import ThreadPoolExecutor
+from enum import IntEnum
+from typing import NamedTuple
 
 import pytest
 from hypothesis import given, settings
@@ -134,6 +137,8 @@ def test_an_array_in_a_wider_header_than_needed_is_rejected(items):
         "c70101" + "00", "c8000101" + "00", "c900000001" + "01" + "00",  # ext 8/16/32
         "c1",  # never used
         "91" + "80",  # a map inside an array
+        "92" + "01" + "cb3ff0000000000000", "91" + "91" + "ca3f800000",  # floats inside arrays
+        "92" + "c0" + "d6ff00000000",  # a timestamp inside an array
     ],
 )
 def test_maps_floats_extensions_and_0xc1_are_rejected(hex_):
@@ -203,6 +208,44 @@ def test_empty_input_and_non_bytes_are_rejected():
 def test_encode_refuses_what_has_no_canonical_encoding_with_encoding_error(value):
     with pytest.raises(EncodingError):
         encode(value)
+
+
+class Pair(NamedTuple):
+    a: int
+    b: int
+
+
+class Small(IntEnum):
+    ONE = 1
+
+
+@pytest.mark.parametrize("value", [Pair(1, 2), [Pair(1, 2)], Small.ONE, (1, Small.ONE)], ids=["namedtuple", "nested namedtuple", "intenum", "nested intenum"])
+def test_encode_takes_exact_types_only_never_subclasses(value):
+    """A NamedTuple or an IntEnum must be turned into a tuple or an int on purpose (`tuple(record)`)."""
+    with pytest.raises(EncodingError):
+        encode(value)
+
+
+def test_a_refused_value_leaves_nothing_behind_for_the_next_encoding():
+    for bad in ((1, 2**64), ("a", "\ud800"), [b"x", 1.5]):
+        with pytest.raises(EncodingError):
+            encode(bad)
+        assert encode(5) == b"\x05"
+        assert encode([1, "a"]) == bytes.fromhex("9201a161")
+
+
+def test_threads_encoding_at_once_each_get_their_own_bytes():
+    """Encoders are per thread (a MessagePack packer is not safe to share): the mempool verifies in a pool."""
+    values = [(i, "x" * (i % 40), bytes([i % 256]) * (i % 70), [i, [i]]) for i in range(400)]
+    expected = [encode(v) for v in values]
+
+    def work(offset: int) -> bool:
+        order = values[offset:] + values[:offset]
+        want = expected[offset:] + expected[:offset]
+        return all(encode(v) == w for _ in range(5) for v, w in zip(order, want, strict=True))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert all(pool.map(work, range(0, 400, 25)))
 
 
 @settings(max_examples=500)
