@@ -22,6 +22,7 @@ issue, redeem and reclaim rows.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterator
 
@@ -32,16 +33,19 @@ from ledger import credits
 from ledger.block import Block, Certificate, decode_raw_block, encode_raw_block, sign_precommit
 from ledger.crypto import SigningKey
 from ledger.encoding import decode
+from ledger.transition import ChainHead
 from node.audit.export import (
     DAY_MS,
     ExportError,
     Movement,
+    Progress,
     Selection,
     Totals,
     day_start_ms,
     export_movements,
     iso_time,
 )
+from node.audit.export_cli import progress_printer
 from tests.credit_chain import (
     ISSUER,
     KEYS,
@@ -71,15 +75,23 @@ class CertifiedChain(CreditChain):
 
 
 class ListSource:
-    """A ChainSource over raw blocks held in memory (index 0 is height 1)."""
+    """A ChainSource over raw blocks held in memory (index 0 is height 1), claiming a genesis hash."""
 
     description = "test chain"
 
-    def __init__(self, raw_blocks: list[bytes]):
+    def __init__(self, raw_blocks: list[bytes], genesis_hash: bytes):
         self.blocks = raw_blocks
+        self.claimed_genesis = genesis_hash
 
     def head_height(self) -> int:
         return len(self.blocks)
+
+    def head(self) -> ChainHead:
+        block, _ = decode_raw_block(self.blocks[-1])
+        return ChainHead(block.header.height, block.hash(), block.header.state_root, block.header.time_ms)
+
+    def genesis_hash(self) -> bytes:
+        return self.claimed_genesis
 
     def raw_blocks(self, start: int, stop: int) -> Iterator[tuple[int, bytes | None]]:
         for height in range(start, stop + 1):
@@ -113,8 +125,11 @@ class Year:
         assert c.send(ISSUER, RECLAIM, ("welfare", (KEYS[1].pubkey, KEYS[5].pubkey, KEYS[0].pubkey))) == 0
         c.check_root()
 
+    def source(self) -> ListSource:
+        return ListSource(list(self.chain.raw_blocks), self.genesis.hash())
+
     def export(self, **selection) -> list[Movement]:
-        return list(export_movements(ListSource(self.chain.raw_blocks), self.genesis, Selection(**selection)))
+        return list(export_movements(self.source(), self.genesis, Selection(**selection)))
 
 
 @pytest.fixture(scope="module")
@@ -248,29 +263,57 @@ def test_the_summary_totals_rows_per_class_and_type_and_an_accounts_sides(year: 
     }}
 
 
-def test_a_chain_from_another_genesis_is_refused(year: Year) -> None:
+def test_a_source_of_another_genesis_is_refused_before_any_block(year: Year) -> None:
     doc = credit_genesis_document()
     doc["genesis_time_ms"] += 1
     other = parse_genesis(json.dumps(doc))
-    with pytest.raises(ExportError, match="does not follow this genesis"):
-        list(export_movements(ListSource(year.chain.raw_blocks), other, Selection()))
+    with pytest.raises(ExportError, match="follows another genesis"):
+        list(export_movements(year.source(), other, Selection()))
+
+
+def test_a_source_that_claims_the_genesis_but_serves_another_chain_is_refused_at_block_1(year: Year) -> None:
+    doc = credit_genesis_document()
+    doc["genesis_time_ms"] += 1
+    other = parse_genesis(json.dumps(doc))
+    lying = ListSource(list(year.chain.raw_blocks), other.hash())
+    with pytest.raises(ExportError, match="block 1 does not follow this genesis"):
+        list(export_movements(lying, other, Selection()))
 
 
 def test_a_block_whose_certificate_is_not_the_validators_is_refused(year: Year) -> None:
-    blocks = list(year.chain.raw_blocks)
-    block, _ = decode_raw_block(blocks[4])
+    source = year.source()
+    block, _ = decode_raw_block(source.blocks[4])
     impostor = SigningKey(bytes([0x99]) * 32)
     forged = Certificate(5, 0, block.hash(), ((impostor.pubkey, sign_precommit(impostor, CHAIN_ID, 5, 0, block.hash())),))
-    blocks[4] = encode_raw_block(block, forged)
+    source.blocks[4] = encode_raw_block(block, forged)
     with pytest.raises(ExportError, match="invalid chain: certificate signer"):
-        list(export_movements(ListSource(blocks), year.genesis, Selection()))
+        list(export_movements(source, year.genesis, Selection()))
+
+
+def test_a_block_whose_results_were_altered_is_refused(year: Year) -> None:
+    source = year.source()
+    index = year.mixed.header.height - 1
+    block, certificate = decode_raw_block(source.blocks[index])
+    source.blocks[index] = encode_raw_block(block._replace(results=(0, 0, 0)), certificate)
+    with pytest.raises(ExportError, match="invalid chain"):
+        list(export_movements(source, year.genesis, Selection()))
 
 
 def test_a_missing_block_is_an_error_not_a_short_statement(year: Year) -> None:
-    source = ListSource(list(year.chain.raw_blocks))
+    source = year.source()
     source.blocks[3] = None  # type: ignore[call-overload]
     with pytest.raises(ExportError, match="block 4 is missing"):
         list(export_movements(source, year.genesis, Selection()))
+
+
+def test_progress_is_printed_at_most_once_per_interval() -> None:
+    every, never = io.StringIO(), io.StringIO()
+    eager, quiet = progress_printer(every, interval=0.0), progress_printer(never, interval=3600.0)
+    for height in (1, 2, 3):
+        eager(Progress(height, 3))
+        quiet(Progress(height, 3))
+    assert every.getvalue().splitlines() == ["replayed 1/3 blocks", "replayed 2/3 blocks", "replayed 3/3 blocks"]
+    assert never.getvalue() == ""
 
 
 def test_times_are_iso_8601_utc_with_milliseconds() -> None:

@@ -271,6 +271,10 @@ def export_movements(
     amount can depend on everything before it); the replay stops at
     `to_height` or at the first block past `until_ms`.
     """
+    claimed = source.genesis_hash()
+    if claimed != genesis.hash():
+        raise ExportError(f"{source.description} follows another genesis than the one given (its hash "
+                          f"{claimed.hex()[:16]}…, the file's {genesis.hash().hex()[:16]}…)")
     head = source.head_height()
     stop = head if selection.to_height is None else selection.to_height
     if stop > head:
