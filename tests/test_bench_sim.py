@@ -61,7 +61,7 @@ def test_gossip_relays_what_a_node_sees_first_while_the_height_is_its_own() -> N
     # a node decides on its own precommit and the next 2f others; a later one is of an old height
     precommits = n * (2 * ((n - 1) // 3)) * fan_out
     assert r.relays_per_block == proposal + prevotes + precommits == 46
-    assert simulate(n, 8, loss=0.0, relay=False).relays_per_block == 0
+    assert simulate(n, 8, loss=0.0, relay_to=0).relays_per_block == 0
 
 
 def test_a_lossy_network_still_decides_every_height_and_a_loss_costs_hops_not_timeouts() -> None:
@@ -78,7 +78,7 @@ def test_a_lossy_network_still_decides_every_height_and_a_loss_costs_hops_not_ti
 
 
 def test_without_relays_a_lost_message_can_cost_the_wait_for_block_sync() -> None:
-    r = simulate(4, 50, loss=0.01, relay=False)
+    r = simulate(4, 50, loss=0.01, relay_to=0)
     assert r.relays_per_block == 0 and r.synced_commits > 0
     assert r.finality_max_ms >= SYNC_GRACE_MS  # the driver's grace before it fetches a block
 

@@ -89,7 +89,8 @@ class SimResult:
 
     validators: int
     silent: int
-    relay: bool  # gossip relays on (as the node runs) or off (a what-if: only re-sends recover losses)
+    relay_to: int | None  # peers a relay goes to: None every peer but the sender (the node today),
+    # k a random k of them, 0 none (what-ifs: what the relays cost, and what they buy)
     heights: int
     latency_ms: float
     jitter_ms: float
@@ -166,7 +167,7 @@ class _Validator:
 
 class _Simulation:
     def __init__(self, n: int, heights: int, latency_ms: float, jitter_ms: float, loss: float,
-                 seed: int, silent: int, relay: bool, cc: ConsensusConfig):
+                 seed: int, silent: int, relay_to: int | None, cc: ConsensusConfig):
         if not 0 <= jitter_ms < latency_ms:
             raise ValueError("the jitter must stay below the latency (a relay never beats a direct copy)")
         if n - silent < quorum(n):
@@ -176,12 +177,12 @@ class _Simulation:
         # the silent ones propose at heights 1, 2, ...: the first heights already need a round change
         silent_set = {(1 + i) % n for i in range(silent)}
         self.live = [v for v in self.nodes if v.index not in silent_set]
-        self.is_live = [v.index not in silent_set for v in self.nodes]
+        self.peers = {v.index: [w.index for w in self.live if w is not v] for v in self.live}
         self.heights = heights
         self.latency = latency_ms
         self.jitter = jitter_ms
         self.loss = loss
-        self.relay = relay
+        self.relay_to = relay_to
         self.cc = cc
         self.rng = random.Random(seed)
         self.heap: list[tuple] = []
@@ -259,15 +260,23 @@ class _Simulation:
         msg = _Message(v.height, event)
         v.own.append(msg)
         self._tally("original", msg.height, len(self.live) - 1)
-        self._send(msg, [w.index for w in self.live if w is not v])
+        self._send(msg, self.peers[v.index])
 
     def _relay(self, v: _Validator, msg: _Message) -> None:
         """Gossip: pass on to every peer but the sender; only the late ones still need the copy."""
-        if not self.relay:
-            return
-        self._tally("relay", msg.height, len(self.live) - 2)
-        if msg.late:
-            self._send(msg, [k for k in sorted(msg.late) if k != v.index])
+        if self.relay_to is None:
+            self._tally("relay", msg.height, len(self.live) - 2)
+            if msg.late:
+                self._send(msg, [k for k in sorted(msg.late) if k != v.index])
+        elif self.relay_to:
+            # k random peers (the sender may be among them: a wasted copy, as it would be). Only
+            # the late ones matter, each drawn with its exact chance k / peers, drawn only if late.
+            peers = len(self.live) - 1
+            fan_out = min(self.relay_to, peers)
+            self._tally("relay", msg.height, fan_out)
+            if msg.late:
+                rng = self.rng
+                self._send(msg, [k for k in sorted(msg.late) if k != v.index and rng.random() * peers < fan_out])
 
     def _publish_status(self, v: _Validator, status: tuple, force: bool = False) -> None:
         if force or status != v.status:
@@ -421,7 +430,7 @@ class _Simulation:
         per_block = {k: c / self.heights for k, c in self.count.items()}
         bound = finality_bound_ms(self.latency)
         return SimResult(
-            validators=n, silent=silent, relay=self.relay, heights=self.heights, latency_ms=self.latency,
+            validators=n, silent=silent, relay_to=self.relay_to, heights=self.heights, latency_ms=self.latency,
             jitter_ms=self.jitter, loss=self.loss, seed=seed,
             finality_mean_ms=round(sum(final) / len(final), 3), finality_p99_ms=round(_p99(final), 3),
             finality_max_ms=round(max(final), 3),
@@ -440,26 +449,28 @@ class _Simulation:
 
 
 def simulate(n: int, heights: int, latency_ms: int = 20, loss: float = 0.01, seed: int = 1, *,
-             jitter_ms: float = 0.0, silent: int = 0, relay: bool = True,
+             jitter_ms: float = 0.0, silent: int = 0, relay_to: int | None = None,
              config: ConsensusConfig | None = None) -> SimResult:
     """Run `heights` heights of n validators; the proposers of heights 1..`silent` are crashed.
 
-    `relay=False` asks what the gossip relays buy: without them, messages per block fall from
-    O(n^3) to O(n^2), and only the re-sends of every status interval recover a loss.
+    `relay_to` asks what the gossip relays cost and buy. The node relays to every peer, which
+    makes messages per block O(n^3); `relay_to=0` (none: O(n^2), and only the re-sends of every
+    status interval and block sync recover a loss) or k (k random peers: O(k n^2)) are what-ifs.
     """
     cc = config or ConsensusConfig()
     started = time.perf_counter()
-    sim = _Simulation(n, heights, float(latency_ms), jitter_ms, loss, seed, silent, relay, cc)
+    sim = _Simulation(n, heights, float(latency_ms), jitter_ms, loss, seed, silent, relay_to, cc)
     sim.run()
     return sim.result(n, silent, seed, time.perf_counter() - started)
 
 
 def sim_suite(quick: bool) -> list[SimResult]:
-    """Issue 7's runs: n = 4, 16, 64 at 20 ms and 1 % loss; n = 64 without gossip relays (what
-    they cost and buy); one crashed validator of 4 and of 16. Quick: 10 heights, else 50."""
+    """Issue 7's runs: n = 4, 16, 64 at 20 ms and 1 % loss; n = 64 with relays to no peer and to
+    4 random peers (what the relays cost and buy); one crashed validator of 4 and of 16.
+    Quick: 10 heights, else 50."""
     heights = 10 if quick else 50
     results = [simulate(n, heights) for n in (4, 16, 64)]
-    results.append(simulate(64, heights, relay=False))
+    results += [simulate(64, heights, relay_to=k) for k in (0, 4)]
     # heights 1, 1 + n, ... have the crashed validator as round-0 proposer: a round change each
     results += [simulate(n, 2 * n + 1 if quick else 4 * n + 1, silent=1) for n in (4, 16)]
     return results
@@ -470,7 +481,7 @@ def rows(results: list[SimResult]) -> list[tuple[str, str, str]]:
     out = []
     for r in results:
         crashed = f", {r.silent} crashed" if r.silent else ""
-        relays = "" if r.relay else ", gossip relays off"
+        relays = "" if r.relay_to is None else f", relays to {r.relay_to} peers (what-if)"
         target = f"target p99 <= 3 x RTT x 3 steps = {r.bound_ms:.0f} ms: {'met' if r.bound_met else 'NOT met'}"
         if r.silent:
             target += " (the target is for no faults; a crashed proposer's height waits out two timeouts)"
