@@ -302,7 +302,7 @@ def _check_certificate_of(prepared: _Prepared, validators: tuple[bytes, ...], ch
         problem = _check_certificate(certificate, chain_id, validators, height, block_hash)
     if problem is not None:
         signer = _failing_signer(certificate, chain_id, validators, height, block_hash)
-        raise AuditFailure("certificate", f"certificate: {problem} ({len(validators)} validators)", height,
+        raise AuditFailure("certificate", f"{problem} ({len(validators)} validators at this height)", height,
                            signer=signer)
 
 
