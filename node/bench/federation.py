@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from ledger.credits import TRANSFER
 from ledger.crypto import SigningKey
 from ledger.encoding import encode
 from ledger.tx import Tx, sign_tx
+from node.ports import free_port_block
 from wallet.client import NodeClient
 from wallet.keystore import Keystore
 
@@ -62,25 +64,6 @@ def _post_batch(url: str, raws: list[bytes]) -> list[dict]:
         return json.loads(response.read())["results"]
 
 
-def _free_base_port(count: int) -> int:
-    import socket
-
-    for _ in range(100):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + count > 65535:
-            continue
-        try:
-            for offset in range(count):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", base + offset))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no free block of ports")
-
-
 class LocalFederation:
     """N validator processes from a fresh devnet layout in a temporary directory."""
 
@@ -88,10 +71,10 @@ class LocalFederation:
                  keep: bool = False):
         """`funded` accounts get demo credits at genesis; `keep` leaves the directory for a later
         step (the audit reads the chain after the nodes stop) until `cleanup()`."""
-        self.tmp = tempfile.TemporaryDirectory(prefix="incoop-bench-")
+        self.dir = Path(tempfile.mkdtemp(prefix="incoop-bench-"))
         self.keep = keep
         self.layout = create_devnet(
-            Path(self.tmp.name), validators=validators, base_port=_free_base_port(2 * validators),
+            self.dir, validators=validators, base_port=free_port_block(2 * validators),
             block_interval_ms=block_interval_ms, heartbeat_ms=1000, funded=funded,
         )
         wallet = Keystore(self.layout.wallet_dir)
@@ -106,14 +89,17 @@ class LocalFederation:
                 stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
             ))
         deadline = time.monotonic() + 60
-        for url in self.layout.api_urls:
+        for url, home in zip(self.layout.api_urls, self.layout.node_homes, strict=True):
             while True:
                 try:
                     NodeClient(url, timeout=1).status()
                     break
                 except Exception:
-                    if time.monotonic() > deadline:
-                        raise RuntimeError(f"the node at {url} did not start") from None
+                    if time.monotonic() > deadline or any(p.poll() is not None for p in self.procs):
+                        log = (home / "node.log").read_text(errors="replace").strip().splitlines()[-1:]
+                        self.keep = False
+                        self.__exit__()
+                        raise RuntimeError(f"the node at {url} did not start: {log}") from None
                     time.sleep(0.1)
         return self
 
@@ -129,7 +115,7 @@ class LocalFederation:
             self.cleanup()
 
     def cleanup(self) -> None:
-        self.tmp.cleanup()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def _transfer(chain_id: str, key: SigningKey, to: bytes, nonce: int, amount: int = 1) -> Tx:

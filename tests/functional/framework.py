@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -43,6 +41,7 @@ from ledger.crypto import SigningKey
 from ledger.encoding import encode
 from ledger.tx import Tx, sign_tx
 from node.config import ConsensusConfig, load_config, write_config
+from node.ports import free_port_block
 from tests.functional.relay import Relay
 from wallet.keystore import Keystore
 
@@ -73,40 +72,6 @@ def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what or condition}")
         time.sleep(interval)
-
-
-def _ephemeral_range() -> tuple[int, int]:
-    try:
-        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
-        return int(low), int(high)
-    except (OSError, ValueError):
-        return 32768, 60999
-
-
-def free_port_block(count: int = 2) -> int:
-    """A port p with p .. p + count - 1 free on loopback (devnet node i uses p + 2i and p + 2i + 1).
-
-    Chosen below the kernel's ephemeral range: a port from that range can be taken as the source
-    port of some outgoing connection while its node is down, and the node's restart then fails
-    with "address already in use".
-    """
-    low, _ = _ephemeral_range()
-    rng = random.Random()
-    for _ in range(200):
-        port = rng.randrange(10_000, max(10_001, low - count))
-        sockets = []
-        try:
-            for offset in range(count):
-                sock = socket.socket()
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", port + offset))
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-        return port
-    raise RuntimeError(f"no block of {count} free loopback ports")
 
 
 def free_port_pair() -> int:

@@ -1,0 +1,38 @@
+"""`scripts/bench --quick` runs every benchmark end to end and prints a well-formed result.
+
+This checks that the benchmark works, never how fast anything is: targets are
+printed by the benchmark, not asserted by tests (a loaded CI machine is not a
+measurement).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quick_bench_runs_everything_and_writes_its_results(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([str(ROOT / "scripts" / "bench"), "--quick", "--out", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = json.loads(out.read_text())
+    r = results["R"]
+    assert r > 0 and results["quick"] is True
+    for name in ("single", "federation", "audit"):
+        assert results[name]["ratio_to_R"] > 0, name
+    assert results["single"]["committed"] == results["single"]["txs"]
+    assert results["single"]["refused"] == 0
+    assert results["audit"]["ok"] is True and results["audit"]["txs"] >= results["single"]["committed"]
+    assert results["finality"]["committed"] == results["finality"]["submitted"] > 0
+    assert 0 < results["finality"]["p50_s"] <= results["finality"]["p99_s"] <= results["finality"]["max_s"]
+    small, large = results["scale"]["runs"]
+    assert small["accounts"] < large["accounts"] and small["rss_mb"] > 0 and large["commit_ms_median"] > 0
+    assert {s["validators"] for s in results["sim"]} >= {4, 16, 64}
+    assert all(s["rounds_mean"] >= 1 for s in results["sim"])
+    table = proc.stdout
+    for label in ("R (Ed25519", "single:", "federation:", "audit:", "finality", "scale:", "sim n = 64"):
+        assert label in table, label
