@@ -14,6 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from contextlib import closing
 from pathlib import Path
 from typing import TextIO
 
@@ -136,9 +137,10 @@ def _write(rows_out: TextIO, args: argparse.Namespace, selection: Selection, tot
     try:
         writer = csv.DictWriter(rows_out, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
-        for movement in export_movements(source, genesis, selection, progress):
-            writer.writerow(movement.row())
-            totals.add(movement)
+        with closing(export_movements(source, genesis, selection, progress)) as movements:
+            for movement in movements:
+                writer.writerow(movement.row())
+                totals.add(movement)
     except (ExportError, SourceError) as exc:
         raise CliError(str(exc)) from None
     finally:
@@ -152,8 +154,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise CliError("--json prints the summary on standard output: give --out FILE.csv for the rows")
     totals = Totals(selection.account)
     if args.out is None:
-        replayed = _write(sys.stdout, args, selection, totals)
-        sys.stdout.flush()
+        try:
+            _write(sys.stdout, args, selection, totals)
+            sys.stdout.flush()
+        except BrokenPipeError:  # the reader stopped early (`| head`): not an error of the export
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit's flush cannot fail again
         return 0
     out = Path(args.out)
     partial = out.with_name(out.name + ".partial")
