@@ -36,6 +36,7 @@ from ledger.encoding import decode
 from ledger.transition import ChainHead
 from node.audit.export import (
     DAY_MS,
+    MAX_ISO_TIME_MS,
     ExportError,
     Movement,
     Progress,
@@ -304,6 +305,14 @@ def test_a_missing_block_is_an_error_not_a_short_statement(year: Year) -> None:
     source.blocks[3] = None  # type: ignore[call-overload]
     with pytest.raises(ExportError, match="block 4 is missing"):
         list(export_movements(source, year.genesis, Selection()))
+
+
+def test_a_block_time_no_iso_date_can_write_is_an_error_not_a_traceback() -> None:
+    c = CertifiedChain()
+    c.at(MAX_ISO_TIME_MS + 1)
+    genesis = parse_genesis(json.dumps(credit_genesis_document()))
+    with pytest.raises(ExportError, match="past the year 9999"):
+        list(export_movements(ListSource(c.raw_blocks, genesis.hash()), genesis, Selection()))
 
 
 def test_progress_is_printed_at_most_once_per_interval() -> None:

@@ -52,6 +52,7 @@ COLUMNS = ("height", "time", "tx_hash", "type", "from", "to", "class", "amount",
 """The statement's columns, in order; amounts are integers in the class's base units."""
 
 DAY_MS = 86_400_000
+MAX_ISO_TIME_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last time ISO 8601's four-digit year can write
 
 
 class ExportError(RuntimeError):
@@ -219,6 +220,8 @@ class ChainReplay:
             raise ExportError(f"block {height} does not decode: {exc}") from None
         if block.header.height != height:
             raise ExportError(f"the source gave block {block.header.height} for height {height}")
+        if block.header.time_ms > MAX_ISO_TIME_MS:  # valid on chain (u63), but no statement can date it
+            raise ExportError(f"block {height} has a time past the year 9999 ({block.header.time_ms} ms)")
         state = self.store.state
         try:
             verify_certificate(certificate, self.chain_id, chain.get_validators(state), height, block.hash())
