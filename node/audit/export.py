@@ -281,7 +281,7 @@ def export_movements(
     head = source.head_height()
     stop = head if selection.to_height is None else selection.to_height
     if stop > head:
-        raise ExportError(f"--to-height {stop} is above the chain's head ({head}) at {source.description}")
+        raise ExportError(f"height {stop} is above the chain's head ({head}) at {source.description}")
     replay = ChainReplay(genesis)
     try:
         for height, raw in source.raw_blocks(1, stop):
