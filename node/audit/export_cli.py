@@ -20,6 +20,7 @@ from typing import TextIO
 
 from genesis.document import GenesisError, load_genesis
 from ledger.address import AddressError, from_address
+from ledger.credits import CLASS_ID
 from node.audit.export import (
     COLUMNS,
     DAY_MS,
@@ -86,6 +87,8 @@ def selection_from(args: argparse.Namespace) -> Selection:
     """The options as a Selection; a usage mistake is a CliError."""
     if args.class_id is None and args.issuer is None and args.account is None:
         raise CliError("give what to export: --class ID, --issuer ADDRESS or --account ADDRESS")
+    if args.class_id is not None and not CLASS_ID.fullmatch(args.class_id):
+        raise CliError(f"--class {args.class_id!r} is not a class id (lower case letters, digits and -, up to 32)")
     if args.from_height < 1:
         raise CliError("--from-height is at least 1 (genesis moves nothing)")
     if args.to_height is not None and args.to_height < args.from_height:

@@ -144,6 +144,7 @@ def test_export_mistakes_are_one_line(devnet: Devnet, tmp_path: Path) -> None:
     cases = [
         (["--node", url], "give what to export"),
         (["--node", url, "--account", "icnotanaddress"], "--account"),
+        (["--node", url, "--class", "Mercato"], "not a class id"),
         (["--node", url, "--class", CLASS, "--since", "31/12/2026"], "YYYY-MM-DD"),
         (["--node", url, "--class", CLASS, "--json"], "--out"),
     ]
