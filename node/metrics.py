@@ -89,6 +89,8 @@ def render(ctx: Any) -> str:
                 stats["synced_blocks"])
         _metric(out, "incoop_refused_signatures_total", "counter",
                 "Signatures the sign-state refused (would conflict with an earlier one).", stats["refused_signatures"])
+        _metric(out, "incoop_gossip_batches_dropped_total", "counter",
+                "Gossiped transaction batches dropped because admission was behind.", stats["gossip_batches_dropped"])
         out += ["# HELP incoop_commit_latency_seconds From the start of a height to its commit.",
                 "# TYPE incoop_commit_latency_seconds histogram"]
         out += driver.commit_latency.lines("incoop_commit_latency_seconds")

@@ -145,7 +145,7 @@ def build_app(setup: NodeSetup) -> web.Application:
                 sign_state = SignState(config.path(setup.home, config.sign_state_file))
             except SignStateError as exc:
                 raise NodeError(str(exc)) from exc
-        driver = Driver(ctx.store, ctx.mempool, setup.key, ctx.chain_id, config, voting, sign_state)
+        driver = Driver(ctx.store, ctx.mempool, setup.key, ctx.chain_id, config, voting, sign_state, ctx.verify_pool)
         store = ctx.store
 
         def is_allowed(pubkey: bytes) -> bool:

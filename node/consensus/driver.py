@@ -34,7 +34,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,13 +49,13 @@ from ledger.block import (
     decode_raw_block,
     verify_certificate,
 )
-from ledger.crypto import SigningKey
+from ledger.crypto import SigningKey, sha256
 from ledger.encoding import EncodingError, decode
 from ledger.errors import Code, TxError
 from ledger.evidence import EVIDENCE, build_evidence_body
 from ledger.store import Store
 from ledger.transition import BlockInvalid, BlockOutcome, ChainHead, apply_block, build_block
-from ledger.tx import Tx, decode_tx, sign_tx
+from ledger.tx import Tx, sign_tx
 from ledger.votes import (
     PREVOTE,
     MessageFormatError,
@@ -92,6 +92,7 @@ _KEEP_PENDING = frozenset({Code.NONCE_TOO_FAR})
 _FUTURE_BUFFER = 10_000
 _OWN_RESEND = 6
 _RESEND_PENDING_TXS = 2000
+_GOSSIP_BACKLOG = 256  # batches of gossiped transactions waiting for admission
 _TX_FLUSH_S = 0.01
 _SYNC_RETRY_S = 5.0
 _SYNC_LAG_GRACE_S = 0.3
@@ -139,8 +140,11 @@ class Driver:
         config: NodeConfig,
         voting: bool,
         sign_state: SignState | None,
+        verify_pool: Executor | None = None,
     ):
+        """`verify_pool` verifies gossiped transactions' signatures off the event loop (the API's pool)."""
         self.store = store
+        self.verify_pool = verify_pool
         self.mempool = mempool
         self.key = key
         self.chain_id = chain_id
@@ -168,9 +172,10 @@ class Driver:
         self._last_status: tuple | None = None
         self._resume_round = 0
         self._outbox: list[bytes] = []
+        self._gossip_in: asyncio.Queue[tuple[bytes, ...]] | None = None
         self._flush_handle: asyncio.TimerHandle | None = None  # outlives heights, unlike self._timers
         self.stats = {"commits": 0, "txs_committed": 0, "rounds_last_height": 0, "commit_latency_ms": 0.0,
-                      "synced_blocks": 0, "refused_signatures": 0, "timeouts": 0}
+                      "synced_blocks": 0, "refused_signatures": 0, "timeouts": 0, "gossip_batches_dropped": 0}
         self.tx_rate = TxRate()
         self.commit_latency = Histogram(LATENCY_BUCKETS_S)
 
@@ -179,10 +184,12 @@ class Driver:
     async def start(self, net: Broadcaster) -> None:
         self.net = net
         self._queue = asyncio.Queue()
+        self._gossip_in = asyncio.Queue(_GOSSIP_BACKLOG)
         self.mempool.on_admit.append(self._on_tx_admitted)
         self._tasks = [
             asyncio.get_running_loop().create_task(self._run(), name="consensus"),
             asyncio.get_running_loop().create_task(self._tick(), name="consensus-tick"),
+            asyncio.get_running_loop().create_task(self._admit_gossip(), name="gossip-admission"),
         ]
         self._enqueue(self._enter_height)
 
@@ -602,16 +609,35 @@ class Driver:
             log.warning("dropped a malformed message (kind %d) from %s: %s", kind, getattr(peer, "address", "?"), exc)
 
     def _on_txs(self, raws: tuple[bytes, ...]) -> None:
-        """Admit gossiped transactions; the admission listener relays the new ones (batched again)."""
-        max_bytes = chain.get_params(self.store.state).max_tx_bytes
-        for raw in raws:
+        """Queue gossiped transactions for admission, in arrival order; a full backlog drops the batch
+        (its senders re-offer pending transactions to new peers, and clients re-submit)."""
+        if self._gossip_in is None:
+            return
+        try:
+            self._gossip_in.put_nowait(raws)
+        except asyncio.QueueFull:
+            self.stats["gossip_batches_dropped"] += 1
+
+    async def _admit_gossip(self) -> None:
+        """Admit gossiped batches one at a time: signatures verified in the verify pool, off the loop,
+        then admission on the loop; the admission listener relays the new ones (batched again).
+
+        Copies already pending are skipped before any verification: with n validators each
+        transaction arrives up to n - 1 times. One that is already committed fails admission on its
+        nonce, so it is neither admitted nor relayed.
+        """
+        assert self._gossip_in is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            raws = await self._gossip_in.get()
+            fresh = [raw for raw in raws if sha256(raw) not in self.mempool]
+            if not fresh:
+                continue
             try:
-                tx = decode_tx(raw, max_bytes)
-                if tx.hash in self.mempool or self.store.tx_location(tx.hash) is not None:
-                    continue
-                self.mempool.admit(tx, self.head.height + 1)
-            except TxError:
-                continue  # not admissible here (duplicate nonce, expired, ...): not relayed either
+                prepared = await loop.run_in_executor(None, self.mempool.prepare_batch, fresh, self.verify_pool)
+            except RuntimeError:  # the pool was shut down: the node is stopping
+                return
+            self.mempool.admit_prepared(prepared, self.head.height + 1)
 
     def _buffer_future(self, handler: Callable[..., Awaitable[None]], args: tuple) -> None:
         if len(self.future) < _FUTURE_BUFFER:
