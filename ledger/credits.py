@@ -164,6 +164,11 @@ def move(state: Overlay, class_id: str, sender: bytes, to: bytes, amount: int) -
         raise TxError(Code.UNKNOWN_CLASS)
     if sender == to:
         raise TxError(Code.SELF_TRANSFER)
+    shift(state, class_id, sender, to, amount)
+
+
+def shift(state: Overlay, class_id: str, sender: bytes, to: bytes, amount: int) -> None:
+    """`move` without its checks, for a caller that has just made them (transfer has the class loaded)."""
     take(state, class_id, sender, amount)
     set_balance(state, to, class_id, get_balance(state, to, class_id) + amount)
 
@@ -314,7 +319,7 @@ def _execute_transfer(ctx: ExecContext, body: TransferBody) -> None:
     if body.to == ctx.signer:
         raise TxError(Code.SELF_TRANSFER)
     rules.check_eligible(ctx.state, credit_class.eligibility, body.to, ctx.height)
-    move(ctx.state, body.class_id, ctx.signer, body.to, body.amount)
+    shift(ctx.state, body.class_id, ctx.signer, body.to, body.amount)  # move's checks are made above
 
 
 CREATE_CLASS = register(TxType("credits.create_class", _parse_create_class, _execute_create_class))

@@ -105,13 +105,38 @@ def _no_map(pairs: Any) -> Any:
     raise EncodingError("maps are not allowed")
 
 
+# Small values decoded before, by their bytes. The state transition decodes the
+# same few records again and again (a class record per transfer, balances and
+# nonces that many accounts share); decoding is a pure function of the bytes
+# and a decoded value is immutable (tuples, ints, strings, bytes, bools, None),
+# so handing out the earlier result is the same as decoding again. Only
+# accepted values are kept; the memo is emptied when full.
+_MEMO_MAX_VALUE_BYTES = 128
+_MEMO_MAX_ENTRIES = 8192
+_memo: dict[bytes, Any] = {}
+_MISSING = object()
+
+
 def decode(data: bytes, max_bytes: int = MAX_DECODE_BYTES) -> Any:
     """Decode canonical bytes; anything else raises EncodingError."""
-    if not isinstance(data, bytes | bytearray | memoryview):
-        raise EncodingError("expected bytes")
-    data = bytes(data)
+    if type(data) is not bytes:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise EncodingError("expected bytes")
+        data = bytes(data)
     if len(data) > max_bytes:
         raise EncodingError(f"encoded value larger than {max_bytes} bytes")
+    if len(data) <= _MEMO_MAX_VALUE_BYTES:
+        value = _memo.get(data, _MISSING)
+        if value is _MISSING:
+            value = _decode(data)
+            if len(_memo) >= _MEMO_MAX_ENTRIES:
+                _memo.clear()
+            _memo[data] = value
+        return value
+    return _decode(data)
+
+
+def _decode(data: bytes) -> Any:
     if not data:
         raise EncodingError("empty input")
     try:

@@ -42,17 +42,28 @@ class Overlay:
     discarded) while the nonce increment, written to the parent, stays.
     """
 
-    __slots__ = ("base", "writes")
+    __slots__ = ("base", "writes", "_layers", "_base_get")
 
     def __init__(self, base: StateReader):
         self.base = base
         self.writes: dict[bytes, bytes | None] = {}
+        # Every read of a transaction's handler goes through its scratch layer,
+        # the block's layer and the committed state. Holding the write dicts of
+        # all the layers, top first, and the reader underneath them, a read is
+        # one loop here instead of one call per layer; it finds what the chain
+        # of `get` calls would (layers only ever grow their own dict in place).
+        if isinstance(base, Overlay):
+            self._layers: tuple[dict[bytes, bytes | None], ...] = (self.writes, *base._layers)
+            self._base_get: Callable[[bytes], bytes | None] = base._base_get
+        else:
+            self._layers = (self.writes,)
+            self._base_get = base.get
 
     def get(self, key: bytes) -> bytes | None:
-        writes = self.writes
-        if key in writes:
-            return writes[key]
-        return self.base.get(key)
+        for writes in self._layers:
+            if key in writes:
+                return writes[key]
+        return self._base_get(key)
 
     def put(self, key: bytes, value: bytes) -> None:
         self.writes[key] = value

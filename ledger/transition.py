@@ -26,7 +26,7 @@ from ledger import accounts, chain
 from ledger.block import BLOCK_VERSION, Block, Header, results_root, tx_root
 from ledger.errors import Code, TxError
 from ledger.handlers import ExecContext, lookup
-from ledger.merkle import StateTree
+from ledger.merkle import StateTree, list_root
 from ledger.state import Overlay, StateReader
 from ledger.tx import Tx, decode_tx
 
@@ -202,7 +202,7 @@ def build_block(
         height,
         time_ms,
         head.block_hash,
-        tx_root(raws),
+        list_root([tx.hash for tx in txs]),  # = tx_root(raws): a tx hash is SHA-256 of its raw bytes
         results_root(results),
         outcome.state_root,
         proposer,

@@ -27,6 +27,9 @@ TX_VERSION = 1
 MAX_TX_BYTES = 16 * 1024
 MAX_NONCE = 2**63 - 1
 
+_UNSIGNED_HEADER = b"\x97"  # fixarray of 7 items
+_SIGNATURE_WIRE_LEN = 2 + SIGNATURE_LEN  # bin8: c4, the length 64, the bytes
+
 
 class Tx(NamedTuple):
     """A decoded, structurally checked transaction (signature not yet verified)."""
@@ -45,8 +48,20 @@ class Tx(NamedTuple):
     def unsigned(self) -> tuple:
         return (self.version, self.type, self.chain_id, self.signer, self.nonce, self.expiry, self.body)
 
+    def unsigned_bytes(self) -> bytes:
+        """canonical(unsigned), cut from the wire bytes instead of encoded again.
+
+        `raw` is canonical(unsigned ++ [signature]) (decode_tx proved it, and
+        only decode_tx makes a Tx): the fixarray header 0x98 of 8 items, each
+        item's own encoding in turn, the 64-byte signature last as c4 40 ‖ sig.
+        A canonical array is its header followed by its items' encodings, so
+        canonical(unsigned) is the header of 7 items, 0x97, followed by the
+        same bytes without the last 66.
+        """
+        return _UNSIGNED_HEADER + self.raw[1:-_SIGNATURE_WIRE_LEN]
+
     def signing_bytes(self) -> bytes:
-        return signing_message(DOMAIN_TX, self.chain_id, encode(self.unsigned()))
+        return signing_message(DOMAIN_TX, self.chain_id, self.unsigned_bytes())
 
     def signature_ok(self) -> bool:
         return verify(self.signer, self.signing_bytes(), self.signature)

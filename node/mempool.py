@@ -4,7 +4,8 @@ Admission runs the same envelope rules as `ledger.transition.check_envelope`
 with one difference: a nonce may run ahead of the account's committed nonce by
 up to `params.max_nonce_gap`, so that a wallet can send several transactions
 without waiting for each block. A signature is verified exactly once, here;
-`verified()` hands the set of those hashes to `build_block`, which then skips
+`verified()` hands a live view of those hashes to `build_block` and
+`apply_block`, which then skip
 re-verification (the rule is the same `ledger.crypto.verify`, so nothing that
 would fail in a block can pass here).
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from typing import NamedTuple
 
@@ -218,9 +219,17 @@ class Mempool:
             nonce += 1
         return nonce
 
-    def verified(self) -> frozenset[bytes]:
-        """Hashes whose signatures were verified at admission (every pending one)."""
-        return frozenset(self._by_hash)
+    def verified(self) -> Container[bytes]:
+        """Hashes whose signatures were verified at admission (every pending one).
+
+        A live view of the pending hashes, not a copy: O(1) to make and to ask,
+        where a frozenset cost a pass over the whole pool per block. It stays
+        sound while the pool changes under it (even from the loop thread while
+        a block is applied in another): a hash is pending only after its
+        signature verified, so whatever the view holds at a lookup was verified;
+        a tx dropped meanwhile is merely verified again.
+        """
+        return self._by_hash.keys()
 
     def remove_committed(self, txs: Iterable[Tx]) -> None:
         for tx in txs:

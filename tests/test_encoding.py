@@ -18,6 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ledger import encoding
 from ledger.encoding import INT_MAX, INT_MIN, MAX_DECODE_BYTES, EncodingError, decode, encode
 
 scalars = st.one_of(
@@ -269,3 +270,28 @@ def test_a_mutated_canonical_encoding_decodes_to_a_canonical_value_or_is_rejecte
     except EncodingError:
         return
     assert encode(decoded) == bytes(raw)
+
+
+# --- the memo of small decoded values -------------------------------------------------------
+
+
+def test_a_value_decoded_again_is_the_same_and_limits_still_apply():
+    """Small values are remembered by their bytes; the caller's size limit is checked every time."""
+    raw = encode([1, "eur", b"\x00" * 32])
+    assert decode(raw) == decode(raw) == (1, "eur", b"\x00" * 32)
+    assert rejected(raw, max_bytes=len(raw) - 1)
+    assert decode(raw, max_bytes=len(raw)) == (1, "eur", b"\x00" * 32)
+
+
+@pytest.mark.parametrize("hex_", ["cb3ff0000000000000", "cc01", "92", "0101", "d6ff00000000"])
+def test_rejected_bytes_are_rejected_again(hex_):
+    """Only accepted values are remembered: asking twice never turns a rejection into a value."""
+    assert rejected(bytes.fromhex(hex_))
+    assert rejected(bytes.fromhex(hex_))
+
+
+def test_the_memo_stays_bounded():
+    for i in range(3 * encoding._MEMO_MAX_ENTRIES):
+        decode(encode(i))
+    assert len(encoding._memo) <= encoding._MEMO_MAX_ENTRIES
+    assert decode(encode(12345)) == 12345

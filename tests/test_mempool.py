@@ -155,6 +155,17 @@ def test_verified_lists_every_pending_hash(pool: Mempool) -> None:
     assert pool.verified() == {tx.hash for tx in txs}
 
 
+def test_verified_is_a_live_view_not_a_copy_per_block(pool: Mempool) -> None:
+    """Made once, it answers for what is pending at each lookup: admitted later, dropped later."""
+    first, second = transfer(A, 0), transfer(B, 0)
+    pool.admit(first, 1)
+    verified = pool.verified()
+    pool.admit(second, 1)
+    assert first.hash in verified and second.hash in verified
+    pool.drop(first, TxError(Code.EXPIRED))
+    assert first.hash not in verified and second.hash in verified
+
+
 def test_batch_verifies_in_parallel_and_admits_in_order(pool: Mempool) -> None:
     good = [transfer(A, n) for n in range(3)]
     forged = transfer(B, 0)
