@@ -50,6 +50,11 @@ class ConsensusConfig(BaseModel):
     status_interval_ms: int = Field(default=1000, ge=50, le=60_000)
     sync_batch_blocks: int = Field(default=64, ge=1, le=1024)
 
+    def timeout_ms(self, step: int, round_: int) -> int:
+        """The timeout of a step (0 propose, 1 prevote, 2 precommit) in a round: base + round x delta, capped."""
+        base = (self.timeout_propose_ms, self.timeout_prevote_ms, self.timeout_precommit_ms)[step]
+        return min(base + round_ * self.timeout_delta_ms, self.timeout_max_ms)
+
 
 class TestingFaults(BaseModel):
     """Deliberate misbehaviour for fault tests. Never set these on a real node."""

@@ -9,7 +9,7 @@ way `node.consensus.driver.Driver` drives it; only the world around it is simula
   Every proposal is valid; the block is an opaque 32-byte hash.
 - CastVote: the vote is broadcast, and counted by its own validator at once.
 - ScheduleTimeout: a timer with the `ConsensusConfig` defaults (linear growth, capped, as
-  `Driver._timeout_ms`); a timer of a finished height is ignored.
+  `ConsensusConfig.timeout_ms`); a timer of a finished height is ignored.
 - Decide: the decision time is recorded and the validator starts the next height at once, as a
   loaded validator does (there is always a transaction waiting).
 - Messages for the next height are buffered and replayed when it starts; older ones are dropped;
@@ -57,7 +57,7 @@ from ledger.chain import quorum
 from ledger.crypto import sha256
 from ledger.votes import Vote
 from node.config import ConsensusConfig
-from node.consensus.driver import _OWN_RESEND, _SYNC_LAG_GRACE_S, _SYNC_RETRY_S
+from node.consensus.driver import OWN_RESEND, SYNC_LAG_GRACE_S, SYNC_RETRY_S
 from node.consensus.machine import (
     CastVote,
     Decide,
@@ -75,8 +75,8 @@ from node.consensus.machine import (
 # The target of issue 7: finality within three network round trips per step of the protocol.
 ROUND_TRIPS_PER_STEP = 3
 PROTOCOL_STEPS = 3  # propose, prevote, precommit
-SYNC_GRACE_MS = _SYNC_LAG_GRACE_S * 1000
-SYNC_RETRY_MS = _SYNC_RETRY_S * 1000
+SYNC_GRACE_MS = SYNC_LAG_GRACE_S * 1000
+SYNC_RETRY_MS = SYNC_RETRY_S * 1000
 SIM_TIME_LIMIT_MS_PER_HEIGHT = 120_000  # far beyond any round change; reaching it means a stall
 
 # event kinds in the heap: (time, sequence, kind, validator index, payload)
@@ -125,13 +125,6 @@ def finality_bound_ms(latency_ms: float) -> float:
     return ROUND_TRIPS_PER_STEP * 2 * latency_ms * PROTOCOL_STEPS
 
 
-def _timeout_ms(cc: ConsensusConfig, step: Step, round_: int) -> int:
-    """The driver's rule (`Driver._timeout_ms`): base + round x delta, capped."""
-    base = {Step.PROPOSE: cc.timeout_propose_ms, Step.PREVOTE: cc.timeout_prevote_ms,
-            Step.PRECOMMIT: cc.timeout_precommit_ms}[step]
-    return min(base + round_ * cc.timeout_delta_ms, cc.timeout_max_ms)
-
-
 def _p99(values: list[float]) -> float:
     """Nearest-rank 99th percentile."""
     ordered = sorted(values)
@@ -158,7 +151,7 @@ class _Validator:
         self.key = key
         self.height = 0
         self.machine: Machine | None = None
-        self.own: deque[_Message] = deque(maxlen=_OWN_RESEND)
+        self.own: deque[_Message] = deque(maxlen=OWN_RESEND)
         self.future: list[_Message] = []
         self.status: tuple = ()
         self.behind_since: float | None = None
@@ -343,7 +336,7 @@ class _Simulation:
                     self._broadcast_own(v, vote)
                     pending.append(vote)
                 elif kind is ScheduleTimeout:
-                    delay = _timeout_ms(self.cc, action.step, action.round)
+                    delay = self.cc.timeout_ms(action.step, action.round)
                     self._at(self.now + delay, _TIMEOUT, v.index, (machine, action.step, action.round))
                 elif kind is Propose:
                     value = action.value

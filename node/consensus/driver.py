@@ -90,12 +90,12 @@ log = logging.getLogger("incoop.consensus")
 # A block refused for this reason may fit later, once the gap before it is filled.
 _KEEP_PENDING = frozenset({Code.NONCE_TOO_FAR})
 _FUTURE_BUFFER = 10_000
-_OWN_RESEND = 6
+OWN_RESEND = 6
 _RESEND_PENDING_TXS = 2000
 _GOSSIP_BACKLOG = 256  # batches of gossiped transactions waiting for admission
 _TX_FLUSH_S = 0.01
-_SYNC_RETRY_S = 5.0
-_SYNC_LAG_GRACE_S = 0.3
+SYNC_RETRY_S = 5.0
+SYNC_LAG_GRACE_S = 0.3
 _STEP_NAMES = {Step.PROPOSE: "propose", Step.PREVOTE: "prevote", Step.PRECOMMIT: "precommit"}
 _EVIDENCE_EXPIRY = 100
 
@@ -158,7 +158,7 @@ class Driver:
         self.machine: Machine | None = None
         self.started = False
         self.blocks: dict[bytes, Candidate] = {}
-        self.own: deque[tuple[int, Any]] = deque(maxlen=_OWN_RESEND)
+        self.own: deque[tuple[int, Any]] = deque(maxlen=OWN_RESEND)
         self.future: list[tuple[Callable[..., Awaitable[None]], tuple]] = []
         self.evidence: deque[tuple[Vote, Vote]] = deque(maxlen=100)
         self.catching_up = False
@@ -403,17 +403,12 @@ class Driver:
                     return
         self._publish_status()
 
-    def _timeout_ms(self, step: Step, round_: int) -> int:
-        base = {Step.PROPOSE: self.cc.timeout_propose_ms, Step.PREVOTE: self.cc.timeout_prevote_ms,
-                Step.PRECOMMIT: self.cc.timeout_precommit_ms}[step]
-        return min(base + round_ * self.cc.timeout_delta_ms, self.cc.timeout_max_ms)
-
     def _at(self, delay_ms: float, handler: Callable[..., Awaitable[None]], *args: Any) -> None:
         loop = asyncio.get_running_loop()
         self._timers.append(loop.call_later(max(delay_ms, 0) / 1000, self._enqueue, handler, *args))
 
     def _schedule_timeout(self, machine: Machine, action: ScheduleTimeout) -> None:
-        self._at(self._timeout_ms(action.step, action.round), self._on_timeout, machine, action.step, action.round)
+        self._at(self.cc.timeout_ms(action.step, action.round), self._on_timeout, machine, action.step, action.round)
 
     async def _on_timeout(self, machine: Machine, step: Step, round_: int) -> None:
         if self.machine is not machine:
@@ -717,11 +712,11 @@ class Driver:
             # one block behind: the votes for it are probably on their way; fetch if they do not come
             if self._behind_since is None:
                 self._behind_since = now
-                self._at(_SYNC_LAG_GRACE_S * 1000, self._sync_check)
+                self._at(SYNC_LAG_GRACE_S * 1000, self._sync_check)
                 return
-            if now - self._behind_since < _SYNC_LAG_GRACE_S:
+            if now - self._behind_since < SYNC_LAG_GRACE_S:
                 return
-        if now - self._sync_sent_at < _SYNC_RETRY_S:
+        if now - self._sync_sent_at < SYNC_RETRY_S:
             return
         peer, peer_head = best
         count = min(self.cc.sync_batch_blocks, peer_head - self.head.height)
