@@ -484,3 +484,38 @@ def test_a_changed_state_tree_record_is_named(bench_home: Path, tmp_path: Path) 
         audit_data(copy)
     assert (caught.value.check, caught.value.height) == ("stored_tree", 4)
     assert "stored tree entry 0000" in caught.value.message
+
+
+# --- the fast signature path of the verifier threads agrees with the transaction envelope ----------
+
+
+def test_the_wire_signature_check_agrees_with_the_decoded_transaction(audited: AuditedChain) -> None:
+    from ledger.tx import decode_tx
+    from node.audit.verify import _signature_from_wire
+
+    raws = [raw for block in audited.blocks for raw in block.txs]
+    assert len(raws) >= 10
+    for raw in raws:
+        tx = decode_tx(raw)
+        assert _signature_from_wire(raw) == (tx.hash, tx.signer, True)
+        forged = raw[:-1] + bytes([raw[-1] ^ 1])
+        assert _signature_from_wire(forged)[2] is False
+
+
+def test_a_non_canonical_transaction_signed_over_its_own_bytes_is_refused(audited: AuditedChain) -> None:
+    """The threads rebuild the signed bytes from the wire; the replay's canonical decode still refuses them."""
+    from ledger.crypto import DOMAIN_TX
+
+    height = audited.height_with_txs(1)
+    block = audited.blocks[height - 1]
+    canonical_expiry = b"\xce" + (10**9).to_bytes(4, "big")
+    tx = audited.blocks[-2].txs[0]  # the evidence report by KEYS[3], its only transaction
+    unsigned = b"\x97" + tx[1:-66]
+    assert unsigned.count(canonical_expiry) == 1
+    long_form = unsigned.replace(canonical_expiry, b"\xcf" + (10**9).to_bytes(8, "big"))
+    signature = KEYS[3].sign_for(DOMAIN_TX, CHAIN_ID, long_form)
+    wire = b"\x98" + long_form[1:] + b"\xc4\x40" + signature
+    forged = with_txs(block, (wire,))
+    failure = fails(audited, replace(audited, height, forged, certificate(forged)))
+    assert (failure.check, failure.height) == ("execution", height)
+    assert "transaction 0: not a canonical transaction" in failure.message
