@@ -166,6 +166,16 @@ def test_one_thread_and_many_give_the_same_verdict(audited: AuditedChain) -> Non
     assert (one.state_root, one.head_hash, one.txs) == (many.state_root, many.head_hash, many.txs)
 
 
+def test_a_chain_with_no_blocks_yet_verifies_at_genesis(audited: AuditedChain) -> None:
+    from ledger.merkle import full_root
+
+    g = audited.genesis
+    at_genesis = ChainHead(0, g.hash(), full_root(g.initial_state().items()), g.genesis_time_ms)
+    report = verify_chain(g, audited.source([], at_genesis))
+    assert (report.height, report.txs, report.head_hash) == (0, 0, g.hash().hex())
+    assert (report.classes, report.identities) == (4, 0)
+
+
 # --- the source itself -----------------------------------------------------------------------
 
 
