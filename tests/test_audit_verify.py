@@ -314,7 +314,8 @@ def test_a_certificate_signature_for_another_height_is_named(audited: AuditedCha
 
 def test_a_certificate_of_another_block_fails(audited: AuditedChain) -> None:
     failure = fails(audited, replace(audited, 3, audited.blocks[2], certificate(audited.blocks[3])))
-    assert (failure.check, failure.height) == ("certificate", 3)
+    assert (failure.check, failure.height, failure.signer) == ("certificate", 3, None)
+    assert "certificate is for another block" in failure.message
 
 
 def test_a_rewritten_block_with_its_old_signatures_fails_at_the_certificate(audited: AuditedChain) -> None:

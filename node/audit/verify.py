@@ -319,6 +319,8 @@ def _check_signatures(prepared: _Prepared, height: int) -> tuple[set[bytes], int
 def _failing_signer(certificate: Certificate, chain_id: str, validators: tuple[bytes, ...], height: int,
                     block_hash: bytes) -> bytes | None:
     """Which certificate entry broke the rule (for the report; the rule itself is ledger.block's)."""
+    if certificate.height != height or certificate.block_hash != block_hash:
+        return None  # a certificate of another block: no one signer is at fault
     members = set(validators)
     previous = b""
     for validator, signature in certificate.signatures:
