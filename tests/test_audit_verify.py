@@ -530,3 +530,47 @@ def test_a_non_canonical_transaction_signed_over_its_own_bytes_is_refused(audite
     failure = fails(audited, replace(audited, height, forged, certificate(forged)))
     assert (failure.check, failure.height) == ("execution", height)
     assert "transaction 0: not a canonical transaction" in failure.message
+
+
+# --- the command line: one line per failure, exit 1 for a broken chain, 2 for an audit that cannot run ----
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    from node.cli import main
+
+    status = main(["audit", "verify", *argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def test_the_cli_verifies_a_data_directory_and_prints_json(bench_home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run_cli(capsys, "--genesis", str(bench_home / "genesis.json"), "--data", str(bench_home),
+                               "--json", "--workers", "2")
+    verdict = json.loads(out)
+    assert status == 0 and verdict["ok"] is True and (verdict["height"], verdict["txs"], verdict["threads"]) == (4, 40, 2)
+    assert err.splitlines()[-1].startswith("audit: block 4/4, 40 txs, ")
+
+
+def test_the_cli_names_a_broken_chain_in_one_line_with_status_1(
+    bench_home: Path, audited: AuditedChain, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "other-genesis.json"
+    other.write_text(audited.genesis.to_json())
+    status, out, err = run_cli(capsys, "--genesis", str(other), "--data", str(bench_home), "--quiet")
+    assert status == 1 and out == ""
+    assert err.splitlines() == [f"incoop: audit failed at genesis: the source follows genesis "
+                                f"{load_genesis(bench_home / 'genesis.json').hash().hex()}, the trusted genesis is "
+                                f"{audited.genesis.hash().hex()} [genesis]"]
+
+
+def test_the_cli_exits_2_when_the_audit_cannot_run(bench_home: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    genesis = str(bench_home / "genesis.json")
+    for argv, says in (
+        (("--genesis", str(tmp_path / "none.json"), "--data", str(bench_home)), "cannot read genesis file"),
+        (("--genesis", genesis, "--data", str(tmp_path)), "is not a LevelDB store"),
+        (("--genesis", genesis, "--node", "http://127.0.0.1:9"), "cannot reach node"),
+        (("--genesis", genesis, "--data", str(bench_home), "--workers", "0"), "--workers must be at least 1"),
+    ):
+        status, out, err = run_cli(capsys, *argv)
+        assert status == 2 and len(err.splitlines()) == 1 and says in err, err
