@@ -502,15 +502,15 @@ def test_a_changed_state_tree_record_is_named(bench_home: Path, tmp_path: Path) 
 
 def test_the_wire_signature_check_agrees_with_the_decoded_transaction(audited: AuditedChain) -> None:
     from ledger.tx import decode_tx
-    from node.audit.verify import _signature_from_wire
+    from node.audit.pipeline import signature_from_wire
 
     raws = [raw for block in audited.blocks for raw in block.txs]
     assert len(raws) >= 10
     for raw in raws:
         tx = decode_tx(raw)
-        assert _signature_from_wire(raw) == (tx.hash, tx.signer, True)
+        assert signature_from_wire(raw) == (tx.hash, tx.signer, True)
         forged = raw[:-1] + bytes([raw[-1] ^ 1])
-        assert _signature_from_wire(forged)[2] is False
+        assert signature_from_wire(forged)[2] is False
 
 
 def test_a_non_canonical_transaction_signed_over_its_own_bytes_is_refused(audited: AuditedChain) -> None:

@@ -36,43 +36,24 @@ import os
 import shutil
 import tempfile
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
-
-import msgpack
 
 import identity  # noqa: F401  (registers the identity types and the spend guard, as the node does)
 import ledger.credits  # noqa: F401  (registers the credit types and the credit rules' hooks)
 from genesis.document import Genesis
 from ledger import chain
 from ledger.address import to_address
-from ledger.block import (
-    Block,
-    BlockFormatError,
-    Certificate,
-    CertificateInvalid,
-    decode_raw_block,
-    tx_root,
-    verify_certificate,
-    verify_precommit,
-)
-from ledger.crypto import DOMAIN_TX, sha256, signing_message, verify
-from ledger.errors import TxError
+from ledger.block import Block, Certificate, verify_precommit
 from ledger.store import Store
 from ledger.transition import BlockInvalid, ChainHead, apply_block
-from ledger.tx import decode_tx
 from node.audit import invariants
+from node.audit.pipeline import Pipeline, Prepared, check_certificate
 from node.audit.source import ChainSource, DataDirSource, SourceError
 from node.audit.stored import compare_stores
-
-SIGNATURE_CHUNK = 256  # transactions per verification task: small enough to spread one block over every core
-WINDOW_BYTES = 16 * 1024 * 1024  # raw bytes of blocks decoded or being verified ahead of execution
-WINDOW_BLOCKS = 512
-MAX_TX_DECODE_BYTES = 1024 * 1024  # the largest max_tx_bytes a genesis may set (§14); the exact limit is execution's
 
 
 @dataclass(frozen=True)
@@ -148,138 +129,10 @@ class Progress(NamedTuple):
     seconds: float
 
 
-# --- the parallel part: decode, transaction and certificate signatures -------------------------
-
-
-class _TxCheck(NamedTuple):
-    index: int
-    tx_hash: bytes | None
-    signer: bytes | None
-    problem: str | None  # None: decodes and its signature is valid
-
-
-def _signature_from_wire(raw: bytes) -> tuple[bytes, bytes, bool] | None:
-    """(tx hash, signer, signature valid) straight from the wire bytes, or None if they are not shaped so.
-
-    Why: this runs on every core for every transaction while the replay holds
-    the GIL, so it must hold it briefly. A canonical envelope is `0x98 ‖
-    canonical(field 0..6) ‖ c4 40 ‖ signature` (FORMAT.md §2.2, §6.1), so its
-    signed payload `canonical(unsigned)` is `0x97 ‖` the same field bytes: no
-    canonical decode and re-encode is needed to rebuild it. Sound because the
-    replay's own decode rejects any transaction that is not canonical, and for
-    a canonical one these bytes are exactly what `Tx.signing_bytes` encodes.
-    """
-    if len(raw) < 70 or raw[0] != 0x98 or raw[-66] != 0xC4 or raw[-65] != 0x40:
-        return None
-    try:
-        value = msgpack.unpackb(raw, raw=False, use_list=False)
-    except (ValueError, TypeError, msgpack.UnpackException):
-        return None
-    if type(value) is not tuple or len(value) != 8:
-        return None
-    chain_id, signer = value[2], value[3]
-    if type(chain_id) is not str or type(signer) is not bytes or len(signer) != 32:
-        return None
-    message = signing_message(DOMAIN_TX, chain_id, b"\x97" + raw[1:-66])
-    return sha256(raw), signer, verify(signer, message, raw[-64:])
-
-
-def _check_tx(index: int, raw: bytes) -> _TxCheck:
-    """The full decode, for a transaction whose fast check failed: which rule it breaks, exactly."""
-    try:
-        tx = decode_tx(raw, MAX_TX_DECODE_BYTES)
-    except TxError as exc:
-        return _TxCheck(index, None, None, f"the transaction does not decode: {exc.message}")
-    if tx.signature_ok():
-        return _TxCheck(index, tx.hash, tx.signer, None)
-    return _TxCheck(index, tx.hash, tx.signer, "the transaction's signature does not verify")
-
-
-def _check_txs(raws: tuple[bytes, ...], first: int) -> list[_TxCheck]:
-    out = []
-    for offset, raw in enumerate(raws):
-        fast = _signature_from_wire(raw)
-        if fast is not None and fast[2]:
-            out.append(_TxCheck(first + offset, fast[0], fast[1], None))
-        else:
-            out.append(_check_tx(first + offset, raw))
-    return out
-
-
-def _check_certificate(certificate: Certificate, chain_id: str, validators: tuple[bytes, ...], height: int,
-                       block_hash: bytes) -> CertificateInvalid | None:
-    try:
-        verify_certificate(certificate, chain_id, validators, height, block_hash)
-    except CertificateInvalid as exc:
-        return exc
-    return None
-
-
-class _Prepared(NamedTuple):
-    height: int
-    block: Block | None
-    certificate: Certificate | None
-    problem: tuple[str, str] | None  # (check, message): the block is missing or does not decode
-    tx_root: bytes | None
-    tx_checks: list[Future]
-    validators: tuple[bytes, ...]  # the set the certificate was checked against, ahead of execution
-    certificate_check: Future | None
-
-
-class _Pipeline:
-    """Blocks decoded and verified in a thread pool ahead of the serial replay."""
-
-    def __init__(self, pool: ThreadPoolExecutor, chain_id: str, blocks: Iterator[tuple[int, bytes | None]]):
-        self.pool = pool
-        self.chain_id = chain_id
-        self.blocks = blocks
-        self.ahead: deque[tuple[int, Future]] = deque()
-        self.ahead_bytes = 0
-        self.validators: tuple[bytes, ...] = ()
-
-    def _prepare(self, height: int, raw: bytes | None, validators: tuple[bytes, ...]) -> _Prepared:
-        if raw is None:
-            return _Prepared(height, None, None, ("missing", "the source has no block at this height"), None, [],
-                             validators, None)
-        try:
-            block, certificate = decode_raw_block(raw)
-        except BlockFormatError as exc:
-            return _Prepared(height, None, None, ("decode", f"the raw block does not decode: {exc}"), None, [],
-                             validators, None)
-        txs = block.txs
-        checks = [self.pool.submit(_check_txs, txs[i:i + SIGNATURE_CHUNK], i) for i in range(0, len(txs), SIGNATURE_CHUNK)]
-        cert = self.pool.submit(_check_certificate, certificate, self.chain_id, validators, block.header.height,
-                                block.hash())
-        return _Prepared(height, block, certificate, None, tx_root(txs), checks, validators, cert)
-
-    def fill(self) -> None:
-        while len(self.ahead) < WINDOW_BLOCKS and self.ahead_bytes < WINDOW_BYTES:
-            item = next(self.blocks, None)
-            if item is None:
-                return
-            height, raw = item
-            size = len(raw) if raw else 0
-            self.ahead.append((size, self.pool.submit(self._prepare, height, raw, self.validators)))
-            self.ahead_bytes += size
-
-    def next(self) -> _Prepared:
-        self.fill()
-        size, future = self.ahead.popleft()
-        self.ahead_bytes -= size
-        prepared = future.result()
-        self.fill()
-        return prepared
-
-    def cancel(self) -> None:
-        for _, future in self.ahead:
-            future.cancel()
-        self.ahead.clear()
-
-
 # --- the serial part: rules that need the replayed chain, then execution -----------------------
 
 
-def _check_links(prepared: _Prepared, head: ChainHead, chain_id: str) -> Block:
+def _check_links(prepared: Prepared, head: ChainHead, chain_id: str) -> Block:
     height = head.height + 1
     if prepared.problem is not None:
         raise AuditFailure(*prepared.problem, height)
@@ -301,7 +154,7 @@ def _check_links(prepared: _Prepared, head: ChainHead, chain_id: str) -> Block:
     return block
 
 
-def _check_signatures(prepared: _Prepared, height: int) -> tuple[set[bytes], int]:
+def _check_signatures(prepared: Prepared, height: int) -> tuple[set[bytes], int]:
     """The set of verified transaction hashes; raises on the first transaction that fails."""
     verified: set[bytes] = set()
     count = 0
@@ -332,13 +185,13 @@ def _failing_signer(certificate: Certificate, chain_id: str, validators: tuple[b
     return None
 
 
-def _check_certificate_of(prepared: _Prepared, validators: tuple[bytes, ...], chain_id: str) -> None:
+def _check_certificate_of(prepared: Prepared, validators: tuple[bytes, ...], chain_id: str) -> None:
     block, certificate = prepared.block, prepared.certificate
     height, block_hash = block.header.height, block.hash()
     if validators == prepared.validators:
         problem = prepared.certificate_check.result()
     else:  # the set changed after this block was verified ahead: check it again against the right one
-        problem = _check_certificate(certificate, chain_id, validators, height, block_hash)
+        problem = check_certificate(certificate, chain_id, validators, height, block_hash)
     if problem is not None:
         signer = _failing_signer(certificate, chain_id, validators, height, block_hash)
         raise AuditFailure("certificate", f"{problem} ({len(validators)} validators at this height)", height,
@@ -373,7 +226,7 @@ def verify_chain(
         with Store(scratch / "db", create=True, sync=False) as replay, \
                 ThreadPoolExecutor(workers, thread_name_prefix="audit-verify") as pool:
             head = replay.init_genesis(genesis_hash, genesis.initial_state(), genesis.genesis_time_ms)
-            pipeline = _Pipeline(pool, chain_id, source.raw_blocks(1, target))
+            pipeline = Pipeline(pool, chain_id, source.raw_blocks(1, target))
             pipeline.validators = chain.get_validators(replay.state)
             txs = 0
             try:
@@ -403,7 +256,7 @@ def verify_chain(
     )
 
 
-def _verify_block(prepared: _Prepared, head: ChainHead, replay: Store, chain_id: str) -> tuple[ChainHead, int]:
+def _verify_block(prepared: Prepared, head: ChainHead, replay: Store, chain_id: str) -> tuple[ChainHead, int]:
     block = _check_links(prepared, head, chain_id)
     height = block.header.height
     verified, count = _check_signatures(prepared, height)
