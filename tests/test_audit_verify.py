@@ -574,3 +574,14 @@ def test_the_cli_exits_2_when_the_audit_cannot_run(bench_home: Path, tmp_path: P
     ):
         status, out, err = run_cli(capsys, *argv)
         assert status == 2 and len(err.splitlines()) == 1 and says in err, err
+
+
+def test_a_deleted_history_record_is_named(bench_home: Path, tmp_path: Path) -> None:
+    db = plyvel.DB(str(bench_home / "data"))
+    key = next(iter(db.iterator(prefix=b"x", include_value=False)))
+    db.close()
+    copy = tampered_copy(bench_home, tmp_path, key, None)
+    with pytest.raises(AuditFailure) as caught:
+        audit_data(copy)
+    assert (caught.value.check, caught.value.height) == ("stored_index", 4)
+    assert f"stored history index entry {key[1:].hex()} is missing from the data directory" in caught.value.message

@@ -1,10 +1,12 @@
 """Compare what a data directory stores with what the auditor's replay computed.
 
 A node answers balance and proof queries from its stored state (`s` records)
-and state tree (`n` records), not from its blocks (FORMAT.md §15). Blocks that
-verify say nothing about those records: a node whose state was edited on disk
-serves wrong balances from a valid chain. So, after the replay, the two stores
-are walked side by side in key order and the first difference is named.
+and state tree (`n` records), and history queries from its indexes (`h`
+block hashes, `t` transaction places, `x` per-account history), not from its
+blocks (FORMAT.md §15). Blocks that verify say nothing about those records: a
+node whose state was edited on disk serves wrong balances from a valid chain.
+So, after the replay, the two stores are walked side by side in key order and
+the first difference is named.
 Both walks stream; nothing is held beyond the current pair of entries.
 """
 
@@ -13,11 +15,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from ledger.store import P_STATE, P_TREE, Store
+from ledger.store import P_HASH, P_HISTORY, P_STATE, P_TREE, P_TX, Store
+
+COMPARED = (
+    (P_STATE, "state", "stored_state"),
+    (P_TREE, "tree", "stored_tree"),
+    (P_HASH, "block-hash index", "stored_index"),
+    (P_TX, "transaction index", "stored_index"),
+    (P_HISTORY, "history index", "stored_index"),
+)
 
 
 class StoredDifference(NamedTuple):
-    what: str  # "state" or "tree"
+    check: str  # the audit check: stored_state, stored_tree or stored_index
+    what: str
     key: bytes  # the state key or the tree position, without the store prefix
     stored: bytes | None
     replayed: bytes | None
@@ -46,25 +57,25 @@ def _entries(store: Store, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         yield key[len(prefix):], value
 
 
-def _first_difference(stored: Iterator[tuple[bytes, bytes]], replayed: Iterator[tuple[bytes, bytes]], what: str
-                      ) -> StoredDifference | None:
+def _first_difference(stored: Iterator[tuple[bytes, bytes]], replayed: Iterator[tuple[bytes, bytes]], check: str,
+                      what: str) -> StoredDifference | None:
     end = (None, None)
     a, b = next(stored, end), next(replayed, end)
     while a != end or b != end:
         if b == end or (a != end and a[0] < b[0]):
-            return StoredDifference(what, a[0], a[1], None)
+            return StoredDifference(check, what, a[0], a[1], None)
         if a == end or b[0] < a[0]:
-            return StoredDifference(what, b[0], None, b[1])
+            return StoredDifference(check, what, b[0], None, b[1])
         if a[1] != b[1]:
-            return StoredDifference(what, a[0], a[1], b[1])
+            return StoredDifference(check, what, a[0], a[1], b[1])
         a, b = next(stored, end), next(replayed, end)
     return None
 
 
 def compare_stores(stored: Store, replayed: Store) -> StoredDifference | None:
-    """The first state entry, then the first tree record, where the two stores differ; None if they agree."""
-    for prefix, what in ((P_STATE, "state"), (P_TREE, "tree")):
-        difference = _first_difference(_entries(stored, prefix), _entries(replayed, prefix), what)
+    """The first state entry, tree record or index record where the two stores differ; None if they agree."""
+    for prefix, what, check in COMPARED:
+        difference = _first_difference(_entries(stored, prefix), _entries(replayed, prefix), check, what)
         if difference is not None:
             return difference
     return None

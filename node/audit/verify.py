@@ -19,8 +19,8 @@ Per block, in this order (the first broken rule is the one reported):
 
 then at the end: the source's head is the last verified block; the global
 invariants of §9 hold in the replayed state (books, balances, identities,
-evidence records); and for a data directory, its stored state and state tree
-equal the replayed ones entry by entry.
+evidence records); and for a data directory, its stored state, state tree and
+indexes equal the replayed ones entry by entry.
 
 The pipeline keeps the serial part to what must be serial, `apply_block` and
 the scratch store's write: blocks ahead of it are decoded and their
@@ -244,7 +244,7 @@ def verify_chain(
             if compared:
                 difference = compare_stores(source.store, replay)
                 if difference is not None:
-                    raise AuditFailure(f"stored_{difference.what}", difference.describe(), head.height)
+                    raise AuditFailure(difference.check, difference.describe(), head.height)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     seconds = time.monotonic() - started
