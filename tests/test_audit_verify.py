@@ -195,6 +195,20 @@ def test_a_missing_block_is_named(audited: AuditedChain) -> None:
     assert (failure.check, failure.height) == ("missing", 3)
 
 
+def test_a_source_that_fails_mid_chain_stops_the_audit_with_its_error(audited: AuditedChain) -> None:
+    """An unreachable node is not a broken chain: the source's error comes out, not a verdict."""
+    from node.audit.source import SourceError
+
+    class FailingSource(ListSource):
+        def raw_blocks(self, start: int, stop: int) -> Iterator[tuple[int, bytes | None]]:
+            yield from list(super().raw_blocks(start, stop))[:2]
+            raise SourceError("block 3: the node went away")
+
+    source = FailingSource(audited.genesis.hash(), list(audited.raws), audited.head)
+    with pytest.raises(SourceError, match="block 3: the node went away"):
+        verify_chain(audited.genesis, source, workers=2)
+
+
 def test_a_head_that_is_not_the_last_verified_block_fails(audited: AuditedChain) -> None:
     failure = fails(audited, head=audited.head._replace(state_root=bytes(32)))
     assert (failure.check, failure.height) == ("head", audited.head.height)

@@ -13,6 +13,7 @@ block entered the window) that `node.audit.verify` checks in order.
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -32,10 +33,12 @@ from ledger.block import (
 from ledger.crypto import DOMAIN_TX, sha256, signing_message, verify
 from ledger.errors import TxError
 from ledger.tx import decode_tx
+from node.audit.source import SourceError
 
 SIGNATURE_CHUNK = 256  # transactions per verification task: small enough to spread one block over every core
 WINDOW_BYTES = 16 * 1024 * 1024  # raw bytes of blocks decoded or being verified ahead of execution
 WINDOW_BLOCKS = 512
+FEEDER_JOIN_S = 2.0  # a fetch in flight from an API may outlast the audit; a store read never does
 MAX_TX_DECODE_BYTES = 1024 * 1024  # the largest max_tx_bytes a genesis may set (§14); the exact limit is execution's
 
 
@@ -115,50 +118,86 @@ class Prepared(NamedTuple):
 
 
 class Pipeline:
-    """Blocks decoded and verified in a thread pool ahead of the serial replay."""
+    """Blocks read, decoded and verified ahead of the serial replay, within a window.
 
-    def __init__(self, pool: ThreadPoolExecutor, chain_id: str, blocks: Iterator[tuple[int, bytes | None]]):
+    A feeder thread reads the source (an API's fetches or a store's reads) and
+    hands each raw block to the pool, so the replay never waits on the source
+    while a block is ready; the window (WINDOW_BLOCKS blocks, WINDOW_BYTES raw
+    bytes) bounds what is held in memory. `validators` is the set the replay
+    holds now: blocks entering the window have their certificate checked
+    against it, and the replay checks again if it changed by their turn.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor, chain_id: str, blocks: Iterator[tuple[int, bytes | None]],
+                 validators: tuple[bytes, ...]):
         self.pool = pool
         self.chain_id = chain_id
-        self.blocks = blocks
-        self.ahead: deque[tuple[int, Future]] = deque()
-        self.ahead_bytes = 0
-        self.validators: tuple[bytes, ...] = ()
+        self.validators = validators
+        self._blocks = blocks
+        self._ahead: deque[tuple[int, Future]] = deque()
+        self._ahead_bytes = 0
+        self._room = threading.Condition()
+        self._stopping = False
+        self._done = False
+        self._error: BaseException | None = None
+        self._feeder = threading.Thread(target=self._feed, name="audit-feed", daemon=True)
+        self._feeder.start()
 
     def _prepare(self, height: int, raw: bytes | None, validators: tuple[bytes, ...]) -> Prepared:
         if raw is None:
             return Prepared(height, None, None, ("missing", "the source has no block at this height"), None, [],
-                             validators, None)
+                            validators, None)
         try:
             block, certificate = decode_raw_block(raw)
         except BlockFormatError as exc:
             return Prepared(height, None, None, ("decode", f"the raw block does not decode: {exc}"), None, [],
-                             validators, None)
+                            validators, None)
         txs = block.txs
         checks = [self.pool.submit(_check_txs, txs[i:i + SIGNATURE_CHUNK], i) for i in range(0, len(txs), SIGNATURE_CHUNK)]
         cert = self.pool.submit(check_certificate, certificate, self.chain_id, validators, block.header.height,
                                 block.hash())
         return Prepared(height, block, certificate, None, tx_root(txs), checks, validators, cert)
 
-    def fill(self) -> None:
-        while len(self.ahead) < WINDOW_BLOCKS and self.ahead_bytes < WINDOW_BYTES:
-            item = next(self.blocks, None)
-            if item is None:
-                return
-            height, raw = item
-            size = len(raw) if raw else 0
-            self.ahead.append((size, self.pool.submit(self._prepare, height, raw, self.validators)))
-            self.ahead_bytes += size
+    def _feed(self) -> None:
+        try:
+            for height, raw in self._blocks:
+                size = len(raw) if raw else 0
+                with self._room:
+                    while not self._stopping and (
+                            len(self._ahead) >= WINDOW_BLOCKS or self._ahead_bytes >= WINDOW_BYTES):
+                        self._room.wait()
+                    if self._stopping:
+                        return
+                    self._ahead.append((size, self.pool.submit(self._prepare, height, raw, self.validators)))
+                    self._ahead_bytes += size
+                    self._room.notify_all()
+        except BaseException as exc:  # noqa: BLE001 (a failing source, raised again in the replay's thread)
+            self._error = exc
+        finally:
+            with self._room:
+                self._done = True
+                self._room.notify_all()
 
     def next(self) -> Prepared:
-        self.fill()
-        size, future = self.ahead.popleft()
-        self.ahead_bytes -= size
-        prepared = future.result()
-        self.fill()
-        return prepared
+        """The next block, prepared; raises what the source raised if it failed first."""
+        with self._room:
+            while not self._ahead and not self._done:
+                self._room.wait()
+            if not self._ahead:
+                if self._error is not None:
+                    raise self._error
+                raise SourceError("the source ended before its head")
+            size, future = self._ahead.popleft()
+            self._ahead_bytes -= size
+            self._room.notify_all()
+        return future.result()
 
-    def cancel(self) -> None:
-        for _, future in self.ahead:
-            future.cancel()
-        self.ahead.clear()
+    def close(self) -> None:
+        """Stop reading ahead and drop what is queued (before the pool shuts down)."""
+        with self._room:
+            self._stopping = True
+            for _, future in self._ahead:
+                future.cancel()
+            self._ahead.clear()
+            self._room.notify_all()
+        self._feeder.join(FEEDER_JOIN_S)

@@ -226,8 +226,7 @@ def verify_chain(
         with Store(scratch / "db", create=True, sync=False) as replay, \
                 ThreadPoolExecutor(workers, thread_name_prefix="audit-verify") as pool:
             head = replay.init_genesis(genesis_hash, genesis.initial_state(), genesis.genesis_time_ms)
-            pipeline = Pipeline(pool, chain_id, source.raw_blocks(1, target))
-            pipeline.validators = chain.get_validators(replay.state)
+            pipeline = Pipeline(pool, chain_id, source.raw_blocks(1, target), chain.get_validators(replay.state))
             txs = 0
             try:
                 for _ in range(target):
@@ -237,7 +236,7 @@ def verify_chain(
                     if progress is not None:
                         progress(Progress(head.height, target, txs, time.monotonic() - started))
             finally:
-                pipeline.cancel()
+                pipeline.close()
             _check_head(claimed_head, head)
             classes, identities, evidence = _check_invariants(replay, chain_id, head.height)
             compared = isinstance(source, DataDirSource)
