@@ -48,6 +48,9 @@ class StoreError(RuntimeError):
     pass
 
 
+LEVELDB_BLOCK_CACHE = 64 * 1024 * 1024
+"""LevelDB's own cache of uncompressed blocks (its default is 8 MB): tree paths of a large state stay in memory.
+The bloom filter spares a disk read for an absent key (an empty tree position, a new account)."""
 _MISSING = object()
 READ_CACHE_ENTRIES = 400_000
 """Bound on the read cache (about 60 MB at this size); it is emptied whole when full."""
@@ -119,7 +122,8 @@ class Store:
         if create:
             Path(path).mkdir(parents=True, exist_ok=True)
         try:
-            self.db = plyvel.DB(str(path), create_if_missing=create)
+            self.db = plyvel.DB(str(path), create_if_missing=create, lru_cache_size=LEVELDB_BLOCK_CACHE,
+                                bloom_filter_bits=10)
         except plyvel.Error as exc:  # IOError (locked, unreadable) and "does not exist"
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
         self._cache = _ReadCache(self.db)
