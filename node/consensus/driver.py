@@ -171,6 +171,7 @@ class Driver:
         self._height_started_at = time.monotonic()
         self._last_status: tuple | None = None
         self._resume_round = 0
+        self._execute_ms = 0.0  # building or validating this height's block, for the commit log line
         self._outbox: list[bytes] = []
         self._gossip_in: asyncio.Queue[tuple[bytes, ...]] | None = None
         self._flush_handle: asyncio.TimerHandle | None = None  # outlives heights, unlike self._timers
@@ -296,6 +297,7 @@ class Driver:
         self.started = False
         self._height_started_at = time.monotonic()
         self._resume_round = 0
+        self._execute_ms = 0.0
         self.machine = None
         if self.voting and self.key.pubkey in self.validators:
             lock = None
@@ -502,10 +504,12 @@ class Driver:
         candidates = list(itertools.islice(self.mempool.candidates(), params.max_block_txs))
         verified = frozenset(tx.hash for tx in candidates)
         time_ms = max(now_ms() + self.config.testing_faults.clock_offset_ms, self.head.time_ms + 1)
+        started = time.perf_counter()
         block, outcome, rejected = await asyncio.get_running_loop().run_in_executor(
             self._executor, build_block, self.store.state, self.store.tree, self.head, self.chain_id,
             self.key.pubkey, time_ms, candidates, verified,
         )
+        self._execute_ms = (time.perf_counter() - started) * 1000
         for tx, error in rejected:
             if error.code not in _KEEP_PENDING:
                 self.mempool.drop(tx, error)
@@ -526,11 +530,13 @@ class Driver:
             candidate = Candidate(block, None, [])
         else:
             try:
+                started = time.perf_counter()
                 outcome = await asyncio.get_running_loop().run_in_executor(
                     self._executor, apply_block, self.store.state, self.store.tree, self.head, block,
                     self.chain_id, self.mempool.verified(),
                 )
                 candidate = Candidate(block, outcome, [])
+                self._execute_ms = (time.perf_counter() - started) * 1000
             except BlockInvalid as exc:
                 log.warning("invalid block proposed: %s", exc)
                 candidate = Candidate(block, None, [])
@@ -561,8 +567,9 @@ class Driver:
         self.commit_latency.observe(latency_s)
         self.tx_rate.record(txs)
         level = logging.INFO if txs else logging.DEBUG
-        log.log(level, "committed block %d (round %d) with %d txs, write %.0f ms", head.height, certificate.round,
-                txs, (time.perf_counter() - started) * 1000)
+        log.log(level, "committed block %d (round %d) with %d txs in %.0f ms: execute %.0f ms, write %.0f ms",
+                head.height, certificate.round, txs, latency_s * 1000, self._execute_ms,
+                (time.perf_counter() - started) * 1000)
         await self._enter_height()
 
     # --- equivocation ------------------------------------------------------------------
