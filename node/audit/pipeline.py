@@ -36,7 +36,7 @@ from ledger.tx import decode_tx
 from node.audit.source import SourceError
 
 SIGNATURE_CHUNK = 256  # transactions per verification task: small enough to spread one block over every core
-WINDOW_BYTES = 16 * 1024 * 1024  # raw bytes of blocks decoded or being verified ahead of execution
+WINDOW_BYTES = 8 * 1024 * 1024  # raw bytes read ahead of execution: a few blocks of 5,000 transactions keep every core busy
 WINDOW_BLOCKS = 512
 FEEDER_JOIN_S = 2.0  # a fetch in flight from an API may outlast the audit; a store read never does
 MAX_TX_DECODE_BYTES = 1024 * 1024  # the largest max_tx_bytes a genesis may set (§14); the exact limit is execution's
