@@ -51,20 +51,20 @@ def _check(value: Any) -> None:
 def _check_items(items: tuple | list, depth: int) -> None:
     """`_check` for the items of an array, which sit at `depth`.
 
-    One C-level pass collects the items' types; an array of scalars (the
-    common case: a transaction body, a state record) needs nothing more.
+    Scalars are the common case (a transaction body, a state record), so they
+    are tested first, by one lookup of their exact type in a frozenset.
     """
     if not items:
         return
     if depth > MAX_DEPTH:
         raise EncodingError(f"nesting deeper than {MAX_DEPTH}")
-    if _SCALAR_TYPES.issuperset(map(type, items)):
-        return
     for item in items:
         t = type(item)
+        if t in _SCALAR_TYPES:
+            continue
         if t is tuple or t is list:
             _check_items(item, depth + 1)
-        elif t not in _SCALAR_TYPES:
+        else:
             raise EncodingError(f"type {t.__name__} has no canonical encoding")
 
 

@@ -23,7 +23,8 @@ from typing import Any, NamedTuple
 import ledger.credits  # noqa: F401  (registers the credit transaction types)
 import ledger.evidence  # noqa: F401  (registers consensus.evidence)
 from ledger import accounts, chain
-from ledger.block import BLOCK_VERSION, Block, Header, results_root, tx_root
+from ledger.block import BLOCK_VERSION, Block, Header, results_root
+from ledger.crypto import sha256
 from ledger.errors import Code, TxError
 from ledger.handlers import ExecContext, lookup
 from ledger.merkle import StateTree, list_root
@@ -95,7 +96,7 @@ def _finish(
     tree: StateTree, overlay: Overlay, txs: list[Tx], results: list[int], parties: list[tuple[bytes, ...]]
 ) -> BlockOutcome:
     changes = overlay.changes()
-    root, tree_writes = tree.update(sorted(changes.items()))
+    root, tree_writes = tree.update(changes.items())  # it orders them by path itself
     return BlockOutcome(changes, tree_writes, root, tuple(txs), tuple(results), tuple(parties))
 
 
@@ -117,6 +118,22 @@ def _check_header(state: StateReader, head: ChainHead, header: Header, chain_id:
         raise BlockInvalid(f"block {header.height} proposer is not a validator")
 
 
+def _decode_all(raws: tuple[bytes, ...], max_tx_bytes: int) -> list[Tx | TxError]:
+    """Each transaction of a block decoded, or the error that makes the block invalid at its turn."""
+    decoded: list[Tx | TxError] = []
+    for raw in raws:
+        try:
+            decoded.append(decode_tx(raw, max_tx_bytes))
+        except TxError as exc:
+            decoded.append(exc)
+    return decoded
+
+
+def _wire_hash(item: Tx | TxError, raw: bytes) -> bytes:
+    """SHA-256 of a transaction's wire bytes, as `tx_root` takes it: decode_tx has taken it already."""
+    return item.hash if isinstance(item, Tx) else sha256(raw)
+
+
 def apply_block(
     state: StateReader,
     tree: StateTree,
@@ -133,15 +150,17 @@ def apply_block(
         raise BlockInvalid(f"block {header.height} holds more than {params.max_block_txs} transactions")
     if sum(len(raw) for raw in block.txs) > params.max_block_bytes:
         raise BlockInvalid(f"block {header.height} transactions exceed {params.max_block_bytes} bytes")
-    if header.tx_root != tx_root(block.txs):
+    decoded = _decode_all(block.txs, params.max_tx_bytes)
+    if header.tx_root != list_root([_wire_hash(item, raw) for item, raw in zip(decoded, block.txs, strict=True)]):
         raise BlockInvalid(f"block {header.height} transaction root does not match its transactions")
     overlay = Overlay(state)
     txs: list[Tx] = []
     results: list[int] = []
     parties: list[tuple[bytes, ...]] = []
-    for index, raw in enumerate(block.txs):
+    for index, tx in enumerate(decoded):
         try:
-            tx = decode_tx(raw, params.max_tx_bytes)
+            if isinstance(tx, TxError):  # undecodable: invalid at its turn, as if decoded there
+                raise tx
             body = check_envelope(overlay, tx, chain_id, header.height, verified, params)
         except TxError as exc:
             raise BlockInvalid(f"block {header.height} transaction {index}: {exc.message}") from exc

@@ -262,6 +262,21 @@ def test_apply_block_refuses_a_replayed_transaction_even_with_consistent_roots(c
         apply_block(node.state, node.tree, node.head, forged, CHAIN_ID)
 
 
+@pytest.mark.parametrize(
+    ("tx_root_fixed", "reason"),
+    [(False, "transaction root does not match"), (True, "transaction 1: not a canonical transaction")],
+)
+def test_an_undecodable_transaction_is_reported_after_the_tx_root_and_at_its_own_index(chain_with_block, tx_root_fixed, reason):
+    """The tx root is checked over the wire bytes first; then each tx in turn, the undecodable one at its turn."""
+    node, block = chain_with_block
+    txs = (block.txs[0], block.txs[1] + b"\x00")  # trailing garbage: not canonical
+    forged = block._replace(txs=txs)
+    if tx_root_fixed:
+        forged = with_header(forged, tx_root=tx_root(txs))
+    with pytest.raises(BlockInvalid, match=reason):
+        apply_block(node.state, node.tree, node.head, forged, CHAIN_ID)
+
+
 def test_apply_block_refuses_another_chains_block(chain_with_block):
     node, block = chain_with_block
     with pytest.raises(BlockInvalid):
