@@ -18,6 +18,7 @@ and its nonce is consumed all the same.
 from __future__ import annotations
 
 from collections.abc import Container, Iterable
+from concurrent.futures import Executor
 from typing import Any, NamedTuple
 
 import ledger.credits  # noqa: F401  (registers the credit transaction types)
@@ -28,6 +29,7 @@ from ledger.crypto import sha256
 from ledger.errors import Code, TxError
 from ledger.handlers import ExecContext, lookup
 from ledger.merkle import StateTree, list_root
+from ledger.sigbatch import EitherVerified, verified_hashes
 from ledger.state import Overlay, StateReader
 from ledger.tx import Tx, decode_tx
 
@@ -141,8 +143,17 @@ def apply_block(
     block: Block,
     chain_id: str,
     verified: Container[bytes] = (),
+    executor: Executor | None = None,
 ) -> BlockOutcome:
-    """Validate and execute a block on the committed state; raises BlockInvalid."""
+    """Validate and execute a block on the committed state; raises BlockInvalid.
+
+    `verified` holds hashes of transactions whose signatures the caller has
+    already verified (the mempool's, or an auditor's bulk check); it is only
+    asked `in`, once per transaction. With an `executor`, the signatures of the
+    others are verified up front in its threads rather than one by one in the
+    loop; a signature that fails there is checked again at its turn, so the
+    block fails with the same first error as without.
+    """
     header = block.header
     _check_header(state, head, header, chain_id)
     params = chain.get_params(state)
@@ -153,6 +164,9 @@ def apply_block(
     decoded = _decode_all(block.txs, params.max_tx_bytes)
     if header.tx_root != list_root([_wire_hash(item, raw) for item, raw in zip(decoded, block.txs, strict=True)]):
         raise BlockInvalid(f"block {header.height} transaction root does not match its transactions")
+    if executor is not None:
+        unchecked = [tx for tx in decoded if isinstance(tx, Tx) and tx.hash not in verified]
+        verified = EitherVerified(verified, verified_hashes(unchecked, executor))
     overlay = Overlay(state)
     txs: list[Tx] = []
     results: list[int] = []

@@ -13,6 +13,7 @@ with, and build_block must leave out transactions that may not be in a block.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from hypothesis import given, settings
@@ -251,6 +252,26 @@ def test_apply_block_refuses_a_block_with_tampered(chain_with_block, what):
     node, block = chain_with_block
     with pytest.raises(BlockInvalid):
         apply_block(node.state, node.tree, node.head, TAMPERINGS[what](block), CHAIN_ID)
+
+
+def test_signatures_verified_up_front_in_threads_give_the_same_outcome(chain_with_block):
+    node, block = chain_with_block
+    alone = apply_block(node.state, node.tree, node.head, block, CHAIN_ID)
+    with ThreadPoolExecutor(2) as executor:
+        threaded = apply_block(node.state, node.tree, node.head, block, CHAIN_ID, executor=executor)
+    assert threaded == alone
+
+
+@pytest.mark.parametrize("what", list(TAMPERINGS))
+def test_signatures_verified_up_front_in_threads_refuse_a_tampered_block_alike(chain_with_block, what):
+    """The same first error with or without the executor: a bad signature is checked again at its turn."""
+    node, block = chain_with_block
+    tampered = TAMPERINGS[what](block)
+    with pytest.raises(BlockInvalid) as alone:
+        apply_block(node.state, node.tree, node.head, tampered, CHAIN_ID)
+    with ThreadPoolExecutor(2) as executor, pytest.raises(BlockInvalid) as threaded:
+        apply_block(node.state, node.tree, node.head, tampered, CHAIN_ID, executor=executor)
+    assert str(threaded.value) == str(alone.value)
 
 
 def test_apply_block_refuses_a_replayed_transaction_even_with_consistent_roots(chain_with_block):

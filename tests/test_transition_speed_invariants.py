@@ -11,11 +11,14 @@ that drifts from it.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.crypto import DOMAIN_TX, SigningKey, signing_message, verify
 from ledger.encoding import INT_MAX, INT_MIN, encode
+from ledger.sigbatch import EitherVerified, verified_hashes
 from ledger.state import DictState, Overlay
 from ledger.tx import MAX_NONCE, decode_tx, sign_tx
 
@@ -97,3 +100,22 @@ def test_a_merged_layer_shows_through_to_layers_made_before_the_merge():
     assert reader.get(b"k") == b"old"
     scratch.merge_into_parent()
     assert reader.get(b"k") == b"new" == block.get(b"k")
+
+
+# --- signatures verified in bulk ---------------------------------------------------------------
+
+
+def test_bulk_verification_finds_exactly_the_good_signatures_in_threads_or_not():
+    good = [sign_tx(KEY, "c", "credits.transfer", n, 9, ("eur", bytes(32), 1, "")) for n in range(150)]
+    forged = [decode_tx(tx.raw[:-1] + bytes([tx.raw[-1] ^ 1])) for tx in good[:20]]
+    txs = forged[:10] + good + forged[10:]
+    with ThreadPoolExecutor(2) as executor:
+        threaded = verified_hashes(txs, executor, chunk=16)
+    assert threaded == verified_hashes(txs) == {tx.hash for tx in good}
+
+
+def test_either_verified_answers_for_both_containers_without_copying():
+    first, second = {b"a"}, {b"b"}
+    either = EitherVerified(first, second)
+    second.add(b"c")
+    assert b"a" in either and b"b" in either and b"c" in either and b"d" not in either
