@@ -92,7 +92,12 @@ _KEEP_PENDING = frozenset({Code.NONCE_TOO_FAR})
 _FUTURE_BUFFER = 10_000
 OWN_RESEND = 6
 _RESEND_PENDING_TXS = 2000
-_GOSSIP_BACKLOG = 256  # batches of gossiped transactions waiting for admission
+_GOSSIP_BACKLOG = 256
+_MIN_BLOCK_TXS = 100  # a block size limit never goes below this; costs are learnt only from blocks this large
+_MIN_BUILD_BUDGET_MS = 50
+_BUILD_SHARE = 0.6  # of the propose timeout after the block interval; the rest is the proposal's journey
+_INITIAL_MS_PER_TX = 0.1  # a guess until the first large block: 100 µs per transaction
+_COST_SMOOTHING = 0.3  # batches of gossiped transactions waiting for admission
 _TX_FLUSH_S = 0.01
 SYNC_RETRY_S = 5.0
 SYNC_LAG_GRACE_S = 0.3
@@ -172,6 +177,7 @@ class Driver:
         self._last_status: tuple | None = None
         self._resume_round = 0
         self._execute_ms = 0.0  # building or validating this height's block, for the commit log line
+        self._ms_per_tx = _INITIAL_MS_PER_TX  # learnt execution cost, for the block size limit
         self._outbox: list[bytes] = []
         self._gossip_in: asyncio.Queue[tuple[bytes, ...]] | None = None
         self._flush_handle: asyncio.TimerHandle | None = None  # outlives heights, unlike self._timers
@@ -501,7 +507,7 @@ class Driver:
 
     async def _build(self) -> Candidate:
         params = chain.get_params(self.store.state)
-        candidates = list(itertools.islice(self.mempool.candidates(), params.max_block_txs))
+        candidates = list(itertools.islice(self.mempool.candidates(), self._block_size_limit(params.max_block_txs)))
         verified = frozenset(tx.hash for tx in candidates)
         time_ms = max(now_ms() + self.config.testing_faults.clock_offset_ms, self.head.time_ms + 1)
         started = time.perf_counter()
@@ -510,12 +516,30 @@ class Driver:
             self.key.pubkey, time_ms, candidates, verified,
         )
         self._execute_ms = (time.perf_counter() - started) * 1000
+        self._learn_execution_cost(len(candidates), self._execute_ms)
         for tx, error in rejected:
             if error.code not in _KEEP_PENDING:
                 self.mempool.drop(tx, error)
         candidate = Candidate(block, outcome, rejected)
         self.blocks[block.hash()] = candidate
         return candidate
+
+    def _block_size_limit(self, max_block_txs: int) -> int:
+        """As many transactions as this node executes in most of the propose timeout left after the block
+        interval: the other validators must receive the proposal before their propose timeout fires, and
+        a proposer that builds for longer than that only buys round changes (it starts over with a new
+        proposer, who builds a block just as large). The cost per transaction is learnt from this
+        node's own recent builds and validations, so a loaded machine proposes smaller blocks. A lone
+        validator waits for nobody: its blocks are as large as the chain allows."""
+        if len(self.validators) == 1:
+            return max_block_txs
+        budget_ms = max(_MIN_BUILD_BUDGET_MS,
+                        _BUILD_SHARE * (self.cc.timeout_propose_ms - self.config.block_interval_ms))
+        return max(_MIN_BLOCK_TXS, min(max_block_txs, int(budget_ms / self._ms_per_tx)))
+
+    def _learn_execution_cost(self, txs: int, elapsed_ms: float) -> None:
+        if txs >= _MIN_BLOCK_TXS:
+            self._ms_per_tx += _COST_SMOOTHING * (elapsed_ms / txs - self._ms_per_tx)
 
     async def _validate(self, block: Block) -> Candidate:
         """valid(v), once per block hash."""
@@ -537,6 +561,7 @@ class Driver:
                 )
                 candidate = Candidate(block, outcome, [])
                 self._execute_ms = (time.perf_counter() - started) * 1000
+                self._learn_execution_cost(len(block.txs), self._execute_ms)
             except BlockInvalid as exc:
                 log.warning("invalid block proposed: %s", exc)
                 candidate = Candidate(block, None, [])
