@@ -87,8 +87,13 @@ def tx_root(txs: tuple[bytes, ...] | list[bytes]) -> bytes:
     return list_root([sha256(raw) for raw in txs])
 
 
+_RESULT_HASHES = {code: sha256(encode(code)) for code in range(256)}
+
+
 def results_root(results: tuple[int, ...] | list[int]) -> bytes:
-    return list_root([sha256(encode(code)) for code in results])
+    """The list root of SHA-256(canonical(code)) per result; the hashes of small codes are computed once."""
+    hashes = _RESULT_HASHES
+    return list_root([hashes.get(code) or sha256(encode(code)) for code in results])
 
 
 def sign_precommit(key: SigningKey, chain_id: str, height: int, round_: int, block_hash: bytes) -> bytes:

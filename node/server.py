@@ -35,6 +35,7 @@ from node.consensus.driver import Driver
 from node.consensus.signstate import SignState, SignStateError
 from node.mempool import Mempool
 from node.p2p.peers import P2PError, PeerManager
+from node.runtime import tune_gc
 from wallet.keystore import KeystoreError, read_key_file, read_password
 
 log = logging.getLogger("incoop.node")
@@ -227,6 +228,7 @@ async def serve(setup: NodeSetup) -> None:
 def run_node(home: Path) -> int:
     """The `incoop node start` command: returns 0 after a clean stop; NodeError if it cannot start."""
     setup = load_setup(Path(home))
+    tune_gc()
     logging.basicConfig(
         stream=sys.stderr,
         level=setup.config.log_level,

@@ -20,6 +20,7 @@ from genesis.document import GenesisError, load_genesis
 from node.audit.source import SourceError, open_source
 from node.audit.verify import AuditFailure, AuditReport, Progress, default_workers, verify_chain
 from node.cli_common import CliError, emit
+from node.runtime import tune_gc
 
 EXIT_FAILED = 1
 EXIT_CANNOT_RUN = 2
@@ -88,6 +89,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         source = open_source(args.node, args.data)
     except SourceError as exc:
         raise CliError(str(exc), EXIT_CANNOT_RUN) from None
+    tune_gc()
     try:
         report = verify_chain(genesis, source, workers=args.workers,
                               progress=None if args.quiet else _ProgressLine())

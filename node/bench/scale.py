@@ -35,6 +35,7 @@ from ledger.store import Store
 from ledger.transition import build_block
 from ledger.tx import decode_tx
 from node.bench.workload import sender_keys, transfer
+from node.runtime import tune_gc
 
 CHAIN_ID = "incoop-bench-scale"
 T0 = 1_700_000_000_000
@@ -146,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
             build_store(Path(path), int(accounts), int(block_txs))
             print("{}")
         else:
+            tune_gc()  # as a node does
             times, rss = commit_blocks(Path(path), int(accounts), int(block_txs), int(rest[0]))
             print(json.dumps({"times": times, "rss_mb": rss}))
         return 0

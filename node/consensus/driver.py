@@ -557,7 +557,7 @@ class Driver:
                 started = time.perf_counter()
                 outcome = await asyncio.get_running_loop().run_in_executor(
                     self._executor, apply_block, self.store.state, self.store.tree, self.head, block,
-                    self.chain_id, self.mempool.verified(),
+                    self.chain_id, self.mempool.verified(), self.verify_pool,
                 )
                 candidate = Candidate(block, outcome, [])
                 self._execute_ms = (time.perf_counter() - started) * 1000
