@@ -25,19 +25,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from genesis.devnet import DEMO_CLASS, DEVNET_PASSWORD, create_devnet
-from ledger.credits import TRANSFER
-from ledger.crypto import SigningKey
+from genesis.devnet import create_devnet
 from ledger.encoding import encode
-from ledger.tx import Tx, sign_tx
+from ledger.tx import decode_tx
+from node.bench.workload import sender_keys, signed_transfers
 from node.ports import free_port_block
 from wallet.client import NodeClient
-from wallet.keystore import Keystore
 
 BATCH_EVERY_S = 0.02
 POLL_S = 0.01
-FAR_EXPIRY = 2**40
-SENDER_FUNDS = 1000
 
 
 @dataclass
@@ -55,12 +51,13 @@ class FinalityResult:
     blocks: int
 
 
-def _post_batch(url: str, raws: list[bytes]) -> list[dict]:
+def post_batch(url: str, raws: list[bytes], timeout: float = 120.0) -> list[dict]:
+    """POST /v1/txs/batch in canonical MessagePack; the per-item results."""
     request = urllib.request.Request(
         url + "/v1/txs/batch", data=encode(tuple(raws)), method="POST",
         headers={"Content-Type": "application/msgpack"},
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())["results"]
 
 
@@ -77,8 +74,6 @@ class LocalFederation:
             self.dir, validators=validators, base_port=free_port_block(2 * validators),
             block_interval_ms=block_interval_ms, heartbeat_ms=1000, funded=funded,
         )
-        wallet = Keystore(self.layout.wallet_dir)
-        self.keys = {info.label: wallet.unlock(info.label, DEVNET_PASSWORD) for info in wallet.list()}
         self.procs: list[subprocess.Popen] = []
 
     def __enter__(self) -> LocalFederation:
@@ -118,28 +113,15 @@ class LocalFederation:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _transfer(chain_id: str, key: SigningKey, to: bytes, nonce: int, amount: int = 1) -> Tx:
-    return sign_tx(key, chain_id, TRANSFER.name, nonce, FAR_EXPIRY, (DEMO_CLASS, to, amount, ""))
-
-
 def finality(validators: int = 4, rate: float = 500.0, seconds: float = 20.0, senders: int = 60,
              progress: bool = True) -> FinalityResult:
-    with LocalFederation(validators) as fed:
+    keys = sender_keys(senders, seed=b"incoop-bench-finality")
+    with LocalFederation(validators, funded=[k.pubkey for k in keys]) as fed:
         chain_id = fed.layout.genesis.chain_id
         urls = fed.layout.api_urls
         client = NodeClient(urls[0])
-        anna = fed.keys["anna"]
-        keys = [SigningKey.generate() for _ in range(senders)]
-        nonce = client.account(_address(anna.pubkey))["pending_nonce"]
-        funding = [_transfer(chain_id, anna, k.pubkey, nonce + i, SENDER_FUNDS) for i, k in enumerate(keys)]
-        _post_batch(urls[0], [tx.raw for tx in funding])
-        client.wait_for_tx(funding[-1].hash, timeout=60)
-
         total = int(rate * seconds)
-        per_sender = -(-total // senders)
-        queues = [[_transfer(chain_id, k, keys[(i + 1) % senders].pubkey, n) for n in range(per_sender)]
-                  for i, k in enumerate(keys)]
-        txs = [queues[i % senders][i // senders] for i in range(total)]  # interleaved: nonces in order per sender
+        txs = [decode_tx(raw) for raw in signed_transfers(chain_id, keys, total)]  # nonces in order per sender
 
         sent_at: dict[bytes, float] = {}
         seen_at: dict[bytes, float] = {}
@@ -178,7 +160,7 @@ def finality(validators: int = 4, rate: float = 500.0, seconds: float = 20.0, se
                 now = time.monotonic()
                 for tx in batch:
                     sent_at[tx.hash] = now
-                _post_batch(urls[lane], [tx.raw for tx in batch])
+                post_batch(urls[lane], [tx.raw for tx in batch])
 
         submitters = [threading.Thread(target=submit, args=(w,), daemon=True) for w in range(len(urls))]
         for thread in submitters:
@@ -204,9 +186,3 @@ def finality(validators: int = 4, rate: float = 500.0, seconds: float = 20.0, se
             validators, rate, seconds, len(sent_at) / offered_for, len(sent_at), len(latencies), len(latencies) / max(last - started, 1e-9),
             pct(0.50), pct(0.99), latencies[-1] if latencies else float("nan"), blocks[0],
         )
-
-
-def _address(pubkey: bytes) -> str:
-    from ledger.address import to_address
-
-    return to_address(pubkey)

@@ -15,13 +15,11 @@ import json
 import sys
 import threading
 import time
-import urllib.request
 from collections import deque
 from dataclasses import dataclass
 
 from ledger.block import decode_raw_block
-from ledger.encoding import encode
-from node.bench.federation import LocalFederation
+from node.bench.federation import LocalFederation, post_batch
 from node.bench.workload import sender_keys, signed_transfers
 from wallet.client import NodeClient
 
@@ -45,15 +43,6 @@ class ThroughputResult:
     home: str | None = None  # the devnet directory, when kept for the audit
 
 
-def _post(url: str, raws: list[bytes]) -> list[dict]:
-    request = urllib.request.Request(
-        url + "/v1/txs/batch", data=encode(tuple(raws)), method="POST",
-        headers={"Content-Type": "application/msgpack"},
-    )
-    with urllib.request.urlopen(request, timeout=120) as response:
-        return json.loads(response.read())["results"]
-
-
 def _submit_all(urls: list[str], raws: list[bytes], clients: int, batch: int, refused: list[str]) -> None:
     """Offer every transaction until each is accepted (or refused for good, which is counted)."""
     chunks: deque[list[bytes]] = deque(raws[i:i + batch] for i in range(0, len(raws), batch))
@@ -68,7 +57,7 @@ def _submit_all(urls: list[str], raws: list[bytes], clients: int, batch: int, re
                 chunk = chunks.popleft()
             url = urls[turn % len(urls)]
             turn += 1
-            results = _post(url, chunk)
+            results = post_batch(url, chunk)
             retry = []
             for raw, result in zip(chunk, results, strict=True):
                 error = result.get("error")
