@@ -14,6 +14,10 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 STAMP="$VENV/.incoop-installed${EXTRAS:+-$EXTRAS}"
+TEST_STAMP="$VENV/.incoop-installed-test"
+if [ -z "$EXTRAS" ] && [ -f "$TEST_STAMP" ] && [ "$TEST_STAMP" -nt "$ROOT/pyproject.toml" ]; then
+    STAMP="$TEST_STAMP"  # the test install holds everything the plain one does
+fi
 if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
     echo "installing incoop${EXTRAS:+ with [$EXTRAS]} into $VENV" >&2
     "$VENV/bin/python" -m pip install --quiet --upgrade pip >&2
