@@ -52,8 +52,8 @@ LEVELDB_BLOCK_CACHE = 64 * 1024 * 1024
 """LevelDB's own cache of uncompressed blocks (its default is 8 MB): tree paths of a large state stay in memory.
 The bloom filter spares a disk read for an absent key (an empty tree position, a new account)."""
 _MISSING = object()
-READ_CACHE_ENTRIES = 400_000
-"""Bound on the read cache (about 60 MB at this size); it is emptied whole when full."""
+READ_CACHE_ENTRIES = 250_000
+"""Bound on the read cache (about 50 MB at this size); it is emptied whole when full."""
 
 
 class _ReadCache:
