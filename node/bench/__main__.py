@@ -1,6 +1,6 @@
 """`scripts/bench`: measure R, then each benchmark; print one table and, with --out, a JSON file.
 
-    scripts/bench                    full run (about 15-20 minutes on 2 cores)
+    scripts/bench                    full run (about ten minutes on 2 cores)
     scripts/bench --quick            everything small, for development (under two minutes)
     scripts/bench --only single,sim  some benchmarks
 
