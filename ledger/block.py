@@ -84,7 +84,12 @@ class Certificate(NamedTuple):
 
 
 def tx_root(txs: tuple[bytes, ...] | list[bytes]) -> bytes:
-    return list_root([sha256(raw) for raw in txs])
+    return tx_root_of_hashes([sha256(raw) for raw in txs])
+
+
+def tx_root_of_hashes(tx_hashes: list[bytes]) -> bytes:
+    """The same root from the transactions' hashes (SHA-256 of their wire bytes), for a caller that has them."""
+    return list_root(tx_hashes)
 
 
 _RESULT_HASHES = {code: sha256(encode(code)) for code in range(256)}

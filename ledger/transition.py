@@ -24,11 +24,11 @@ from typing import Any, NamedTuple
 import ledger.credits  # noqa: F401  (registers the credit transaction types)
 import ledger.evidence  # noqa: F401  (registers consensus.evidence)
 from ledger import accounts, chain
-from ledger.block import BLOCK_VERSION, Block, Header, results_root
+from ledger.block import BLOCK_VERSION, Block, Header, results_root, tx_root_of_hashes
 from ledger.crypto import sha256
 from ledger.errors import Code, TxError
 from ledger.handlers import ExecContext, lookup
-from ledger.merkle import StateTree, list_root
+from ledger.merkle import StateTree
 from ledger.sigbatch import EitherVerified, verified_hashes
 from ledger.state import Overlay, StateReader
 from ledger.tx import Tx, decode_tx
@@ -162,7 +162,7 @@ def apply_block(
     if sum(len(raw) for raw in block.txs) > params.max_block_bytes:
         raise BlockInvalid(f"block {header.height} transactions exceed {params.max_block_bytes} bytes")
     decoded = _decode_all(block.txs, params.max_tx_bytes)
-    if header.tx_root != list_root([_wire_hash(item, raw) for item, raw in zip(decoded, block.txs, strict=True)]):
+    if header.tx_root != tx_root_of_hashes([_wire_hash(item, raw) for item, raw in zip(decoded, block.txs, strict=True)]):
         raise BlockInvalid(f"block {header.height} transaction root does not match its transactions")
     if executor is not None:
         unchecked = [tx for tx in decoded if isinstance(tx, Tx) and tx.hash not in verified]
@@ -235,7 +235,7 @@ def build_block(
         height,
         time_ms,
         head.block_hash,
-        list_root([tx.hash for tx in txs]),  # = tx_root(raws): a tx hash is SHA-256 of its raw bytes
+        tx_root_of_hashes([tx.hash for tx in txs]),
         results_root(results),
         outcome.state_root,
         proposer,

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -155,7 +154,6 @@ class ApiSource:
         self.description = f"node {self.client.base_url}"
         self._prefetch = max(1, prefetch)
         self._pool = ThreadPoolExecutor(self._prefetch, thread_name_prefix="audit-fetch")
-        self._lock = threading.Lock()
 
     def status(self) -> dict:
         try:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -104,8 +105,6 @@ def run(only: set[str], sizes: Sizes, r: float, say: Callable[[str], None]) -> t
         try:
             report = _audit(single.home, single.committed)
         finally:
-            import shutil
-
             shutil.rmtree(single.home, ignore_errors=True)
         results["audit"] = report | {"ratio_to_R": report["tx_per_s"] / r, "target_ratio": TARGETS["audit"]}
         rows.append((f"audit: incoop audit verify --data, {report['txs']:,} txs in {report['blocks']} blocks",

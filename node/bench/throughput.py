@@ -65,10 +65,8 @@ def _submit_all(urls: list[str], raws: list[bytes], clients: int, batch: int, re
                     continue
                 if error.get("code") == MEMPOOL_FULL:
                     retry.append(raw)
-                elif len(refused) < 10:
-                    refused.append(json.dumps(error))
                 else:
-                    refused.append("")
+                    refused.append(json.dumps(error))
             if retry:
                 time.sleep(RETRY_AFTER_S)
                 with lock:
