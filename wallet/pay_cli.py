@@ -9,7 +9,10 @@ against the class's rules (category, accreditation, validity, freeze).
 from __future__ import annotations
 
 import argparse
+import io
 import sys
+
+import segno
 
 from ledger.address import to_address
 from node.cli_common import CliError, emit, format_amount, parse_amount
@@ -34,7 +37,6 @@ from wallet.payment_request import (
     format_request,
     parse_request,
 )
-from wallet.qr import QrError, encode, render_terminal
 from wallet.txbuild import build_and_sign, parse_address
 
 
@@ -55,11 +57,19 @@ def cmd_request(args: argparse.Namespace) -> int:
         return 0
     print(uri)
     if not args.no_qr:
-        try:
-            print(render_terminal(encode(uri), ansi=sys.stdout.isatty()), end="")
-        except QrError as exc:
-            raise CliError(f"cannot draw the QR code: {exc}") from None
+        print(draw_qr(uri), end="")
     return 0
+
+
+def draw_qr(uri: str) -> str:
+    """The URI as a QR code (FORMAT.md §20.4) in half-block characters, two modules per line.
+
+    Drawn light-on-dark: the quiet zone and the light modules are full blocks, so a
+    phone scans it from a terminal with a dark background, the common one.
+    """
+    out = io.StringIO()
+    segno.make(uri, error="m", micro=False).terminal(out=out, compact=True)
+    return out.getvalue()
 
 
 def _request_from(args: argparse.Namespace, chain_id: str) -> PaymentRequest:
