@@ -12,7 +12,7 @@ from node.cli_common import CliError, emit
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("genesis", help="create and validate genesis documents")
+    parser = sub.add_parser("genesis")  # its --help line: node/cli.py COMMANDS
     gsub = parser.add_subparsers(dest="genesis_command", metavar="ACTION")
     gsub.required = True
 

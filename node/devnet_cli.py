@@ -32,7 +32,7 @@ STARTUP_TIMEOUT_S = 60.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("devnet", help="run a local federation of validators with demo data")
+    parser = sub.add_parser("devnet")  # its --help line: node/cli.py COMMANDS
     parser.add_argument("--home", default=".devnet", help="where the devnet's data lives (default: .devnet)")
     parser.add_argument("--base-port", type=int, default=8700, help="first API port (default: 8700)")
     parser.add_argument("--validators", type=int, default=None,

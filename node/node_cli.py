@@ -9,7 +9,7 @@ from node.cli_common import CliError, emit
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    node = sub.add_parser("node", help="run a validator or observer node")
+    node = sub.add_parser("node")  # its --help line: node/cli.py COMMANDS
     actions = node.add_subparsers(dest="node_command", metavar="ACTION")
     actions.required = True
     start = actions.add_parser("start", help="start the node in the foreground (stop with Ctrl-C or SIGTERM)")

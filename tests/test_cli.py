@@ -27,8 +27,28 @@ def test_usage_mistakes_are_one_line(argv):
 def test_help_lists_every_role():
     proc = subprocess.run([sys.executable, "-m", "node.cli", "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
-    for command in ("node", "devnet", "genesis", "wallet", "tx"):
+    for command in ("node", "devnet", "genesis", "wallet", "tx", "registrar", "credits", "audit"):
         assert command in proc.stdout
+
+
+def test_help_imports_no_command_module():
+    """`incoop --help` answers at once: it loads no command's module (each pulls in aiohttp, LevelDB, ...)."""
+    from node.cli import COMMANDS
+
+    probe = "import sys, runpy; sys.argv = ['incoop', '--help']\ntry:\n    runpy.run_module('node.cli', run_name='__main__')\n" \
+            "except SystemExit:\n    pass\nprint(sorted(set(sys.modules) & MODULES))"
+    modules = {module for module, _ in COMMANDS.values()} | {"aiohttp", "plyvel", "pydantic"}
+    proc = subprocess.run([sys.executable, "-c", f"MODULES = {modules!r}\n{probe}"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_each_command_loads_its_own_module_and_version_is_printed():
+    proc = subprocess.run([sys.executable, "-m", "node.cli", "credits", "--help"], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0 and "create-class" in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "node.cli", "--version"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.startswith("incoop ")
 
 
 def test_node_init_then_genesis_then_start_is_how_a_member_joins(tmp_path):

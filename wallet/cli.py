@@ -482,7 +482,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add `wallet` and `tx` to the `incoop` parser."""
     common = _common()
 
-    wallet = sub.add_parser("wallet", help="your keys, balances, payments")
+    wallet = sub.add_parser("wallet")  # its --help line: node/cli.py COMMANDS
     wsub = wallet.add_subparsers(dest="wallet_command", metavar="WALLET_COMMAND")
     wsub.required = True
 
@@ -528,7 +528,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pay_cli.register_wallet(wsub, common)
     verify_cli.register_wallet(wsub, common)
 
-    tx = sub.add_parser("tx", help="sign transactions offline, submit signed ones")
+    tx = sub.add_parser("tx")  # its --help line: node/cli.py COMMANDS
     tsub = tx.add_subparsers(dest="tx_command", metavar="TX_COMMAND")
     tsub.required = True
 

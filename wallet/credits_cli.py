@@ -464,7 +464,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `credits` to the `incoop` parser."""
     common = _common()
-    credits = sub.add_parser("credits", help="issuers: credit classes, issuing, providers, reclaim, reports")
+    credits = sub.add_parser("credits")  # its --help line: node/cli.py COMMANDS
     csub = credits.add_subparsers(dest="credits_command", metavar="CREDITS_COMMAND")
     csub.required = True
 

@@ -305,7 +305,7 @@ def cmd_my_record(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `registrar` to the `incoop` parser."""
     common = _common()
-    registrar = sub.add_parser("registrar", help="register identities, manage their status, keys and attestations")
+    registrar = sub.add_parser("registrar")  # its --help line: node/cli.py COMMANDS
     rsub = registrar.add_subparsers(dest="registrar_command", metavar="REGISTRAR_COMMAND")
     rsub.required = True
 

@@ -9,7 +9,7 @@ _COMMANDS = ("node.audit.verify_cli", "node.audit.export_cli")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("audit", help="verify a chain from genesis; export credit statements")
+    parser = sub.add_parser("audit")  # its --help line: node/cli.py COMMANDS
     audit_sub = parser.add_subparsers(dest="audit_command", metavar="COMMAND")
     audit_sub.required = True
     for name in _COMMANDS:
