@@ -24,6 +24,13 @@ def test_times_are_ms_or_iso_dates_in_utc_unless_zoned() -> None:
         _time_ms("tomorrow", "--valid-until")
 
 
+def test_an_end_date_alone_is_valid_through_that_day() -> None:
+    """`--valid-until 2026-12-31` must still pay on New Year's Eve: the end is 2027-01-01 00:00 UTC, exclusive."""
+    assert _time_ms("2026-12-31", "--valid-until", through_the_day=True) == 1798761600000
+    assert _time_ms("2026-12-31T18:00:00Z", "--valid-until", through_the_day=True) == 1798740000000
+    assert _time_ms("1798761600000", "--valid-until", through_the_day=True) == 1798761600000
+
+
 def write(tmp_path: Path, text: str | bytes) -> str:
     path = tmp_path / "rows.csv"
     path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))

@@ -14,7 +14,7 @@ import csv
 import io
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
@@ -51,8 +51,12 @@ TRANSIENT = ("MEMPOOL_FULL", "NONCE_TOO_FAR")
 # --- small parsers -----------------------------------------------------------------------
 
 
-def _time_ms(text: str, option: str) -> int:
-    """Block time in ms: a plain integer is ms since the epoch; else an ISO date or date-time (UTC if naive)."""
+def _time_ms(text: str, option: str, *, through_the_day: bool = False) -> int:
+    """Block time in ms: a plain integer is ms since the epoch; else an ISO date or date-time (UTC if naive).
+
+    A date alone names a whole day: with `through_the_day` (an end, exclusive) it is the start
+    of the next day, so that `--valid-until 2027-12-31` still pays on the 31st.
+    """
     text = text.strip()
     if text.isdigit():
         return int(text)
@@ -62,7 +66,9 @@ def _time_ms(text: str, option: str) -> int:
         raise CliError(f"{option} must be an ISO date (2026-12-31, 2026-12-31T18:00:00+01:00) or ms, not {text!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return int(moment.timestamp() * 1000)
+    if through_the_day and len(text) == len("2026-12-31"):
+        moment += timedelta(days=1)
+    return int(moment.timestamp()) * 1000 + moment.microsecond // 1000
 
 
 def _show_time(ms: int | None) -> str:
@@ -116,7 +122,7 @@ def cmd_create_class(args: argparse.Namespace) -> int:
         if not credit_rules.CATEGORY.fullmatch(category):
             raise CliError(f"--category {category!r} must be lower-case letters, digits and '-', at most 32")
     valid_from = _time_ms(args.valid_from, "--valid-from") if args.valid_from else 0
-    valid_until = _time_ms(args.valid_until, "--valid-until") if args.valid_until else 0
+    valid_until = _time_ms(args.valid_until, "--valid-until", through_the_day=True) if args.valid_until else 0
     if valid_from and valid_until and valid_until <= valid_from:
         raise CliError("--valid-until must be after --valid-from")
     holder_cap = parse_amount(args.holder_cap, args.decimals) if args.holder_cap else 0
@@ -486,8 +492,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--spend-only", action="store_true", help="holders may only pay accredited providers (default: p2p)")
     p.add_argument("--category", action="append", default=[], metavar="C",
                    help="a category it pays for (repeatable; none: any category)")
-    p.add_argument("--valid-from", metavar="DATE|MS", help="block time it starts (ISO date or ms)")
-    p.add_argument("--valid-until", metavar="DATE|MS", help="block time it expires (ISO date or ms)")
+    p.add_argument("--valid-from", metavar="DATE|MS", help="block time it starts (ISO date, from 00:00 UTC; date-time; or ms)")
+    p.add_argument("--valid-until", metavar="DATE|MS", help="block time it expires (ISO date: valid through that day, UTC; date-time; or ms)")
     p.add_argument("--holder-cap", metavar="AMOUNT", help="most ever issued to one holder, in units")
     p.add_argument("--budget", metavar="AMOUNT", help="most ever issued in the class, in units")
     p.add_argument("--decimals", type=int, default=2)
