@@ -221,9 +221,10 @@ def test_input_errors_are_caught_before_the_node_is_asked(capsys, wallet_dir, tm
     """A closed port as the node: these must fail on the input, not on the connection."""
     monkeypatch.setenv("INCOOP_NODE", f"http://127.0.0.1:{_closed_port()}")
     anna = ok(capsys, "wallet", "new", "anna").strip()
-    assert "bad recipient address" in fails(capsys, "wallet", "send", "--from", "anna", "--to", "bob", "--class", "demo-eur", "--amount", "1")
+    assert "no key named 'bob'" in fails(capsys, "wallet", "send", "--from", "anna", "--to", "bob", "--class", "demo-eur", "--amount", "1")
     assert "checksum" in fails(capsys, "wallet", "send", "--from", "anna", "--to", _typo(anna), "--class", "demo-eur", "--amount", "1")
     assert "same account" in fails(capsys, "wallet", "send", "--from", "anna", "--to", anna, "--class", "demo-eur", "--amount", "1")
+    assert "same account" in fails(capsys, "wallet", "send", "--from", "anna", "--to", "anna", "--class", "demo-eur", "--amount", "1")
     assert "no key named 'zed'" in fails(capsys, "wallet", "send", "--from", "zed", "--to", anna, "--class", "demo-eur", "--amount", "1")
     assert "--before" in fails(capsys, "wallet", "history", "anna", "--before", "12")
     assert "--limit" in fails(capsys, "wallet", "history", "anna", "--limit", "0")

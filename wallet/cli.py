@@ -263,8 +263,9 @@ def _next_nonce(client: NodeClient, address: str) -> int:
 @_guard
 def cmd_send(args: argparse.Namespace) -> int:
     info = _key_info(args, args.sender)
-    to = parse_address(args.to, "recipient address")
-    if args.to == info.address:
+    to_address_text = _account_of(args, args.to)
+    to = parse_address(to_address_text, "recipient address")
+    if to_address_text == info.address:
         raise CliError("sender and recipient are the same account")
     client = _client(args)
     status = client.status()
@@ -504,7 +505,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = wsub.add_parser("send", parents=[common], help="transfer credits")
     p.add_argument("--from", dest="sender", required=True, metavar="NAME")
-    p.add_argument("--to", required=True, metavar="ADDRESS")
+    p.add_argument("--to", required=True, metavar="NAME|ADDRESS", help="a key in this wallet, or an address")
     p.add_argument("--class", dest="class_id", required=True, metavar="ID")
     p.add_argument("--amount", required=True, help="in the class's units, e.g. 12.50")
     p.add_argument("--memo", default="", metavar="TEXT")

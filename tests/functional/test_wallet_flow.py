@@ -172,9 +172,9 @@ def test_no_wait_sends_step_over_pending_nonces(capsys, devnet, client):
 
 
 def test_history_pages_with_its_cursor(capsys, devnet, client):
-    bob = ensure_bob(capsys)
-    for _ in range(3):
-        ok(capsys, "wallet", "send", "--from", "anna", "--to", bob, "--class", DEMO_CLASS, "--amount", "0.02")
+    ensure_bob(capsys)
+    for _ in range(3):  # the recipient by its key name in the wallet, as `pay` takes it
+        ok(capsys, "wallet", "send", "--from", "anna", "--to", "bob", "--class", DEMO_CLASS, "--amount", "0.02")
     full = json.loads(ok(capsys, "wallet", "history", "bob", "--limit", "200", "--json"))["txs"]
     assert len(full) >= 3
     seen = []
