@@ -169,7 +169,7 @@ def test_rows_come_in_height_then_transaction_order_with_the_block_time(year: Ye
     assert transfer.row() == {
         "height": transfer.height, "time": iso_time(year.mixed.header.time_ms), "tx_hash": transfer.tx_hash.hex(),
         "type": TRANSFER, "from": transfer.row()["from"], "to": transfer.row()["to"], "class": "eur",
-        "amount": 150, "reference": "rent",
+        "amount": "1.50", "amount_minor": 150, "reference": "rent",
     }
     assert transfer.row()["from"].startswith("ic") and len(transfer.row()["tx_hash"]) == 64
 

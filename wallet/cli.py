@@ -342,8 +342,8 @@ def _describe(tx: dict, address: str, classes: _Classes) -> str:
     return text + (f" ({m.reference})" if m.reference else "")
 
 
-HISTORY_CSV_COLUMNS = ("height", "index", "hash", "type", "result", "direction", "class", "amount", "counterparty",
-                       "reference")
+HISTORY_CSV_COLUMNS = ("height", "index", "hash", "type", "result", "direction", "class", "amount", "amount_minor",
+                       "counterparty", "reference")
 
 
 def _history_rows(client: NodeClient, address: str, args: argparse.Namespace) -> tuple[list[dict], str | None]:
@@ -377,9 +377,9 @@ def cmd_history(args: argparse.Namespace) -> int:
         raise CliError("--limit must be from 1 to 10000")
     client = _client(args)
     rows, more = _history_rows(client, address, args)
-    if args.csv:
-        return _history_csv(args.csv, rows, address)
     classes = _Classes(client)
+    if args.csv:
+        return _history_csv(args.csv, rows, address, classes)
     lines = []
     for tx in rows:
         code = (tx.get("result") or {}).get("code", "?")
@@ -390,15 +390,21 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
-def _history_csv(target: str, rows: list[dict], address: str) -> int:
-    """Movements as CSV (amounts in minor units), to a file or '-' for standard output."""
+def _history_csv(target: str, rows: list[dict], address: str, classes: _Classes) -> int:
+    """Movements as CSV, to a file or '-' for standard output.
+
+    `amount` is in the class's units as every command reads them (12.50), `amount_minor`
+    the exact integer the chain holds (1250).
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(HISTORY_CSV_COLUMNS)
     for tx in rows:
         m = movement(tx, address)
+        shown = "" if m.amount is None or not m.class_id else classes.format(m.class_id, m.amount)
         writer.writerow([tx["height"], tx["index"], tx["hash"], tx.get("type"), (tx.get("result") or {}).get("code", ""),
-                         m.direction, m.class_id, "" if m.amount is None else m.amount, m.counterparty, m.reference])
+                         m.direction, m.class_id, shown, "" if m.amount is None else m.amount, m.counterparty,
+                         m.reference])
     if target == "-":
         sys.stdout.write(buffer.getvalue())
         return 0

@@ -47,9 +47,11 @@ from ledger.store import Store
 from ledger.transition import BlockInvalid, BlockOutcome, apply_block, execute_tx
 from ledger.tx import Tx
 from node.audit.source import ChainSource
+from node.cli_common import format_amount
 
-COLUMNS = ("height", "time", "tx_hash", "type", "from", "to", "class", "amount", "reference")
-"""The statement's columns, in order; amounts are integers in the class's base units."""
+COLUMNS = ("height", "time", "tx_hash", "type", "from", "to", "class", "amount", "amount_minor", "reference")
+"""The statement's columns, in order: `amount` in the class's units as the commands read them
+("12.50"), `amount_minor` the exact integer of base units (1250)."""
 
 DAY_MS = 86_400_000
 MAX_ISO_TIME_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z, the last time ISO 8601's four-digit year can write
@@ -72,6 +74,7 @@ class Movement(NamedTuple):
     class_id: str
     amount: int
     reference: str
+    decimals: int  # of the class: how `amount` (base units) is written in the class's units
 
     def row(self) -> dict[str, str | int]:
         """The CSV row: addresses in their text form, time in ISO 8601 UTC with milliseconds."""
@@ -83,7 +86,8 @@ class Movement(NamedTuple):
             "from": "" if self.sender is None else to_address(self.sender),
             "to": "" if self.receiver is None else to_address(self.receiver),
             "class": self.class_id,
-            "amount": self.amount,
+            "amount": format_amount(self.amount, self.decimals),
+            "amount_minor": self.amount,
             "reference": self.reference,
         }
 
@@ -196,21 +200,21 @@ class ChainReplay:
         self._dir = Path(tempfile.mkdtemp(prefix="incoop-export-"))
         self.store = Store(self._dir / "state", create=True, sync=False)
         self.head = self.store.init_genesis(genesis.hash(), genesis.initial_state(), genesis.genesis_time_ms)
-        self._issuers: dict[str, bytes] = {}
+        self._classes: dict[str, tuple[bytes, int]] = {}
 
     def close(self) -> None:
         self.store.close()
         shutil.rmtree(self._dir, ignore_errors=True)
 
-    def class_issuer(self, state: Overlay, class_id: str) -> bytes:
-        """A class's issuer never changes once the class exists (FORMAT.md §6.3), so it is cached."""
-        issuer = self._issuers.get(class_id)
-        if issuer is None:
+    def class_info(self, state: Overlay, class_id: str) -> tuple[bytes, int]:
+        """A class's issuer and decimals never change once it exists (FORMAT.md §6.3), so they are cached."""
+        info = self._classes.get(class_id)
+        if info is None:
             found = credits.get_class(state, class_id)
             if found is None:
                 raise ExportError(f"a movement of class {class_id!r}, which does not exist")
-            issuer = self._issuers[class_id] = found.issuer
-        return issuer
+            info = self._classes[class_id] = (found.issuer, found.decimals)
+        return info
 
     def apply(self, height: int, raw: bytes) -> list[tuple[Movement, bytes]]:
         """Check and commit one raw block; its movements, each with its class's issuer."""
@@ -248,9 +252,10 @@ class ChainReplay:
                 raise ExportError(f"block {height} transaction {index} ({tx.type}) changed balances "
                                   "in a way the exporter cannot read as movements")
             for sender, receiver, class_id, amount, reference in sides:
+                issuer, decimals = self.class_info(layer, class_id)
                 movement = Movement(height, time_ms, index, tx.hash, tx.type, sender, receiver, class_id, amount,
-                                    reference)
-                out.append((movement, self.class_issuer(layer, class_id)))
+                                    reference, decimals)
+                out.append((movement, issuer))
             layer.merge_into_parent()
         if overlay.changes() != outcome.state_changes:
             raise ExportError(f"block {height}: re-executing its transactions one by one differs from the block")

@@ -39,9 +39,9 @@ PROGRESS_INTERVAL_S = 1.0
 _DESCRIPTION = """\
 Write every credit movement of a class, of the classes of an issuer, or from
 and to an account, as CSV: one row per movement, columns height, time (block
-time, ISO 8601 UTC), tx_hash, type, from, to, class, amount, reference. The
-amount is an integer in the class's base units (10^-decimals: 1250 is 12.50 in
-a class of 2 decimals). `from` is empty for issued credits, `to` for redeemed
+time, ISO 8601 UTC), tx_hash, type, from, to, class, amount, amount_minor,
+reference. The amount is in the class's units (12.50), amount_minor the same
+as an integer of base units (1250 in a class of 2 decimals). `from` is empty for issued credits, `to` for redeemed
 and reclaimed ones. The reference is an issue's reason, a transfer's memo, a
 payment's "category: order ref", a redemption's settlement ref. The chain is replayed from genesis and every block,
 certificate and state root checked, so each amount is exactly what the chain

@@ -38,7 +38,7 @@ pytestmark = pytest.mark.timeout(150)
 CLASS = "mercato-2026"
 SEASON = "stagione-2026"
 SEASON_S = 15  # one command runs inside the season; the food class's steps outlast it
-COLUMNS = ["height", "time", "tx_hash", "type", "from", "to", "class", "amount", "reference"]
+COLUMNS = ["height", "time", "tx_hash", "type", "from", "to", "class", "amount", "amount_minor", "reference"]
 
 
 @pytest.fixture(scope="module")
@@ -98,11 +98,11 @@ def test_statements_from_the_api_and_from_a_data_directory_match_the_chain(devne
     assert by_api.read_bytes() == by_data.read_bytes()
     rows = read_csv(by_api.read_text())
     assert [(r["type"], name.get(r["from"], r["from"]), name.get(r["to"], r["to"]), r["class"], r["amount"],
-             r["reference"]) for r in rows] == [
-        ("credits.issue", "", "anna", CLASS, "2000", "june"),
-        ("credits.pay", "anna", "shop", CLASS, "1250", "food: receipt 42"),
-        ("credits.transfer", "anna", "marco", CLASS, "200", ""),
-        ("credits.redeem", "shop", "", CLASS, "1250", "SEPA 0001"),
+             r["amount_minor"], r["reference"]) for r in rows] == [
+        ("credits.issue", "", "anna", CLASS, "20.00", "2000", "june"),
+        ("credits.pay", "anna", "shop", CLASS, "12.50", "1250", "food: receipt 42"),
+        ("credits.transfer", "anna", "marco", CLASS, "2.00", "200", ""),
+        ("credits.redeem", "shop", "", CLASS, "12.50", "1250", "SEPA 0001"),
     ]
     pay = rows[1]
     committed = devnet.api.tx(bytes.fromhex(pay["tx_hash"]))
@@ -118,14 +118,14 @@ def test_statements_from_the_api_and_from_a_data_directory_match_the_chain(devne
                                 "--issuer", federation, "--to-height", str(height)).stdout)
     assert {r["class"] for r in statement} == {CLASS, SEASON, DEMO_CLASS}
     assert [r for r in statement if r["class"] == CLASS] == rows
-    assert [(r["type"], name.get(r["from"], r["from"]), r["amount"]) for r in statement if r["class"] == SEASON] == [
+    assert [(r["type"], name.get(r["from"], r["from"]), r["amount_minor"]) for r in statement if r["class"] == SEASON] == [
         ("credits.issue", "", "500"), ("credits.reclaim", "marco", "500")]
     balances = {(b.account, b.class_): b.amount for b in devnet.layout.genesis.balances}
     for r in statement:
         if r["from"]:
-            balances[(r["from"], r["class"])] = balances.get((r["from"], r["class"]), 0) - int(r["amount"])
+            balances[(r["from"], r["class"])] = balances.get((r["from"], r["class"]), 0) - int(r["amount_minor"])
         if r["to"]:
-            balances[(r["to"], r["class"])] = balances.get((r["to"], r["class"]), 0) + int(r["amount"])
+            balances[(r["to"], r["class"])] = balances.get((r["to"], r["class"]), 0) + int(r["amount_minor"])
     for (address, class_id), amount in balances.items():
         shown = devnet.api.get(f"/v1/accounts/{address}")["balances"]
         assert next((b["amount"] for b in shown if b["class"] == class_id), 0) == amount, (name.get(address), class_id)
@@ -133,9 +133,9 @@ def test_statements_from_the_api_and_from_a_data_directory_match_the_chain(devne
         books = devnet.api.get(f"/v1/classes/{class_id}")
         at_genesis = sum(b.amount for b in devnet.layout.genesis.balances if b.class_ == class_id)
         of = [r for r in statement if r["class"] == class_id]
-        assert books["issued"] == at_genesis + sum(int(r["amount"]) for r in of if r["type"] == "credits.issue")
-        assert books["redeemed"] == sum(int(r["amount"]) for r in of if r["type"] == "credits.redeem")
-        assert books["reclaimed"] == sum(int(r["amount"]) for r in of if r["type"] == "credits.reclaim")
+        assert books["issued"] == at_genesis + sum(int(r["amount_minor"]) for r in of if r["type"] == "credits.issue")
+        assert books["redeemed"] == sum(int(r["amount_minor"]) for r in of if r["type"] == "credits.redeem")
+        assert books["reclaimed"] == sum(int(r["amount_minor"]) for r in of if r["type"] == "credits.reclaim")
 
 
 def test_export_mistakes_are_one_line(devnet: Devnet, tmp_path: Path) -> None:

@@ -61,12 +61,13 @@ def test_a_shop_prints_a_request_and_a_resident_pays_it(devnet: Devnet, meal_cla
     assert tx["result"]["code"] == "OK"
     # the resident's history, filtered to the class and exported as CSV
     exported = incoop(devnet, "wallet", "history", "anna", "--class", meal_class, "--csv", "-").stdout.splitlines()
-    assert exported[0] == "height,index,hash,type,result,direction,class,amount,counterparty,reference"
+    assert exported[0] == "height,index,hash,type,result,direction,class,amount,amount_minor,counterparty,reference"
     rows = [line.split(",") for line in exported[1:]]
-    assert [(r[3], r[5], r[7], r[9]) for r in rows] == [
-        ("credits.pay", "paid", "1250", "food: order 7"), ("credits.issue", "issued", "5000", "welfare plan 2026"),
+    assert [(r[3], r[5], r[7], r[8], r[10]) for r in rows] == [
+        ("credits.pay", "paid", "12.50", "1250", "food: order 7"),
+        ("credits.issue", "issued", "50.00", "5000", "welfare plan 2026"),
     ]
-    assert rows[0][8] == incoop(devnet, "wallet", "address", "marco").stdout.strip()
+    assert rows[0][9] == incoop(devnet, "wallet", "address", "marco").stdout.strip()
 
 
 def test_requests_for_another_chain_tampered_or_incomplete_are_refused(devnet: Devnet, meal_class: str) -> None:
