@@ -66,7 +66,7 @@ def validators_hash(validators: tuple[bytes, ...]) -> bytes:
 
 
 def proposer(validators: tuple[bytes, ...], height: int, round_: int) -> bytes:
-    """CONSENSUS.md: proposer(h, r) = validators[(h + r) mod n]."""
+    """docs/consensus.md, "Terms": proposer(h, r) = validators[(h + r) mod n]."""
     return validators[(height + round_) % len(validators)]
 
 

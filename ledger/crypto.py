@@ -1,6 +1,6 @@
 """Hashing and Ed25519: the one place where signatures are made and checked.
 
-CONSENSUS.md, "One rule for signature validity": every signature the ledger
+docs/consensus.md, "One rule for signature validity": every signature the ledger
 depends on is checked by `verify`, which is libsodium's single verification
 (RFC 8032 plus libsodium's rejection of non-canonical S, small-order and
 non-canonical public keys). Never a batch shortcut that could accept more.

@@ -4,7 +4,7 @@ Each test feeds a scripted sequence of events into `Machine.step` and checks the
 exact actions it returns and the state it leaves (round, step, lock, valid
 value). The `Lnn` labels are the line numbers of Algorithm 1 in "The latest
 gossip on BFT consensus" (Buchman, Kwon, Milosevic 2018), as restated in
-/work/shared/CONSENSUS.md.
+docs/consensus.md, "The rules, line by line".
 
 Votes are real Ed25519-signed votes (`ledger.votes.sign_vote`); validator `i`
 is `SigningKey(bytes([i]) * 32)`, and the four-validator set is seeds 1..4 in
@@ -57,7 +57,7 @@ ONE = (pub(1),)
 
 
 def proposer_seed(h: int, r: int, n: int = 4) -> int:
-    """CONSENSUS.md: proposer(h, r) = validators[(h + r) mod n]; validators are seeds 1..n."""
+    """docs/consensus.md, "Terms": proposer(h, r) = validators[(h + r) mod n]; validators are seeds 1..n."""
     return (h + r) % n + 1
 
 
@@ -792,7 +792,7 @@ def test_locking_across_rounds_the_lock_is_kept_when_w_comes_back_without_a_polk
 
 
 def test_equivocation_is_reported_and_not_counted():
-    """Evidence (CONSENSUS.md) and L36: validator 2 prevotes nil then W; the second vote is evidence and not counted,
+    """Evidence (docs/consensus.md, "Evidence") and L36: validator 2 prevotes nil then W; the second vote is evidence and not counted,
     so W has 2 prevotes (1 and 3), not the quorum that would lock."""
     m, _ = new(me=1)
     proposal(m, 0, W, by=2)

@@ -1,6 +1,6 @@
 """The sign-state file: never sign twice, survive a torn write, refuse a damaged record.
 
-CONSENSUS.md "Never sign twice" and the lessons table (tendermint#3295, #573):
+docs/consensus.md, "Never signing twice" and "Lessons from other engines" (tendermint#3295, #573):
 the record is written atomically with a checksum; a stray temporary file is
 ignored and the last complete record stands; a damaged record stops the node
 with a message instead of guessing. Real files in tmp_path.

@@ -1,6 +1,6 @@
 """The vote keeper: counting signed votes of one height, thresholds, the f+1 skip, and evidence.
 
-Thresholds by distinct validators (CONSENSUS.md, "Terms"): 2f+1 means more than
+Thresholds by distinct validators (docs/consensus.md, "Terms"): 2f+1 means more than
 two thirds, floor(2n/3) + 1; f+1 means more than one third, floor(n/3) + 1.
 Validator `i` is `SigningKey(bytes([i]) * 32)`; votes are really signed.
 """
@@ -139,7 +139,7 @@ def test_an_identical_repeat_is_ignored():
 
 
 def test_a_conflicting_vote_is_evidence_and_not_counted():
-    """CONSENSUS.md Evidence: a second, different vote for one (round, type) returns (first, second), is kept as
+    """docs/consensus.md, "Evidence": a second, different vote for one (round, type) returns (first, second), is kept as
     evidence, and is not counted, so one validator cannot make a quorum by voting twice."""
     k = keeper()
     first, second = vote(PREVOTE, 0, V, 1), vote(PREVOTE, 0, W, 1)

@@ -7,8 +7,8 @@ head are only ever changed from one place; CPU-heavy work (building,
 validating, committing a block) runs in a one-thread executor and is awaited
 by that task, which keeps the order.
 
-What it adds to Algorithm 1 (CONSENSUS.md, "What the paper leaves to the
-implementation"):
+What it adds to Algorithm 1 (docs/consensus.md, "What the driver adds to the
+paper"):
 
 - valid(v): the block extends the head and re-executes to its header
   (`ledger.transition.apply_block`), and its time is not further ahead of the

@@ -1,7 +1,7 @@
 """Tendermint's Algorithm 1 for one height, as a deterministic state machine.
 
 Source: Buchman, Kwon, Milosevic, "The latest gossip on BFT consensus" (2018),
-Algorithm 1; CONSENSUS.md restates it rule by rule. The `Lnn` comments name the
+Algorithm 1; docs/consensus.md, "The rules, line by line", restates it. The `Lnn` comments name the
 paper's lines, so that this file and the paper can be read side by side.
 
 The machine does no I/O: no clock, no sockets, no signing, no disk. Inputs are

@@ -1,6 +1,6 @@
 """The sign-state: what this validator last signed, kept on disk so that it never signs twice.
 
-CONSENSUS.md, "Never sign twice": before a proposal or vote leaves the process,
+docs/consensus.md, "Never signing twice": before a proposal or vote leaves the process,
 the driver records (height, round, kind, value) and the lock here, durably. After
 a crash the node resumes from this record and refuses to sign anything at or
 below it except the very same message. A crash then equals a pause.

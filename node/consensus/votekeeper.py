@@ -3,7 +3,7 @@
 The keeper takes votes whose signatures the driver has already checked, from
 validators of this height. It counts each validator once per (round, type):
 a second, different vote for the same (round, type) is not counted, it is
-evidence (CONSENSUS.md, "Evidence"); an identical one is a harmless repeat.
+evidence (docs/consensus.md, "Evidence"); an identical one is a harmless repeat.
 
 Thresholds are by number of distinct validators (equal power):
 quorum(n) = floor(2n/3) + 1 ("2f+1"), and more than one third = floor(n/3) + 1

@@ -1,7 +1,7 @@
 """The peer handshake as pure functions: build and check each of its three messages.
 
 Both ends prove they hold their node key for *this* chain by signing the
-other side's fresh challenge (CONSENSUS.md: peers are authenticated by their
+other side's fresh challenge (docs/consensus.md, "Gossip and relaying": peers are authenticated by their
 node keys). The signatures go through `SigningKey.sign_for` and
 `ledger.crypto.verify` under DOMAIN_PEER, so the chain id is inside every
 signed message and a node of another chain fails here, and the role tag

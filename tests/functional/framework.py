@@ -390,7 +390,7 @@ def running_devnet(directory: Path, **options: Any) -> Iterator[Devnet]:
         devnet.print_logs()
 
 
-# --- the invariants every multi-node test checks (CONSENSUS.md) ------------------------------
+# --- the invariants every multi-node test checks (docs/consensus.md, "Invariants") -----------
 
 
 def block_hashes(node: NodeProcess, upto: int) -> list[str]:

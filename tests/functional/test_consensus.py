@@ -1,6 +1,6 @@
 """A federation of four validators (and observers) as real processes: agreement, faults, recovery.
 
-Every test ends with the invariants of CONSENSUS.md, checked on every node
+Every test ends with the invariants (docs/consensus.md, "Invariants"), checked on every node
 that is up: the same block at every common height, each with a valid
 certificate of that height's validators (`assert_all_agree`); every accepted
 transaction committed at one place everywhere (`assert_committed_everywhere`);

@@ -1,4 +1,4 @@
-"""The failures that halted other engines (CONSENSUS.md, "Lessons"), each replayed on four real validators.
+"""The failures that halted other engines (docs/consensus.md, "Lessons from other engines"), each replayed on four real validators.
 
 Scenarios:
 - the whole federation loses power at once (SIGKILL all four under load):
