@@ -8,7 +8,10 @@ fixed-order array
     [kind, name, tax_code, birth_date | nil, address | nil, [contact, ...], [document, ...]]
 
 (text strings, NFC-normalised and stripped; the tax code as `check_tax_code`
-normalises it; absent optional fields are nil, absent lists empty arrays).
+normalises it, omocodia letters kept; absent optional fields are nil, absent
+lists empty arrays). The tax code must suit the kind (a person's is a codice
+fiscale, an organisation's an 11-digit code) and a person's must agree with
+the birth date when the record has one (FORMAT.md §6.4.4, §19.1).
 
 The commitment is
 
@@ -30,9 +33,9 @@ import re
 import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
 
-from identity.taxcode import check_tax_code
+from identity.taxcode import PERSON, check_birth_date, check_tax_code, check_tax_code_for
 from ledger.encoding import EncodingError, decode, encode
 
 COMMITMENT_TAG = b"incoop/commitment/v1"
@@ -70,17 +73,22 @@ def _text(value: str) -> str:
     return value
 
 
-def _tax_code(value: str) -> str:
-    return check_tax_code(_text(value))
+def _tax_code(value: str, info: ValidationInfo) -> str:
+    """Valid for the record's kind; valid in either form when the kind itself was refused."""
+    kind = info.data.get("kind")
+    return check_tax_code(_text(value)) if kind is None else check_tax_code_for(kind, _text(value))
 
 
-def _birth_date(value: str) -> str:
+def _birth_date(value: str, info: ValidationInfo) -> str:
+    """A calendar date that, for a person, agrees with the codice fiscale (when that was valid)."""
     if not _DATE.fullmatch(value):
         raise ValueError("must be a date YYYY-MM-DD")
     try:
-        datetime.date.fromisoformat(value)
+        date = datetime.date.fromisoformat(value)
     except ValueError:
         raise ValueError("is not a calendar date") from None
+    if info.data.get("kind") == PERSON and "tax_code" in info.data:
+        check_birth_date(info.data["tax_code"], date)
     return value
 
 
