@@ -210,6 +210,27 @@ def test_put_get_delete_round_trip(vault_dir: Path):
         assert vault.get(ident) is None and vault.ids() == [other]
 
 
+@pytest.mark.parametrize("legacy", [
+    ("person", "Old Person", "01114601006", "1980-01-01", None, (), ()),  # an 11-digit code for a person
+    ("person", "Old Person", "RSSMRA80A01H501U", "1975-06-30", None, (), ()),  # a birth date the code disagrees with
+    ("company", "Old Coop", "12345678903", None, None, (), ()),  # an office code of no office
+])
+def test_a_record_admitted_under_older_rules_stays_readable_exportable_and_checkable(vault_dir: Path, legacy):
+    """Admission rules may grow (FORMAT.md §6.4.4); a record in the vault from before must not turn "corrupt":
+    it is read back, and its commitment recomputed from the export, under its normal form only."""
+    raw = encode(legacy)
+    record = record_from_canonical(raw)
+    assert canonical_record(record) == raw
+    with pytest.raises(RecordError, match="^record.(tax_code|birth_date): "):  # submitted anew, it is refused
+        parse_record(record_json(record))
+    ident, salt = os.urandom(16), os.urandom(32)
+    with Vault(vault_dir, PASSWORD) as vault:
+        vault.put(ident, record, salt)
+        assert vault.get(ident) == (record, salt)
+    exported = record_json(record)
+    assert commitment(salt, exported) == sha256(COMMITMENT_TAG + salt + raw), "the subject can check the export"
+
+
 def test_ids_and_salts_are_checked(vault_dir: Path):
     with Vault(vault_dir, PASSWORD) as vault:
         with pytest.raises(ValueError, match="16 bytes"):
