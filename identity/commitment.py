@@ -8,7 +8,14 @@ fixed-order array
     [kind, name, tax_code, birth_date | nil, address | nil, [contact, ...], [document, ...]]
 
 (text strings, NFC-normalised and stripped; the tax code as `check_tax_code`
-normalises it; absent optional fields are nil, absent lists empty arrays).
+normalises it, omocodia letters kept; absent optional fields are nil, absent
+lists empty arrays). When a registrar submits a record, the tax code must
+suit the kind (a person's is a codice fiscale, an organisation's an 11-digit
+code) and a person's must agree with the birth date when the record has one
+(FORMAT.md §6.4.4, §19.1). A record read back (from the vault, or to
+recompute a commitment from an export) is held to its normal form only, so
+that the rules of admission can grow without making records admitted
+earlier unreadable, or their commitments uncheckable.
 
 The commitment is
 
@@ -30,9 +37,9 @@ import re
 import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo
 
-from identity.taxcode import check_tax_code
+from identity.taxcode import PERSON, check_birth_date, check_tax_code, check_tax_code_for, normalise
 from ledger.encoding import EncodingError, decode, encode
 
 COMMITMENT_TAG = b"incoop/commitment/v1"
@@ -70,17 +77,29 @@ def _text(value: str) -> str:
     return value
 
 
-def _tax_code(value: str) -> str:
-    return check_tax_code(_text(value))
+def _stored(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("stored"))
 
 
-def _birth_date(value: str) -> str:
+def _tax_code(value: str, info: ValidationInfo) -> str:
+    """Submitted: valid for the record's kind (in either form when the kind itself was refused).
+    Stored: normalised."""
+    if _stored(info):
+        return normalise(_text(value))
+    kind = info.data.get("kind")
+    return check_tax_code(_text(value)) if kind is None else check_tax_code_for(kind, _text(value))
+
+
+def _birth_date(value: str, info: ValidationInfo) -> str:
+    """A calendar date; submitted for a person, one that agrees with the codice fiscale (when that was valid)."""
     if not _DATE.fullmatch(value):
         raise ValueError("must be a date YYYY-MM-DD")
     try:
-        datetime.date.fromisoformat(value)
+        date = datetime.date.fromisoformat(value)
     except ValueError:
         raise ValueError("is not a calendar date") from None
+    if not _stored(info) and info.data.get("kind") == PERSON and "tax_code" in info.data:
+        check_birth_date(info.data["tax_code"], date)
     return value
 
 
@@ -117,8 +136,14 @@ def _record_error(exc: ValidationError, prefix: str) -> RecordError:
     return RecordError(field, message)
 
 
-def parse_record(data: Any, prefix: str = "record") -> PersonalRecord:
-    """Validate a JSON-shaped record (a dict) into a PersonalRecord; RecordError names the field."""
+def parse_record(data: Any, prefix: str = "record", *, stored: bool = False) -> PersonalRecord:
+    """Validate a JSON-shaped record (a dict) into a PersonalRecord; RecordError names the field.
+
+    By default the record is being submitted, and every rule of admission
+    applies (FORMAT.md §6.4.4). With `stored`, it is one admitted earlier,
+    read back: its fields are normalised and bounded, but its tax code is not
+    judged again by rules that may be newer than the record.
+    """
     if isinstance(data, PersonalRecord):
         return data
     if not isinstance(data, dict):
@@ -128,7 +153,7 @@ def parse_record(data: Any, prefix: str = "record") -> PersonalRecord:
         if isinstance(data.get(name), list):
             data[name] = tuple(data[name])
     try:
-        return PersonalRecord.model_validate(data)
+        return PersonalRecord.model_validate(data, context={"stored": stored})
     except ValidationError as exc:
         raise _record_error(exc, prefix) from None
 
@@ -147,20 +172,24 @@ def record_json(record: PersonalRecord) -> dict:
 
 
 def canonical_record(record: PersonalRecord | dict) -> bytes:
-    """The one byte form of a record: canonical [kind, name, tax_code, birth_date, address, contacts, documents]."""
-    r = parse_record(record)
+    """The one byte form of a record: canonical [kind, name, tax_code, birth_date, address, contacts, documents].
+
+    A dict is read as a stored record (`parse_record(stored=True)`): computing
+    the bytes of a record, or its commitment, is not admitting it.
+    """
+    r = parse_record(record, stored=True)
     return encode((r.kind, r.name, r.tax_code, r.birth_date, r.address, tuple(r.contacts), tuple(r.documents)))
 
 
 def record_from_canonical(data: bytes) -> PersonalRecord:
-    """The inverse of canonical_record; RecordError for bytes that are not a canonical, valid record."""
+    """The inverse of canonical_record; RecordError for bytes that are not a canonical record in normal form."""
     try:
         value = decode(data, MAX_RECORD_BYTES)
     except EncodingError as exc:
         raise RecordError("record", f"not a canonical record: {exc}") from None
     if type(value) is not tuple or len(value) != len(FIELDS):
         raise RecordError("record", f"a canonical record is an array of {len(FIELDS)} fields")
-    record = parse_record(dict(zip(FIELDS, value, strict=True)))
+    record = parse_record(dict(zip(FIELDS, value, strict=True)), stored=True)
     if canonical_record(record) != bytes(data):
         raise RecordError("record", "not in normal form")
     return record

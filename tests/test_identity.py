@@ -3,7 +3,9 @@
 With real signatures, on a chain with two registrars and two attesters:
 1. A registrar registers an identity: the record, its tag and its keys'
    bindings are written together; the same tag at the other registrar is
-   IDENTITY_DUPLICATE; a non-registrar, a used id and a bound key are refused.
+   IDENTITY_DUPLICATE, and so is the tag of another (omocodic) spelling of
+   the same codice fiscale; a non-registrar, a used id and a bound key are
+   refused.
 2. Keys: a current key adds (with the new key's binding signature), removes
    (never the last) and rotates keys; each refusal has its own code.
 3. Recovery: the registrar's recovery completes only from its due height,
@@ -60,7 +62,7 @@ from tests.identity_chain import (
 SECRET = b"registrars' shared secret, test only"
 CF = "RSSMRA85T10A562S"
 TAG = uniqueness_tag(SECRET, CF)
-TAG_2 = uniqueness_tag(SECRET, "12345678903")
+TAG_2 = uniqueness_tag(SECRET, "01114601006")  # a partita IVA: a cooperative's
 COMMITMENT = bytes([0xC0]) * 32
 ID = bytes(range(16))
 ID_2 = bytes(range(16, 32))
@@ -127,8 +129,10 @@ def test_register_writes_the_record_its_tag_and_its_key_bindings_together():
 def test_the_same_tax_code_is_refused_at_another_registrar(c):
     assert register(c, ID_2, keys=(C,), registrar=REGISTRAR_2) == Code.IDENTITY_DUPLICATE
     assert register(c, ID_2, keys=(C,), tag=uniqueness_tag(SECRET, " rssmra85t10a562s ")) == Code.IDENTITY_DUPLICATE
+    for spelling in ("RSSMRA85T10A56NH", "RSSMRAURTMLARSNL"):  # omocodia letters for the last digit, for all seven
+        assert register(c, ID_2, keys=(C,), tag=uniqueness_tag(SECRET, spelling)) == Code.IDENTITY_DUPLICATE
     assert get_identity(c.state, ID_2) is None and identity_of(c.state, C.pubkey) is None
-    assert register(c, ID_2, keys=(C,), tag=TAG_2, registrar=REGISTRAR_2) == Code.OK
+    assert register(c, ID_2, keys=(C,), tag=TAG_2, registrar=REGISTRAR_2, kind="cooperative") == Code.OK
     assert ident(c, ID_2).registrar == REGISTRAR_2.pubkey
     check_bindings(c)
 

@@ -23,7 +23,7 @@ from tests.test_identity import COMMITMENT, check_bindings
 
 REGISTRARS = [REGISTRAR, REGISTRAR_2]
 IDS = [bytes([i]) * 16 for i in range(3)]
-TAGS = [uniqueness_tag(b"secret", code) for code in ("RSSMRA85T10A562S", "12345678903", "00743110157")]
+TAGS = [uniqueness_tag(b"secret", code) for code in ("RSSMRA85T10A562S", "01114601006", "00743110157")]
 POOL = KEYS[:5]
 STATUSES = ["active", "suspended", "revoked", "closed"]
 

@@ -78,8 +78,8 @@ def test_canonical_record_is_the_fixed_order_array():
     ))
     assert canonical_record(record) == expected
     assert FIELDS == ("kind", "name", "tax_code", "birth_date", "address", "contacts", "documents")
-    minimal = parse_record({"kind": "company", "name": "Coop Alfa", "tax_code": "12345678903"})
-    assert canonical_record(minimal) == encode(("company", "Coop Alfa", "12345678903", None, None, (), ()))
+    minimal = parse_record({"kind": "company", "name": "Coop Alfa", "tax_code": "01114601006"})
+    assert canonical_record(minimal) == encode(("company", "Coop Alfa", "01114601006", None, None, (), ()))
 
 
 def test_record_is_normalised_before_it_is_committed():
@@ -124,7 +124,13 @@ def test_kinds_are_the_registrys():
         ({"name": "Mario\nRossi"}, "record.name", "control"),
         ({"name": 7}, "record.name", "string"),
         ({"tax_code": "RSSMRA80A01H501X"}, "record.tax_code", "check character"),
-        ({"tax_code": "12345"}, "record.tax_code", "neither"),
+        ({"tax_code": "12345"}, "record.tax_code", "16 characters"),
+        ({"tax_code": "01114601006"}, "record.tax_code", "a person's tax code is the 16-character codice fiscale"),
+        ({"kind": "cooperative"}, "record.tax_code", "the tax code of a cooperative is its 11-digit partita IVA"),
+        ({"kind": "company", "tax_code": "12345678903"}, "record.tax_code", "issuing office"),
+        ({"tax_code": "RSSMRA80B31H501W"}, "record.tax_code", "31 February"),
+        ({"birth_date": "1980-01-02"}, "record.birth_date", "does not agree with the codice fiscale"),
+        ({"birth_date": "1981-01-01"}, "record.birth_date", "a year ending in 80"),
         ({"birth_date": "1980-02-30"}, "record.birth_date", "calendar"),
         ({"birth_date": "01/01/1980"}, "record.birth_date", "YYYY-MM-DD"),
         ({"contacts": ["ok", ""]}, "record.contacts.1", "at least 1"),
@@ -139,6 +145,13 @@ def test_an_invalid_record_is_refused_naming_the_field(change, field, words):
     assert caught.value.field == field
     assert words.lower() in caught.value.message.lower()
     assert str(caught.value).startswith(field + ": ")
+
+
+def test_an_omocodic_spelling_is_kept_as_issued_and_agrees_with_the_birth_date():
+    """The record holds the code as issued; only the uniqueness tag is taken over its canonical form."""
+    record = parse_record(mario(tax_code="rssmraulalmhrlmd"))
+    assert record.tax_code == "RSSMRAULALMHRLMD" and record.birth_date == "1980-01-01"
+    assert parse_record({"kind": "union", "name": "Sindacato", "tax_code": "80012000826"}).tax_code == "80012000826"
 
 
 def test_missing_required_fields_are_named():
@@ -181,7 +194,7 @@ def test_put_get_delete_round_trip(vault_dir: Path):
     with Vault(vault_dir, PASSWORD) as vault:
         assert vault.get(ident) is None and vault.ids() == []
         vault.put(ident, record, salt)
-        vault.put(other, parse_record(mario(name="Anna Verdi", tax_code="VRDNNA85M41L378B")), os.urandom(32))
+        vault.put(other, parse_record(mario(name="Anna Verdi", tax_code="VRDNNA85M41L378B", birth_date="1985-08-01")), os.urandom(32))
         assert vault.get(ident) == (record, salt)
         assert sorted(vault.ids()) == sorted([ident, other]) and ident in vault
         with pytest.raises(RecordExists):
@@ -195,6 +208,27 @@ def test_put_get_delete_round_trip(vault_dir: Path):
         assert vault.ids() == [other]
     with Vault(vault_dir, PASSWORD) as vault:
         assert vault.get(ident) is None and vault.ids() == [other]
+
+
+@pytest.mark.parametrize("legacy", [
+    ("person", "Old Person", "01114601006", "1980-01-01", None, (), ()),  # an 11-digit code for a person
+    ("person", "Old Person", "RSSMRA80A01H501U", "1975-06-30", None, (), ()),  # a birth date the code disagrees with
+    ("company", "Old Coop", "12345678903", None, None, (), ()),  # an office code of no office
+])
+def test_a_record_admitted_under_older_rules_stays_readable_exportable_and_checkable(vault_dir: Path, legacy):
+    """Admission rules may grow (FORMAT.md §6.4.4); a record in the vault from before must not turn "corrupt":
+    it is read back, and its commitment recomputed from the export, under its normal form only."""
+    raw = encode(legacy)
+    record = record_from_canonical(raw)
+    assert canonical_record(record) == raw
+    with pytest.raises(RecordError, match="^record.(tax_code|birth_date): "):  # submitted anew, it is refused
+        parse_record(record_json(record))
+    ident, salt = os.urandom(16), os.urandom(32)
+    with Vault(vault_dir, PASSWORD) as vault:
+        vault.put(ident, record, salt)
+        assert vault.get(ident) == (record, salt)
+    exported = record_json(record)
+    assert commitment(salt, exported) == sha256(COMMITMENT_TAG + salt + raw), "the subject can check the export"
 
 
 def test_ids_and_salts_are_checked(vault_dir: Path):

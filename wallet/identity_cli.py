@@ -3,7 +3,11 @@
 A registrar registers a person or organisation in two places that must agree:
 the personal record goes into its own node's vault (off chain), and the
 registration transaction carries only a salted commitment to it and the
-uniqueness tag (an HMAC of the tax code under the registrars' shared secret).
+uniqueness tag (an HMAC of the tax code's canonical form under the
+registrars' shared secret, so that every omocodic spelling of one codice
+fiscale gives one tag: FORMAT.md §6.4.4). The record is checked first, the
+tax code against its kind and its birth date, and refused in one line
+naming the field before anything is written.
 `register` writes the vault first, then submits; it reports success only once
 the transaction is committed with result OK, and removes the vault record if
 the chain refused it, so a refused registration leaves nothing behind.

@@ -8,6 +8,16 @@ anna and marco hold demo credits; recovery delay 20 blocks):
    (IDENTITY_DUPLICATE), and nothing is left in the comune's vault.
 3. A tax code with a wrong check character is refused before anything is
    written.
+3a. One person, three spellings (issue 12, finding 7, as the attack): the
+   federation registers Mario Rossi as RSSMRA80A01H501U; the comune, then
+   the federation itself, try RSSMRA80A01H50MM and RSSMRAULALMHRLMD (the
+   same code with omocodia letters) for two fresh keys: both refused
+   IDENTITY_DUPLICATE, their vault records removed; one identity on every
+   node, whose tag is that of the canonical code.
+3b. Records no person can have are refused by `registrar register` in one
+   line before anything is written: a partita IVA for a person, a codice
+   fiscale for a cooperative, 31 February, a birth date the code disagrees
+   with, an office code of no office.
 4. anna binds a second device key (with its consent signature), and removes it.
 5. Attestations: the federation attests member:coop-sait; the comune may not
    attest employee:acme, acme may.
@@ -28,6 +38,8 @@ from pathlib import Path
 
 import pytest
 
+from genesis.devnet import UNIQUENESS_SECRET
+from identity.taxcode import uniqueness_tag
 from tests.functional.framework import Devnet, incoop, make_devnet, wait_until
 
 pytestmark = pytest.mark.timeout(300)
@@ -49,10 +61,11 @@ def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
         devnet.print_logs()
 
 
-def record_file(tmp_path: Path, name: str = NAME, tax_code: str = TAX_CODE) -> str:
+def record_file(tmp_path: Path, name: str = NAME, tax_code: str = TAX_CODE, **fields: str) -> str:
     path = tmp_path / "record.json"
-    path.write_text(json.dumps({"kind": "person", "name": name, "tax_code": tax_code, "birth_date": "1980-01-01",
-                                "address": "Via Roma 1, 38122 Trento"}))
+    record = {"kind": "person", "name": name, "tax_code": tax_code, "birth_date": "1980-01-01",
+              "address": "Via Roma 1, 38122 Trento"}
+    path.write_text(json.dumps({**record, **fields}))
     return str(path)
 
 
@@ -103,6 +116,49 @@ def test_a_wrong_check_character_is_refused_before_anything_is_written(devnet: D
                      record_file(tmp_path, "Marco Bianchi", "RSSNNA80A41L378B"), "--key", "marco", node=1, check=False)
     assert "check character" in refused.stderr
     assert b"Marco Bianchi" not in _all_bytes(devnet.nodes[1].home / "vault" / "db")
+
+
+SPELLINGS = ("RSSMRA80A01H501U", "RSSMRA80A01H50MM", "RSSMRAULALMHRLMD")  # one codice fiscale, three spellings
+
+
+def test_three_omocodic_spellings_of_one_code_register_one_identity(devnet: Devnet, tmp_path: Path) -> None:
+    keys = [f"mario-{i}" for i in range(len(SPELLINGS))]
+    for key in keys:
+        incoop(devnet, "wallet", "new", key)
+    first = incoop(devnet, "registrar", "register", "--as", "federation", "--key", keys[0], "--json",
+                   "--record", record_file(tmp_path, "Mario Rossi", SPELLINGS[0]))
+    mario_id = json.loads(first.stdout)["id"]
+    for spelling, key, registrar, node in ((SPELLINGS[1], keys[1], "comune", 1),
+                                           (SPELLINGS[2], keys[2], "federation", 0)):
+        refused = incoop(devnet, "registrar", "register", "--as", registrar, "--key", key,
+                         "--record", record_file(tmp_path, "Mario Rossi", spelling), node=node, check=False)
+        assert "IDENTITY_DUPLICATE" in refused.stderr, refused.stderr
+        assert "the vault record was removed again" in refused.stderr
+    secret = (devnet.layout.home / UNIQUENESS_SECRET).read_bytes().strip()
+    for node in devnet.validators:
+        wait_until(lambda n=node: _identity(n, mario_id), 10, what="mario's identity on every node")
+        assert node.api.get(f"/v1/identities/{mario_id}")["tag"] == uniqueness_tag(secret, SPELLINGS[0]).hex()
+        owners = [node.api.get(f"/v1/accounts/{address(devnet, key)}")["identity"] for key in keys]
+        assert owners == [mario_id, None, None], f"{node.home.name}: one identity, bound to the first key only"
+
+
+@pytest.mark.parametrize("fields, words", [
+    ({"tax_code": "00743110157"}, "record.tax_code: a person's tax code is the 16-character codice fiscale"),
+    ({"kind": "cooperative"}, "record.tax_code: the tax code of a cooperative is its 11-digit partita IVA"),
+    ({"kind": "company", "tax_code": "12345678903"}, "digits 8-10 are the issuing office"),
+    ({"tax_code": "RSSMRA80B31H501W"}, "31 February of a year ending in 80, and there is no such day"),
+    ({"birth_date": "1980-01-02"}, "record.birth_date: 1980-01-02 does not agree with the codice fiscale"),
+])
+def test_a_record_no_one_can_have_is_refused_in_one_line_before_anything_is_written(
+    devnet: Devnet, tmp_path: Path, fields: dict, words: str
+) -> None:
+    name = "Impossible Record " + "".join(str(v) for v in fields.values())
+    refused = incoop(devnet, "registrar", "register", "--as", "comune", "--key", "marco",
+                     "--record", record_file(tmp_path, name, **{"tax_code": "RSSMRA80A01H501U", **fields}), node=1, check=False)
+    assert words in refused.stderr, refused.stderr
+    assert "vault" not in refused.stderr, "refused before the vault was written"
+    assert name.encode() not in _all_bytes(devnet.nodes[1].home / "vault" / "db")
+    assert devnet.node.api.get(f"/v1/accounts/{address(devnet, 'marco')}")["identity"] is None
 
 
 def test_a_device_key_is_bound_with_its_consent_and_removed(devnet: Devnet, anna_id: str) -> None:
