@@ -11,8 +11,14 @@
 
 Node 0 keeps the federation's vault of personal records, node 1 (if any) the comune's.
 
-Every key is encrypted at rest. The devnet's passwords are public by design
-(DEVNET_PASSWORD): a devnet holds nothing of value.
+Every key is encrypted at rest. The demo wallet's password is public by
+design (DEVNET_PASSWORD): a devnet holds nothing of value. The nodes' are not:
+each node home gets its own generated passwords in node_key.pass (and, on a
+vault node, vault_key.pass for its vault key, made here too), mode 0600, as
+`incoop node init --generate-passwords` makes them, because a node refuses
+short or exposed password files (docs/keys.md). Node and vault keys use the
+node Argon2id setting unless a caller passes another `node_kdf` explicitly
+(the functional tests do, to start dozens of nodes quickly).
 """
 
 from __future__ import annotations
@@ -25,16 +31,29 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genesis.document import Genesis
+from identity.vault import create_vault_key
 from ledger.address import to_address
 from ledger.crypto import SigningKey
 from node.config import ApiConfig, NodeConfig, VaultConfig, write_config
-from wallet.keystore import Keystore, write_key_file
+from wallet.keystore import (
+    MIN_NODE_PASSWORD,
+    NODE_KDF,
+    KdfCost,
+    Keystore,
+    KeystoreError,
+    generate_password,
+    read_password_file,
+    write_key_file,
+    write_password_file,
+)
 
 DEVNET_PASSWORD = "devnet"
 DEVNET_CHAIN_ID = "incoop-devnet"
 DEMO_CLASS = "demo-eur"
 DEMO_RESIDENTS = ("anna", "marco")
 UNIQUENESS_SECRET = Path("registrars") / "uniqueness.secret"
+NODE_KEY_PASS = "node_key.pass"
+VAULT_KEY_PASS = "vault_key.pass"
 DEMO_BALANCE = 100_000  # 1000.00 demo-eur each
 MAX_VALIDATORS = 64
 MAX_OBSERVERS = 16
@@ -78,10 +97,12 @@ def create_devnet(
     demo_federation: bool = False,
     funded: Sequence[bytes] = (),
     funded_amount: int = DEMO_BALANCE,
+    node_kdf: KdfCost = NODE_KDF,
 ) -> DevnetLayout:
     """Write a fresh devnet under `home` (which must not hold one already); `params` override
     genesis chain parameters (e.g. a short recovery delay for tests); `funded` accounts get
-    `funded_amount` demo credits each at genesis (the benchmarks' senders)."""
+    `funded_amount` demo credits each at genesis (the benchmarks' senders); `node_kdf` is the
+    Argon2id setting of the node and vault keys."""
     home = Path(home)
     if not 1 <= validators <= MAX_VALIDATORS:
         raise DevnetError(f"--validators {validators}: a devnet has 1 to {MAX_VALIDATORS} validators")
@@ -158,20 +179,25 @@ def create_devnet(
         node_home = home / "nodes" / names[i]
         node_home.mkdir(parents=True, exist_ok=True)
         (node_home / "genesis.json").write_text(genesis.to_json(), encoding="utf-8")
-        password_file = node_home / "node_key.pass"
-        password_file.write_text(DEVNET_PASSWORD + "\n", encoding="utf-8")
-        password_file.chmod(0o600)
-        write_key_file(node_home / "node_key.json", key, DEVNET_PASSWORD)
+        key_password = generate_password()
+        write_password_file(node_home / NODE_KEY_PASS, key_password)
+        write_key_file(node_home / "node_key.json", key, key_password, node_kdf)
+        vault = VaultConfig()
+        if i in vault_of and i < validators:
+            vault = VaultConfig(enabled=True, registrar=vault_of[i], key_password_file=VAULT_KEY_PASS)
+            vault_password = generate_password()
+            write_password_file(node_home / VAULT_KEY_PASS, vault_password)
+            create_vault_key(node_home / vault.dir, vault_password, node_kdf)
         write_config(
             node_home,
             NodeConfig(
                 role="validator" if i < validators else "observer",
-                key_password_file="node_key.pass",
+                key_password_file=NODE_KEY_PASS,
                 api=ApiConfig(port=api_port(base_port, i)),
                 p2p_port=p2p_port(base_port, i),
                 block_interval_ms=block_interval_ms,
                 heartbeat_ms=heartbeat_ms,
-                vault=VaultConfig(enabled=True, registrar=vault_of[i]) if i in vault_of and i < validators else VaultConfig(),
+                vault=vault,
             ),
         )
         node_homes.append(node_home)
@@ -241,4 +267,10 @@ def load_devnet(home: Path) -> DevnetLayout:
     names = [f"node{i}" for i in range(meta["validators"])]
     names += [f"observer{j}" for j in range(meta.get("observers", 0))]
     node_homes = [home / "nodes" / name for name in names]
+    try:
+        for node_home in node_homes:
+            read_password_file(node_home / NODE_KEY_PASS, MIN_NODE_PASSWORD)
+    except KeystoreError as exc:
+        raise DevnetError(f"{home} was made by an older incoop whose node passwords this one refuses ({exc}); "
+                          "use --reset") from exc
     return DevnetLayout(home, node_homes, home / "wallet", genesis, list(meta["api_urls"]), meta["validators"])

@@ -6,10 +6,15 @@
     HOME/data/           the LevelDB store
     HOME/sign_state.bin  what this validator last signed (outside data/: wiping the store keeps it)
     HOME/vault/          a registrar's private vault, when `vault.enabled` (identity/vault.py)
+    HOME/node_key.pass   the node key's password, when `node init --generate-passwords` made it
+    HOME/vault_key.pass  the vault key's password, likewise (with --vault)
     HOME/node.log        the log, when started by `incoop devnet`
 
-The key's password comes from `key_password_file` (relative to HOME) or the
-environment variable INCOOP_KEY_PASSWORD.
+The node key's password comes from `key_password_file` (relative to HOME) or
+the environment variable INCOOP_KEY_PASSWORD; the vault key's, which must be
+another, from `vault.key_password_file` or INCOOP_VAULT_PASSWORD. Password
+files must be the owner's only (mode 0600) and every node password at least
+12 characters long (docs/keys.md).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from ledger.address import AddressError, from_address
 
 CONFIG_FILE = "config.json"
 KEY_PASSWORD_ENV = "INCOOP_KEY_PASSWORD"
+VAULT_PASSWORD_ENV = "INCOOP_VAULT_PASSWORD"
 
 
 class ConfigError(ValueError):
@@ -69,13 +75,16 @@ class VaultConfig(BaseModel):
 
     `registrar` is the address of the registrar account whose personal records
     this node keeps; only requests signed by that key (or by a record's own
-    subject) are served. The vault key is sealed under the node key's password.
+    subject) are served. The vault key is sealed under a password of its own,
+    never the node key's (docs/keys.md): from `key_password_file` (relative to
+    HOME) or INCOOP_VAULT_PASSWORD.
     """
 
     model_config = ConfigDict(extra="forbid")
     enabled: bool = False
     dir: str = "vault"
     registrar: str | None = None
+    key_password_file: str | None = None
 
     @field_validator("registrar")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from node.cli_common import CliError, emit
@@ -21,7 +22,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     init.add_argument("--host", default="127.0.0.1", help="interface for the API and peer ports (default 127.0.0.1)")
     init.add_argument("--api-port", type=int, default=8700)
     init.add_argument("--p2p-port", type=int, default=8701)
-    init.add_argument("--password-file", help="file holding the key's password; the node reads it at start")
+    init.add_argument("--password-file", help="file holding the node key's password (mode 0600, at least "
+                      "12 characters); the node reads it at every start")
+    init.add_argument("--vault", metavar="REGISTRAR", help="keep the personal records of this registrar account "
+                      "(address): enables the vault and makes its key, sealed under a password of its own")
+    init.add_argument("--vault-password-file", help="file holding the vault key's password (mode 0600, at least "
+                      "12 characters, not the node key's)")
+    init.add_argument("--generate-passwords", action="store_true", help="write fresh random passwords to "
+                      "HOME/node_key.pass (and HOME/vault_key.pass), mode 0600, and use them")
     init.add_argument("--json", action="store_true", help="print the result as JSON")
     init.set_defaults(func=_init)
 
@@ -37,11 +45,24 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    """The first step of joining a federation: the node key, whose address goes into the genesis."""
+    """The first step of joining a federation: the node key, whose address goes into the genesis.
+
+    With --vault, also the vault key, sealed under its own password: whoever
+    learns one password opens one key (docs/keys.md). Every check is made
+    before the first file is written.
+    """
+    from identity.vault import KEY_FILE, VaultError, create_vault_key
     from ledger.address import to_address
     from ledger.crypto import SigningKey
-    from node.config import KEY_PASSWORD_ENV, ApiConfig, NodeConfig, write_config
-    from wallet.keystore import KeystoreError, read_password, write_key_file
+    from node.config import (
+        KEY_PASSWORD_ENV,
+        VAULT_PASSWORD_ENV,
+        ApiConfig,
+        NodeConfig,
+        VaultConfig,
+        write_config,
+    )
+    from wallet.keystore import KeystoreError, write_key_file, write_password_file
 
     home: Path = args.home
     if (home / "node_key.json").exists():
@@ -49,30 +70,85 @@ def _init(args: argparse.Namespace) -> int:
     for port in (args.api_port, args.p2p_port):
         if not 1 <= port <= 65535:
             raise CliError(f"port {port} is outside 1..65535")
-    password_file = Path(args.password_file).resolve() if args.password_file else None
-    try:
-        password = read_password(password_file, env=KEY_PASSWORD_ENV, prompt="New node key password: ", confirm=True)
-    except KeystoreError as exc:
-        raise CliError(str(exc)) from exc
-    if not password:
-        raise CliError("the node key password is empty")
+    if args.vault_password_file and not args.vault:
+        raise CliError("--vault-password-file is for a vault: give --vault REGISTRAR too")
+    if args.generate_passwords and (args.password_file or args.vault_password_file):
+        raise CliError("--generate-passwords writes the password files; give no --password-file or --vault-password-file")
+    vault = None
+    if args.vault:
+        try:
+            vault = VaultConfig(enabled=True, registrar=args.vault)
+        except ValueError as exc:
+            raise CliError(f"--vault {args.vault}: not an account address") from exc
+        if (home / vault.dir / KEY_FILE).exists():
+            raise CliError(f"{home / vault.dir / KEY_FILE} exists; not replacing a vault key")
+
+    key_password, key_password_file = _new_password(
+        args, home, args.password_file, "--password-file", KEY_PASSWORD_ENV, NODE_KEY_PASS, "node key")
+    vault_password = None
+    if vault is not None:
+        vault_password, vault.key_password_file = _new_password(
+            args, home, args.vault_password_file, "--vault-password-file", VAULT_PASSWORD_ENV, VAULT_KEY_PASS,
+            "vault key")
+        if vault_password == key_password:
+            raise CliError("the vault key needs a password of its own, not the node key's")
+
     home.mkdir(parents=True, exist_ok=True)
     key = SigningKey.generate()
-    write_key_file(home / "node_key.json", key, password)
-    config = NodeConfig(
+    try:
+        if args.generate_passwords:
+            write_password_file(home / NODE_KEY_PASS, key_password)
+        write_key_file(home / "node_key.json", key, key_password)
+        if vault is not None:
+            if args.generate_passwords:
+                write_password_file(home / VAULT_KEY_PASS, vault_password)
+            create_vault_key(home / vault.dir, vault_password)
+    except (KeystoreError, VaultError) as exc:
+        raise CliError(str(exc)) from exc
+    write_config(home, NodeConfig(
         role=args.role,
-        key_password_file=str(password_file) if password_file else None,
+        key_password_file=key_password_file,
         api=ApiConfig(host=args.host, port=args.api_port),
         p2p_host=args.host,
         p2p_port=args.p2p_port,
-    )
-    write_config(home, config)
+        vault=vault or VaultConfig(),
+    ))
+
     address = to_address(key.pubkey)
+    kept = [str(home / f) for f in (NODE_KEY_PASS, VAULT_KEY_PASS if vault else None) if f and args.generate_passwords]
     emit(
         args.json,
-        {"home": str(home), "address": address, "role": args.role, "api_port": args.api_port, "p2p_port": args.p2p_port},
+        {"home": str(home), "address": address, "role": args.role, "api_port": args.api_port,
+         "p2p_port": args.p2p_port, "key_password_file": key_password_file,
+         "vault": {"registrar": vault.registrar, "key_password_file": vault.key_password_file} if vault else None},
         f"node home {home}: {args.role} key {address}\n"
-        f"Give this address (and ws://<this host>:{args.p2p_port}) to whoever writes the genesis; "
+        + (f"The keys open only with the passwords in {' and '.join(kept)} (mode 0600): keep a copy "
+           "somewhere safe, apart from this machine.\n" if kept else "")
+        + f"Give this address (and ws://<this host>:{args.p2p_port}) to whoever writes the genesis; "
         f"then put genesis.json in {home} and run: incoop node start --home {home}",
     )
     return 0
+
+
+NODE_KEY_PASS = "node_key.pass"
+VAULT_KEY_PASS = "vault_key.pass"
+
+
+def _new_password(args: argparse.Namespace, home: Path, given: str | None, flag: str, env: str, generated: str,
+                  what: str) -> tuple[str, str | None]:
+    """(a new key's password, the file the config will name or None): generated, read from a file, $env or a prompt."""
+    from wallet.keystore import MIN_NODE_PASSWORD, KeystoreError, generate_password, read_password
+
+    if args.generate_passwords:
+        if (home / generated).exists():
+            raise CliError(f"{home / generated} exists; not replacing a password file")
+        return generate_password(), generated
+    path = Path(given).resolve() if given else None
+    if path is None and not os.environ.get(env) and not os.isatty(0):
+        raise CliError(f"no password for the {what}: give {flag}, set {env}, or pass --generate-passwords")
+    try:
+        password = read_password(path, env=env, prompt=f"New {what} password: ", confirm=True,
+                                 min_length=MIN_NODE_PASSWORD)
+    except KeystoreError as exc:
+        raise CliError(f"the {what}: {exc}") from exc
+    return password, str(path) if path else None

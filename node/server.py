@@ -29,14 +29,14 @@ from ledger.crypto import SigningKey
 from ledger.store import Store, StoreError
 from node import vault_api
 from node.api import NODE, NodeContext, create_app
-from node.config import KEY_PASSWORD_ENV, ConfigError, NodeConfig, load_config
+from node.config import KEY_PASSWORD_ENV, VAULT_PASSWORD_ENV, ConfigError, NodeConfig, load_config
 from node.consensus import wire
 from node.consensus.driver import Driver
 from node.consensus.signstate import SignState, SignStateError
 from node.mempool import Mempool
 from node.p2p.peers import P2PError, PeerManager
 from node.runtime import tune_gc
-from wallet.keystore import KeystoreError, read_key_file, read_password
+from wallet.keystore import MIN_NODE_PASSWORD, KeystoreError, read_key_file, read_password
 
 log = logging.getLogger("incoop.node")
 SHUTDOWN_TIMEOUT_S = 5.0
@@ -52,11 +52,16 @@ class NodeSetup:
     config: NodeConfig
     genesis: Genesis
     key: SigningKey
-    key_password: str = field(default="", repr=False, compare=False)  # also seals the vault key (vault.enabled)
+    vault_password: str | None = field(default=None, repr=False, compare=False)  # seals the vault key (vault.enabled)
 
 
 def load_setup(home: Path) -> NodeSetup:
-    """Configuration, genesis and the decrypted node key, or a NodeError naming what is wrong."""
+    """Configuration, genesis, the decrypted node key and the vault's password, or a NodeError naming what is wrong.
+
+    Both passwords are read (and held to docs/keys.md's rules) before the
+    costly Argon2id derivation, so that a missing or exposed one stops the
+    start at once.
+    """
     if not home.is_dir():
         raise NodeError(f"no node home directory at {home}")
     try:
@@ -64,19 +69,33 @@ def load_setup(home: Path) -> NodeSetup:
         genesis = load_genesis(config.path(home, config.genesis_file))
     except (ConfigError, GenesisError) as exc:
         raise NodeError(str(exc)) from exc
-    password_file = config.path(home, config.key_password_file) if config.key_password_file else None
-    if password_file is None and not os.environ.get(KEY_PASSWORD_ENV):
-        raise NodeError(f"no password for the node key: set key_password_file in {home / 'config.json'} or {KEY_PASSWORD_ENV}")
-    try:
-        password = read_password(password_file, env=KEY_PASSWORD_ENV, prompt=None)
-    except KeystoreError as exc:
-        raise NodeError(str(exc)) from exc
+    password = _node_password(home, config, config.key_password_file, KEY_PASSWORD_ENV, "the node key",
+                              "key_password_file")
+    vault_password = None
+    if config.vault.enabled:
+        vault_password = _node_password(home, config, config.vault.key_password_file, VAULT_PASSWORD_ENV,
+                                        "the vault key", "vault.key_password_file")
+        if vault_password == password:
+            raise NodeError("the vault key's password is the node key's; the vault needs a password of its own "
+                            "(docs/keys.md)")
     key_path = config.path(home, config.key_file)
     try:
         key = read_key_file(key_path, password)
     except KeystoreError as exc:
         raise NodeError(f"cannot unlock the node key {key_path}: {exc}") from exc
-    return NodeSetup(home, config, genesis, key, password)
+    return NodeSetup(home, config, genesis, key, vault_password)
+
+
+def _node_password(home: Path, config: NodeConfig, password_file: str | None, env: str, what: str,
+                   field_name: str) -> str:
+    """A node password from its file (relative to HOME) or `env`, at least MIN_NODE_PASSWORD characters."""
+    path = config.path(home, password_file) if password_file else None
+    if path is None and not os.environ.get(env):
+        raise NodeError(f"no password for {what}: set {field_name} in {home / 'config.json'} or {env}")
+    try:
+        return read_password(path, env=env, prompt=None, min_length=MIN_NODE_PASSWORD)
+    except KeystoreError as exc:
+        raise NodeError(f"{what}: {exc}") from exc
 
 
 def open_store(setup: NodeSetup) -> Store:
@@ -175,7 +194,7 @@ def build_app(setup: NodeSetup) -> web.Application:
     vault = setup.config.vault
     if vault.enabled:
         vault_dir = setup.config.path(setup.home, vault.dir)
-        contexts.insert(0, vault_api.vault_context(vault_dir, setup.key_password, vault.registrar, NodeError))
+        contexts.insert(0, vault_api.vault_context(vault_dir, setup.vault_password, vault.registrar, NodeError))
     app = create_app(setup.config.api, *contexts)
     if vault.enabled:
         vault_api.add_routes(app)

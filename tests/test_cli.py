@@ -62,7 +62,8 @@ def test_node_init_then_genesis_then_start_is_how_a_member_joins(tmp_path):
     from tests.functional.framework import free_port_block
 
     port = free_port_block(2)
-    (tmp_path / "pw").write_text("secret\n")
+    (tmp_path / "pw").write_text("a secret of a node\n")
+    (tmp_path / "pw").chmod(0o600)
     home = tmp_path / "coop1"
     run = lambda *a: subprocess.run([sys.executable, "-m", "node.cli", *a], capture_output=True, text=True, timeout=60)  # noqa: E731
     made = run("node", "init", "--home", str(home), "--api-port", str(port), "--p2p-port", str(port + 1),
@@ -94,3 +95,52 @@ def test_node_init_then_genesis_then_start_is_how_a_member_joins(tmp_path):
     finally:
         node.send_signal(signal.SIGTERM)
         assert node.wait(20) == 0
+
+
+def _init(tmp_path, *argv: str, **env: str) -> subprocess.CompletedProcess:
+    import os
+
+    clean = {k: v for k, v in os.environ.items() if k not in ("INCOOP_KEY_PASSWORD", "INCOOP_VAULT_PASSWORD")}
+    return subprocess.run([sys.executable, "-m", "node.cli", "node", "init", "--home", str(tmp_path / "home"), *argv],
+                          capture_output=True, text=True, timeout=60, env=dict(clean, **env), stdin=subprocess.DEVNULL)
+
+
+def _secret(tmp_path, name: str, text: str, mode: int = 0o600) -> str:
+    path = tmp_path / name
+    path.write_text(text + "\n")
+    path.chmod(mode)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "words"),
+    [
+        (["--password-file", "{open}"], {}, "open to other users (mode 0644)"),
+        (["--password-file", "{short}"], {}, "the node key: the password in"),
+        ([], {"INCOOP_KEY_PASSWORD": "hunter2"}, "$INCOOP_KEY_PASSWORD has 7 characters; at least 12"),
+        ([], {}, "no password for the node key: give --password-file, set INCOOP_KEY_PASSWORD, or pass --generate-passwords"),
+        (["--password-file", "{good}", "--vault", "icnotanaddress"], {}, "--vault icnotanaddress: not an account address"),
+        (["--password-file", "{good}", "--vault-password-file", "{good2}"], {}, "give --vault REGISTRAR too"),
+        (["--generate-passwords", "--password-file", "{good}"], {}, "--generate-passwords writes the password files"),
+        (["--password-file", "{good}", "--vault", "{registrar}", "--vault-password-file", "{good}"], {},
+         "the vault key needs a password of its own"),
+        (["--password-file", "{good}", "--vault", "{registrar}"], {"INCOOP_VAULT_PASSWORD": "short"},
+         "the vault key: $INCOOP_VAULT_PASSWORD has 5 characters"),
+    ],
+)
+def test_node_init_refuses_weak_or_shared_secrets_in_one_line_and_writes_nothing(tmp_path, argv, env, words):
+    from ledger.address import to_address
+    from ledger.crypto import SigningKey
+
+    names = {
+        "open": _secret(tmp_path, "open", "long enough password", 0o644),
+        "short": _secret(tmp_path, "short", "hunter2"),
+        "good": _secret(tmp_path, "good", "a long enough node password"),
+        "good2": _secret(tmp_path, "good2", "another long enough password"),
+        "registrar": to_address(SigningKey.generate().pubkey),
+    }
+    result = _init(tmp_path, *[a.format(**names) for a in argv], **env)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("incoop: ") and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert words in result.stderr, result.stderr
+    assert not (tmp_path / "home").exists(), "a refused init leaves no home behind"

@@ -2,9 +2,10 @@
 
 What must hold: one record has one byte form and one commitment per salt;
 a bad record is refused naming its field; the vault gives back what it was
-given, keeps nothing in clear on disk, and after erasure keeps not even the
-ciphertext; its key rests sealed (0600) under the node password, and a wrong
-password or a swapped key file is refused with a clear message.
+given, keeps nothing in clear on disk — not even an identity id, in any
+LevelDB file — and after erasure keeps not even the ciphertext; its key rests
+sealed (0600) under its own password with the node Argon2id setting, and a
+wrong password or a swapped key file is refused with a clear message.
 """
 
 from __future__ import annotations
@@ -30,11 +31,14 @@ from identity.commitment import (
     record_from_canonical,
     record_json,
 )
-from identity.vault import DB_DIR, KEY_FILE, RecordExists, Vault, VaultError
+from identity.vault import DB_DIR, KEY_FILE, RecordExists, Vault, VaultError, create_vault_key
 from ledger.crypto import sha256
 from ledger.encoding import encode
+from tests.vault_files import files_naming
+from tests.weak_kdf import TEST_KDF
+from wallet.keystore import NODE_KDF, kdf_of, seal_secret
 
-PASSWORD = "node key password"
+PASSWORD = "vault key password"
 NAME = "Maria Bianchi-Esposito"
 TAX_CODE = "RSSMRA80A01H501U"  # a codice fiscale with a valid check character
 
@@ -191,7 +195,7 @@ def test_put_get_delete_round_trip(vault_dir: Path):
     ident, other = os.urandom(16), os.urandom(16)
     salt = os.urandom(32)
     record = parse_record(mario())
-    with Vault(vault_dir, PASSWORD) as vault:
+    with Vault(vault_dir, PASSWORD, TEST_KDF) as vault:
         assert vault.get(ident) is None and vault.ids() == []
         vault.put(ident, record, salt)
         vault.put(other, parse_record(mario(name="Anna Verdi", tax_code="VRDNNA85M41L378B", birth_date="1985-08-01")), os.urandom(32))
@@ -200,13 +204,13 @@ def test_put_get_delete_round_trip(vault_dir: Path):
         with pytest.raises(RecordExists):
             vault.put(ident, record, os.urandom(32))
         assert vault.get(ident) == (record, salt), "a refused put changes nothing"
-    with Vault(vault_dir, PASSWORD) as vault:  # reopened: the same key, the same records
+    with Vault(vault_dir, PASSWORD, TEST_KDF) as vault:  # reopened: the same key, the same records
         assert vault.get(ident) == (record, salt)
         assert vault.delete(ident) is True
         assert vault.get(ident) is None and ident not in vault
         assert vault.delete(ident) is False
         assert vault.ids() == [other]
-    with Vault(vault_dir, PASSWORD) as vault:
+    with Vault(vault_dir, PASSWORD, TEST_KDF) as vault:
         assert vault.get(ident) is None and vault.ids() == [other]
 
 
@@ -232,7 +236,7 @@ def test_a_record_admitted_under_older_rules_stays_readable_exportable_and_check
 
 
 def test_ids_and_salts_are_checked(vault_dir: Path):
-    with Vault(vault_dir, PASSWORD) as vault:
+    with Vault(vault_dir, PASSWORD, TEST_KDF) as vault:
         with pytest.raises(ValueError, match="16 bytes"):
             vault.put(b"short", parse_record(mario()), os.urandom(32))
         with pytest.raises(ValueError, match="32 bytes"):
@@ -244,11 +248,11 @@ def test_ids_and_salts_are_checked(vault_dir: Path):
 def test_nothing_personal_in_the_files_before_or_after_erasure(vault_dir: Path):
     """The LevelDB files (and the key file) never hold the name or the tax code; after erasure not even the ciphertext."""
     target = os.urandom(16)
-    with Vault(vault_dir, PASSWORD) as vault:
+    with Vault(vault_dir, PASSWORD, TEST_KDF) as vault:
         for _ in range(40):
             vault.put(os.urandom(16), parse_record(mario()), os.urandom(32))
         vault.put(target, parse_record(mario()), os.urandom(32))
-        sealed = vault.db.get(b"r" + target)
+        sealed = vault.db.get(vault._entry_key(target))
         assert sealed is not None and len(sealed) > 100
         data = vault_bytes(vault_dir)
         assert sealed in data, "the ciphertext is on disk (in the write-ahead log) before erasure"
@@ -267,7 +271,7 @@ def test_erasure_removes_every_erased_ciphertext_under_churn(vault_dir: Path):
     live: dict[bytes, bytes] = {}
     erased: list[bytes] = []
     rng = __import__("random").Random(7)
-    with Vault(vault_dir, PASSWORD) as vault:
+    with Vault(vault_dir, PASSWORD, TEST_KDF) as vault:
         for step in range(600):
             if live and rng.random() < 0.3:
                 ident = rng.choice(sorted(live))
@@ -276,7 +280,7 @@ def test_erasure_removes_every_erased_ciphertext_under_churn(vault_dir: Path):
             else:
                 ident = os.urandom(16)
                 vault.put(ident, parse_record(mario()), os.urandom(32))
-                live[ident] = vault.db.get(b"r" + ident)
+                live[ident] = vault.db.get(vault._entry_key(ident))
             if step % 100 == 99:
                 data = vault_bytes(vault_dir)
                 assert not [c for c in erased if c in data]
@@ -284,8 +288,76 @@ def test_erasure_removes_every_erased_ciphertext_under_churn(vault_dir: Path):
         assert sorted(vault.ids()) == sorted(live)
 
 
+def test_the_id_detector_finds_what_a_plain_leveldb_leaves_behind(tmp_path: Path):
+    """The check below can fail: a LevelDB keyed by the id itself names it in LOG and MANIFEST after deletion."""
+    import plyvel
+
+    ident = bytes.fromhex("00112233445566778899aabbccddeeff")
+    db = plyvel.DB(str(tmp_path / "db"), create_if_missing=True)
+    for _ in range(40):
+        db.put(b"r" + os.urandom(16), os.urandom(200))
+    db.put(b"r" + ident, os.urandom(200), sync=True)
+    db.compact_range(start=b"r" + ident, stop=b"r" + ident)
+    db.delete(b"r" + ident, sync=True)
+    db.compact_range(start=b"r" + ident, stop=b"r" + ident)
+    db.close()
+    found = files_naming(tmp_path, ident)
+    assert "db/LOG: escaped" in found and any(f.startswith("db/MANIFEST-") for f in found), found
+
+
+def test_no_vault_file_names_an_id_before_or_after_erasure_and_restart(vault_dir: Path):
+    """The attack of the finding: read every file of the vault directory for the erased record's id.
+
+    Entries are keyed by a keyed hash of the id (FORMAT.md §19.4), so no table,
+    write-ahead log, LOG or MANIFEST ever holds it: not while the record is
+    there, not after its erasure, not after the vault is closed and reopened
+    (a node restart: LevelDB writes a new MANIFEST and moves LOG to LOG.old)
+    and more erasures compacted other tables.
+    """
+    target, others = os.urandom(16), [os.urandom(16) for _ in range(40)]
+    with Vault(vault_dir, PASSWORD, TEST_KDF) as vault:
+        for ident in others:
+            vault.put(ident, parse_record(mario()), os.urandom(32))
+        vault.put(target, parse_record(mario()), os.urandom(32))
+        vault._compact(vault._entry_key(target))  # into tables and the MANIFEST, as a long-running vault has it
+        assert vault.get(target) is not None
+        assert files_naming(vault_dir, target) == []
+        sealed = vault.db.get(vault._entry_key(target))
+        assert vault.delete(target)
+        assert files_naming(vault_dir, target) == []
+    with Vault(vault_dir, PASSWORD, TEST_KDF) as vault:  # restart
+        assert vault.get(target) is None and target not in vault
+        for ident in others[:5]:
+            assert vault.delete(ident)
+        assert vault.ids() == sorted(others[5:])
+    assert (vault_dir / DB_DIR / "LOG.old").exists()
+    for ident in [target, *others]:
+        assert files_naming(vault_dir, ident) == [], ident.hex()
+    assert sealed not in vault_bytes(vault_dir)
+    assert personal_fields_in(vault_bytes(vault_dir)) == []
+
+
+def test_a_vault_of_the_older_id_keyed_layout_is_refused(vault_dir: Path):
+    """A vault whose entries sit under r || id would be served as empty and never erased: refused in one line."""
+    with Vault(vault_dir, PASSWORD, TEST_KDF) as vault:
+        vault.db.put(b"r" + os.urandom(16), b"an entry of the older layout")
+    with pytest.raises(VaultError, match="older layout") as caught:
+        Vault(vault_dir, PASSWORD, TEST_KDF)
+    assert "\n" not in str(caught.value)
+
+
+def test_the_vault_key_is_made_with_the_node_setting_and_never_replaced(vault_dir: Path):
+    key = create_vault_key(vault_dir, PASSWORD)
+    assert kdf_of(json.loads((vault_dir / KEY_FILE).read_text())) == NODE_KDF
+    assert stat.S_IMODE(vault_dir.stat().st_mode) == 0o700
+    with pytest.raises(VaultError, match="not replacing a vault key"):
+        create_vault_key(vault_dir, PASSWORD, TEST_KDF)
+    with Vault(vault_dir, PASSWORD) as vault:  # opened with the setting it was sealed with
+        assert bytes(vault._box._key) == key
+
+
 def test_key_file_is_sealed_and_private(vault_dir: Path):
-    with Vault(vault_dir, PASSWORD) as vault:
+    with Vault(vault_dir, PASSWORD, TEST_KDF) as vault:
         vault.put(os.urandom(16), parse_record(mario()), os.urandom(32))
         key = bytes(vault._box._key)
     key_file = vault_dir / KEY_FILE
@@ -301,38 +373,38 @@ def test_key_file_is_sealed_and_private(vault_dir: Path):
 
 def test_wrong_password_is_refused_clearly(vault_dir: Path):
     ident = os.urandom(16)
-    with Vault(vault_dir, PASSWORD) as vault:
+    with Vault(vault_dir, PASSWORD, TEST_KDF) as vault:
         vault.put(ident, parse_record(mario()), os.urandom(32))
     with pytest.raises(VaultError, match="wrong password"):
         Vault(vault_dir, "not the password")
-    with Vault(vault_dir, PASSWORD) as vault:  # still opens with the right one, nothing lost
+    with Vault(vault_dir, PASSWORD, TEST_KDF) as vault:  # still opens with the right one, nothing lost
         assert vault.get(ident) is not None
 
 
 def test_a_lost_or_replaced_key_file_is_refused_not_replaced(vault_dir: Path, tmp_path: Path):
-    with Vault(vault_dir, PASSWORD) as vault:
+    with Vault(vault_dir, PASSWORD, TEST_KDF) as vault:
         vault.put(os.urandom(16), parse_record(mario()), os.urandom(32))
     key_file = vault_dir / KEY_FILE
     saved = key_file.read_bytes()
     key_file.unlink()
     with pytest.raises(VaultError, match="key file .* is missing"):
-        Vault(vault_dir, PASSWORD)
+        Vault(vault_dir, PASSWORD, TEST_KDF)
     assert not key_file.exists(), "a new key is never made for a vault that holds data"
-    with Vault(tmp_path / "other", PASSWORD):
+    with Vault(tmp_path / "other", PASSWORD, TEST_KDF):
         pass
     key_file.write_bytes((tmp_path / "other" / KEY_FILE).read_bytes())  # another vault's key
     with pytest.raises(VaultError, match="does not open"):
-        Vault(vault_dir, PASSWORD)
+        Vault(vault_dir, PASSWORD, TEST_KDF)
     key_file.write_bytes(saved)
-    with Vault(vault_dir, PASSWORD) as vault:
+    with Vault(vault_dir, PASSWORD, TEST_KDF) as vault:
         assert len(vault.ids()) == 1
 
 
 def test_a_record_moved_to_another_id_does_not_open(vault_dir: Path):
     a, b = os.urandom(16), os.urandom(16)
-    with Vault(vault_dir, PASSWORD) as vault:
+    with Vault(vault_dir, PASSWORD, TEST_KDF) as vault:
         vault.put(a, parse_record(mario()), os.urandom(32))
-        vault.db.put(b"r" + b, vault.db.get(b"r" + a))
+        vault.db.put(vault._entry_key(b), vault.db.get(vault._entry_key(a)))
         with pytest.raises(VaultError, match="tampered") as caught:
             vault.get(b)
         assert personal_fields_in(str(caught.value).encode()) == []
@@ -347,3 +419,19 @@ def test_format_md_section_19_examples_are_what_the_code_computes():
     encoded = canonical_record(record).hex()
     assert encoded[:74] + "\n    " + encoded[74:] in section
     assert f"commitment = {commitment(bytes(range(32)), record).hex()}" in section
+
+
+def test_format_md_section_19_4_entry_key_example(vault_dir: Path):
+    """FORMAT.md §19.4 quotes the index key and an entry key: the vault must file the id exactly there."""
+    import hashlib
+    import hmac
+
+    text = (Path(__file__).resolve().parents[1] / "FORMAT.md").read_text(encoding="utf-8")
+    section = text[text.index("### 19.4"):text.index("## 20.")]
+    vault_key, ident = bytes(range(32)), bytes(range(16))
+    index_key = hmac.new(vault_key, b"incoop/vault/index-key/v1", hashlib.sha256).digest()
+    assert f"index_key = {index_key.hex()}" in section
+    vault_dir.mkdir(mode=0o700)
+    seal_secret(vault_dir / KEY_FILE, vault_key, PASSWORD, "vault-key", TEST_KDF)  # a vault with the example's key
+    with Vault(vault_dir, PASSWORD) as vault:
+        assert f"entry key = {vault._entry_key(ident).hex()}" in section

@@ -91,11 +91,39 @@ def test_new_with_password_file_and_wallet_dir(capsys, tmp_path, monkeypatch):
     monkeypatch.delenv("INCOOP_PASSWORD", raising=False)
     password_file = tmp_path / "pw"
     password_file.write_text("from a file\n")
+    password_file.chmod(0o600)
     other = tmp_path / "elsewhere"
     out = ok(capsys, "wallet", "new", "carla", "--password-file", str(password_file), "--wallet-dir", str(other), "--json")
     data = json.loads(out)
     assert data["name"] == "carla" and data["path"] == str(other / "carla.json")
     assert to_address(Keystore(other).unlock("carla", "from a file").pubkey) == data["address"]
+
+
+def test_a_password_file_others_can_read_is_refused_in_one_line(capsys, tmp_path, monkeypatch):
+    monkeypatch.delenv("INCOOP_PASSWORD", raising=False)
+    password_file = tmp_path / "pw"
+    password_file.write_text("hunter2\n")
+    password_file.chmod(0o644)
+    err = fails(capsys, "wallet", "new", "carla", "--password-file", str(password_file), "--wallet-dir", str(tmp_path / "w"))
+    assert "open to other users (mode 0644)" in err and f"chmod 600 {password_file}" in err
+    assert not (tmp_path / "w" / "carla.json").exists()
+
+
+def test_a_new_wallet_folder_is_private_and_an_open_one_is_named_once(capsys, tmp_path, monkeypatch):
+    """Key names are people's names: `wallet new` makes the folder 0700; commands on an open one warn, once."""
+    monkeypatch.setenv("INCOOP_PASSWORD", PASSWORD)
+    private = tmp_path / "private" / "wallet"
+    ok(capsys, "wallet", "new", "anna", "--wallet-dir", str(private))
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o755)
+    status, out, err = run(capsys, "wallet", "new", "anna", "--wallet-dir", str(shared))
+    assert status == 0 and out.strip().startswith("ic")
+    status, out, err = run(capsys, "wallet", "list", "--wallet-dir", str(shared))
+    assert status == 0 and out.split()[0] == "anna"
+    assert err.count("\n") == 1 and err.startswith("incoop: warning: the wallet folder") and "chmod 700" in err, err
+    assert stat.S_IMODE(shared.stat().st_mode) == 0o755
 
 
 def test_new_without_any_password_source_is_an_error(capsys, tmp_path, monkeypatch):

@@ -73,7 +73,13 @@ def _client(args: argparse.Namespace) -> NodeClient:
 
 
 def _keystore(args: argparse.Namespace) -> Keystore:
-    return Keystore(args.wallet_dir or default_wallet_dir())
+    """The wallet; a folder other users can list is named in one warning line (docs/keys.md), once per command."""
+    keystore = Keystore(args.wallet_dir or default_wallet_dir())
+    warning = keystore.exposure()
+    if warning and not getattr(args, "wallet_warned", False):
+        args.wallet_warned = True
+        print(f"incoop: warning: {warning}", file=sys.stderr)
+    return keystore
 
 
 def _key_info(args: argparse.Namespace, name: str) -> KeyInfo:

@@ -43,7 +43,8 @@ from ledger.tx import Tx, sign_tx
 from node.config import ConsensusConfig, load_config, write_config
 from node.ports import free_port_block
 from tests.functional.relay import Relay
-from wallet.keystore import Keystore
+from tests.weak_kdf import TEST_KDF
+from wallet.keystore import Keystore, read_key_file, read_password_file
 
 REPO = Path(__file__).resolve().parents[2]
 MSGPACK = "application/msgpack"
@@ -247,6 +248,10 @@ class NodeProcess:
             self.stop()
         return self.start()
 
+    def node_key(self) -> SigningKey:
+        """The node's key, unlocked with the password the devnet generated for it (node_key.pass)."""
+        return read_key_file(self.home / "node_key.json", read_password_file(self.home / "node_key.pass"))
+
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
@@ -349,6 +354,8 @@ def make_devnet(
 ) -> Devnet:
     """Write a devnet on free ports with fast test timings (nothing started yet).
 
+    Node and vault keys use the suite's weak Argon2id setting (tests/weak_kdf.py).
+
     With `relay`, every node dials its peers through a fault-injecting relay:
     link (i, j) carries node i's connection to node j, so `devnet.relay`
     can cut links and partition the federation.
@@ -358,6 +365,7 @@ def make_devnet(
     layout = create_devnet(
         directory, validators=validators, observers=observers, base_port=base_port, demo=True,
         block_interval_ms=TEST_BLOCK_INTERVAL_MS, heartbeat_ms=TEST_HEARTBEAT_MS, params=genesis_params,
+        node_kdf=TEST_KDF,
     )
     proxy = Relay() if relay else None
     if proxy is not None:

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from genesis.devnet import DEMO_CLASS, DEVNET_PASSWORD
+from genesis.devnet import DEMO_CLASS
 from ledger.address import from_address, to_address
 from ledger.block import decode_raw_block, verify_precommit
 from ledger.credits import TRANSFER
@@ -44,7 +44,6 @@ from tests.functional.framework import (
     assert_api_error,
     running_devnet,
 )
-from wallet.keystore import read_key_file
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +240,7 @@ def test_transfer_beyond_balance_commits_with_its_result_and_consumes_the_nonce(
 
 def test_double_votes_reported_as_evidence_are_listed(devnet: Devnet) -> None:
     api = devnet.api
-    node_key = read_key_file(devnet.layout.node_homes[0] / "node_key.json", DEVNET_PASSWORD)
+    node_key = devnet.nodes[0].node_key()
     validator = to_address(node_key.pubkey)
     assert api.get("/v1/evidence") == {"evidence": [], "next": None}
 

@@ -32,9 +32,8 @@ from pathlib import Path
 import pytest
 
 from ledger.crypto import SigningKey
-from node.config import load_config, write_config
+from node.config import VaultConfig, load_config, write_config
 from tests.functional.framework import (
-    DEVNET_PASSWORD,
     Devnet,
     NodeProcess,
     SteadyLoad,
@@ -45,7 +44,8 @@ from tests.functional.framework import (
     make_devnet,
     wait_until,
 )
-from wallet.keystore import write_key_file
+from tests.weak_kdf import TEST_KDF
+from wallet.keystore import generate_password, write_key_file, write_password_file
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -229,11 +229,13 @@ def test_a_node_with_a_key_the_chain_does_not_know_is_refused(federation: Devnet
     stranger_home.mkdir()
     template = federation.validators[0].home
     (stranger_home / "genesis.json").write_text((template / "genesis.json").read_text())
-    (stranger_home / "node_key.pass").write_text(DEVNET_PASSWORD + "\n")
-    write_key_file(stranger_home / "node_key.json", SigningKey.generate(), DEVNET_PASSWORD)
+    password = generate_password()
+    write_password_file(stranger_home / "node_key.pass", password)
+    write_key_file(stranger_home / "node_key.json", SigningKey.generate(), password, TEST_KDF)
     config = load_config(template)
     port = free_port_block(2)
     config.role = "observer"
+    config.vault = VaultConfig()  # the template is node 0, the federation's vault node
     config.api.port, config.p2p_port = port, port + 1
     write_config(stranger_home, config)
     stranger = NodeProcess(stranger_home, f"http://127.0.0.1:{port}")

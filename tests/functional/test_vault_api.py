@@ -25,6 +25,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from genesis.devnet import VAULT_KEY_PASS
 from identity.commitment import canonical_record, commitment, parse_record
 from identity.taxcode import uniqueness_tag
 from ledger.address import to_address
@@ -36,6 +37,7 @@ from node.config import ApiConfig, VaultConfig, load_config, write_config
 from node.openapi import openapi_document
 from node.request_auth import H_ADDRESS, sign_request
 from tests.functional.framework import FAR_EXPIRY, JSON, Devnet, make_devnet
+from tests.weak_kdf import TEST_KDF
 from wallet.client import NodeClient, NodeError
 from wallet.keystore import seal_secret
 
@@ -58,7 +60,8 @@ def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
     try:
         home = devnet.node.home
         config = load_config(home)
-        config.vault = VaultConfig(enabled=True, registrar=to_address(devnet.keys["federation"].pubkey))
+        config.vault = VaultConfig(enabled=True, registrar=to_address(devnet.keys["federation"].pubkey),
+                                   key_password_file=VAULT_KEY_PASS)
         write_config(home, config)
         devnet.start_all(devnet.validators)
         yield devnet
@@ -293,9 +296,11 @@ def test_a_node_whose_vault_key_it_cannot_open_refuses_to_start(tmp_path) -> Non
     try:
         home = devnet.node.home
         config = load_config(home)
-        config.vault = VaultConfig(enabled=True, registrar=to_address(devnet.keys["federation"].pubkey))
+        config.vault = VaultConfig(enabled=True, registrar=to_address(devnet.keys["federation"].pubkey),
+                                   key_password_file=VAULT_KEY_PASS)
         write_config(home, config)
-        seal_secret(home / "vault" / "vault_key.json", os.urandom(32), "not the node password", "vault-key")
+        (home / "vault" / "vault_key.json").unlink()
+        seal_secret(home / "vault" / "vault_key.json", os.urandom(32), "not the vault's password", "vault-key", TEST_KDF)
         devnet.node.start(wait=False)
         assert devnet.node.process.wait(60) == 1
         assert "cannot unlock the vault key" in devnet.node.log_text()
