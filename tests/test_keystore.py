@@ -312,6 +312,21 @@ def test_a_password_file_others_can_read_or_write_is_refused(tmp_path, mode):
         read_password(path, min_length=MIN_NODE_PASSWORD)
 
 
+def test_the_registrars_uniqueness_secret_is_refused_when_others_can_read_it(tmp_path, capsys):
+    """Whoever reads the secret can test any tax code against the chain's tags: the registrar CLI refuses it."""
+    from node.cli import main
+
+    secret = _password_file(tmp_path, os.urandom(32).hex() + "\n", 0o644, name="uniqueness.secret")
+    record = tmp_path / "anna.json"
+    record.write_text(json.dumps({"kind": "person", "name": "Anna Rossi", "tax_code": "RSSNNA80A41L378J",
+                                  "birth_date": "1980-01-01"}))
+    anna = to_address(SigningKey.generate().pubkey)
+    status = main(["registrar", "register", "--as", "federation", "--record", str(record), "--key", anna,
+                   "--secret-file", str(secret), "--wallet-dir", str(tmp_path / "w"), "--node", "http://127.0.0.1:9"])
+    err = capsys.readouterr().err
+    assert status == 1 and "the uniqueness secret" in err and "open to other users" in err, err
+
+
 @pytest.mark.parametrize("mode", [0o600, 0o400])
 def test_an_owner_only_password_file_is_read(tmp_path, mode):
     assert read_password_file(_password_file(tmp_path, "twelve-chars\r\n", mode), MIN_NODE_PASSWORD) == "twelve-chars"

@@ -45,6 +45,7 @@ from wallet.cli import (
     _waiting,
 )
 from wallet.client import NodeClient, NodeError
+from wallet.keystore import KeystoreError, read_private_file
 from wallet.txbuild import build_and_sign, parse_address
 
 SECRET_ENV = "INCOOP_UNIQUENESS_SECRET_FILE"
@@ -65,9 +66,9 @@ def _secret(args: argparse.Namespace) -> bytes:
     if not path:
         raise CliError(f"no uniqueness secret: give --secret-file or set {SECRET_ENV}")
     try:
-        secret = Path(path).read_bytes().strip()
-    except OSError as exc:
-        raise CliError(f"cannot read the uniqueness secret {path}: {exc.strerror}") from None
+        secret = read_private_file(path, "the uniqueness secret").strip()
+    except KeystoreError as exc:
+        raise CliError(str(exc)) from None
     if len(secret) < 32:
         raise CliError(f"the uniqueness secret in {path} is shorter than 32 bytes")
     return secret

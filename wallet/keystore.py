@@ -268,35 +268,42 @@ def check_password_length(password: str, min_length: int, source: str) -> str:
     return password
 
 
-def read_password_file(path: str | Path, min_length: int = 0) -> str:
-    """The password in `path` (one line; a trailing newline is not part of it).
+def read_private_file(path: str | Path, what: str, max_bytes: int = MAX_PASSWORD_FILE_BYTES) -> bytes:
+    """The bytes of a secret file (a password, the registrars' uniqueness secret).
 
     Refused, with one line: a file that others may read or write (mode &
-    0o077: a password anyone on the machine can read protects nothing), one
-    that is not a regular file or pipe, longer than 1 KiB, not UTF-8, empty,
-    or shorter than `min_length` characters. The mode is taken from the open
-    file itself, so a swap between the check and the read changes nothing.
+    0o077: a secret anyone on the machine can read protects nothing), one
+    that is not a regular file or pipe, or longer than `max_bytes`. The mode
+    is taken from the open file itself, so a swap between the check and the
+    read changes nothing.
     """
     path = Path(path)
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOCTTY)
     except OSError as exc:
-        raise KeystoreError(f"cannot read password file {path}: {exc.strerror}") from exc
+        raise KeystoreError(f"cannot read {what} {path}: {exc.strerror}") from exc
     try:
         mode = os.fstat(fd).st_mode
         if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
-            raise KeystoreError(f"password file {path} is not a regular file")
+            raise KeystoreError(f"{what} {path} is not a regular file")
         if mode & 0o077:
-            raise KeystoreError(f"password file {path} is open to other users (mode {stat.S_IMODE(mode):04o}); "
+            raise KeystoreError(f"{what} {path} is open to other users (mode {stat.S_IMODE(mode):04o}); "
                                 f"make it the owner's only: chmod 600 {path}")
         with os.fdopen(os.dup(fd), "rb") as fh:
-            data = fh.read(MAX_PASSWORD_FILE_BYTES + 1)
+            data = fh.read(max_bytes + 1)
     except OSError as exc:
-        raise KeystoreError(f"cannot read password file {path}: {exc.strerror}") from exc
+        raise KeystoreError(f"cannot read {what} {path}: {exc.strerror}") from exc
     finally:
         os.close(fd)
-    if len(data) > MAX_PASSWORD_FILE_BYTES:
-        raise KeystoreError(f"password file {path} is longer than {MAX_PASSWORD_FILE_BYTES} bytes")
+    if len(data) > max_bytes:
+        raise KeystoreError(f"{what} {path} is longer than {max_bytes} bytes")
+    return data
+
+
+def read_password_file(path: str | Path, min_length: int = 0) -> str:
+    """The password in `path` (one line; a trailing newline is not part of it), by the rules of
+    `read_private_file`; also refused: not UTF-8, empty, or shorter than `min_length` characters."""
+    data = read_private_file(path, "password file")
     try:
         password = data.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError:
