@@ -94,6 +94,7 @@ def _init(args: argparse.Namespace) -> int:
             raise CliError("the vault key needs a password of its own, not the node key's")
 
     home.mkdir(parents=True, exist_ok=True)
+    home.chmod(0o700)  # the store, the sign-state and the vault are the member's alone
     key = SigningKey.generate()
     try:
         if args.generate_passwords:

@@ -69,6 +69,7 @@ def test_node_init_then_genesis_then_start_is_how_a_member_joins(tmp_path):
     made = run("node", "init", "--home", str(home), "--api-port", str(port), "--p2p-port", str(port + 1),
                "--password-file", str(tmp_path / "pw"), "--json")
     assert made.returncode == 0, made.stderr
+    assert home.stat().st_mode & 0o777 == 0o700, "the node's home is the member's alone"
     address = json.loads(made.stdout)["address"]
     again = run("node", "init", "--home", str(home), "--password-file", str(tmp_path / "pw"))
     assert again.returncode == 1 and "not replacing a node key" in again.stderr
