@@ -33,7 +33,7 @@ def _start(args: argparse.Namespace) -> int:
     try:
         return run_node(args.home)
     except NodeError as exc:
-        raise CliError(str(exc)) from exc
+        raise CliError(str(exc), exc.status) from exc
 
 
 def _init(args: argparse.Namespace) -> int:
