@@ -7,7 +7,10 @@ chain, and that its sign-state can be read. Then the store is copied next to
 its place (DATA.restoring), synced, the existing store moved aside as
 DATA.replaced-<time> (never deleted: it is the operator's to remove), and the
 copy renamed into place. The vault, when the backup holds one and the home
-enables one, the same way.
+enables one but has none, the same way: unlike the chain, which the node can
+fetch again from its peers, a vault exists nowhere else, so a home's own
+(newer) vault is never replaced; a damaged one is moved away by hand first
+(docs/operations.md, "Restoring").
 
 What is the home's own stays: its config.json, node key and genesis are
 copied from the backup only where the home has none. The sign-state is the
@@ -59,7 +62,7 @@ class RestoreReport:
     replaced: list[str] = field(default_factory=list)  # what was moved aside, where to
     copied: list[str] = field(default_factory=list)  # genesis, config, node key taken from the backup
     sign_state: str = "none"  # kept (the home's, newer), restored (the backup's), none
-    vault: str = "not in the backup"  # restored, not in the backup, not enabled in this home
+    vault: str = "not in the backup"  # restored, kept (the home has one), not in the backup, not enabled here
     warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -112,9 +115,12 @@ def restore_backup(backup: Path, home: Path, progress: Progress | None = None) -
     _check_genesis(paths[GENESIS], manifest)
     verify_backup(backup, manifest, progress)
     sign_state_action = _sign_state_action(backup, paths[SIGN_STATE], manifest)
-    restore_vault = manifest.vault and config.vault.enabled
+    has_vault = paths[VAULT].is_dir() and any(paths[VAULT].iterdir())
+    restore_vault = manifest.vault and config.vault.enabled and not has_vault
     if manifest.vault and not config.vault.enabled:
         report.vault = "not enabled in this home"
+    elif manifest.vault and has_vault:
+        report.vault = "kept (the home has one)"
 
     home.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
