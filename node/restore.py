@@ -157,6 +157,10 @@ def restore_backup(backup: Path, home: Path, progress: Progress | None = None) -
                                "(docs/operations.md, \"Restoring a validator\")")
     if not paths[NODE_KEY].exists():
         report.warnings.append(f"no node key at {paths[NODE_KEY]}: put the node's key there before starting it")
+    password_file = config.key_password_file and config.path(home, config.key_password_file)
+    if password_file and not password_file.exists():
+        report.warnings.append(f"no key password file at {password_file} (a backup never holds it): put it there "
+                               "before starting the node")
 
     _genesis_hash, head = open_checked(paths[DATA])
     if head.height != manifest.height or head.block_hash.hex() != manifest.block_hash:

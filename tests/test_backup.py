@@ -105,6 +105,7 @@ def test_a_backup_restores_into_a_new_home_with_its_vault(home: Path, tmp_path: 
     assert sorted(report["copied"]) == ["config.json", "genesis.json", "node_key.json"]
     assert report["vault"] == "restored" and report["sign_state"] == "none"
     assert any("sign-state" in w for w in report["warnings"])
+    assert any(f"no key password file at {target / 'node_key.pass'}" in w for w in report["warnings"])
     assert head_of(target / "data") == (taken["height"], taken["block_hash"])
     with Vault(target / "vault", PASSWORD) as vault:
         assert vault.get(RECORD_ID)[0].name == "Anna Rossi"
