@@ -141,7 +141,10 @@ class Stopper:
         if self.failure is None:
             self.failure = error
             log.critical("%s", error)
-        self._loop.call_soon_threadsafe(self.event.set)
+        try:
+            self._loop.call_soon_threadsafe(self.event.set)
+        except RuntimeError:  # the loop is already closed: the node has stopped anyway
+            pass
 
 
 def node_role(setup: NodeSetup, store: Store) -> str:
