@@ -100,6 +100,10 @@ _KEY_NAMES = {
 }
 
 
+def _printable(raw: bytes) -> bool:
+    return all(32 <= b < 127 for b in raw)
+
+
 def describe_key(key: bytes | None) -> str:
     """A store key as an operator reads it (FORMAT.md §15): 'block 812', 'state entry bal/8a88…', 'the head record'."""
     if key is None:
@@ -111,9 +115,11 @@ def describe_key(key: bytes | None) -> str:
         return f"block {int.from_bytes(rest, 'big')}"
     if prefix == P_STATE:
         cut = rest.find(b"/") + 1
-        if cut and all(32 <= b < 127 for b in rest[:cut]):
-            return f"state entry {rest[:cut].decode('ascii')}{rest[cut:cut + 16].hex()}"
-        return f"state entry {rest[:16].hex()}"
+        if cut and _printable(rest[:cut]):
+            tail = rest[cut:]
+            shown = tail.decode("ascii") if _printable(tail) else tail[:16].hex() + ("…" if len(tail) > 16 else "")
+            return f"state entry {rest[:cut].decode('ascii')}{shown}"
+        return f"state entry {rest[:16].hex()}…"
     if key == K_HEAD:
         return "the head record"
     if key == K_GENESIS:

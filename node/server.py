@@ -157,14 +157,13 @@ def node_role(setup: NodeSetup, store: Store) -> str:
     return "validator"
 
 
-def build_app(setup: NodeSetup, stopper: Stopper | None = None) -> web.Application:
+def build_app(setup: NodeSetup) -> web.Application:
     """The API app; its cleanup contexts open the store and run peers and consensus, and close them in reverse."""
 
     async def node_resources(app: web.Application) -> AsyncIterator[None]:
         store = open_store(setup)
-        if stopper is not None:
-            store.on_failure = lambda failure: stopper.fail(store_failed(failure))
         verify_pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="verify")
+        served = False
         try:
             mempool = Mempool(store.state, setup.genesis.chain_id, setup.config.mempool_max_txs)
             app[NODE] = NodeContext(
@@ -177,11 +176,13 @@ def build_app(setup: NodeSetup, stopper: Stopper | None = None) -> web.Applicati
                 verify_pool=verify_pool,
             )
             _warn_if_vault_serves_no_registrar(setup, store)
+            served = True
             yield
         finally:
             verify_pool.shutdown(wait=True)
             store.close()
-            log.info("store closed")
+            if served:  # a refusal at start-up stays the one line it is
+                log.info("store closed")
 
     async def consensus(app: web.Application) -> AsyncIterator[None]:
         ctx = app[NODE]
@@ -247,15 +248,19 @@ def peer_urls(setup: NodeSetup) -> list[str]:
 
 
 async def serve(setup: NodeSetup) -> None:
-    """Run until SIGINT or SIGTERM."""
+    """Run until SIGINT or SIGTERM, or until the store fails (then NodeError, exit status EXIT_STORE_FAILED)."""
     stopper = Stopper()
-    app = build_app(setup, stopper)
+    app = build_app(setup)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     try:
         await runner.setup()
     except StoreFailure as exc:  # found while starting (the validator set, the consensus state): same refusal
-        await runner.cleanup()
         raise store_failed(exc) from None
+    # from now on a store failure, wherever a read meets it, stops the node (one that came first, too)
+    store = app[NODE].store
+    store.on_failure = lambda failure: stopper.fail(store_failed(failure))
+    if store.failure is not None:
+        stopper.fail(store_failed(store.failure))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopper.event.set)

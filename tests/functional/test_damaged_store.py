@@ -11,7 +11,9 @@ Scenario:
    LevelDB's words; with --json it prints one JSON object saying the data
    directory is damaged. No traceback either way.
 3. The node on a copy whose head record is damaged refuses to start: exit
-   status 3 and exactly one line of output, no log line before it.
+   status 3 and exactly one line of output, no log line before it. So does
+   one whose validator set (a state entry the start-up reads after the
+   check) is damaged.
 4. The node on a copy with an old block damaged (the start-up check reads
    the head, the head block and the state root, not every block) starts and
    serves; a client reading block 1 gets 503 STORE_FAILED, and the node
@@ -28,7 +30,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.store import K_HEAD, P_BLOCK
+from ledger.chain import KEY_VALIDATORS
+from ledger.store import K_HEAD, P_BLOCK, P_STATE
 from node.server import EXIT_STORE_FAILED
 from tests.functional.framework import (
     ApiCallError,
@@ -89,14 +92,16 @@ def test_the_audit_says_in_one_line_that_it_could_not_run(stopped: Devnet, tmp_p
                                        "message": line.removeprefix("incoop: ")}
 
 
-def test_the_node_refuses_to_start_on_a_damaged_head(stopped: Devnet, tmp_path: Path) -> None:
-    node = damaged_copy(stopped, tmp_path, K_HEAD)
+@pytest.mark.parametrize("key, reading", [(K_HEAD, " record)"), (P_STATE + KEY_VALIDATORS, "(reading state entry ")])
+def test_the_node_refuses_to_start_on_a_damaged_store(stopped: Devnet, tmp_path: Path, key: bytes,
+                                                      reading: str) -> None:
+    node = damaged_copy(stopped, tmp_path, key)
     node.start(wait=False)
     assert node.process.wait(30) == EXIT_STORE_FAILED
     output = node.log_text().strip().splitlines()
     assert len(output) == 1, output
     assert output[0].startswith(f"incoop: the store at {node.home / 'data'} is damaged: ")
-    assert "block checksum mismatch" in output[0] and "record)" in output[0]
+    assert "block checksum mismatch" in output[0] and reading in output[0]
     assert "restore the data directory from a backup" in output[0]
 
 
