@@ -14,6 +14,14 @@ data directory):
 
 `commit_block` writes all of it with one `write_batch(sync=True)`: a SIGKILL
 leaves either the whole block or none of it.
+
+Damage (docs/operations.md, "A damaged store"): every read verifies LevelDB's
+block checksums and the store is opened with `paranoid_checks`, so a flipped
+bit on disk is an error, never a silently different value (an unverified read
+of a snappy-compressed block can decode damaged bytes without complaint). Any
+LevelDB error while reading or writing becomes a `StoreFailure` naming what
+was being read, and is reported once to `on_failure`: the node stops on it
+rather than serve a state it could only half read.
 """
 
 from __future__ import annotations
@@ -21,11 +29,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import plyvel
 
-from ledger.block import Block, Certificate, encode_raw_block
-from ledger.encoding import decode, encode
+from ledger.block import Block, BlockFormatError, Certificate, decode_raw_block, encode_raw_block
+from ledger.encoding import EncodingError, decode, encode
 from ledger.merkle import StateTree
 from ledger.transition import BlockOutcome, ChainHead
 
@@ -46,6 +55,78 @@ def _h8(height: int) -> bytes:
 
 class StoreError(RuntimeError):
     pass
+
+
+class StoreFailure(StoreError):
+    """LevelDB failed under a working store: damaged bytes, a disk that cannot be read or written.
+
+    `reading` says what was being read or written ("block 812", "state entry
+    bal/8a88…"); `leveldb` is LevelDB's own words, or None when the store's
+    records themselves disagree (a head that names a block the store does not
+    hold). Nothing read from the store afterwards can be trusted.
+    """
+
+    def __init__(self, path: str | Path, reading: str, leveldb: str | None = None, detail: str | None = None):
+        self.path = str(path)
+        self.reading = reading
+        self.leveldb = leveldb
+        self.detail = detail or f"LevelDB says {leveldb!r}"
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        return f"the store at {self.path} is damaged: {self.detail} ({self.reading})"
+
+
+class StoreWriteFailed(StoreFailure):
+    """A write was refused (a full or failing disk, or damage LevelDB found while compacting)."""
+
+    def _describe(self) -> str:
+        return f"cannot write the store at {self.path}: {self.detail} ({self.reading})"
+
+
+def _leveldb_words(exc: plyvel.Error) -> str:
+    """plyvel carries LevelDB's status text as bytes: b'Corruption: block checksum mismatch'."""
+    text = exc.args[0] if exc.args else str(exc)
+    return text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+
+
+_KEY_NAMES = {
+    b"b": "the blocks",
+    b"s": "the state",
+    b"h": "the block-hash index",
+    b"t": "the transaction index",
+    b"x": "the per-account history index",
+    b"n": "the state tree",
+}
+
+
+def _printable(raw: bytes) -> bool:
+    return all(32 <= b < 127 for b in raw)
+
+
+def describe_key(key: bytes | None) -> str:
+    """A store key as an operator reads it (FORMAT.md §15): 'block 812', 'state entry bal/8a88…', 'the head record'."""
+    if key is None:
+        return "the first entry"
+    prefix, rest = key[:1], key[1:]
+    if len(key) == 1 and prefix in _KEY_NAMES:
+        return _KEY_NAMES[prefix]
+    if prefix == P_BLOCK and len(rest) == 8:
+        return f"block {int.from_bytes(rest, 'big')}"
+    if prefix == P_STATE:
+        cut = rest.find(b"/") + 1
+        if cut and _printable(rest[:cut]):
+            tail = rest[cut:]
+            shown = tail.decode("ascii") if _printable(tail) else tail[:16].hex() + ("…" if len(tail) > 16 else "")
+            return f"state entry {rest[:cut].decode('ascii')}{shown}"
+        return f"state entry {rest[:16].hex()}…"
+    if key == K_HEAD:
+        return "the head record"
+    if key == K_GENESIS:
+        return "the genesis record"
+    if prefix in _KEY_NAMES:
+        return f"{_KEY_NAMES[prefix]} at {rest[:16].hex()}"
+    return f"key {key[:17].hex()}"
 
 
 LEVELDB_BLOCK_CACHE = 64 * 1024 * 1024
@@ -72,8 +153,8 @@ class _ReadCache:
 
     __slots__ = ("_db_get", "_values", "_lock", "_generation", "_limit")
 
-    def __init__(self, db: plyvel.DB):
-        self._db_get = db.get
+    def __init__(self, db_get: Callable[[bytes], bytes | None]):
+        self._db_get = db_get
         self._values: dict[bytes, bytes | None] = {}
         self._lock = threading.Lock()
         self._generation = 0
@@ -115,20 +196,96 @@ class _PrefixedReader:
         return self._get(self._prefix + key)
 
 
+class StoreView:
+    """A consistent view of the store (Store.read_view); `get` maps damage like every store read."""
+
+    def __init__(self, store: Store, snapshot: Any):
+        self._store = store
+        self._snapshot = snapshot
+
+    def get(self, key: bytes) -> bytes | None:
+        try:
+            return self._snapshot.get(key, verify_checksums=True)
+        except (plyvel.CorruptionError, plyvel.IOError) as exc:
+            raise self._store._failed(StoreFailure(self._store.path, f"reading {describe_key(key)}",
+                                                   _leveldb_words(exc))) from None
+
+    def __enter__(self) -> StoreView:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._snapshot.close()
+
+
 class Store:
     def __init__(self, path: str | Path, create: bool = True, sync: bool = True):
         """`sync=False` is for scratch stores (the auditor's replay), where a crash loses nothing of value."""
+        self.path = Path(path)
         self._sync = sync
+        self.on_failure: Callable[[StoreFailure], None] | None = None
+        self.failure: StoreFailure | None = None
         if create:
-            Path(path).mkdir(parents=True, exist_ok=True)
+            self.path.mkdir(parents=True, exist_ok=True)
         try:
+            # paranoid_checks: a damaged log or manifest fails the open (a log cut short by a crash does not:
+            # LevelDB reads a torn last record as the end of the log), and a compaction that meets a damaged
+            # table stops every later write instead of dropping the entries it could not read
             self.db = plyvel.DB(str(path), create_if_missing=create, lru_cache_size=LEVELDB_BLOCK_CACHE,
-                                bloom_filter_bits=10)
+                                bloom_filter_bits=10, paranoid_checks=True)
+        except plyvel.CorruptionError as exc:
+            raise StoreFailure(path, "opening it", _leveldb_words(exc)) from None
         except plyvel.Error as exc:  # IOError (locked, unreadable) and "does not exist"
-            raise StoreError(f"cannot open the store at {path}: {exc}") from exc
-        self._cache = _ReadCache(self.db)
+            raise StoreError(f"cannot open the store at {path}: {_leveldb_words(exc)}") from None
+        self._db_get = self.db.get
+        self._cache = _ReadCache(self._get)
         self.state = _PrefixedReader(self._cache.get, P_STATE)
         self.tree = StateTree(_PrefixedReader(self._cache.get, P_TREE).get)
+
+    # --- reads that cannot return damaged bytes ---------------------------------
+
+    def _failed(self, failure: StoreFailure) -> StoreFailure:
+        """Remember the first failure and tell `on_failure` once; returns the failure to raise."""
+        if self.failure is None:
+            self.failure = failure
+            if self.on_failure is not None:
+                self.on_failure(failure)
+        return failure
+
+    def _get(self, key: bytes) -> bytes | None:
+        try:
+            return self._db_get(key, verify_checksums=True)
+        except (plyvel.CorruptionError, plyvel.IOError) as exc:
+            raise self._failed(StoreFailure(self.path, f"reading {describe_key(key)}", _leveldb_words(exc))) from None
+
+    def _scan(self, what: str, **options: Any) -> Iterator[tuple[bytes, bytes]]:
+        """Entries in key order, checksums verified; a failure names the last good key before it."""
+        last = None
+        iterator = self.db.iterator(verify_checksums=True, **options)
+        try:
+            for key, value in iterator:
+                last = key
+                yield key, value
+        except (plyvel.CorruptionError, plyvel.IOError) as exc:
+            where = f"reading {what} after {describe_key(last)}" if last is not None else f"reading {what}"
+            raise self._failed(StoreFailure(self.path, where, _leveldb_words(exc))) from None
+        finally:
+            iterator.close()
+
+    def entries(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Every entry under a store prefix (P_STATE, P_TREE, …) without it, in key order (the audit's walk)."""
+        for key, value in self._scan(describe_key(prefix), prefix=prefix):
+            yield key[len(prefix):], value
+
+    def read_view(self) -> StoreView:
+        """Reads from one LevelDB snapshot (one committed state), checksums verified; use it as a context.
+
+        For readers that must see a single version across several reads while
+        blocks commit (a balance proof: tree nodes, value, head and block).
+        """
+        return StoreView(self, self.db.snapshot())
+
+    def _write_failed(self, exc: plyvel.Error, what: str) -> StoreFailure:
+        return self._failed(StoreWriteFailed(self.path, what, _leveldb_words(exc)))
 
     def close(self) -> None:
         self.db.close()
@@ -142,7 +299,7 @@ class Store:
     # --- genesis and head -----------------------------------------------------
 
     def is_initialised(self) -> bool:
-        return self.db.get(K_GENESIS) is not None
+        return self._get(K_GENESIS) is not None
 
     def init_genesis(self, genesis_hash: bytes, state: dict[bytes, bytes], time_ms: int) -> ChainHead:
         if self.is_initialised():
@@ -151,25 +308,76 @@ class Store:
         written = {P_STATE + key: value for key, value in state.items()}
         written.update((P_TREE + key, value) for key, value in tree_writes.items() if value is not None)
         self._cache.begin_commit()
-        with self.db.write_batch(transaction=True, sync=self._sync) as batch:
-            for key, value in written.items():
-                batch.put(key, value)
-            batch.put(K_GENESIS, encode((genesis_hash, root, time_ms)))
-            batch.put(K_HEAD, encode((0, genesis_hash, root, time_ms)))
+        try:
+            with self.db.write_batch(transaction=True, sync=self._sync) as batch:
+                for key, value in written.items():
+                    batch.put(key, value)
+                batch.put(K_GENESIS, encode((genesis_hash, root, time_ms)))
+                batch.put(K_HEAD, encode((0, genesis_hash, root, time_ms)))
+        except plyvel.Error as exc:
+            raise self._write_failed(exc, "writing the genesis state") from None
         self._cache.end_commit(written)
         return ChainHead(0, genesis_hash, root, time_ms)
 
     def genesis(self) -> tuple[bytes, bytes, int]:
-        raw = self.db.get(K_GENESIS)
+        raw = self._get(K_GENESIS)
         if raw is None:
             raise StoreError("the store holds no chain")
-        return decode(raw)
+        return self._record(raw, K_GENESIS)
 
     def head(self) -> ChainHead:
-        raw = self.db.get(K_HEAD)
+        raw = self._get(K_HEAD)
         if raw is None:
             raise StoreError("the store holds no chain")
-        return ChainHead(*decode(raw))
+        return ChainHead(*self._record(raw, K_HEAD))
+
+    def _record(self, raw: bytes, key: bytes) -> tuple:
+        """[hash, hash, int] or [int, hash, hash, int] (FORMAT.md §15); anything else is damage."""
+        try:
+            value = decode(raw)
+            shape = (bytes, bytes, int) if key == K_GENESIS else (int, bytes, bytes, int)
+            if len(value) != len(shape) or not all(type(v) is t for v, t in zip(value, shape, strict=True)):
+                raise TypeError("wrong fields")
+        except (EncodingError, TypeError) as exc:
+            raise self._failed(StoreFailure(self.path, f"reading {describe_key(key)}",
+                                            detail=f"the record does not decode ({exc})")) from None
+        return tuple(value)
+
+    def check(self) -> ChainHead:
+        """What a node checks before it serves (cheap: a handful of reads), returning the head.
+
+        The genesis and head records decode; the head block is stored, decodes,
+        is the block the head names and carries its state root; the state
+        tree's root record is that state root. Every read verifies checksums.
+        This finds a damaged head, and damage anywhere near the top of the
+        state; damage elsewhere is found when it is read (and stops the node
+        then) or by `incoop audit verify --data`, which reads everything.
+        """
+        genesis_hash = self.genesis()[0]
+        head = self.head()
+        if head.height == 0:
+            if head.block_hash != genesis_hash:
+                raise self._inconsistent(K_HEAD, f"the head at height 0 names {head.block_hash.hex()[:16]}…, "
+                                                 f"not the genesis {genesis_hash.hex()[:16]}…")
+        else:
+            raw = self.raw_block(head.height)
+            if raw is None:
+                raise self._inconsistent(P_BLOCK + _h8(head.height), "the head block is missing")
+            try:
+                block, _ = decode_raw_block(raw)
+            except BlockFormatError as exc:
+                raise self._inconsistent(P_BLOCK + _h8(head.height), f"the head block does not decode ({exc})") from None
+            if block.hash() != head.block_hash or block.header.state_root != head.state_root:
+                raise self._inconsistent(P_BLOCK + _h8(head.height), "the stored block is not the one the head "
+                                                                     f"record names ({head.block_hash.hex()[:16]}…)")
+        root = self.tree.root()
+        if root != head.state_root:
+            raise self._inconsistent(P_TREE, f"the state tree's root is {root.hex()[:16]}…, the head's state root "
+                                             f"is {head.state_root.hex()[:16]}…")
+        return head
+
+    def _inconsistent(self, key: bytes, detail: str) -> StoreFailure:
+        return self._failed(StoreFailure(self.path, f"reading {describe_key(key)}", detail=detail))
 
     # --- commit ---------------------------------------------------------------
 
@@ -185,35 +393,38 @@ class Store:
         for key, value in outcome.tree_writes.items():
             written[P_TREE + key] = value
         self._cache.begin_commit()
-        with self.db.write_batch(transaction=True, sync=self._sync) as batch:
-            batch.put(P_BLOCK + h8, encode_raw_block(block, certificate))
-            batch.put(P_HASH + block_hash, h8)
-            for index, tx in enumerate(outcome.txs):
-                batch.put(P_TX + tx.hash, encode((height, index)))
-                suffix = h8 + index.to_bytes(4, "big")
-                for account in sorted({tx.signer, *outcome.parties[index]}):
-                    batch.put(P_HISTORY + account + suffix, tx.hash)
-            for key, value in written.items():
-                if value is None:
-                    batch.delete(key)
-                else:
-                    batch.put(key, value)
-            head = ChainHead(height, block_hash, header.state_root, header.time_ms)
-            batch.put(K_HEAD, encode(tuple(head)))
+        try:
+            with self.db.write_batch(transaction=True, sync=self._sync) as batch:
+                batch.put(P_BLOCK + h8, encode_raw_block(block, certificate))
+                batch.put(P_HASH + block_hash, h8)
+                for index, tx in enumerate(outcome.txs):
+                    batch.put(P_TX + tx.hash, encode((height, index)))
+                    suffix = h8 + index.to_bytes(4, "big")
+                    for account in sorted({tx.signer, *outcome.parties[index]}):
+                        batch.put(P_HISTORY + account + suffix, tx.hash)
+                for key, value in written.items():
+                    if value is None:
+                        batch.delete(key)
+                    else:
+                        batch.put(key, value)
+                head = ChainHead(height, block_hash, header.state_root, header.time_ms)
+                batch.put(K_HEAD, encode(tuple(head)))
+        except plyvel.Error as exc:
+            raise self._write_failed(exc, f"committing block {height}") from None
         self._cache.end_commit(written)
         return head
 
     # --- reads ------------------------------------------------------------------
 
     def raw_block(self, height: int) -> bytes | None:
-        return self.db.get(P_BLOCK + _h8(height))
+        return self._get(P_BLOCK + _h8(height))
 
     def height_of(self, block_hash: bytes) -> int | None:
-        raw = self.db.get(P_HASH + block_hash)
+        raw = self._get(P_HASH + block_hash)
         return None if raw is None else int.from_bytes(raw, "big")
 
     def tx_location(self, tx_hash: bytes) -> tuple[int, int] | None:
-        raw = self.db.get(P_TX + tx_hash)
+        raw = self._get(P_TX + tx_hash)
         return None if raw is None else tuple(decode(raw))
 
     def history(self, account: bytes, before: tuple[int, int] | None = None, limit: int = 50) -> list[tuple[int, int, bytes]]:
@@ -221,16 +432,19 @@ class Store:
         prefix = P_HISTORY + account
         stop = prefix + (_h8(before[0]) + before[1].to_bytes(4, "big") if before else b"\xff" * 12)
         out = []
-        with self.db.iterator(start=prefix, stop=stop, reverse=True) as it:
-            for key, tx_hash in it:
+        entries = self._scan("the per-account history index", start=prefix, stop=stop, reverse=True)
+        try:
+            for key, tx_hash in entries:
                 suffix = key[len(prefix):]
                 out.append((int.from_bytes(suffix[:8], "big"), int.from_bytes(suffix[8:], "big"), tx_hash))
                 if len(out) >= limit:
                     break
+        finally:
+            entries.close()
         return out
 
     def state_items(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         """State entries under a key prefix, in key order (for listings, never for the transition)."""
         full = P_STATE + prefix
-        for key, value in self.db.iterator(prefix=full):
+        for key, value in self._scan("the state", prefix=full):
             yield key[len(P_STATE):], value

@@ -31,7 +31,7 @@ from ledger.block import Block, Certificate, decode_raw_block
 from ledger.crypto import HASH_LEN, PUBKEY_LEN
 from ledger.encoding import EncodingError, decode
 from ledger.errors import MESSAGES, Code, TxError
-from ledger.store import Store
+from ledger.store import Store, StoreFailure
 from ledger.tx import Tx, decode_tx
 from node import metrics
 from node.balance_proofs import NoCommittedBlock, balance_proof_at_head
@@ -723,6 +723,8 @@ def error_middleware_for(timeout_s: float) -> Callable:
             return _http_error(request, exc)
         except TimeoutError:
             return _error_response(503, "TIMEOUT", f"the request took longer than {timeout_s} s")
+        except StoreFailure:  # the node stops on it (node/server.py); the caller asks another node
+            return _error_response(503, "STORE_FAILED", "this node's store failed and the node is stopping")
         except Exception:
             log.exception("internal error on %s %s", request.method, request.path)
             return _error_response(500, "INTERNAL", "internal error (logged by the node)")

@@ -4,7 +4,8 @@ The consensus driver commits a block on an executor thread while the API
 serves requests. The tree nodes, the state values, the head and the raw block
 must all be read from the same committed state, or an honest node would hand
 out a proof that does not match its own header. A LevelDB snapshot pins one
-version of the database: every read below goes through it.
+version of the database: every read below goes through it (Store.read_view,
+which verifies checksums and stops the node on a damaged store).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class NoCommittedBlock(LookupError):
 
 def balance_proof_at_head(store: Store, account: bytes, class_id: str) -> BalanceProof | None:
     """The bundle against the head block (its header's state root is the head state); None for an unknown class."""
-    with store.db.snapshot() as snapshot:
+    with store.read_view() as snapshot:
         height = decode(snapshot.get(K_HEAD))[0]
         if height == 0:
             raise NoCommittedBlock("no block is committed yet, so there is no certificate to prove a balance with")

@@ -40,7 +40,7 @@ _SCHEMAS: dict[str, Any] = {
                 "type": "object",
                 "required": ["code", "message"],
                 "properties": {
-                    "code": {"type": "string", "description": "a ledger.errors.Code name or NOT_FOUND, BAD_REQUEST, BODY_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, METHOD_NOT_ALLOWED, INVALID_ADDRESS, TIMEOUT; on /v1/vault also UNAUTHENTICATED, STALE_REQUEST, REPLAYED_REQUEST, FORBIDDEN, TOO_MANY_REQUESTS, EXISTS, INVALID_RECORD"},
+                    "code": {"type": "string", "description": "a ledger.errors.Code name or NOT_FOUND, BAD_REQUEST, BODY_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, METHOD_NOT_ALLOWED, INVALID_ADDRESS, TIMEOUT, STORE_FAILED; on /v1/vault also UNAUTHENTICATED, STALE_REQUEST, REPLAYED_REQUEST, FORBIDDEN, TOO_MANY_REQUESTS, EXISTS, INVALID_RECORD"},
                     "message": {"type": "string"},
                 },
             }

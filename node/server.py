@@ -2,9 +2,16 @@
 
 Start-up refuses early, with one line, anything that would make the node
 serve the wrong chain: a store made from another genesis, a key it cannot
-decrypt. Shutdown (SIGINT/SIGTERM) stops consensus first, lets a commit
-under way finish, and only then closes the store, so a clean stop never
-depends on the store's crash safety (a SIGKILL does, and it holds).
+decrypt, a damaged store (Store.check: the head records, the head block and
+the state tree's root, checksums verified). Shutdown (SIGINT/SIGTERM) stops
+consensus first, lets a commit under way finish, and only then closes the
+store, so a clean stop never depends on the store's crash safety (a SIGKILL
+does, and it holds).
+
+A store that fails later (damage found by a read, a write the disk refuses)
+stops the node the same orderly way, with one logged line and exit status
+EXIT_STORE_FAILED, rather than let it serve or vote on a state it could only
+half read (docs/operations.md, "A damaged store").
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from identity.records import is_registrar
 from ledger import chain
 from ledger.address import from_address, to_address
 from ledger.crypto import SigningKey
-from ledger.store import Store, StoreError
+from ledger.store import Store, StoreError, StoreFailure
 from node import vault_api
 from node.api import NODE, NodeContext, create_app
 from node.config import KEY_PASSWORD_ENV, VAULT_PASSWORD_ENV, ConfigError, NodeConfig, load_config
@@ -40,10 +47,23 @@ from wallet.keystore import MIN_NODE_PASSWORD, KeystoreError, read_key_file, rea
 
 log = logging.getLogger("incoop.node")
 SHUTDOWN_TIMEOUT_S = 5.0
+EXIT_STORE_FAILED = 3
+"""`incoop node start`'s exit status when its store is damaged or cannot be written: restarting will not help
+(the systemd unit in docs/operations.md does not restart on it)."""
 
 
 class NodeError(RuntimeError):
-    """The node cannot start; the message says why, in one line."""
+    """The node cannot start (or had to stop); the message says why, in one line."""
+
+    def __init__(self, message: str, status: int = 1):
+        super().__init__(message)
+        self.status = status
+
+
+def store_failed(failure: StoreFailure) -> NodeError:
+    """The one line an operator reads when the store fails, with what to do about it."""
+    return NodeError(f"{failure}; the node will not serve it: restore the data directory from a backup, or move it "
+                     "away and let the node sync from its peers (docs/operations.md)", EXIT_STORE_FAILED)
 
 
 @dataclass(frozen=True)
@@ -99,10 +119,12 @@ def _node_password(home: Path, config: NodeConfig, password_file: str | None, en
 
 
 def open_store(setup: NodeSetup) -> Store:
-    """The node's store, initialised from genesis when new; refuses a store of another chain."""
+    """The node's store, initialised from genesis when new; refuses a store of another chain or a damaged one."""
     path = setup.config.path(setup.home, setup.config.data_dir)
     try:
         store = Store(path)
+    except StoreFailure as exc:
+        raise store_failed(exc) from None
     except StoreError as exc:
         raise NodeError(str(exc)) from exc
     try:
@@ -115,10 +137,33 @@ def open_store(setup: NodeSetup) -> Store:
                 f"({store.genesis()[0].hex()[:16]}…, this genesis is {genesis_hash.hex()[:16]}…); "
                 "use another data_dir or the matching genesis.json"
             )
+        store.check()
+    except StoreFailure as exc:
+        store.close()
+        raise store_failed(exc) from None
     except BaseException:
         store.close()
         raise
     return store
+
+
+class Stopper:
+    """Why and when `serve` returns: a signal, or a failure after which serving would be unsafe."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.failure: NodeError | None = None
+        self._loop = asyncio.get_running_loop()
+
+    def fail(self, error: NodeError) -> None:
+        """Stop with `error` (from any thread: a store read fails wherever it happens)."""
+        if self.failure is None:
+            self.failure = error
+            log.critical("%s", error)
+        try:
+            self._loop.call_soon_threadsafe(self.event.set)
+        except RuntimeError:  # the loop is already closed: the node has stopped anyway
+            pass
 
 
 def node_role(setup: NodeSetup, store: Store) -> str:
@@ -137,6 +182,7 @@ def build_app(setup: NodeSetup) -> web.Application:
     async def node_resources(app: web.Application) -> AsyncIterator[None]:
         store = open_store(setup)
         verify_pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="verify")
+        served = False
         try:
             mempool = Mempool(store.state, setup.genesis.chain_id, setup.config.mempool_max_txs)
             app[NODE] = NodeContext(
@@ -149,11 +195,13 @@ def build_app(setup: NodeSetup) -> web.Application:
                 verify_pool=verify_pool,
             )
             _warn_if_vault_serves_no_registrar(setup, store)
+            served = True
             yield
         finally:
             verify_pool.shutdown(wait=True)
             store.close()
-            log.info("store closed")
+            if served:  # a refusal at start-up stays the one line it is
+                log.info("store closed")
 
     async def consensus(app: web.Application) -> AsyncIterator[None]:
         ctx = app[NODE]
@@ -219,14 +267,22 @@ def peer_urls(setup: NodeSetup) -> list[str]:
 
 
 async def serve(setup: NodeSetup) -> None:
-    """Run until SIGINT or SIGTERM."""
+    """Run until SIGINT or SIGTERM, or until the store fails (then NodeError, exit status EXIT_STORE_FAILED)."""
+    stopper = Stopper()
     app = build_app(setup)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
-    await runner.setup()
-    stop = asyncio.Event()
+    try:
+        await runner.setup()
+    except StoreFailure as exc:  # found while starting (the validator set, the consensus state): same refusal
+        raise store_failed(exc) from None
+    # from now on a store failure, wherever a read meets it, stops the node (one that came first, too)
+    store = app[NODE].store
+    store.on_failure = lambda failure: stopper.fail(store_failed(failure))
+    if store.failure is not None:
+        stopper.fail(store_failed(store.failure))
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, stopper.event.set)
     try:
         api = setup.config.api
         site = web.TCPSite(runner, api.host, api.port)
@@ -238,10 +294,12 @@ async def serve(setup: NodeSetup) -> None:
         url = f"http://{api.host}:{api.port}"
         print(f"incoop node {ctx.node_address} serving {url} at height {ctx.store.head().height}", flush=True)
         log.info("running as %s on chain %s", ctx.role, ctx.chain_id)
-        await stop.wait()
+        await stopper.event.wait()
         log.info("stopping")
     finally:
         await runner.cleanup()
+    if stopper.failure is not None:
+        raise stopper.failure
 
 
 def run_node(home: Path) -> int:

@@ -4,6 +4,10 @@ The rows come from `node.audit.export` (a replay of the chain from genesis,
 checked block by block); this module only turns options into a selection,
 writes the CSV (to a file only once it is complete, so a failed export never
 leaves a statement that looks whole) and reports progress and a summary.
+
+Exit status, as `incoop audit verify`'s: 0 written; 1 the chain fails a check
+on the way; 2 the export could not run (an unreadable genesis, an unreachable
+node, a damaged data directory). With --json a failure is one JSON object too.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import TextIO
 from genesis.document import GenesisError, load_genesis
 from ledger.address import AddressError, from_address
 from ledger.credits import CLASS_ID
+from ledger.store import StoreError
 from node.audit.export import (
     COLUMNS,
     DAY_MS,
@@ -31,7 +36,8 @@ from node.audit.export import (
     day_start_ms,
     export_movements,
 )
-from node.audit.source import SourceError, open_source
+from node.audit.source import SourceDamaged, SourceError, open_source
+from node.audit.verify_cli import cannot_run
 from node.cli_common import CliError, emit
 
 PROGRESS_INTERVAL_S = 1.0
@@ -128,7 +134,7 @@ def _write(rows_out: TextIO, args: argparse.Namespace, selection: Selection, tot
         genesis = load_genesis(args.genesis)
         source = open_source(args.node, args.data)
     except (GenesisError, SourceError) as exc:
-        raise CliError(str(exc)) from None
+        raise cannot_run(args.json, str(exc), isinstance(exc, SourceDamaged)) from None
     replayed = 0
     show = progress_printer(sys.stderr)
 
@@ -144,8 +150,14 @@ def _write(rows_out: TextIO, args: argparse.Namespace, selection: Selection, tot
             for movement in movements:
                 writer.writerow(movement.row())
                 totals.add(movement)
-    except (ExportError, SourceError) as exc:
+    except ExportError as exc:
+        if args.json:
+            emit(True, {"ok": False, "could_not_run": False, "message": str(exc)})
         raise CliError(str(exc)) from None
+    except SourceError as exc:
+        raise cannot_run(args.json, str(exc), isinstance(exc, SourceDamaged)) from None
+    except StoreError as exc:  # the export's own scratch store (a full temporary disk)
+        raise cannot_run(args.json, f"the export's scratch store failed: {exc}") from None
     finally:
         source.close()
     return replayed
@@ -173,6 +185,6 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise CliError(f"cannot write {out}: {exc.strerror}") from None
     finally:
         partial.unlink(missing_ok=True)
-    summary = {**totals.as_json(), "out": str(out), "replayed_to_height": replayed}
+    summary = {"ok": True, **totals.as_json(), "out": str(out), "replayed_to_height": replayed}
     emit(args.json, summary, f"{totals.rows} movements written to {out} (chain replayed to height {replayed})")
     return 0

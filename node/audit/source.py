@@ -6,35 +6,40 @@ and `/v1/blocks/{h}/raw`). Nothing here checks anything: the source is never
 trusted, the verifier is.
 
 A running node holds LevelDB's lock on its data directory, and an auditor must
-never write to it. `DataDirSource` therefore reads a private copy: table files
-(immutable once written) are hard-linked, the manifest, CURRENT and the logs are
-copied, and the copy is retried if the node changed its file set meanwhile, so
-the copy is always a state LevelDB itself could have recovered after a crash.
-The copy is deleted on close.
+never write to it. `DataDirSource` therefore reads a private copy
+(node/store_copy.py: table files hard-linked, the rest copied, retried until
+consistent), deleted on close.
+
+A damaged data directory (a block whose checksum fails, a disk that cannot be
+read) is `SourceDamaged`: the audit could not run on it, which is not a
+verdict on the chain (docs/audit.md, "A damaged data directory").
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
-from ledger.store import Store, StoreError
+from ledger.store import Store, StoreError, StoreFailure
 from ledger.transition import ChainHead
+from node.store_copy import StoreCopyError, snapshot_leveldb
 from wallet.client import NodeClient, NodeError
 
-_TABLE_SUFFIXES = (".ldb", ".sst")
-_COPY_ATTEMPTS = 5
 API_PREFETCH = 8
 
 
 class SourceError(RuntimeError):
     """The chain cannot be read at all (unreachable node, missing directory); not a verification failure."""
+
+
+class SourceDamaged(SourceError):
+    """The data directory is damaged: LevelDB found a block whose checksum fails, or the disk would not read."""
 
 
 class ChainSource(Protocol):
@@ -57,51 +62,6 @@ class ChainSource(Protocol):
     def close(self) -> None: ...
 
 
-def _file_set(path: Path) -> dict[str, int]:
-    out = {}
-    for entry in os.scandir(path):
-        if entry.is_file():
-            out[entry.name] = entry.stat().st_size
-    return out
-
-
-def snapshot_leveldb(src: Path, dest: Path) -> None:
-    """Copy a LevelDB directory that another process may be writing to, consistently.
-
-    The copy is taken again if the set of files or the manifest's size changed
-    while it was made (a compaction or a new log), since a manifest and logs
-    from two moments could disagree on which writes tables hold.
-    """
-    for _ in range(_COPY_ATTEMPTS):
-        if dest.exists():
-            shutil.rmtree(dest)
-        dest.mkdir(parents=True)
-        before = _file_set(src)
-        if "CURRENT" not in before:
-            raise SourceError(f"{src} is not a LevelDB store (no CURRENT file)")
-        try:
-            for name in sorted(before):
-                if name == "LOCK":
-                    continue
-                if name.endswith(_TABLE_SUFFIXES):
-                    try:
-                        os.link(src / name, dest / name)
-                    except OSError:
-                        shutil.copy2(src / name, dest / name)
-                else:
-                    shutil.copy2(src / name, dest / name)
-        except FileNotFoundError:
-            continue  # removed by a compaction while we copied: take it again
-        manifest_names = {n for n in before if n.startswith("MANIFEST-")}
-        after = _file_set(src)
-        unchanged_files = {n for n in after if n.endswith(_TABLE_SUFFIXES)} == {
-            n for n in before if n.endswith(_TABLE_SUFFIXES)}
-        unchanged_manifest = all(after.get(n) == before[n] for n in manifest_names)
-        if unchanged_files and unchanged_manifest and (src / "CURRENT").read_bytes() == (dest / "CURRENT").read_bytes():
-            return
-    raise SourceError(f"the store at {src} kept changing while it was copied; try again")
-
-
 class DataDirSource:
     """A node's data directory, read through a private copy (the node may keep running)."""
 
@@ -111,32 +71,52 @@ class DataDirSource:
             data_dir = data_dir / "data"  # a node's HOME was given
         if not data_dir.is_dir():
             raise SourceError(f"no data directory at {data_dir}")
+        self.data_dir = data_dir
         self.description = f"data directory {data_dir}"
         self._tmp = Path(tempfile.mkdtemp(prefix="incoop-audit-"))
+        self.store = None
         try:
             snapshot_leveldb(data_dir, self._tmp / "db")
-            self.store = Store(self._tmp / "db", create=False)
-        except (SourceError, StoreError) as exc:
-            shutil.rmtree(self._tmp, ignore_errors=True)
+            with self.reading():
+                self.store = Store(self._tmp / "db", create=False)
+                self.store.head()
+        except StoreCopyError as exc:
+            self.close()
             raise SourceError(str(exc)) from None
-        try:
-            self.store.head()
         except StoreError as exc:
             self.close()
-            raise SourceError(f"{data_dir}: {exc}") from None
+            raise SourceError(f"{data_dir}: {str(exc).replace(str(self._tmp / 'db'), str(data_dir))}") from None
+        except SourceError:
+            self.close()
+            raise
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Turn a failure of the private copy's store into SourceDamaged, named by the data directory."""
+        try:
+            yield
+        except StoreFailure as failure:
+            if failure.path != str(self._tmp / "db"):
+                raise  # another store (the replay's): not this source's damage
+            raise SourceDamaged(f"the data directory {self.data_dir} is damaged: {failure.detail} "
+                                f"({failure.reading})") from None
 
     def head_height(self) -> int:
-        return self.store.head().height
+        return self.head().height
 
     def head(self) -> ChainHead:
-        return self.store.head()
+        with self.reading():
+            return self.store.head()
 
     def genesis_hash(self) -> bytes:
-        return self.store.genesis()[0]
+        with self.reading():
+            return self.store.genesis()[0]
 
     def raw_blocks(self, start: int, stop: int) -> Iterator[tuple[int, bytes | None]]:
         for height in range(start, stop + 1):
-            yield height, self.store.raw_block(height)
+            with self.reading():
+                raw = self.store.raw_block(height)
+            yield height, raw
 
     def close(self) -> None:
         store = getattr(self, "store", None)

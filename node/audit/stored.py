@@ -7,7 +7,9 @@ blocks (FORMAT.md §15). Blocks that verify say nothing about those records: a
 node whose state was edited on disk serves wrong balances from a valid chain.
 So, after the replay, the two stores are walked side by side in key order and
 the first difference is named.
-Both walks stream; nothing is held beyond the current pair of entries.
+Both walks stream; nothing is held beyond the current pair of entries. The
+walk reads every entry with its checksum verified, so a damaged block of the
+data directory is a `StoreFailure` here, never a difference.
 """
 
 from __future__ import annotations
@@ -52,11 +54,6 @@ def _show(key: bytes) -> str:
     return key.hex()
 
 
-def _entries(store: Store, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-    for key, value in store.db.iterator(prefix=prefix):
-        yield key[len(prefix):], value
-
-
 def _first_difference(stored: Iterator[tuple[bytes, bytes]], replayed: Iterator[tuple[bytes, bytes]], check: str,
                       what: str) -> StoredDifference | None:
     end = (None, None)
@@ -75,7 +72,7 @@ def _first_difference(stored: Iterator[tuple[bytes, bytes]], replayed: Iterator[
 def compare_stores(stored: Store, replayed: Store) -> StoredDifference | None:
     """The first state entry, tree record or index record where the two stores differ; None if they agree."""
     for prefix, what, check in COMPARED:
-        difference = _first_difference(_entries(stored, prefix), _entries(replayed, prefix), check, what)
+        difference = _first_difference(stored.entries(prefix), replayed.entries(prefix), check, what)
         if difference is not None:
             return difference
     return None

@@ -241,7 +241,8 @@ def verify_chain(
             classes, identities, evidence = _check_invariants(replay, chain_id, head.height)
             compared = isinstance(source, DataDirSource)
             if compared:
-                difference = compare_stores(source.store, replay)
+                with source.reading():
+                    difference = compare_stores(source.store, replay)
                 if difference is not None:
                     raise AuditFailure(difference.check, difference.describe(), head.height)
     finally:

@@ -4,10 +4,11 @@
     incoop audit verify --genesis genesis.json --data /var/lib/incoop      a node's HOME or data/, read-only
 
 Progress goes to stderr about once a second; the summary (or, with --json, one
-JSON object) to stdout. Exit status: 0 the chain verifies; 1 it does not (the
-one error line names the block, the transaction or signer, and the rule);
-2 the command could not run (usage, an unreadable genesis, an unreachable node
-or data directory).
+JSON object, whatever the outcome) to stdout. Exit status: 0 the chain
+verifies; 1 it does not (the one error line names the block, the transaction
+or signer, and the rule); 2 the command could not run (usage, an unreadable
+genesis, an unreachable node or data directory, a damaged data directory:
+docs/audit.md says why damage is not a verdict on the chain).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import sys
 import time
 
 from genesis.document import GenesisError, load_genesis
-from node.audit.source import SourceError, open_source
+from ledger.store import StoreError
+from node.audit.source import SourceDamaged, SourceError, open_source
 from node.audit.verify import AuditFailure, AuditReport, Progress, default_workers, verify_chain
 from node.cli_common import CliError, emit
 from node.runtime import tune_gc
@@ -78,17 +80,24 @@ def _summary(report: AuditReport) -> str:
     return "\n".join(lines)
 
 
+def cannot_run(as_json: bool, message: str, damaged: bool = False) -> CliError:
+    """Exit status 2, one line; with --json also `{"ok": false, "could_not_run": true, "damaged", "message"}`."""
+    if as_json:
+        emit(True, {"ok": False, "could_not_run": True, "damaged": damaged, "message": message})
+    return CliError(message, EXIT_CANNOT_RUN)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
-        raise CliError("--workers must be at least 1", EXIT_CANNOT_RUN)
+        raise cannot_run(args.json, "--workers must be at least 1")
     try:
         genesis = load_genesis(args.genesis)
     except GenesisError as exc:
-        raise CliError(str(exc), EXIT_CANNOT_RUN) from None
+        raise cannot_run(args.json, str(exc)) from None
     try:
         source = open_source(args.node, args.data)
     except SourceError as exc:
-        raise CliError(str(exc), EXIT_CANNOT_RUN) from None
+        raise cannot_run(args.json, str(exc), isinstance(exc, SourceDamaged)) from None
     tune_gc()
     try:
         report = verify_chain(genesis, source, workers=args.workers,
@@ -97,8 +106,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
         if args.json:
             emit(True, {"ok": False, **failure.as_dict()})
         raise CliError(str(failure), EXIT_FAILED) from None
+    except SourceDamaged as exc:
+        raise cannot_run(args.json, str(exc), damaged=True) from None
     except SourceError as exc:
-        raise CliError(f"cannot read {source.description}: {exc}", EXIT_CANNOT_RUN) from None
+        raise cannot_run(args.json, f"cannot read {source.description}: {exc}") from None
+    except StoreError as exc:  # the audit's own scratch store (a full temporary disk)
+        raise cannot_run(args.json, f"the audit's scratch store failed: {exc}") from None
     finally:
         source.close()
     emit(args.json, {"ok": True, **report.as_dict()}, _summary(report))
