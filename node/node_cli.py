@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from node.cli_common import CliError, emit
@@ -22,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     init.add_argument("--api-port", type=int, default=8700)
     init.add_argument("--p2p-port", type=int, default=8701)
     init.add_argument("--password-file", help="file holding the key's password; the node reads it at start")
+    init.add_argument("--tls-cert", metavar="FILE", help="this node's TLS certificate chain (PEM): API and p2p speak only TLS (docs/tls.md)")
+    init.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert (PEM, unencrypted, mode 0600)")
+    init.add_argument("--tls-ca", metavar="FILE", help="the federation's CA certificates (PEM) peers' certificates are checked against")
     init.add_argument("--json", action="store_true", help="print the result as JSON")
     init.set_defaults(func=_init)
 
@@ -40,7 +44,8 @@ def _init(args: argparse.Namespace) -> int:
     """The first step of joining a federation: the node key, whose address goes into the genesis."""
     from ledger.address import to_address
     from ledger.crypto import SigningKey
-    from node.config import KEY_PASSWORD_ENV, ApiConfig, NodeConfig, write_config
+    from node.config import KEY_PASSWORD_ENV, ApiConfig, NodeConfig, TlsConfig, write_config
+    from node.tls import TlsError, check_init_files, init_warning
     from wallet.keystore import KeystoreError, read_password, write_key_file
 
     home: Path = args.home
@@ -49,6 +54,13 @@ def _init(args: argparse.Namespace) -> int:
     for port in (args.api_port, args.p2p_port):
         if not 1 <= port <= 65535:
             raise CliError(f"port {port} is outside 1..65535")
+    try:
+        tls = TlsConfig(**check_init_files(args.tls_cert, args.tls_key, args.tls_ca))
+    except TlsError as exc:
+        raise CliError(str(exc)) from exc
+    warning = init_warning(args.host, tls.enabled)
+    if warning is not None:
+        print(warning, file=sys.stderr, flush=True)
     password_file = Path(args.password_file).resolve() if args.password_file else None
     try:
         password = read_password(password_file, env=KEY_PASSWORD_ENV, prompt="New node key password: ", confirm=True)
@@ -65,14 +77,16 @@ def _init(args: argparse.Namespace) -> int:
         api=ApiConfig(host=args.host, port=args.api_port),
         p2p_host=args.host,
         p2p_port=args.p2p_port,
+        tls=tls,
     )
     write_config(home, config)
     address = to_address(key.pubkey)
     emit(
         args.json,
-        {"home": str(home), "address": address, "role": args.role, "api_port": args.api_port, "p2p_port": args.p2p_port},
+        {"home": str(home), "address": address, "role": args.role, "api_port": args.api_port, "p2p_port": args.p2p_port,
+         "tls": tls.enabled},
         f"node home {home}: {args.role} key {address}\n"
-        f"Give this address (and ws://<this host>:{args.p2p_port}) to whoever writes the genesis; "
+        f"Give this address (and {'wss' if tls.enabled else 'ws'}://<this host>:{args.p2p_port}) to whoever writes the genesis; "
         f"then put genesis.json in {home} and run: incoop node start --home {home}",
     )
     return 0
