@@ -164,12 +164,12 @@ def build_app(setup: NodeSetup) -> web.Application:
             """Only the chain's validators and registered observers may peer."""
             return pubkey in chain.get_validators(store.state) or pubkey in chain.get_observers(store.state)
 
-        peers = PeerManager(
-            setup.key, ctx.chain_id, config.p2p_host, config.p2p_port, peer_urls(setup), is_allowed,
-            driver.on_message, on_connect=driver.on_connect, gossip_kinds=wire.GOSSIP_KINDS,
-            server_ssl=setup.tls.server, client_ssl=setup.tls.client,
-        )
-        try:
+        try:  # a bad peer URL (config or genesis) and a taken port are one line, not a traceback
+            peers = PeerManager(
+                setup.key, ctx.chain_id, config.p2p_host, config.p2p_port, peer_urls(setup), is_allowed,
+                driver.on_message, on_connect=driver.on_connect, gossip_kinds=wire.GOSSIP_KINDS,
+                server_ssl=setup.tls.server, client_ssl=setup.tls.client,
+            )
             await peers.start()
         except P2PError as exc:
             raise NodeError(str(exc)) from exc

@@ -78,7 +78,7 @@ def client_context(ca_file: str | Path | None = None, *, system_ca: bool = False
     return context
 
 
-def describe_client_error(exc: BaseException) -> str | None:
+def describe_client_error(exc: BaseException, plain: str = "plain http:// rather than https://") -> str | None:
     """One line for a TLS failure seen by a client, or None if `exc` is not one.
 
     The certificate cases name what is wrong with it (not trusted, expired, for
@@ -93,7 +93,7 @@ def describe_client_error(exc: BaseException) -> str | None:
     if isinstance(exc, ssl.SSLError):
         reason = _ssl_reason(exc)
         if "WRONG_VERSION_NUMBER" in reason.upper().replace(" ", "_"):
-            return f"the TLS handshake failed ({reason}): does it serve plain http:// rather than https://?"
+            return f"the TLS handshake failed ({reason}): does it serve {plain}?"
         return f"the TLS handshake failed ({reason})"
     return None
 

@@ -551,3 +551,22 @@ def test_node_init_with_certificates_writes_the_tls_section_and_without_them_war
     assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
     assert wrong.stderr.strip().splitlines() == [wrong.stderr.strip()] and "is not the key of the certificate" in wrong.stderr
     assert not (tmp_path / "wrong" / "node_key.json").exists(), "a refused init writes nothing"
+
+
+def test_the_devnet_stays_plain_on_loopback(tmp_path):
+    """scripts/devnet (create_devnet) writes no TLS and binds 127.0.0.1 only, so it needs no certificate,
+    triggers no refusal (node0 and node1 keep vaults) and no warning."""
+    from genesis.devnet import create_devnet
+    from node.config import load_config
+
+    layout = create_devnet(tmp_path / "devnet", validators=2, base_port=18700, observers=1)
+    assert all(url.startswith("http://127.0.0.1:") for url in layout.api_urls)
+    assert all(v.p2p.startswith("ws://127.0.0.1:") and v.api.startswith("http://127.0.0.1:")
+               for v in layout.genesis.validators)
+    for home in layout.node_homes:
+        config = load_config(home)
+        assert not config.tls.enabled and config.tls.ca_file is None
+        assert (config.api.host, config.p2p_host) == ("127.0.0.1", "127.0.0.1")
+        tls = load_node_tls(config, home, [("p2p", v.p2p) for v in layout.genesis.validators])
+        assert tls.server is None and tls.warnings == ()
+    assert load_config(layout.node_homes[0]).vault.enabled
