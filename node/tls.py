@@ -13,10 +13,10 @@ of FORMAT.md §18.2, run inside the TLS channel; TLS client certificates are
 not used.
 
 Policy: TLS 1.2 at least (1.3 whenever both sides have it, the ssl module's
-preference), the ssl module's default ciphers, certificate and host name
-checked by every client. A node whose vault is enabled refuses to serve its
-API on a non-loopback address without TLS (`check_exposure`): the vault's
-answers carry personal records (FORMAT.md §19.3).
+preference), the ssl module's default ciphers, no renegotiation, certificate
+and host name checked by every client. A node whose vault is enabled refuses
+to serve its API on a non-loopback address without TLS (`check_exposure`):
+the vault's answers carry personal records (FORMAT.md §19.3).
 
 The import is light (ssl and the standard library; `cryptography` only when a
 certificate is inspected), so that the wallet can use `client_context`.
@@ -141,6 +141,7 @@ def server_context(cert_file: str | Path, key_file: str | Path, *, now: datetime
                        f"({_subject(chain[0])})")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = MIN_VERSION
+    context.options |= ssl.OP_NO_RENEGOTIATION  # a TLS 1.2 client could make the node redo handshakes at will
     try:
         context.load_cert_chain(str(cert_path), str(key_path), password=_no_password)
     except (ssl.SSLError, OSError, ValueError) as exc:

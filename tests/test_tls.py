@@ -78,6 +78,7 @@ def run(main: Any) -> Any:
 def test_a_good_certificate_and_key_load_with_tls_1_2_at_least(fed):
     cert = server_context(fed[0].cert, fed[0].key)
     assert cert.context.minimum_version >= ssl.TLSVersion.TLSv1_2
+    assert cert.context.options & ssl.OP_NO_RENEGOTIATION
     assert set(cert.names) == {"127.0.0.1", "localhost"} and cert.subject == "'node0'"
     assert client_context(fed[0].ca).minimum_version >= ssl.TLSVersion.TLSv1_2
 
