@@ -78,17 +78,19 @@ def client_context(ca_file: str | Path | None = None, *, system_ca: bool = False
     return context
 
 
-def describe_client_error(exc: BaseException, plain: str = "plain http:// rather than https://") -> str | None:
+def describe_client_error(exc: BaseException, plain: str = "plain http:// rather than https://",
+                          ca_hint: str = "give the federation's CA with --ca-file or INCOOP_CA_FILE") -> str | None:
     """One line for a TLS failure seen by a client, or None if `exc` is not one.
 
     The certificate cases name what is wrong with it (not trusted, expired, for
-    another host), the others what the handshake said (e.g. a plain HTTP server).
+    another host; `ca_hint` follows an untrusted issuer), the others what the
+    handshake said (`plain` names what a server that is not TLS probably serves).
     """
     if isinstance(exc, ssl.SSLCertVerificationError):
         problem = exc.verify_message or _ssl_reason(exc)
         hint = ""
         if exc.verify_code in (2, 18, 19, 20, 21):  # the issuer, or a self-signed certificate, is not trusted here
-            hint = "; give the federation's CA with --ca-file or INCOOP_CA_FILE"
+            hint = f"; {ca_hint}"
         return f"its TLS certificate is refused: {problem}{hint}"
     if isinstance(exc, ssl.SSLError):
         reason = _ssl_reason(exc)

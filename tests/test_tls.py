@@ -400,7 +400,25 @@ def test_a_peer_whose_certificate_the_ca_did_not_issue_is_not_dialed(tmp_path, f
     caplog.set_level("WARNING", logger="incoop.p2p")
     run(main)
     line = next(r.getMessage() for r in caplog.records if "certificate is refused" in r.getMessage())
-    assert "unable to get local issuer certificate" in line and "\n" not in line
+    assert line.endswith("cannot connect: its TLS certificate is refused: unable to get local issuer certificate; "
+                         "is the peer's CA in tls.ca_file?; retrying with back-off"), line
+
+
+def test_dialing_wss_to_a_plain_peer_port_says_so(fed, caplog):
+    async def main() -> None:
+        plain = _Peer(fed[0], server=False)
+        await plain.manager.start()
+        b = _Peer(fed[1], [f"wss://127.0.0.1:{plain.manager.port}"])
+        await b.manager.start()
+        try:
+            await _until(lambda: "does it serve plain ws:// rather than wss://?" in caplog.text)
+            assert not plain.manager.peers()
+        finally:
+            await b.manager.stop()
+            await plain.manager.stop()
+
+    caplog.set_level("WARNING", logger="incoop.p2p")
+    run(main)
 
 
 def test_a_plain_ws_client_gets_no_websocket_from_a_tls_peer_port(fed, caplog):

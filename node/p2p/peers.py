@@ -582,7 +582,8 @@ class PeerManager:
                 CONNECT_TIMEOUT_S,
             )
         except aiohttp.ClientSSLError as exc:  # a certificate the CA does not vouch for, or not TLS at all
-            tls_problem = describe_client_error(exc.os_error, "plain ws:// rather than wss://") or str(exc)
+            tls_problem = describe_client_error(exc.os_error, "plain ws:// rather than wss://",
+                                                "is the peer's CA in tls.ca_file?") or str(exc)
             raise _DialFailed(f"cannot connect: {tls_problem}", logging.WARNING) from None
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             if isinstance(exc, aiohttp.ClientConnectorError):  # its str shows the SSLContext object of a wss:// URL
