@@ -11,6 +11,7 @@ from ledger.fields import MAX_AMOUNT
 
 DEFAULT_NODE = "http://127.0.0.1:8700"
 NODE_ENV = "INCOOP_NODE"
+CA_FILE_ENV = "INCOOP_CA_FILE"
 WALLET_ENV = "INCOOP_WALLET"
 
 
@@ -24,6 +25,11 @@ class CliError(Exception):
 
 def default_node() -> str:
     return os.environ.get(NODE_ENV, DEFAULT_NODE)
+
+
+def default_ca_file() -> str | None:
+    """The CA bundle an https:// node's certificate is checked against (docs/tls.md); None: the system's."""
+    return os.environ.get(CA_FILE_ENV) or None
 
 
 def default_wallet_dir() -> str:

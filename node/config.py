@@ -9,6 +9,7 @@
     HOME/node_key.pass   the node key's password, when `node init --generate-passwords` made it
     HOME/vault_key.pass  the vault key's password, likewise (with --vault)
     HOME/node.log        the log, when started by `incoop devnet`
+    tls.* files          the node's TLS certificate, key and CA bundle, when TLS is on (docs/tls.md)
 
 The node key's password comes from `key_password_file` (relative to HOME) or
 the environment variable INCOOP_KEY_PASSWORD; the vault key's, which must be
@@ -103,6 +104,33 @@ class VaultConfig(BaseModel):
         return self
 
 
+class TlsConfig(BaseModel):
+    """TLS for the API and p2p listeners and for dialing wss:// peers (node/tls.py, docs/tls.md).
+
+    On when `cert_file` and `key_file` are set: both listeners then speak only
+    TLS (https://, wss://). `ca_file` is the bundle the certificates of the
+    peers this node dials are checked against (a federation's own CA); without
+    it, the system's store. Paths are relative to HOME.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    cert_file: str | None = None  # PEM: this node's certificate first, then any intermediates
+    key_file: str | None = None  # PEM private key of that certificate, unencrypted, not readable by others
+    ca_file: str | None = None  # PEM CA certificates peers' certificates are checked against
+    system_ca: bool = False  # with ca_file: also trust the system's store
+    check_hostname: bool = True  # a peer's certificate must name the host of its wss:// URL
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> TlsConfig:
+        if (self.cert_file is None) != (self.key_file is None):
+            raise ValueError("tls.cert_file and tls.key_file go together: give both or neither")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.cert_file is not None
+
+
 class NodeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: str = Field(default="validator", pattern="^(validator|observer)$")
@@ -113,7 +141,7 @@ class NodeConfig(BaseModel):
     api: ApiConfig = ApiConfig()
     p2p_host: str = "127.0.0.1"
     p2p_port: int = Field(default=8701, ge=0, le=65535)
-    # peer URLs (ws://host:port) to dial; None: the validators' p2p addresses in genesis
+    # peer URLs (ws://host:port or wss://host:port) to dial; None: the validators' p2p addresses in genesis
     peers: list[str] | None = None
     sign_state_file: str = "sign_state.bin"
     block_interval_ms: int = Field(default=200, ge=10, le=60_000)
@@ -123,6 +151,7 @@ class NodeConfig(BaseModel):
     consensus: ConsensusConfig = ConsensusConfig()
     testing_faults: TestingFaults = TestingFaults()
     vault: VaultConfig = VaultConfig()
+    tls: TlsConfig = TlsConfig()
 
     def path(self, home: Path, relative: str) -> Path:
         p = Path(relative)

@@ -34,6 +34,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                       "12 characters, not the node key's)")
     init.add_argument("--generate-passwords", action="store_true", help="write fresh random passwords to "
                       "HOME/node_key.pass (and HOME/vault_key.pass), mode 0600, and use them")
+    init.add_argument("--tls-cert", metavar="FILE", help="this node's TLS certificate chain (PEM): API and p2p speak only TLS (docs/tls.md)")
+    init.add_argument("--tls-key", metavar="FILE", help="the private key of --tls-cert (PEM, unencrypted, mode 0600)")
+    init.add_argument("--tls-ca", metavar="FILE", help="the federation's CA certificates (PEM) peers' certificates are checked against")
     init.add_argument("--json", action="store_true", help="print the result as JSON")
     init.set_defaults(func=_init)
     backup = actions.add_parser(
@@ -148,9 +151,11 @@ def _init(args: argparse.Namespace) -> int:
         VAULT_PASSWORD_ENV,
         ApiConfig,
         NodeConfig,
+        TlsConfig,
         VaultConfig,
         write_config,
     )
+    from node.tls import TlsError, check_init_files, init_warning
     from wallet.keystore import KeystoreError, write_key_file, write_password_file
 
     home: Path = args.home
@@ -171,6 +176,13 @@ def _init(args: argparse.Namespace) -> int:
             raise CliError(f"--vault {args.vault}: not an account address") from exc
         if (home / vault.dir / KEY_FILE).exists():
             raise CliError(f"{home / vault.dir / KEY_FILE} exists; not replacing a vault key")
+    try:
+        tls = TlsConfig(**check_init_files(args.tls_cert, args.tls_key, args.tls_ca))
+    except TlsError as exc:
+        raise CliError(str(exc)) from exc
+    warning = init_warning(args.host, tls.enabled)
+    if warning is not None:
+        print(warning, file=sys.stderr, flush=True)
 
     key_password, key_password_file = _new_password(
         args, home, args.password_file, "--password-file", KEY_PASSWORD_ENV, NODE_KEY_PASS, "node key")
@@ -202,6 +214,7 @@ def _init(args: argparse.Namespace) -> int:
         p2p_host=args.host,
         p2p_port=args.p2p_port,
         vault=vault or VaultConfig(),
+        tls=tls,
     ))
 
     address = to_address(key.pubkey)
@@ -209,12 +222,12 @@ def _init(args: argparse.Namespace) -> int:
     emit(
         args.json,
         {"home": str(home), "address": address, "role": args.role, "api_port": args.api_port,
-         "p2p_port": args.p2p_port, "key_password_file": key_password_file,
+         "p2p_port": args.p2p_port, "key_password_file": key_password_file, "tls": tls.enabled,
          "vault": {"registrar": vault.registrar, "key_password_file": vault.key_password_file} if vault else None},
         f"node home {home}: {args.role} key {address}\n"
         + (f"The keys open only with the passwords in {' and '.join(kept)} (mode 0600): keep a copy "
            "somewhere safe, apart from this machine.\n" if kept else "")
-        + f"Give this address (and ws://<this host>:{args.p2p_port}) to whoever writes the genesis; "
+        + f"Give this address (and {'wss' if tls.enabled else 'ws'}://<this host>:{args.p2p_port}) to whoever writes the genesis; "
         f"then put genesis.json in {home} and run: incoop node start --home {home}",
     )
     return 0

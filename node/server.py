@@ -3,10 +3,11 @@
 Start-up refuses early, with one line, anything that would make the node
 serve the wrong chain: a store made from another genesis, a key it cannot
 decrypt, a damaged store (Store.check: the head records, the head block and
-the state tree's root, checksums verified). Shutdown (SIGINT/SIGTERM) stops
-consensus first, lets a commit under way finish, and only then closes the
-store, so a clean stop never depends on the store's crash safety (a SIGKILL
-does, and it holds).
+the state tree's root, checksums verified), a TLS file it cannot use, or a
+vault it would serve in clear beyond this machine (node/tls.py). Shutdown
+(SIGINT/SIGTERM) stops consensus first, lets a commit under way finish, and
+only then closes the store, so a clean stop never depends on the store's
+crash safety (a SIGKILL does, and it holds).
 
 A store that fails later (damage found by a read, a write the disk refuses)
 stops the node the same orderly way, with one logged line and exit status
@@ -43,6 +44,8 @@ from node.consensus.signstate import SignState, SignStateError
 from node.mempool import Mempool
 from node.p2p.peers import P2PError, PeerManager
 from node.runtime import tune_gc
+from node.tls import NodeTls, TlsError, check_exposure, load_node_tls, own_urls
+from node.tls_site import tcp_site
 from wallet.keystore import MIN_NODE_PASSWORD, KeystoreError, read_key_file, read_password
 
 log = logging.getLogger("incoop.node")
@@ -73,6 +76,7 @@ class NodeSetup:
     genesis: Genesis
     key: SigningKey
     vault_password: str | None = field(default=None, repr=False, compare=False)  # seals the vault key (vault.enabled)
+    tls: NodeTls = NodeTls()  # the listeners' and the dialer's TLS contexts (node/tls.py)
 
 
 def load_setup(home: Path) -> NodeSetup:
@@ -87,7 +91,8 @@ def load_setup(home: Path) -> NodeSetup:
     try:
         config = load_config(home)
         genesis = load_genesis(config.path(home, config.genesis_file))
-    except (ConfigError, GenesisError) as exc:
+        check_exposure(config)  # before the key's slow unlock: a refusal needs no password
+    except (ConfigError, GenesisError, TlsError) as exc:
         raise NodeError(str(exc)) from exc
     password = _node_password(home, config, config.key_password_file, KEY_PASSWORD_ENV, "the node key",
                               "key_password_file")
@@ -103,7 +108,11 @@ def load_setup(home: Path) -> NodeSetup:
         key = read_key_file(key_path, password)
     except KeystoreError as exc:
         raise NodeError(f"cannot unlock the node key {key_path}: {exc}") from exc
-    return NodeSetup(home, config, genesis, key, vault_password)
+    try:
+        tls = load_node_tls(config, home, own_urls(genesis, key.pubkey))
+    except TlsError as exc:
+        raise NodeError(str(exc)) from exc
+    return NodeSetup(home, config, genesis, key, vault_password, tls)
 
 
 def _node_password(home: Path, config: NodeConfig, password_file: str | None, env: str, what: str,
@@ -220,11 +229,12 @@ def build_app(setup: NodeSetup) -> web.Application:
             """Only the chain's validators and registered observers may peer."""
             return pubkey in chain.get_validators(store.state) or pubkey in chain.get_observers(store.state)
 
-        peers = PeerManager(
-            setup.key, ctx.chain_id, config.p2p_host, config.p2p_port, peer_urls(setup), is_allowed,
-            driver.on_message, on_connect=driver.on_connect, gossip_kinds=wire.GOSSIP_KINDS,
-        )
-        try:
+        try:  # a bad peer URL (config or genesis) and a taken port are one line, not a traceback
+            peers = PeerManager(
+                setup.key, ctx.chain_id, config.p2p_host, config.p2p_port, peer_urls(setup), is_allowed,
+                driver.on_message, on_connect=driver.on_connect, gossip_kinds=wire.GOSSIP_KINDS,
+                server_ssl=setup.tls.server, client_ssl=setup.tls.client,
+            )
             await peers.start()
         except P2PError as exc:
             raise NodeError(str(exc)) from exc
@@ -285,13 +295,13 @@ async def serve(setup: NodeSetup) -> None:
         loop.add_signal_handler(sig, stopper.event.set)
     try:
         api = setup.config.api
-        site = web.TCPSite(runner, api.host, api.port)
+        site = tcp_site(runner, api.host, api.port, setup.tls.server)
         try:
             await site.start()
         except OSError as exc:
             raise NodeError(f"cannot serve the API on {api.host}:{api.port}: {exc.strerror}") from exc
         ctx = app[NODE]
-        url = f"http://{api.host}:{api.port}"
+        url = setup.tls.api_url(api.host, api.port)
         print(f"incoop node {ctx.node_address} serving {url} at height {ctx.store.head().height}", flush=True)
         log.info("running as %s on chain %s", ctx.role, ctx.chain_id)
         await stopper.event.wait()
@@ -311,6 +321,8 @@ def run_node(home: Path) -> int:
         level=setup.config.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for warning in setup.tls.warnings:
+        log.warning("%s", warning)
     asyncio.run(serve(setup))
     log.info("stopped cleanly")
     return 0

@@ -25,6 +25,7 @@ from ledger.errors import TxError
 from ledger.tx import Tx, decode_tx
 from node.cli_common import (
     CliError,
+    default_ca_file,
     default_node,
     default_wallet_dir,
     emit,
@@ -69,7 +70,7 @@ def _guard(func: Callable[[argparse.Namespace], int | None]) -> Callable[[argpar
 
 
 def _client(args: argparse.Namespace) -> NodeClient:
-    return NodeClient(args.node or default_node())
+    return NodeClient(args.node or default_node(), ca_file=getattr(args, "ca_file", None) or default_ca_file())
 
 
 def _keystore(args: argparse.Namespace) -> Keystore:
@@ -477,6 +478,8 @@ def cmd_tx_submit(args: argparse.Namespace) -> int:
 def _common() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--node", metavar="URL", default=None, help="the node's API (default: $INCOOP_NODE or http://127.0.0.1:8700)")
+    common.add_argument("--ca-file", metavar="FILE", default=None,
+                        help="CA certificates (PEM) an https:// node is checked against (default: $INCOOP_CA_FILE, else the system's)")
     common.add_argument("--wallet-dir", metavar="DIR", default=None, help="the key directory (default: $INCOOP_WALLET or ~/.incoop/wallet)")
     common.add_argument("--json", action="store_true", help="print JSON for scripts")
     return common

@@ -4,12 +4,17 @@ Plain urllib, so that the wallet needs nothing beyond the standard library to
 talk to a node (and PyNaCl, through ledger.crypto, to sign vault requests). Every failure — an error body from the node, a refused
 connection, a timeout, a reply that is not what the contract promises —
 becomes one NodeError, so that callers handle exactly one exception type.
+
+An https:// node is checked against `ca_file` (a federation's own CA,
+docs/tls.md) or else the system's store; a certificate it refuses is a
+NodeError(TLS) of one line saying why.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import ssl
 import time
 import urllib.error
 import urllib.parse
@@ -18,6 +23,7 @@ from typing import Any
 
 from ledger.crypto import SigningKey
 from node.request_auth import sign_request
+from node.tls import TlsError, client_context, describe_client_error
 
 MSGPACK = "application/msgpack"
 JSON = "application/json"
@@ -26,6 +32,7 @@ JSON = "application/json"
 UNREACHABLE = "UNREACHABLE"
 TIMEOUT = "TIMEOUT"
 BAD_RESPONSE = "BAD_RESPONSE"
+TLS = "TLS"
 
 FINAL_STATUSES = ("committed", "rejected")
 
@@ -52,12 +59,20 @@ def _quote(segment: str | int) -> str:
     return urllib.parse.quote(str(segment), safe="")
 
 
+def _tls_hint(url: str, reason: object) -> str:
+    """A plain http:// request to a TLS-only node is dropped in the handshake: say what that probably means."""
+    dropped = (http.client.RemoteDisconnected, http.client.BadStatusLine, ConnectionResetError)
+    return " (does it serve https:// only?)" if url.startswith("http:") and isinstance(reason, dropped) else ""
+
+
 class NodeClient:
     """One node, one base URL; each method is one request of the API contract."""
 
-    def __init__(self, base_url: str, timeout: float = 10.0, signer: SigningKey | None = None, chain_id: str | None = None):
+    def __init__(self, base_url: str, timeout: float = 10.0, signer: SigningKey | None = None, chain_id: str | None = None,
+                 ca_file: str | None = None):
         """`signer` signs the calls that need it (the vault's, FORMAT.md §19.3) for chain `chain_id`
-        (asked of the node on first use if not given)."""
+        (asked of the node on first use if not given); `ca_file` is the PEM CA bundle an https://
+        node's certificate is checked against (None: the system's store)."""
         base_url = base_url.strip()
         if "://" not in base_url:
             base_url = "http://" + base_url
@@ -65,6 +80,8 @@ class NodeClient:
         self.timeout = timeout
         self.signer = signer
         self.chain_id = chain_id
+        self.ca_file = ca_file
+        self._ssl: ssl.SSLContext | None = None
         self._last_signed_ms = 0
 
     # --- transport -------------------------------------------------------------
@@ -92,8 +109,9 @@ class NodeClient:
         if signed:
             headers.update(self._signature_headers(method, target, body or b""))
         request = urllib.request.Request(url, data=body, method=method, headers=headers)
+        context = self._ssl_context() if url.startswith("https:") else None
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=self.timeout, context=context) as response:
                 return response.status, response.headers.get_content_type(), response.read()
         except urllib.error.HTTPError as exc:
             raise self._error_from(exc) from None
@@ -101,15 +119,30 @@ class NodeClient:
             reason = exc.reason
             if isinstance(reason, TimeoutError):
                 raise self._timed_out() from None
+            tls_problem = describe_client_error(reason) if isinstance(reason, BaseException) else None
+            if tls_problem is not None:
+                raise NodeError(0, TLS, f"cannot reach node at {self.base_url}: {tls_problem}") from None
             text = getattr(reason, "strerror", None) or str(reason)
-            raise NodeError(0, UNREACHABLE, f"cannot reach node at {self.base_url}: {text}") from None
+            raise NodeError(0, UNREACHABLE, f"cannot reach node at {self.base_url}: {text}{_tls_hint(url, reason)}") from None
         except TimeoutError:
             raise self._timed_out() from None
         except (OSError, http.client.HTTPException) as exc:
+            tls_problem = describe_client_error(exc)
+            if tls_problem is not None:
+                raise NodeError(0, TLS, f"cannot reach node at {self.base_url}: {tls_problem}") from None
             text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-            raise NodeError(0, UNREACHABLE, f"cannot reach node at {self.base_url}: {text}") from None
+            raise NodeError(0, UNREACHABLE, f"cannot reach node at {self.base_url}: {text}{_tls_hint(url, exc)}") from None
         except ValueError as exc:  # a base URL urllib cannot use
             raise NodeError(0, UNREACHABLE, f"cannot reach node at {self.base_url}: {exc}") from None
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        """Made on the first https:// request, so that a CA file is read only when it is needed."""
+        if self._ssl is None:
+            try:
+                self._ssl = client_context(self.ca_file)
+            except TlsError as exc:
+                raise NodeError(0, TLS, str(exc)) from None
+        return self._ssl
 
     def _signature_headers(self, method: str, target: str, body: bytes) -> dict[str, str]:
         """X-Incoop-Address, -Time, -Signature over exactly this request; times strictly increase, so

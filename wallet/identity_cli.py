@@ -76,7 +76,7 @@ def _secret(args: argparse.Namespace) -> bytes:
 
 def _signed_client(args: argparse.Namespace, key: SigningKey) -> NodeClient:
     plain = _client(args)
-    return NodeClient(plain.base_url, signer=key, chain_id=plain.status()["chain_id"])
+    return NodeClient(plain.base_url, signer=key, chain_id=plain.status()["chain_id"], ca_file=plain.ca_file)
 
 
 def _commit(args: argparse.Namespace, client: NodeClient, key: SigningKey, type_: str, body: tuple) -> dict:

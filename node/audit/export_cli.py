@@ -38,7 +38,7 @@ from node.audit.export import (
 )
 from node.audit.source import SourceDamaged, SourceError, open_source
 from node.audit.verify_cli import cannot_run
-from node.cli_common import CliError, emit
+from node.cli_common import CliError, default_ca_file, emit
 
 PROGRESS_INTERVAL_S = 1.0
 
@@ -61,6 +61,8 @@ def register(audit_sub: argparse._SubParsersAction) -> None:
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--node", metavar="URL", help="read blocks from any node's API (trusted for nothing)")
     source.add_argument("--data", metavar="DIR", help="read a node's data directory or home (never written)")
+    p.add_argument("--ca-file", metavar="FILE", default=None,
+                        help="CA certificates (PEM) an https:// --node is checked against (default: $INCOOP_CA_FILE)")
     p.add_argument("--class", dest="class_id", metavar="ID", help="movements of this class")
     p.add_argument("--issuer", metavar="ADDRESS", help="movements of the classes this issuer created")
     p.add_argument("--account", metavar="ADDRESS", help="movements from or to this account")
@@ -132,7 +134,7 @@ def _write(rows_out: TextIO, args: argparse.Namespace, selection: Selection, tot
     """Write the CSV; returns the last height replayed."""
     try:
         genesis = load_genesis(args.genesis)
-        source = open_source(args.node, args.data)
+        source = open_source(args.node, args.data, args.ca_file or default_ca_file())
     except (GenesisError, SourceError) as exc:
         raise cannot_run(args.json, str(exc), isinstance(exc, SourceDamaged)) from None
     replayed = 0

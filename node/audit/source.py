@@ -129,8 +129,8 @@ class DataDirSource:
 class ApiSource:
     """Any node's API, trusted for nothing; blocks are fetched a few at a time ahead of the verifier."""
 
-    def __init__(self, url: str, timeout: float = 30.0, prefetch: int = API_PREFETCH):
-        self.client = NodeClient(url, timeout=timeout)
+    def __init__(self, url: str, timeout: float = 30.0, prefetch: int = API_PREFETCH, ca_file: str | None = None):
+        self.client = NodeClient(url, timeout=timeout, ca_file=ca_file)
         self.description = f"node {self.client.base_url}"
         self._prefetch = max(1, prefetch)
         self._pool = ThreadPoolExecutor(self._prefetch, thread_name_prefix="audit-fetch")
@@ -183,10 +183,10 @@ class ApiSource:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def open_source(node: str | None, data_dir: str | None) -> ChainSource:
-    """Exactly one of a node URL or a data directory."""
+def open_source(node: str | None, data_dir: str | None, ca_file: str | None = None) -> ChainSource:
+    """Exactly one of a node URL (an https:// one checked against `ca_file`, docs/tls.md) or a data directory."""
     if (node is None) == (data_dir is None):
         raise SourceError("give exactly one of --node URL or --data DIR")
     if data_dir is not None:
         return DataDirSource(data_dir)
-    return ApiSource(node)  # type: ignore[arg-type]
+    return ApiSource(node, ca_file=ca_file)  # type: ignore[arg-type]

@@ -21,7 +21,7 @@ from genesis.document import GenesisError, load_genesis
 from ledger.store import StoreError
 from node.audit.source import SourceDamaged, SourceError, open_source
 from node.audit.verify import AuditFailure, AuditReport, Progress, default_workers, verify_chain
-from node.cli_common import CliError, emit
+from node.cli_common import CliError, default_ca_file, emit
 from node.runtime import tune_gc
 
 EXIT_FAILED = 1
@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--node", metavar="URL", help="read blocks from this node's API (any node, untrusted)")
     where.add_argument("--data", metavar="DIR", help="read a node's HOME or data directory (read-only; may be running)")
+    parser.add_argument("--ca-file", metavar="FILE", default=None,
+                        help="CA certificates (PEM) an https:// --node is checked against (default: $INCOOP_CA_FILE)")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help=f"signature-checking threads (default: one per core, {default_workers()} here)")
     parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
@@ -95,7 +97,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except GenesisError as exc:
         raise cannot_run(args.json, str(exc)) from None
     try:
-        source = open_source(args.node, args.data)
+        source = open_source(args.node, args.data, args.ca_file or default_ca_file())
     except SourceError as exc:
         raise cannot_run(args.json, str(exc), isinstance(exc, SourceDamaged)) from None
     tune_gc()

@@ -6,7 +6,9 @@ it. They never block: a frame goes into the connection's bounded queue and
 that connection's writer task sends it, so a slow peer cannot stall the
 caller (a full queue drops the connection instead, and the dialer reconnects).
 
-Each connection: websocket upgrade on `GET /p2p`, the handshake of
+Each connection: TLS when the listener has a certificate (wss://, node/tls.py;
+the handshake below still proves who the peer is), websocket upgrade on
+`GET /p2p`, the handshake of
 `node.p2p.handshake` (within HANDSHAKE_TIMEOUT_S), then frames of
 `node.p2p.frames` both ways until either side closes. Received frames are
 delivered to `on_message` one at a time in arrival order, so the handler
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -49,6 +52,8 @@ from node.p2p.handshake import (
     read_listener_hello,
 )
 from node.p2p.seen import SeenSet
+from node.tls import describe_client_error
+from node.tls_site import tcp_site
 
 log = logging.getLogger("incoop.p2p")
 
@@ -219,7 +224,11 @@ class PeerManager:
         *,
         send_queue_frames: int = SEND_QUEUE_FRAMES,
         seen_capacity: int = SEEN_CAPACITY,
+        server_ssl: ssl.SSLContext | None = None,
+        client_ssl: ssl.SSLContext | None = None,
     ):
+        """`server_ssl`: the listener speaks only TLS (node/tls.py); `client_ssl`: how wss:// peer URLs
+        are checked (None: the system's CA store)."""
         if KIND_GOODBYE in gossip_kinds:
             raise ValueError("kind 0 is the reserved goodbye, it cannot be a gossip kind")
         self.key = key
@@ -235,6 +244,8 @@ class PeerManager:
         self._max_frame_bytes = max_frame_bytes
         self._send_queue_frames = send_queue_frames
         self._seen = SeenSet(seen_capacity)
+        self._server_ssl = server_ssl
+        self._client_ssl: ssl.SSLContext | bool = client_ssl if client_ssl is not None else True
         self._live: dict[bytes, Peer] = {}
         self._announced: dict[bytes, Peer] = {}  # on_connect called, on_disconnect not yet
         self._url_keys: dict[str, bytes] = {}
@@ -258,7 +269,7 @@ class PeerManager:
         app.router.add_get(P2P_PATH, self._handle_inbound)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=CLOSE_TIMEOUT_S)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self._requested_port)
+        site = tcp_site(runner, self.host, self._requested_port, self._server_ssl)
         try:
             await site.start()
         except OSError as exc:
@@ -273,7 +284,8 @@ class PeerManager:
         )
         loop = asyncio.get_running_loop()
         self._dialers = [loop.create_task(self._dial_loop(url)) for url in self._urls]
-        log.info("listening for peers on %s:%d, dialing %d peer(s)", self.host, self._port, len(self._urls))
+        log.info("listening for peers on %s:%d%s, dialing %d peer(s)", self.host, self._port,
+                 " (TLS)" if self._server_ssl is not None else "", len(self._urls))
 
     async def stop(self) -> None:
         """Say goodbye to every peer, stop dialing, close the listener; returns with no task left behind."""
@@ -565,10 +577,17 @@ class PeerManager:
                     max_msg_size=self._max_frame_bytes,
                     timeout=aiohttp.ClientWSTimeout(ws_close=CLOSE_TIMEOUT_S),
                     autoping=True,
+                    ssl=self._client_ssl,
                 ),
                 CONNECT_TIMEOUT_S,
             )
+        except aiohttp.ClientSSLError as exc:  # a certificate the CA does not vouch for, or not TLS at all
+            tls_problem = describe_client_error(exc.os_error, "plain ws:// rather than wss://",
+                                                "is the peer's CA in tls.ca_file?") or str(exc)
+            raise _DialFailed(f"cannot connect: {tls_problem}", logging.WARNING) from None
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            if isinstance(exc, aiohttp.ClientConnectorError):  # its str shows the SSLContext object of a wss:// URL
+                exc = exc.os_error
             raise _DialFailed(f"cannot connect ({type(exc).__name__}: {exc})", logging.INFO) from None
         try:
             try:
@@ -642,7 +661,7 @@ def peer_url(url: str) -> str:
     except (TypeError, ValueError) as exc:
         raise P2PError(f"bad peer URL {url!r}: {exc}") from None
     if parsed.scheme not in ("ws", "wss") or not parsed.host:
-        raise P2PError(f"bad peer URL {url!r}: expected ws://host:port")
+        raise P2PError(f"bad peer URL {url!r}: expected ws://host:port or wss://host:port")
     if parsed.path in ("", "/"):
         parsed = parsed.with_path(P2P_PATH)
     return str(parsed)

@@ -8,6 +8,10 @@ wallet would. Peers can be wired through a fault-injecting relay
 goes to HOME/node.log; when a test fails its tail is printed with the
 failure (pytest shows teardown output of failed tests), and the whole
 directory stays under pytest's basetemp for reading.
+
+With `tls`, the devnet is a federation with its own CA (tests/tls_certs.py,
+docs/tls.md): every node serves its API and peer port over TLS, the genesis
+gives https:// and wss:// URLs, and the test's clients trust the CA.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
@@ -22,7 +27,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +39,18 @@ from genesis.devnet import (
     create_devnet,
     p2p_port,
 )
+from genesis.document import Genesis
 from ledger.address import from_address, to_address
 from ledger.block import decode_raw_block, verify_certificate
 from ledger.credits import TRANSFER
 from ledger.crypto import SigningKey
 from ledger.encoding import encode
 from ledger.tx import Tx, sign_tx
-from node.config import ConsensusConfig, load_config, write_config
+from node.config import ConsensusConfig, TlsConfig, load_config, write_config
 from node.ports import free_port_block
+from node.tls import client_context
 from tests.functional.relay import Relay
+from tests.tls_certs import write_federation
 from tests.weak_kdf import TEST_KDF
 from wallet.keystore import Keystore, read_key_file, read_password_file
 
@@ -100,14 +108,15 @@ class ApiCallError(Exception):
 class Api:
     """A minimal client of docs/api-contract.md: JSON in, JSON out, errors raised."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, ca_file: Path | None = None):
         self.url = url.rstrip("/")
+        self.ssl: ssl.SSLContext | None = client_context(ca_file) if self.url.startswith("https:") else None
 
     def request(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None, timeout: float = 30.0) -> tuple[int, bytes, str]:
         headers = {"Content-Type": content_type} if content_type else {}
         req = urllib.request.Request(self.url + path, data=body, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
+            with urllib.request.urlopen(req, timeout=timeout, context=self.ssl) as resp:
                 return resp.status, resp.read(), resp.headers.get("Content-Type", "")
         except urllib.error.HTTPError as exc:
             raise ApiCallError(exc.code, exc.read(), exc.headers.get("Content-Type", "")) from None
@@ -155,21 +164,24 @@ class Api:
         return wait_until(lambda: (s := self.status())["height"] >= height and s, timeout, what=f"height {height}")
 
 
-def incoop(devnet: Devnet, *argv: str, node: int = 0, check: bool = True, error_lines: int | None = 1
-           ) -> subprocess.CompletedProcess:
-    """`incoop ...` as a person runs it against node `node`, with the devnet's demo wallet and secrets.
+def incoop(devnet: Devnet, *argv: str, node: int = 0, check: bool = True, error_lines: int | None = 1,
+           extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`incoop ...` as a person runs it against node `node`, with the devnet's demo wallet and secrets
+    (and, on a TLS devnet, its CA as INCOOP_CA_FILE); `extra_env` adds or overrides variables.
 
     Never a traceback. With `check`, it must succeed; otherwise it must fail
     with a non-zero exit and `error_lines` lines on stderr (None: any number).
     """
     env = dict(
         os.environ,
+        INCOOP_CA_FILE=str(devnet.ca_file or ""),
         INCOOP_NODE=devnet.nodes[node].url,
         INCOOP_WALLET=str(devnet.layout.wallet_dir),
         INCOOP_PASSWORD=DEVNET_PASSWORD,
         INCOOP_UNIQUENESS_SECRET_FILE=str(devnet.layout.home / UNIQUENESS_SECRET),
         PYTHONPATH=str(REPO),
     )
+    env.update(extra_env or {})
     proc = subprocess.run([sys.executable, "-m", "node.cli", *argv], capture_output=True, text=True, env=env,
                           timeout=120, cwd=REPO)
     assert "Traceback" not in proc.stderr, proc.stderr
@@ -199,10 +211,10 @@ def assert_api_error(status: int, code: str, call: Callable[[], Any]) -> ApiCall
 class NodeProcess:
     """One `incoop node start` child process and its home directory."""
 
-    def __init__(self, home: Path, url: str):
+    def __init__(self, home: Path, url: str, ca_file: Path | None = None):
         self.home = home
         self.url = url
-        self.api = Api(url)
+        self.api = Api(url, ca_file)
         self.log_path = home / "node.log"
         self.process: subprocess.Popen | None = None
 
@@ -272,6 +284,7 @@ class Devnet:
     nodes: list[NodeProcess]
     keys: dict[str, SigningKey]
     relay: Relay | None = None
+    ca_file: Path | None = None  # the federation CA of a TLS devnet
 
     @property
     def node(self) -> NodeProcess:
@@ -350,7 +363,7 @@ class Devnet:
 
 def make_devnet(
     directory: Path, validators: int = 1, observers: int = 0, relay: bool = False,
-    genesis_params: dict | None = None, **config_overrides: Any,
+    genesis_params: dict | None = None, tls: bool = False, **config_overrides: Any,
 ) -> Devnet:
     """Write a devnet on free ports with fast test timings (nothing started yet).
 
@@ -358,7 +371,9 @@ def make_devnet(
 
     With `relay`, every node dials its peers through a fault-injecting relay:
     link (i, j) carries node i's connection to node j, so `devnet.relay`
-    can cut links and partition the federation.
+    can cut links and partition the federation. With `tls`, a CA in
+    DIR/tls issues each node a certificate for 127.0.0.1 and localhost, and
+    every URL of the genesis is https:// or wss:// (docs/tls.md).
     """
     nodes = validators + observers
     base_port = free_port_block(2 * nodes)
@@ -367,6 +382,9 @@ def make_devnet(
         block_interval_ms=TEST_BLOCK_INTERVAL_MS, heartbeat_ms=TEST_HEARTBEAT_MS, params=genesis_params,
         node_kdf=TEST_KDF,
     )
+    certificates = write_federation(directory / "tls", nodes) if tls else None
+    if certificates is not None:
+        layout = _secure_urls(layout)
     proxy = Relay() if relay else None
     if proxy is not None:
         proxy.start()
@@ -374,17 +392,36 @@ def make_devnet(
         config = load_config(home)
         config.api.max_body_bytes = TEST_MAX_BODY_BYTES
         config.consensus = TEST_CONSENSUS.model_copy()
+        if certificates is not None:
+            files = certificates[i]
+            config.tls = TlsConfig(cert_file=str(files.cert), key_file=str(files.key), ca_file=str(files.ca))
         if proxy is not None:
+            scheme = "wss" if tls else "ws"
             config.peers = [
-                f"ws://127.0.0.1:{proxy.link(i, j, p2p_port(base_port, j))}" for j in range(validators) if j != i
+                f"{scheme}://127.0.0.1:{proxy.link(i, j, p2p_port(base_port, j))}" for j in range(validators) if j != i
             ]
         for name, value in config_overrides.items():
             setattr(config, name, value)
         write_config(home, config)
     wallet = Keystore(layout.wallet_dir)
     keys = {info.label: wallet.unlock(info.label, DEVNET_PASSWORD) for info in wallet.list()}
-    processes = [NodeProcess(home, url) for home, url in zip(layout.node_homes, layout.api_urls, strict=True)]
-    return Devnet(layout, processes, keys, proxy)
+    ca_file = certificates[0].ca if certificates else None
+    processes = [NodeProcess(home, url, ca_file) for home, url in zip(layout.node_homes, layout.api_urls, strict=True)]
+    return Devnet(layout, processes, keys, proxy, ca_file)
+
+
+def _secure_urls(layout: DevnetLayout) -> DevnetLayout:
+    """The same devnet with https:// and wss:// URLs in its genesis (written to every home) and api_urls."""
+    doc = json.loads(layout.genesis.to_json())
+    for entry in doc.get("validators", []) + doc.get("observers", []):
+        for field, plain, secure in (("api", "http://", "https://"), ("p2p", "ws://", "wss://")):
+            if entry.get(field, "").startswith(plain):
+                entry[field] = secure + entry[field][len(plain):]
+    genesis = Genesis.model_validate(doc)
+    for home in (layout.home, *layout.node_homes):
+        (home / "genesis.json").write_text(genesis.to_json(), encoding="utf-8")
+    urls = ["https://" + url[len("http://"):] for url in layout.api_urls]
+    return replace(layout, genesis=genesis, api_urls=urls)
 
 
 def running_devnet(directory: Path, **options: Any) -> Iterator[Devnet]:
