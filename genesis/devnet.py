@@ -171,6 +171,7 @@ def create_devnet(
                 p2p_port=p2p_port(base_port, i),
                 block_interval_ms=block_interval_ms,
                 heartbeat_ms=heartbeat_ms,
+                log_file="node.log",  # rotated by the node itself (node/logs.py); stdout/stderr go to node.out
                 vault=VaultConfig(enabled=True, registrar=vault_of[i]) if i in vault_of and i < validators else VaultConfig(),
             ),
         )

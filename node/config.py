@@ -6,7 +6,7 @@
     HOME/data/           the LevelDB store
     HOME/sign_state.bin  what this validator last signed (outside data/: wiping the store keeps it)
     HOME/vault/          a registrar's private vault, when `vault.enabled` (identity/vault.py)
-    HOME/node.log        the log, when started by `incoop devnet`
+    HOME/node.log        the log, when `log_file` names it (the devnet's nodes do), rotated by size
 
 The key's password comes from `key_password_file` (relative to HOME) or the
 environment variable INCOOP_KEY_PASSWORD.
@@ -29,12 +29,23 @@ class ConfigError(ValueError):
 
 
 class ApiConfig(BaseModel):
+    """The HTTP API's address and its limits (docs/api-limits.md says what each bounds and why)."""
+
     model_config = ConfigDict(extra="forbid")
     host: str = "127.0.0.1"
     port: int = Field(default=8700, ge=0, le=65535)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_batch_txs: int = Field(default=10_000, ge=1)
     request_timeout_s: float = Field(default=30.0, gt=0)
+    # open connections at once; at the cap the longest-waiting idle one makes room, else a new one is refused
+    max_connections: int = Field(default=512, ge=1, le=65_536)
+    # a request's line and headers must be complete this long after the connection opened
+    # (or after the first byte of a later request on it)
+    header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    # a request's body must have arrived this long after its headers
+    body_timeout_s: float = Field(default=20.0, gt=0, le=3600)
+    # after an answer, the client must have read it and begun its next request within this
+    idle_timeout_s: float = Field(default=30.0, gt=0, le=3600)
 
 
 class ConsensusConfig(BaseModel):
@@ -111,6 +122,10 @@ class NodeConfig(BaseModel):
     heartbeat_ms: int = Field(default=5_000, ge=100, le=3_600_000)
     mempool_max_txs: int = Field(default=100_000, ge=1)
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    # the log file (relative to HOME), rotated by size; None: the log goes to stderr (systemd's journal)
+    log_file: str | None = None
+    log_max_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
+    log_backups: int = Field(default=5, ge=1, le=100)
     consensus: ConsensusConfig = ConsensusConfig()
     testing_faults: TestingFaults = TestingFaults()
     vault: VaultConfig = VaultConfig()
