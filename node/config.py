@@ -87,6 +87,11 @@ class VaultConfig(BaseModel):
     enabled: bool = False
     dir: str = "vault"
     registrar: str | None = None
+    # signed requests remembered at once against replay (FORMAT.md §19.3): the registrar's own
+    # memory holds this many, and the subjects' memory as many again
+    replay_entries: int = Field(default=100_000, ge=100, le=10_000_000)
+    # live requests one subject key may have in the subjects' memory (within the 60 s window)
+    replay_entries_per_subject: int = Field(default=600, ge=1, le=1_000_000)
 
     @field_validator("registrar")
     @classmethod

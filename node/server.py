@@ -184,7 +184,10 @@ def build_app(setup: NodeSetup) -> web.Application:
     vault = setup.config.vault
     if vault.enabled:
         vault_dir = setup.config.path(setup.home, vault.dir)
-        contexts.insert(0, vault_api.vault_context(vault_dir, setup.key_password, vault.registrar, NodeError))
+        contexts.insert(0, vault_api.vault_context(
+            vault_dir, setup.key_password, vault.registrar, NodeError,
+            replay_entries=vault.replay_entries, replay_entries_per_subject=vault.replay_entries_per_subject,
+        ))
     app = create_app(setup.config.api, *contexts)
     app.middlewares.insert(0, connection_state)  # outermost: tells each connection when a request runs
     if vault.enabled:
