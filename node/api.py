@@ -762,9 +762,6 @@ class EdgeCounters:
         ]
 
 
-EDGE_COUNTERS = web.AppKey("edge_counters", EdgeCounters)
-
-
 def error_middleware_for(timeout_s: float, body_timeout_s: float | None = None,
                          counters: EdgeCounters | None = None) -> Callable:
     counters = counters if counters is not None else EdgeCounters()
@@ -811,7 +808,6 @@ def create_app(config: ApiConfig, *contexts: Callable[[web.Application], AsyncIt
     edge = error_middleware_for(config.request_timeout_s, config.body_timeout_s, counters)
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=[edge])
     app[CONFIG] = config
-    app[EDGE_COUNTERS] = counters
     app[metrics.SOURCES] = [counters]  # the node adds its connections' and the vault's counters
     app.add_routes(routes)
     app.cleanup_ctx.extend(contexts)

@@ -7,7 +7,8 @@ middlewares), with short limits so that every deadline is seen firing:
 - a connection that says nothing, or sends its head a byte at a time, is
   closed at the header deadline; a kept-alive one that stays idle at the idle
   deadline; a later request's first byte brings the header deadline forward;
-- a body that does not arrive in time ends the request with 408 BODY_TIMEOUT;
+- a body that does not arrive in time ends the request with 408 BODY_TIMEOUT,
+  a handler that does not answer in time with 503 TIMEOUT;
 - at the cap a new connection takes the place of the longest-waiting idle
   one; if every connection is busy it is answered 503 TOO_MANY_CONNECTIONS;
 - junk on the port is answered with the contract's JSON 400 carrying at most
@@ -47,8 +48,9 @@ class Served:
 @asynccontextmanager
 async def serving(**limits: object) -> AsyncIterator[Served]:
     """The node's API stack with test limits, and two extra routes: one that holds a request open."""
-    config = ApiConfig(port=0, header_timeout_s=HEADER_S, idle_timeout_s=IDLE_S, body_timeout_s=BODY_S,
-                       request_timeout_s=5.0, **limits)
+    settings: dict = {"header_timeout_s": HEADER_S, "idle_timeout_s": IDLE_S, "body_timeout_s": BODY_S,
+                      "request_timeout_s": 5.0}
+    config = ApiConfig(port=0, **{**settings, **limits})
     app = create_app(config)
     release = asyncio.Event()
 
@@ -195,6 +197,22 @@ def test_a_body_that_does_not_arrive_in_time_is_408() -> None:
             reader, writer = await connect(served.port)
             writer.write(b"POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + b"x" * 1000)
             assert await response(reader) == (200, {"bytes": 1000})
+            writer.close()
+
+    run(test)
+
+
+def test_a_request_not_answered_in_time_is_503_timeout() -> None:
+    async def test() -> None:
+        async with serving(request_timeout_s=0.3) as served:
+            reader, writer = await connect(served.port)
+            start = time.monotonic()
+            writer.write(b"GET /test/hold HTTP/1.1\r\nHost: x\r\n\r\n")
+            status, body = await response(reader)
+            assert (status, body["error"]["code"]) == (503, "TIMEOUT")
+            assert 0.25 <= time.monotonic() - start <= 0.3 + SLACK_S
+            writer.write(GET)  # the connection is still good for the next request
+            assert (await response(reader))[0] == 200
             writer.close()
 
     run(test)
