@@ -279,7 +279,7 @@ class GuardedRequestHandler(web.RequestHandler):
         elif status == 504:
             code, text = "TIMEOUT", "the request took too long"
         else:
-            log.error("internal error answering %s %s", request.method, shown(request.path), exc_info=exc)
+            log.error("internal error answering %s %s", shown(request.method), shown(request.path), exc_info=exc)
             code, text = "INTERNAL", "internal error (logged by the node)"
         response = web.json_response({"error": {"code": code, "message": text}}, status=status)
         response.force_close()
