@@ -197,6 +197,7 @@ def create_devnet(
                 p2p_port=p2p_port(base_port, i),
                 block_interval_ms=block_interval_ms,
                 heartbeat_ms=heartbeat_ms,
+                log_file="node.log",  # rotated by the node itself (node/logs.py); stdout/stderr go to node.out
                 vault=vault,
             ),
         )

@@ -3,7 +3,10 @@
 Handlers raise (ApiError, TxError, aiohttp's HTTP errors) and one middleware
 turns every failure into `{"error": {"code", "message"}}` with a 4xx status,
 so that no input can produce a 500 or a half-built response. A 500 INTERNAL
-is only ever a bug, and is logged.
+is only ever a bug, and is logged. The same middleware bounds each request
+in time (its body within `body_timeout_s`, the whole within
+`request_timeout_s`), and an error message shows at most a short escaped
+prefix of anything the caller sent (node/untrusted.py, docs/api-limits.md).
 
 The handlers read the store directly (LevelDB reads are thread-safe and the
 consensus driver commits each block in one atomic batch) and touch the mempool only
@@ -38,6 +41,7 @@ from node.balance_proofs import NoCommittedBlock, balance_proof_at_head
 from node.config import ApiConfig
 from node.mempool import Mempool, Prepared
 from node.openapi import openapi_document
+from node.untrusted import shown
 
 log = logging.getLogger("incoop.api")
 
@@ -60,9 +64,12 @@ _HTTP_CODES = {
     400: "BAD_REQUEST",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
+    408: "BODY_TIMEOUT",
     413: "BODY_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
 }
+# an error message is ours, with at most a prefix of input in it; this bounds it whatever a caller sends
+MAX_ERROR_MESSAGE_CHARS = 320
 _CURSOR = re.compile(r"(\d{1,19}):(\d{1,10})")
 _HEIGHT = re.compile(r"\d{1,19}")
 _HASH_HEX = re.compile(r"[0-9a-f]{64}")
@@ -120,8 +127,15 @@ routes = web.RouteTableDef()
 # --- rendering --------------------------------------------------------------------
 
 
+def clip_message(message: str) -> str:
+    """An error message cut to MAX_ERROR_MESSAGE_CHARS (a net under shown(): no answer echoes much)."""
+    if len(message) <= MAX_ERROR_MESSAGE_CHARS:
+        return message
+    return message[:MAX_ERROR_MESSAGE_CHARS] + "…"
+
+
 def error_body(code: str, message: str) -> dict:
-    return {"error": {"code": code, "message": message}}
+    return {"error": {"code": code, "message": clip_message(message)}}
 
 
 def _error_response(status: int, code: str, message: str, headers: Any = None) -> web.Response:
@@ -194,7 +208,7 @@ def render_block(block: Block, cert: Certificate) -> dict:
 
 
 def render_tx_error(error: TxError) -> dict:
-    return {"code": error.code.name, "message": error.message}
+    return {"code": error.code.name, "message": clip_message(error.message)}
 
 
 # --- request parsing ---------------------------------------------------------------
@@ -217,7 +231,7 @@ def _parse_json(model: type[BaseModel], body: bytes) -> Any:
         return model.model_validate_json(body)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
+        where = shown(".".join(str(p) for p in first["loc"])) or "body"  # a key may be the caller's
         raise ApiError(400, "BAD_REQUEST", f"invalid JSON request ({where}): {first['msg']}") from None
 
 
@@ -231,7 +245,7 @@ def _tx_hex(text: str) -> bytes:
 def _content_type(request: web.Request) -> str:
     ctype = request.content_type
     if ctype not in (MSGPACK, JSON):
-        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", f"send {MSGPACK} or {JSON}, not {ctype or 'no content type'}")
+        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", f"send {MSGPACK} or {JSON}, not {shown(ctype) or 'no content type'}")
     return ctype
 
 
@@ -399,7 +413,7 @@ def _proof_class(request: web.Request) -> str:
     if not class_id:
         raise ApiError(400, "BAD_REQUEST", "say which credit class to prove: ?class=ID")
     if not credits.CLASS_ID.fullmatch(class_id):
-        raise ApiError(404, "NOT_FOUND", f"no credit class {class_id!r}")
+        raise ApiError(404, "NOT_FOUND", f"no credit class '{shown(class_id)}'")
     return class_id
 
 
@@ -430,7 +444,7 @@ async def get_account_proof(request: web.Request) -> web.Response:
     except NoCommittedBlock as exc:
         raise ApiError(404, "NOT_FOUND", str(exc)) from None
     if proof is None:
-        raise ApiError(404, "NOT_FOUND", f"no credit class {class_id!r}")
+        raise ApiError(404, "NOT_FOUND", f"no credit class '{shown(class_id)}'")
     return web.json_response(render_balance_proof(proof))
 
 
@@ -563,7 +577,7 @@ async def get_classes(request: web.Request) -> web.Response:
 def _class_of(ctx: NodeContext, class_id: str) -> credits.CreditClass:
     found = credits.get_class(ctx.store.state, class_id) if credits.CLASS_ID.fullmatch(class_id) else None
     if found is None:
-        raise ApiError(404, "NOT_FOUND", f"no credit class {class_id!r}")
+        raise ApiError(404, "NOT_FOUND", f"no credit class '{shown(class_id)}'")
     return found
 
 
@@ -680,7 +694,8 @@ async def get_evidence(request: web.Request) -> web.Response:
 
 @routes.get("/metrics")
 async def get_metrics(request: web.Request) -> web.Response:
-    return web.Response(text=metrics.render(request.app[NODE]), content_type="text/plain", charset="utf-8",
+    text = metrics.render(request.app[NODE], request.app.get(metrics.SOURCES, ()))
+    return web.Response(text=text, content_type="text/plain", charset="utf-8",
                         headers={"X-Prometheus-Format": "0.0.4"})
 
 
@@ -696,9 +711,9 @@ def _http_error(request: web.Request, exc: web.HTTPException) -> web.Response:
     status = exc.status
     code = _HTTP_CODES.get(status, "BAD_REQUEST" if status < 500 else "INTERNAL")
     if status == 404:
-        message = f"no such resource: {request.path}"
+        message = f"no such resource: {shown(request.path)}"
     elif status == 405:
-        message = f"method {request.method} is not allowed on {request.path}"
+        message = f"method {shown(request.method)} is not allowed on {shown(request.path)}"
     elif status == 413:
         message = f"request body larger than {request.app[CONFIG].max_body_bytes} bytes"
     else:
@@ -707,12 +722,62 @@ def _http_error(request: web.Request, exc: web.HTTPException) -> web.Response:
     return _error_response(status, code, message, headers)
 
 
-def error_middleware_for(timeout_s: float) -> Callable:
+class BodyDeadline:
+    """Ends the request (408 BODY_TIMEOUT) if its body has not all arrived `body_timeout_s` after its head.
+
+    A timer on the loop: at the deadline, a body still arriving makes the
+    request's own timeout fire at once, so the handler's read stops there.
+    """
+
+    def __init__(self, request: web.Request, scope: asyncio.Timeout, seconds: float):
+        self.request = request
+        self.scope = scope
+        self.expired = False
+        self._timer = asyncio.get_running_loop().call_later(seconds, self._check)
+
+    def _check(self) -> None:
+        if self.request.body_exists and not self.request.content.is_eof():
+            self.expired = True
+            self.scope.reschedule(asyncio.get_running_loop().time())
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+
+@dataclass
+class EdgeCounters:
+    """Requests the error middleware ended for their time; node/metrics.py shows them."""
+
+    body_timeouts: int = 0
+    request_timeouts: int = 0
+
+    def metric_lines(self) -> list[str]:
+        return [
+            "# HELP incoop_api_body_timeouts_total Requests ended because their body did not arrive within api.body_timeout_s.",
+            "# TYPE incoop_api_body_timeouts_total counter",
+            f"incoop_api_body_timeouts_total {self.body_timeouts}",
+            "# HELP incoop_api_request_timeouts_total Requests not answered within api.request_timeout_s.",
+            "# TYPE incoop_api_request_timeouts_total counter",
+            f"incoop_api_request_timeouts_total {self.request_timeouts}",
+        ]
+
+
+def error_middleware_for(timeout_s: float, body_timeout_s: float | None = None,
+                         counters: EdgeCounters | None = None) -> Callable:
+    counters = counters if counters is not None else EdgeCounters()
+
     @web.middleware
     async def error_middleware(request: web.Request, handler: Callable) -> web.StreamResponse:
+        body_deadline: BodyDeadline | None = None
         try:
-            async with asyncio.timeout(timeout_s):
-                return await handler(request)
+            async with asyncio.timeout(timeout_s) as scope:
+                if body_timeout_s is not None and request.body_exists:
+                    body_deadline = BodyDeadline(request, scope, body_timeout_s)
+                try:
+                    return await handler(request)
+                finally:
+                    if body_deadline is not None:
+                        body_deadline.cancel()
         except ApiError as exc:
             return _error_response(exc.status, exc.code, exc.message)
         except TxError as exc:
@@ -722,11 +787,18 @@ def error_middleware_for(timeout_s: float) -> Callable:
                 raise
             return _http_error(request, exc)
         except TimeoutError:
-            return _error_response(503, "TIMEOUT", f"the request took longer than {timeout_s} s")
+            if body_deadline is not None and body_deadline.expired:
+                counters.body_timeouts += 1
+                response = _error_response(408, "BODY_TIMEOUT",
+                                           f"the request body did not arrive within {body_timeout_s:g} s of its headers")
+                response.force_close()  # the rest of the body is not waited for
+                return response
+            counters.request_timeouts += 1
+            return _error_response(503, "TIMEOUT", f"the request took longer than {timeout_s:g} s")
         except StoreFailure:  # the node stops on it (node/server.py); the caller asks another node
             return _error_response(503, "STORE_FAILED", "this node's store failed and the node is stopping")
         except Exception:
-            log.exception("internal error on %s %s", request.method, request.path)
+            log.exception("internal error on %s %s", shown(request.method), shown(request.path))
             return _error_response(500, "INTERNAL", "internal error (logged by the node)")
 
     return error_middleware
@@ -734,8 +806,11 @@ def error_middleware_for(timeout_s: float) -> Callable:
 
 def create_app(config: ApiConfig, *contexts: Callable[[web.Application], AsyncIterator[None]]) -> web.Application:
     """The API application; `contexts` open and close the node's resources (store, consensus)."""
-    app = web.Application(client_max_size=config.max_body_bytes, middlewares=[error_middleware_for(config.request_timeout_s)])
+    counters = EdgeCounters()
+    edge = error_middleware_for(config.request_timeout_s, config.body_timeout_s, counters)
+    app = web.Application(client_max_size=config.max_body_bytes, middlewares=[edge])
     app[CONFIG] = config
+    app[metrics.SOURCES] = [counters]  # the node adds its connections' and the vault's counters
     app.add_routes(routes)
     app.cleanup_ctx.extend(contexts)
     return app

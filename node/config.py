@@ -8,7 +8,7 @@
     HOME/vault/          a registrar's private vault, when `vault.enabled` (identity/vault.py)
     HOME/node_key.pass   the node key's password, when `node init --generate-passwords` made it
     HOME/vault_key.pass  the vault key's password, likewise (with --vault)
-    HOME/node.log        the log, when started by `incoop devnet`
+    HOME/node.log        the log, when `log_file` names it (the devnet's nodes do), rotated by size
     tls.* files          the node's TLS certificate, key and CA bundle, when TLS is on (docs/tls.md)
 
 The node key's password comes from `key_password_file` (relative to HOME) or
@@ -36,12 +36,23 @@ class ConfigError(ValueError):
 
 
 class ApiConfig(BaseModel):
+    """The HTTP API's address and its limits (docs/api-limits.md says what each bounds and why)."""
+
     model_config = ConfigDict(extra="forbid")
     host: str = "127.0.0.1"
     port: int = Field(default=8700, ge=0, le=65535)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_batch_txs: int = Field(default=10_000, ge=1)
     request_timeout_s: float = Field(default=30.0, gt=0)
+    # open connections at once; at the cap the longest-waiting idle one makes room, else a new one is refused
+    max_connections: int = Field(default=512, ge=1, le=65_536)
+    # a request's line and headers must be complete this long after the connection opened
+    # (or after the first byte of a later request on it)
+    header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    # a request's body must have arrived this long after its headers
+    body_timeout_s: float = Field(default=20.0, gt=0, le=3600)
+    # after an answer, the client must have read it and begun its next request within this
+    idle_timeout_s: float = Field(default=30.0, gt=0, le=3600)
 
 
 class ConsensusConfig(BaseModel):
@@ -86,6 +97,11 @@ class VaultConfig(BaseModel):
     dir: str = "vault"
     registrar: str | None = None
     key_password_file: str | None = None
+    # signed requests remembered at once against replay (FORMAT.md §19.3): the registrar's own
+    # memory holds this many, and the subjects' memory as many again
+    replay_entries: int = Field(default=100_000, ge=100, le=10_000_000)
+    # live requests one subject key may have in the subjects' memory (within the 60 s window)
+    replay_entries_per_subject: int = Field(default=600, ge=1, le=1_000_000)
 
     @field_validator("registrar")
     @classmethod
@@ -148,6 +164,10 @@ class NodeConfig(BaseModel):
     heartbeat_ms: int = Field(default=5_000, ge=100, le=3_600_000)
     mempool_max_txs: int = Field(default=100_000, ge=1)
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
+    # the log file (relative to HOME), rotated by size; None: the log goes to stderr (systemd's journal)
+    log_file: str | None = None
+    log_max_bytes: int = Field(default=16 * 1024 * 1024, ge=64 * 1024)
+    log_backups: int = Field(default=5, ge=1, le=100)
     consensus: ConsensusConfig = ConsensusConfig()
     testing_faults: TestingFaults = TestingFaults()
     vault: VaultConfig = VaultConfig()

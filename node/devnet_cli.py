@@ -4,6 +4,11 @@ Each validator is its own `incoop node start` process, as on a real
 federation member's machine; this command only lays out the homes (first run
 or --reset), starts the processes, waits for their APIs, and stops them
 cleanly. A second run resumes the same chain from the same data.
+
+Each node writes its own log, `node.log` in its home, rotated by size
+(`log_file` in its config, node/logs.py); what a node prints outside its
+log (the line saying it serves, a start-up refusal, a crash) goes to
+`node.out` beside it.
 """
 
 from __future__ import annotations
@@ -76,21 +81,27 @@ def _status(url: str) -> dict | None:
 
 
 def _start(node_home: Path) -> subprocess.Popen:
-    log = open(node_home / "node.log", "ab")  # noqa: SIM115 - owned by the child for its lifetime
-    return subprocess.Popen(
-        [sys.executable, "-m", "node.cli", "node", "start", "--home", str(node_home)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    with open(node_home / "node.out", "wb") as out:  # the child keeps its own descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "node.cli", "node", "start", "--home", str(node_home)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def _tail(path: Path, lines: int) -> list[str]:
+    try:
+        return path.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return []
 
 
 def _log_tail(node_home: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join((node_home / "node.log").read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+    """The end of the node's log, then what it printed outside it (a refusal to start is in both)."""
+    log, out = _tail(node_home / "node.log", lines), _tail(node_home / "node.out", lines)
+    return "\n".join(log + [f"node.out: {line}" for line in out]) or "(no log)"
 
 
 def _stop(procs: list[subprocess.Popen]) -> None:

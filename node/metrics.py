@@ -4,7 +4,10 @@ An operator's scraper reads height, rounds per height, throughput, mempool,
 peers and commit latency from here; nothing in it is needed by the ledger.
 The values are read from the running parts at scrape time, except two small
 series the driver feeds as it commits: the commit latency histogram and the
-recent commits for the transactions-per-second gauge.
+recent commits for the transactions-per-second gauge. The parts that guard
+the node's edges (API connections, request timeouts, the vault's refusals)
+are `MetricSource`s listed under `SOURCES` in the app; docs/api-limits.md
+says what to watch in them.
 """
 
 from __future__ import annotations
@@ -12,7 +15,19 @@ from __future__ import annotations
 import bisect
 import time
 from collections import deque
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from aiohttp import web
+
+
+class MetricSource(Protocol):
+    def metric_lines(self) -> list[str]:
+        """Complete exposition lines (HELP, TYPE, samples) of this source's metrics."""
+        ...
+
+
+SOURCES = web.AppKey("metric_sources", list)
 
 LATENCY_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 TX_RATE_WINDOW_S = 10.0
@@ -61,8 +76,8 @@ def _metric(out: list[str], name: str, kind: str, help_text: str, value: Any) ->
     out += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
 
 
-def render(ctx: Any) -> str:
-    """The exposition text for a node.api.NodeContext."""
+def render(ctx: Any, sources: Iterable[MetricSource] = ()) -> str:
+    """The exposition text for a node.api.NodeContext and the edge guards' `sources`."""
     out: list[str] = []
     head = ctx.store.head()
     _metric(out, "incoop_height", "gauge", "Height of the last committed block.", head.height)
@@ -97,4 +112,6 @@ def render(ctx: Any) -> str:
     if ctx.peers is not None:
         for key, value in sorted(ctx.peers.stats().items()):
             _metric(out, f"incoop_p2p_{key}", "gauge" if key == "peers" else "counter", f"Peer-to-peer {key}.", value)
+    for source in sources:
+        out += source.metric_lines()
     return "\n".join(out) + "\n"

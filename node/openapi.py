@@ -40,7 +40,7 @@ _SCHEMAS: dict[str, Any] = {
                 "type": "object",
                 "required": ["code", "message"],
                 "properties": {
-                    "code": {"type": "string", "description": "a ledger.errors.Code name or NOT_FOUND, BAD_REQUEST, BODY_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, METHOD_NOT_ALLOWED, INVALID_ADDRESS, TIMEOUT, STORE_FAILED; on /v1/vault also UNAUTHENTICATED, STALE_REQUEST, REPLAYED_REQUEST, FORBIDDEN, TOO_MANY_REQUESTS, EXISTS, INVALID_RECORD"},
+                    "code": {"type": "string", "description": "a ledger.errors.Code name or NOT_FOUND, BAD_REQUEST, BODY_TOO_LARGE, UNSUPPORTED_MEDIA_TYPE, METHOD_NOT_ALLOWED, INVALID_ADDRESS, TIMEOUT, BODY_TIMEOUT (408), TOO_MANY_CONNECTIONS (503), STORE_FAILED (503); on /v1/vault also UNAUTHENTICATED, STALE_REQUEST, REPLAYED_REQUEST, FORBIDDEN, TOO_MANY_REQUESTS, EXISTS, INVALID_RECORD"},
                     "message": {"type": "string"},
                 },
             }
@@ -362,7 +362,7 @@ _SIGNED = [
 _SIGNED_ERRORS = {
     "401": _error("UNAUTHENTICATED (missing, malformed or bad signature), STALE_REQUEST, REPLAYED_REQUEST"),
     "403": _error("FORBIDDEN: a valid signer who may not do this"),
-    "429": _error("TOO_MANY_REQUESTS: the replay memory is full; retry later"),
+    "429": _error("TOO_MANY_REQUESTS: the signer's share of the replay memory, or the memory, is full; retry later"),
 }
 _ADDRESS_PARAM = _path_param("address", "an account address")
 

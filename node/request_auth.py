@@ -12,25 +12,31 @@ Headers:
 `target` is the request target exactly as sent on the request line: path and
 query, percent-encoding as sent. The server refuses, in this order:
 
-    401 UNAUTHENTICATED   a header missing or malformed, or the signature does not verify
+    401 UNAUTHENTICATED   a header missing or malformed
+    403 FORBIDDEN         the claimed signer may do nothing here (`may_sign`; before any verification)
+    401 UNAUTHENTICATED   the signature does not verify
     401 STALE_REQUEST     time_ms more than WINDOW_MS away from the node's clock
+    403 FORBIDDEN         the signer may not do this (the caller decides: node/vault_api.py)
     401 REPLAYED_REQUEST  this signer signed this very message before, within the window
-    429 TOO_MANY_REQUESTS the replay memory is full of live entries (never forgets one early)
+    429 TOO_MANY_REQUESTS the signer's share of the replay memory, or the memory, is full of
+                          live entries (it never forgets one early)
 
-Who may do what (403 FORBIDDEN) is the caller's business: `verify_request`
-only says who signed. Its replay memory remembers (signer, message) pairs,
-not signatures, so that a second signature of the same message (Ed25519
-signers can make many) is a replay too.
+`authenticate_request` does the first four and remembers nothing; the caller
+authorises the signer, and only then `ReplayCache.remember` records the
+request, so that a key with no business here never occupies the memory. The
+memory holds (signer, message) pairs, not signatures, so that a second
+signature of the same message (Ed25519 signers can make many) is a replay too.
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import re
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from ledger.address import AddressError, from_address, to_address
 from ledger.crypto import DOMAIN_API, SigningKey, sha256, signing_message, verify
@@ -76,49 +82,87 @@ def sign_request(key: SigningKey, chain_id: str, method: str, target: str, body:
     return {H_ADDRESS: to_address(key.pubkey), H_TIME: str(time_ms), H_SIGNATURE: signature.hex()}
 
 
-class ReplayCache:
-    """Signed messages seen within the window, each forgotten once its time is outside it; bounded."""
+@dataclass(frozen=True)
+class SignedRequest:
+    """A request whose signature verified and whose time is within the window (nothing remembered yet)."""
 
-    def __init__(self, window_ms: int = WINDOW_MS, max_entries: int = REPLAY_CACHE_MAX):
+    signer: bytes
+    time_ms: int
+    now_ms: int
+    replay_key: bytes  # SHA-256(signer || signing message): what the replay memory remembers
+
+
+class ReplayCache:
+    """Signed requests accepted within the window, each forgotten once its time is outside it; bounded.
+
+    `max_entries` bounds the whole memory and `max_per_signer` (if set) what
+    one key may hold of it, so that one key cannot fill it for the others.
+    A full memory refuses (429) rather than forget a live entry early, since
+    a forgotten entry could be replayed. Only requests already authorised
+    are remembered (node/vault_api.py), so a stranger never enters it.
+    """
+
+    def __init__(self, window_ms: int = WINDOW_MS, max_entries: int = REPLAY_CACHE_MAX,
+                 max_per_signer: int | None = None):
         self.window_ms = window_ms
         self.max_entries = max_entries
-        self._expiry: OrderedDict[bytes, int] = OrderedDict()  # insertion order; expiry is not monotonic
+        self.max_per_signer = max_per_signer
+        self._until: dict[bytes, tuple[int, bytes]] = {}  # replay key -> (last live ms, signer)
+        self._expiry: list[tuple[int, bytes]] = []  # heap of (last live ms, replay key)
+        self._per_signer: dict[bytes, int] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self._expiry)
+        return len(self._until)
+
+    def held_by(self, signer: bytes) -> int:
+        return self._per_signer.get(signer, 0)
 
     def _forget_expired(self, now_ms: int) -> None:
-        expired = [k for k, until in self._expiry.items() if until < now_ms]
-        for k in expired:
-            del self._expiry[k]
+        while self._expiry and self._expiry[0][0] < now_ms:
+            _, key = heapq.heappop(self._expiry)
+            _, signer = self._until.pop(key)
+            left = self._per_signer[signer] - 1
+            if left:
+                self._per_signer[signer] = left
+            else:
+                del self._per_signer[signer]
 
-    def remember(self, key: bytes, time_ms: int, now_ms: int) -> None:
-        """Record `key` (signed at time_ms); AuthError if it was seen, or if the memory is full."""
+    def remember(self, request: SignedRequest) -> None:
+        """Record an authorised request; AuthError if it was seen, or if its key's share or the memory is full."""
         with self._lock:
-            while self._expiry and next(iter(self._expiry.values())) < now_ms:  # oldest first, roughly
-                self._expiry.popitem(last=False)
-            until = self._expiry.get(key)
-            if until is not None and until >= now_ms:
+            self._forget_expired(request.now_ms)
+            if request.replay_key in self._until:
                 raise AuthError(401, "REPLAYED_REQUEST", "this signed request was already received; sign each request afresh")
-            if len(self._expiry) >= self.max_entries:
-                self._forget_expired(now_ms)
-                if len(self._expiry) >= self.max_entries:
-                    raise AuthError(429, "TOO_MANY_REQUESTS", "too many signed requests within the replay window; retry later")
-            self._expiry[key] = time_ms + self.window_ms
+            if self.max_per_signer is not None and self.held_by(request.signer) >= self.max_per_signer:
+                raise AuthError(429, "TOO_MANY_REQUESTS", f"this key has {self.max_per_signer} signed requests within "
+                                                          "the replay window, its share; retry later")
+            if len(self._until) >= self.max_entries:
+                raise AuthError(429, "TOO_MANY_REQUESTS", "too many signed requests within the replay window; retry later")
+            until = request.time_ms + self.window_ms
+            self._until[request.replay_key] = (until, request.signer)
+            heapq.heappush(self._expiry, (until, request.replay_key))
+            self._per_signer[request.signer] = self.held_by(request.signer) + 1
 
 
-def verify_request(
+def authenticate_request(
     headers: Mapping[str, str],
     method: str,
     target: str,
     body: bytes,
     chain_id: str,
     now_ms: int | None = None,
-    replay: ReplayCache | None = None,
     window_ms: int = WINDOW_MS,
-) -> bytes:
-    """The signer's public key if the request is signed, fresh and new; AuthError otherwise."""
+    may_sign: Callable[[bytes], bool] | None = None,
+) -> SignedRequest:
+    """The signed request if its signature verifies and its time is fresh; AuthError otherwise.
+
+    `may_sign`, if given, is asked about the claimed signer once the headers
+    parse and before the signature is verified: a key that could not be
+    allowed anything is refused (403) without spending a verification on it.
+    Remembers nothing: the caller authorises the signer for this request and
+    only then calls `ReplayCache.remember` (FORMAT.md §19.3).
+    """
     address, time_text, signature_hex = headers.get(H_ADDRESS), headers.get(H_TIME), headers.get(H_SIGNATURE)
     if address is None or time_text is None or signature_hex is None:
         missing = [h for h, v in ((H_ADDRESS, address), (H_TIME, time_text), (H_SIGNATURE, signature_hex)) if v is None]
@@ -136,6 +180,8 @@ def verify_request(
         raise _unauthenticated(f"{H_SIGNATURE} is 128 lower-case hex characters")
     if not _METHOD.fullmatch(method):
         raise _unauthenticated("unsupported method")
+    if may_sign is not None and not may_sign(signer):
+        raise AuthError(403, "FORBIDDEN", "this key may not use this service")
     message = request_message(chain_id, method, target, body, time_ms)
     if not verify(signer, message, bytes.fromhex(signature_hex.strip())):
         raise _unauthenticated("the request signature does not verify (wrong key, chain, method, path, body or time)")
@@ -144,6 +190,4 @@ def verify_request(
     if abs(skew) > window_ms:
         raise AuthError(401, "STALE_REQUEST", f"the request's time is {abs(skew) / 1000:.1f} s {'ahead of' if skew > 0 else 'behind'} "
                                               f"the node's clock; the window is ±{window_ms / 1000:g} s (check the clock)")
-    if replay is not None:
-        replay.remember(hashlib.sha256(signer + message).digest(), time_ms, now)
-    return signer
+    return SignedRequest(signer, time_ms, now, hashlib.sha256(signer + message).digest())

@@ -13,6 +13,10 @@ A store that fails later (damage found by a read, a write the disk refuses)
 stops the node the same orderly way, with one logged line and exit status
 EXIT_STORE_FAILED, rather than let it serve or vote on a state it could only
 half read (docs/operations.md, "A damaged store").
+
+The API is served through node/api_connections.py (a connection cap and
+deadlines per connection), and the log goes where node/logs.py sends it
+(a rotating file with `log_file`); docs/api-limits.md describes both.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import resource
 import signal
-import sys
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,17 +39,18 @@ from ledger import chain
 from ledger.address import from_address, to_address
 from ledger.crypto import SigningKey
 from ledger.store import Store, StoreError, StoreFailure
-from node import vault_api
+from node import metrics, vault_api
 from node.api import NODE, NodeContext, create_app
+from node.api_connections import ApiConnections, ApiSite, connection_state
 from node.config import KEY_PASSWORD_ENV, VAULT_PASSWORD_ENV, ConfigError, NodeConfig, load_config
 from node.consensus import wire
 from node.consensus.driver import Driver
 from node.consensus.signstate import SignState, SignStateError
+from node.logs import setup_logging
 from node.mempool import Mempool
 from node.p2p.peers import P2PError, PeerManager
 from node.runtime import tune_gc
 from node.tls import NodeTls, TlsError, check_exposure, load_node_tls, own_urls
-from node.tls_site import tcp_site
 from wallet.keystore import MIN_NODE_PASSWORD, KeystoreError, read_key_file, read_password
 
 log = logging.getLogger("incoop.node")
@@ -53,6 +58,10 @@ SHUTDOWN_TIMEOUT_S = 5.0
 EXIT_STORE_FAILED = 3
 """`incoop node start`'s exit status when its store is damaged or cannot be written: restarting will not help
 (the systemd unit in docs/operations.md does not restart on it)."""
+
+# file descriptors the node needs besides API connections: two LevelDB stores (store and vault,
+# up to 1000 table files each by LevelDB's default), peers and handshakes, logs, slack
+FD_RESERVE = 2 * 1000 + 256
 
 
 class NodeError(RuntimeError):
@@ -252,8 +261,12 @@ def build_app(setup: NodeSetup) -> web.Application:
     vault = setup.config.vault
     if vault.enabled:
         vault_dir = setup.config.path(setup.home, vault.dir)
-        contexts.insert(0, vault_api.vault_context(vault_dir, setup.vault_password, vault.registrar, NodeError))
+        contexts.insert(0, vault_api.vault_context(
+            vault_dir, setup.vault_password, vault.registrar, NodeError,
+            replay_entries=vault.replay_entries, replay_entries_per_subject=vault.replay_entries_per_subject,
+        ))
     app = create_app(setup.config.api, *contexts)
+    app.middlewares.insert(0, connection_state)  # outermost: tells each connection when a request runs
     if vault.enabled:
         vault_api.add_routes(app)
     # --- end of the vault
@@ -276,11 +289,30 @@ def peer_urls(setup: NodeSetup) -> list[str]:
     return [v.p2p for v in setup.genesis.validators if v.p2p and from_address(v.pubkey) != me]
 
 
+def ensure_fd_limit(max_connections: int) -> None:
+    """Raise the soft open-files limit toward the hard one so that the API cap, not the limit, binds first."""
+    needed = max_connections + FD_RESERVE
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        log.warning("the open-files limit is %d, below the %d that api.max_connections=%d and the stores may need; "
+                    "raise LimitNOFILE (systemd) or ulimit -n, or lower api.max_connections", soft, needed, max_connections)
+
+
 async def serve(setup: NodeSetup) -> None:
     """Run until SIGINT or SIGTERM, or until the store fails (then NodeError, exit status EXIT_STORE_FAILED)."""
     stopper = Stopper()
     app = build_app(setup)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
+    connections = ApiConnections(setup.config.api)
+    app[metrics.SOURCES].append(connections)
+    ensure_fd_limit(setup.config.api.max_connections)
+    runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_TIMEOUT_S, **connections.handler_kwargs())
     try:
         await runner.setup()
     except StoreFailure as exc:  # found while starting (the validator set, the consensus state): same refusal
@@ -295,14 +327,17 @@ async def serve(setup: NodeSetup) -> None:
         loop.add_signal_handler(sig, stopper.event.set)
     try:
         api = setup.config.api
-        site = tcp_site(runner, api.host, api.port, setup.tls.server)
+        site = ApiSite(runner, connections, api.host, api.port, setup.tls.server)
         try:
             await site.start()
         except OSError as exc:
             raise NodeError(f"cannot serve the API on {api.host}:{api.port}: {exc.strerror}") from exc
         ctx = app[NODE]
         url = setup.tls.api_url(api.host, api.port)
-        print(f"incoop node {ctx.node_address} serving {url} at height {ctx.store.head().height}", flush=True)
+        serving = f"incoop node {ctx.node_address} serving {url} at height {ctx.store.head().height}"
+        print(serving, flush=True)
+        if setup.config.log_file:  # the log file tells the whole story; stdout has the line for a terminal
+            log.info("%s", serving)
         log.info("running as %s on chain %s", ctx.role, ctx.chain_id)
         await stopper.event.wait()
         log.info("stopping")
@@ -313,16 +348,27 @@ async def serve(setup: NodeSetup) -> None:
 
 
 def run_node(home: Path) -> int:
-    """The `incoop node start` command: returns 0 after a clean stop; NodeError if it cannot start."""
-    setup = load_setup(Path(home))
-    tune_gc()
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=setup.config.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    for warning in setup.tls.warnings:
-        log.warning("%s", warning)
-    asyncio.run(serve(setup))
+    """The `incoop node start` command: returns 0 after a clean stop; NodeError if it cannot start.
+
+    The log is set up from the config first, so that with `log_file` a
+    refusal to start is in the log file too (and on stderr, by the CLI).
+    """
+    home = Path(home)
+    try:
+        config = load_config(home) if home.is_dir() else None
+    except ConfigError as exc:
+        raise NodeError(str(exc)) from exc
+    if config is not None:
+        setup_logging(config, home)
+    try:
+        setup = load_setup(home)
+        for warning in setup.tls.warnings:
+            log.warning("%s", warning)
+        tune_gc()
+        asyncio.run(serve(setup))
+    except NodeError as exc:
+        if config is not None and config.log_file:
+            log.error("cannot start: %s", exc)
+        raise
     log.info("stopped cleanly")
     return 0

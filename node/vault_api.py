@@ -10,20 +10,25 @@ must be signed (node/request_auth.py) and is then allowed or not:
     DELETE /v1/vault/records/{id}          the registrar only (erasure, GDPR art. 17)
 
 Who may ask is decided before anything about the record is looked at, so a
-stranger learns nothing, not even whether an id is in the vault. The usual
-body limit and the error middleware of node/api.py apply unchanged; errors
-are the same JSON. Nothing here logs a record, and the middleware's log of an
+stranger learns nothing, not even whether an id is in the vault; and before
+the request is remembered against replay (FORMAT.md §19.3), so a stranger's
+requests occupy nothing once answered. The replay memory is two: the
+registrar's own, and the subjects' with a share per key, so that neither a
+subject nor all of them together can lock the registrar out. The usual body
+limit and the error middleware of node/api.py apply unchanged; errors are the
+same JSON. Nothing here logs a record, and the middleware's log of an
 internal error names the method and path only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import re
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aiohttp import web
@@ -40,23 +45,54 @@ from identity.commitment import (
 )
 from identity.vault import RecordExists, Vault, VaultError
 from ledger.address import from_address
+from node import metrics
 from node.api import JSON, NODE, ApiError, NodeContext, render_identity
-from node.request_auth import AuthError, ReplayCache, verify_request
+from node.request_auth import (
+    REPLAY_CACHE_MAX,
+    AuthError,
+    ReplayCache,
+    SignedRequest,
+    authenticate_request,
+)
+from node.untrusted import shown
 
 MAX_VAULT_BODY = 64 * 1024
+DEFAULT_SUBJECT_SHARE = 600
 _ID_HEX = re.compile(f"[0-9a-f]{{{2 * identity_records.ID_LEN}}}")
+_REFUSALS = ("UNAUTHENTICATED", "STALE_REQUEST", "FORBIDDEN", "REPLAYED_REQUEST", "TOO_MANY_REQUESTS")
 
 
 @dataclass
 class VaultService:
-    """The open vault, the registrar it serves and the memory of signed requests already seen."""
+    """The open vault, the registrar it serves, the memories of signed requests already seen, the refusals."""
 
     vault: Vault
     registrar: bytes
-    replay: ReplayCache
+    registrar_replay: ReplayCache
+    subject_replay: ReplayCache
+    refusals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_REFUSALS, 0))
 
     def close(self) -> None:
         self.vault.close()
+
+    def remember(self, request: SignedRequest) -> None:
+        """After authorisation: the request enters its signer's replay memory, or is refused (401/429)."""
+        replay = self.registrar_replay if request.signer == self.registrar else self.subject_replay
+        try:
+            replay.remember(request)
+        except AuthError as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from None
+
+    def metric_lines(self) -> list[str]:
+        """Prometheus text for node/metrics.py: refusals by code, and how full the replay memories are."""
+        out = ["# HELP incoop_vault_refused_total Signed vault requests refused, by error code.",
+               "# TYPE incoop_vault_refused_total counter"]
+        out += [f'incoop_vault_refused_total{{code="{code}"}} {count}' for code, count in sorted(self.refusals.items())]
+        out += ["# HELP incoop_vault_replay_entries Signed requests held against replay, by memory.",
+                "# TYPE incoop_vault_replay_entries gauge",
+                f'incoop_vault_replay_entries{{memory="registrar"}} {len(self.registrar_replay)}',
+                f'incoop_vault_replay_entries{{memory="subjects"}} {len(self.subject_replay)}']
+        return out
 
 
 VAULT = web.AppKey("vault", VaultService)
@@ -64,12 +100,14 @@ routes = web.RouteTableDef()
 
 
 def vault_context(
-    directory: Path, password: str, registrar: str, error: type[Exception] = VaultError
+    directory: Path, password: str, registrar: str, error: type[Exception] = VaultError, *,
+    replay_entries: int = REPLAY_CACHE_MAX, replay_entries_per_subject: int = DEFAULT_SUBJECT_SHARE,
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     """A cleanup context that opens the vault (creating its key on first use) and closes it.
 
     A vault that cannot be opened (wrong password, missing key file) raises
-    `error` with the one-line reason (the node passes its NodeError).
+    `error` with the one-line reason (the node passes its NodeError). The
+    replay memories' sizes are the config's `vault.replay_entries…`.
     """
 
     async def vault_resources(app: web.Application) -> AsyncIterator[None]:
@@ -78,7 +116,14 @@ def vault_context(
             vault = await loop.run_in_executor(None, Vault, directory, password)  # Argon2id: off the loop
         except VaultError as exc:
             raise error(str(exc)) from exc
-        app[VAULT] = VaultService(vault, from_address(registrar), ReplayCache())
+        service = VaultService(
+            vault, from_address(registrar),
+            registrar_replay=ReplayCache(max_entries=replay_entries),
+            subject_replay=ReplayCache(max_entries=replay_entries, max_per_signer=replay_entries_per_subject),
+        )
+        app[VAULT] = service
+        if metrics.SOURCES in app:
+            app[metrics.SOURCES].append(service)
         try:
             yield
         finally:
@@ -94,20 +139,47 @@ def add_routes(app: web.Application) -> None:
 # --- the checks every handler makes, in order -----------------------------------------------------
 
 
-async def _signed(request: web.Request) -> tuple[VaultService, NodeContext, bytes, bytes]:
-    """(service, node context, signer, body) for a request signed, fresh and new; 401 otherwise."""
+def _counted(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+             ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Counts the handler's refusals (401, 403, 429) for /metrics."""
+
+    @functools.wraps(handler)
+    async def counted(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            refusals = request.app[VAULT].refusals
+            if exc.code in refusals:
+                refusals[exc.code] += 1
+            raise
+
+    return counted
+
+
+async def _signed(request: web.Request) -> tuple[VaultService, NodeContext, SignedRequest, bytes]:
+    """(service, node context, the signed request, body) for a request signed and fresh; 401 otherwise
+    (403 for a key that could be allowed nothing, before its signature is verified).
+
+    Nothing is remembered yet: the handler authorises the signer, then calls
+    `service.remember` (FORMAT.md §19.3).
+    """
     service, ctx = request.app[VAULT], request.app[NODE]
     if request.content_length is not None and request.content_length > MAX_VAULT_BODY:
         raise ApiError(413, "BODY_TOO_LARGE", f"a vault request body is at most {MAX_VAULT_BODY} bytes")
     body = await request.read()
     if len(body) > MAX_VAULT_BODY:
         raise ApiError(413, "BODY_TOO_LARGE", f"a vault request body is at most {MAX_VAULT_BODY} bytes")
+    def may_sign(signer: bytes) -> bool:
+        """The registrar, or a key bound to some identity (a subject of some record): anyone else is refused
+        before a signature verification is spent on them (FORMAT.md §19.3, step 2)."""
+        return signer == service.registrar or identity_records.identity_of(ctx.store.state, signer) is not None
+
     try:
-        signer = verify_request(request.headers, request.method, request.raw_path, body, ctx.chain_id,
-                                replay=service.replay)
+        signed = authenticate_request(request.headers, request.method, request.raw_path, body, ctx.chain_id,
+                                      may_sign=may_sign)
     except AuthError as exc:
         raise ApiError(exc.status, exc.code, exc.message) from None
-    return service, ctx, signer, body
+    return service, ctx, signed, body
 
 
 def _only_registrar(service: VaultService, signer: bytes, what: str) -> None:
@@ -146,12 +218,12 @@ class _NewRecord(BaseModel):
 
 def _parse_new_record(request: web.Request, body: bytes) -> tuple[bytes, PersonalRecord]:
     if request.content_type != JSON:
-        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", f"send {JSON}, not {request.content_type or 'no content type'}")
+        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", f"send {JSON}, not {shown(request.content_type) or 'no content type'}")
     try:
         data = _NewRecord.model_validate_json(body)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
+        where = shown(".".join(str(p) for p in first["loc"])) or "body"  # a key may be the caller's
         raise ApiError(400, "BAD_REQUEST", f"invalid JSON request ({where}): {first['msg']}") from None
     if not _ID_HEX.fullmatch(data.id):
         raise ApiError(400, "BAD_REQUEST", f"id: an identity id is {2 * identity_records.ID_LEN} lower-case hex characters")
@@ -166,9 +238,11 @@ def _parse_new_record(request: web.Request, body: bytes) -> tuple[bytes, Persona
 
 
 @routes.post("/v1/vault/records")
+@_counted
 async def post_record(request: web.Request) -> web.Response:
-    service, _, signer, body = await _signed(request)
-    _only_registrar(service, signer, "store records")
+    service, _, signed, body = await _signed(request)
+    _only_registrar(service, signed.signer, "store records")
+    service.remember(signed)
     identity_id, record = _parse_new_record(request, body)
     salt = os.urandom(SALT_LEN)
     loop = asyncio.get_running_loop()
@@ -180,10 +254,12 @@ async def post_record(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/vault/records/{id}")
+@_counted
 async def get_record(request: web.Request) -> web.Response:
-    service, ctx, signer, _ = await _signed(request)
+    service, ctx, signed, _ = await _signed(request)
     identity_id = _record_id(request)
-    _registrar_or_subject(service, ctx, signer, identity_id)
+    _registrar_or_subject(service, ctx, signed.signer, identity_id)
+    service.remember(signed)
     record, salt = _stored(service, identity_id)
     return web.json_response({
         "id": identity_id.hex(),
@@ -193,10 +269,12 @@ async def get_record(request: web.Request) -> web.Response:
 
 
 @routes.get("/v1/vault/records/{id}/export")
+@_counted
 async def export_record(request: web.Request) -> web.Response:
-    service, ctx, signer, _ = await _signed(request)
+    service, ctx, signed, _ = await _signed(request)
     identity_id = _record_id(request)
-    _registrar_or_subject(service, ctx, signer, identity_id)
+    _registrar_or_subject(service, ctx, signed.signer, identity_id)
+    service.remember(signed)
     record, salt = _stored(service, identity_id)
     on_chain = identity_records.get_identity(ctx.store.state, identity_id)
     document = {
@@ -215,10 +293,12 @@ async def export_record(request: web.Request) -> web.Response:
 
 
 @routes.delete("/v1/vault/records/{id}")
+@_counted
 async def delete_record(request: web.Request) -> web.Response:
-    service, _, signer, _ = await _signed(request)
+    service, _, signed, _ = await _signed(request)
     identity_id = _record_id(request)
-    _only_registrar(service, signer, "erase records")
+    _only_registrar(service, signed.signer, "erase records")
+    service.remember(signed)
     loop = asyncio.get_running_loop()
     if not await loop.run_in_executor(None, service.vault.delete, identity_id):
         raise ApiError(404, "NOT_FOUND", f"the vault holds no record for identity {identity_id.hex()}")

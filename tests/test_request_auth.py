@@ -3,7 +3,9 @@
 A signature vouches for one method, one request target, one body, one chain
 and one moment: change any of them and it no longer verifies; outside the
 ±60 s window it is stale; within it, the same signed message twice is a
-replay. Every refusal carries its status and contract code.
+replay. Authentication remembers nothing; the replay memory is filled only
+by what the caller remembers after authorising, and gives no key more than
+its share. Every refusal carries its status and contract code.
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from node.request_auth import (
     WINDOW_MS,
     AuthError,
     ReplayCache,
+    authenticate_request,
     request_message,
     sign_request,
-    verify_request,
 )
 
 CHAIN = "incoop-test"
@@ -34,6 +36,15 @@ BODY = b'{"id": "00112233445566778899aabbccddeeff"}'
 
 def signed(method="GET", target=TARGET, body=b"", time_ms=NOW, key=KEY, chain=CHAIN) -> dict[str, str]:
     return sign_request(key, chain, method, target, body, time_ms)
+
+
+def verify_request(headers: dict, method: str, target: str, body: bytes, chain: str, now_ms: int,
+                   replay: ReplayCache | None = None) -> bytes:
+    """Authenticate, then (as the vault does once it has authorised the signer) remember; the signer."""
+    request = authenticate_request(headers, method, target, body, chain, now_ms=now_ms)
+    if replay is not None:
+        replay.remember(request)
+    return request.signer
 
 
 def refused(status: int, code: str, headers: dict, method="GET", target=TARGET, body=b"", now=NOW, replay=None) -> AuthError:
@@ -184,3 +195,73 @@ def test_format_md_section_19_example_is_what_the_code_computes():
     assert f"address `{headers[H_ADDRESS]}`" in section
     assert "payload " + " ".join(payload[i:i + 74] for i in range(0, len(payload), 74)) in section
     assert "signature " + signature[:64] + " " + signature[64:] in section
+
+
+def test_authentication_alone_remembers_nothing():
+    """A request that verifies but is then not authorised must leave no trace (FORMAT.md §19.3)."""
+    cache = ReplayCache(max_entries=3)
+    headers = signed()
+    for _ in range(10):
+        assert authenticate_request(headers, "GET", TARGET, b"", CHAIN, now_ms=NOW).signer == KEY.pubkey
+    assert len(cache) == 0
+    verify_request(headers, "GET", TARGET, b"", CHAIN, now_ms=NOW, replay=cache)
+    assert len(cache) == 1
+
+
+def test_one_key_gets_only_its_share_of_the_memory():
+    cache = ReplayCache(max_entries=10, max_per_signer=3)
+    other = SigningKey(bytes(31) + b"\x02")
+    for i in range(3):
+        verify_request(signed(time_ms=NOW + i), "GET", TARGET, b"", CHAIN, now_ms=NOW, replay=cache)
+    error = refused(429, "TOO_MANY_REQUESTS", signed(time_ms=NOW + 3), replay=cache)
+    assert "share" in error.message
+    assert cache.held_by(KEY.pubkey) == 3 and len(cache) == 3
+    # another key still has its own share
+    for i in range(3):
+        assert verify_request(signed(time_ms=NOW + i, key=other), "GET", TARGET, b"", CHAIN, now_ms=NOW, replay=cache) == other.pubkey
+    # the first key's share comes back as its requests leave the window, one by one:
+    # a millisecond past the first one's window, exactly one more fits
+    later = NOW + WINDOW_MS + 1
+    assert verify_request(signed(time_ms=later), "GET", TARGET, b"", CHAIN, now_ms=later, replay=cache) == KEY.pubkey
+    refused(429, "TOO_MANY_REQUESTS", signed(time_ms=later + 1), now=later, replay=cache)
+    assert cache.held_by(KEY.pubkey) == 3 and cache.held_by(other.pubkey) == 2  # its first left too
+
+
+def test_the_memory_forgets_in_expiry_order_whatever_the_arrival_order():
+    """Requests signed up to 60 s ahead or behind arrive in any order; each leaves exactly when its window ends."""
+    cache = ReplayCache(max_entries=3)
+    for offset in (WINDOW_MS, -WINDOW_MS, 0):  # ahead, behind, now
+        verify_request(signed(time_ms=NOW + offset), "GET", TARGET, b"", CHAIN, now_ms=NOW, replay=cache)
+    refused(429, "TOO_MANY_REQUESTS", signed(time_ms=NOW + 1), replay=cache)
+    # 1 ms later the one signed 60 s behind has left; the other two are still replays
+    now = NOW + 1
+    verify_request(signed(time_ms=NOW + 1), "GET", TARGET, b"", CHAIN, now_ms=now, replay=cache)
+    refused(401, "REPLAYED_REQUEST", signed(time_ms=NOW + WINDOW_MS), now=now, replay=cache)
+    refused(401, "REPLAYED_REQUEST", signed(time_ms=NOW), now=now, replay=cache)
+    assert len(cache) == 3
+
+
+def test_a_key_that_may_do_nothing_is_refused_before_its_signature_is_verified():
+    stranger = SigningKey(bytes(31) + b"\x03")
+    allowed = {KEY.pubkey}
+    asked = []
+
+    def may_sign(signer: bytes) -> bool:
+        asked.append(signer)
+        return signer in allowed
+
+    for headers in (signed(key=stranger), dict(signed(key=stranger), **{H_SIGNATURE: "00" * 64})):
+        with pytest.raises(AuthError) as caught:
+            authenticate_request(headers, "GET", TARGET, b"", CHAIN, now_ms=NOW, may_sign=may_sign)
+        assert (caught.value.status, caught.value.code) == (403, "FORBIDDEN")
+    # a key that may sign is verified as usual: a bad signature is still 401
+    with pytest.raises(AuthError) as caught:
+        authenticate_request(dict(signed(), **{H_SIGNATURE: "00" * 64}), "GET", TARGET, b"", CHAIN, now_ms=NOW, may_sign=may_sign)
+    assert caught.value.code == "UNAUTHENTICATED"
+    assert authenticate_request(signed(), "GET", TARGET, b"", CHAIN, now_ms=NOW, may_sign=may_sign).signer == KEY.pubkey
+    # malformed headers are 401 before anyone is asked
+    with pytest.raises(AuthError) as caught:
+        authenticate_request({H_ADDRESS: "nope", H_TIME: str(NOW), H_SIGNATURE: "00" * 64}, "GET", TARGET, b"", CHAIN,
+                             now_ms=NOW, may_sign=may_sign)
+    assert caught.value.code == "UNAUTHENTICATED"
+    assert asked == [stranger.pubkey, stranger.pubkey, KEY.pubkey, KEY.pubkey]

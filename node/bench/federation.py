@@ -78,11 +78,12 @@ class LocalFederation:
 
     def __enter__(self) -> LocalFederation:
         for home in self.layout.node_homes:
-            log = open(home / "node.log", "ab")  # noqa: SIM115 - the child owns it
-            self.procs.append(subprocess.Popen(
-                [sys.executable, "-m", "node.cli", "node", "start", "--home", str(home)],
-                stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ),
-            ))
+            # the node writes node.log itself (log_file in the devnet config); node.out has the rest
+            with open(home / "node.out", "ab") as out:
+                self.procs.append(subprocess.Popen(
+                    [sys.executable, "-m", "node.cli", "node", "start", "--home", str(home)],
+                    stdout=out, stderr=subprocess.STDOUT, env=dict(os.environ),
+                ))
         deadline = time.monotonic() + 60
         for url, home in zip(self.layout.api_urls, self.layout.node_homes, strict=True):
             while True:
@@ -91,7 +92,7 @@ class LocalFederation:
                     break
                 except Exception:
                     if time.monotonic() > deadline or any(p.poll() is not None for p in self.procs):
-                        log = (home / "node.log").read_text(errors="replace").strip().splitlines()[-1:]
+                        log = (home / "node.out").read_text(errors="replace").strip().splitlines()[-1:]
                         self.keep = False
                         self.__exit__()
                         raise RuntimeError(f"the node at {url} did not start: {log}") from None

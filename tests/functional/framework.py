@@ -4,9 +4,10 @@ A test gets a devnet layout (genesis.devnet) written into its temporary
 directory, starts `python -m node.cli node start --home …` child processes
 (one per validator or observer), and talks to them over HTTP exactly as a
 wallet would. Peers can be wired through a fault-injecting relay
-(tests/functional/relay.py) so that a test can partition the network. Node output
-goes to HOME/node.log; when a test fails its tail is printed with the
-failure (pytest shows teardown output of failed tests), and the whole
+(tests/functional/relay.py) so that a test can partition the network. Each node writes its log to HOME/node.log itself,
+rotated by size (`log_file`, node/logs.py), and what it prints outside the
+log to HOME/node.out; when a test fails the tails of both are printed with
+the failure (pytest shows teardown output of failed tests), and the whole
 directory stays under pytest's basetemp for reading.
 
 With `tls`, the devnet is a federation with its own CA (tests/tls_certs.py,
@@ -216,17 +217,18 @@ class NodeProcess:
         self.url = url
         self.api = Api(url, ca_file)
         self.log_path = home / "node.log"
+        self.out_path = home / "node.out"
         self.process: subprocess.Popen | None = None
 
     def start(self, wait: bool = True) -> NodeProcess:
         assert self.process is None or self.process.poll() is not None, "already running"
-        log = open(self.log_path, "ab")
+        out = open(self.out_path, "ab")
         env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "node.cli", "node", "start", "--home", str(self.home)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env,
+            stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env,
         )
-        log.close()
+        out.close()
         if wait:
             self.wait_serving()
         return self
@@ -264,11 +266,23 @@ class NodeProcess:
         """The node's key, unlocked with the password the devnet generated for it (node_key.pass)."""
         return read_key_file(self.home / "node_key.json", read_password_file(self.home / "node_key.pass"))
 
+    def log_files(self) -> list[Path]:
+        """node.log and its rotated predecessors, oldest first."""
+        rotated = sorted(self.home.glob("node.log.*"), key=lambda p: -int(p.suffix[1:]) if p.suffix[1:].isdigit() else 0)
+        return [*rotated, self.log_path]
+
     def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        """The node's whole log (rotated files included), oldest first."""
+        return "".join(p.read_text(errors="replace") for p in self.log_files() if p.exists())
+
+    def out_text(self) -> str:
+        """What the node printed outside its log (the serving line, a refusal to start, a crash)."""
+        return self.out_path.read_text(errors="replace") if self.out_path.exists() else ""
 
     def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log_text().splitlines()[-lines:])
+        tail = self.log_text().splitlines()[-lines:]
+        out = self.out_text().splitlines()[-lines:]
+        return "\n".join(tail + ([f"--- {self.out_path.name} ---", *out] if out else []))
 
     def cleanup(self) -> None:
         if self.alive():
