@@ -40,7 +40,7 @@ import pytest
 from genesis.devnet import DEMO_CLASS
 from ledger.address import to_address
 from ledger.crypto import SigningKey
-from node.config import VaultConfig, load_config, write_config
+from node.config import load_config
 from node.request_auth import sign_request
 from tests.functional.framework import Devnet, incoop, make_devnet, wait_until
 from tests.functional.test_vault_api import ANNA_RECORD, MARCO_RECORD, register_identity
@@ -54,10 +54,8 @@ HEADER_TIMEOUT_S = 10.0  # the default api.header_timeout_s
 def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
     devnet = make_devnet(tmp_path_factory.mktemp("limits") / "devnet")
     try:
-        home = devnet.node.home
-        config = load_config(home)
-        config.vault = VaultConfig(enabled=True, registrar=to_address(devnet.keys["federation"].pubkey))
-        write_config(home, config)
+        vault = load_config(devnet.node.home).vault  # the devnet's node 0 keeps the federation's vault
+        assert vault.enabled and vault.registrar == to_address(devnet.keys["federation"].pubkey)
         devnet.start_all(devnet.validators)
         yield devnet
     finally:

@@ -69,7 +69,7 @@ def stopped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
 
 def damaged_copy(devnet: Devnet, tmp_path: Path, key: bytes) -> NodeProcess:
     home = tmp_path / "home"
-    shutil.copytree(devnet.node.home, home, ignore=shutil.ignore_patterns("node.log"))
+    shutil.copytree(devnet.node.home, home, ignore=shutil.ignore_patterns("node.log*", "node.out"))
     damage_block_holding(home / "data", key)
     return NodeProcess(home, devnet.node.url)
 
@@ -98,11 +98,13 @@ def test_the_node_refuses_to_start_on_a_damaged_store(stopped: Devnet, tmp_path:
     node = damaged_copy(stopped, tmp_path, key)
     node.start(wait=False)
     assert node.process.wait(30) == EXIT_STORE_FAILED
-    output = node.log_text().strip().splitlines()
+    output = node.out_text().strip().splitlines()
     assert len(output) == 1, output
     assert output[0].startswith(f"incoop: the store at {node.home / 'data'} is damaged: ")
     assert "block checksum mismatch" in output[0] and reading in output[0]
     assert "restore the data directory from a backup" in output[0]
+    logged = node.log_text().strip().splitlines()  # the node's own log file says it once too
+    assert len(logged) == 1 and logged[0].endswith(output[0].removeprefix("incoop: ")), logged
 
 
 def test_the_node_stops_when_a_read_meets_damage_later(stopped: Devnet, tmp_path: Path) -> None:
@@ -119,7 +121,7 @@ def test_the_node_stops_when_a_read_meets_damage_later(stopped: Devnet, tmp_path
     assert "Traceback" not in log, log
     critical = [line for line in log.splitlines() if " CRITICAL " in line]
     assert len(critical) == 1 and "(reading block 1)" in critical[0], log
-    last = log.strip().splitlines()[-1]
+    last = node.out_text().strip().splitlines()[-1]
     assert last.startswith(f"incoop: the store at {node.home / 'data'} is damaged: ") and "(reading block 1)" in last
     with pytest.raises((OSError, ApiCallError)):
         node.api.status()
