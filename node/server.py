@@ -156,6 +156,7 @@ def build_app(setup: NodeSetup) -> web.Application:
         peers = PeerManager(
             setup.key, ctx.chain_id, config.p2p_host, config.p2p_port, peer_urls(setup), is_allowed,
             driver.on_message, on_connect=driver.on_connect, gossip_kinds=wire.GOSSIP_KINDS,
+            handshake_timeout_s=config.p2p_handshake_timeout_s, max_pending=config.p2p_max_pending,
         )
         try:
             await peers.start()
