@@ -30,7 +30,12 @@ def connect(port: int, timeout: float = 5.0) -> socket.socket:
 
 
 def upgrade(port: int, timeout: float = 5.0) -> socket.socket:
-    """A websocket on /p2p, upgraded and past the listener's hello: the point where the handshake waits for us."""
+    """A websocket on /p2p, upgraded: the listener's hello is on its way and the handshake waits for us."""
+    return upgrade_and_rest(port, timeout)[0]
+
+
+def upgrade_and_rest(port: int, timeout: float = 5.0) -> tuple[socket.socket, bytes]:
+    """`upgrade`, and whatever bytes came after the 101 response in the same reads."""
     sock = connect(port, timeout)
     key = base64.b64encode(os.urandom(16)).decode()
     sock.sendall(UPGRADE.format(port=port, key=key).encode())
@@ -42,7 +47,18 @@ def upgrade(port: int, timeout: float = 5.0) -> socket.socket:
         head += chunk
     if not head.startswith(b"HTTP/1.1 101"):
         raise ConnectionError(f"no upgrade: {head[:40]!r}")
-    return sock
+    return sock, head.split(b"\r\n\r\n", 1)[1]
+
+
+def read_server_frame(sock: socket.socket, rest: bytes = b"") -> bytes:
+    """The payload of one short unmasked frame from the node (under 126 bytes, like the hello)."""
+    data = rest
+    while len(data) < 2 or len(data) < 2 + (data[1] & 0x7F):
+        chunk = sock.recv(4096)
+        if not chunk:
+            raise ConnectionError("closed")
+        data += chunk
+    return data[2: 2 + (data[1] & 0x7F)]
 
 
 def frame_header(length: int, opcode: int = 2) -> bytes:
@@ -127,12 +143,18 @@ class SilentCrowd(threading.Thread):
 
     def run(self) -> None:
         sel = selectors.DefaultSelector()
+        self._retry_at: list[float] = []  # connections to try again (the port refused: node down)
         try:
             for _ in range(self.count):
                 self._open(sel)
             while not self._halt.is_set() and time.monotonic() < self.deadline:
-                for key, events in sel.select(0.1):
+                for key, events in sel.select(0.05):
                     self._on_ready(sel, key.fileobj, key.data, events)
+                now = time.monotonic()
+                due = [t for t in self._retry_at if t <= now]
+                self._retry_at = [t for t in self._retry_at if t > now]
+                for _ in due:
+                    self._open(sel)
         finally:
             for key in list(sel.get_map().values()):
                 key.fileobj.close()
@@ -141,19 +163,22 @@ class SilentCrowd(threading.Thread):
     def _open(self, sel: selectors.BaseSelector) -> None:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setblocking(False)
-        err = sock.connect_ex(("127.0.0.1", self.port))
-        if err not in (0, errno.EINPROGRESS):
-            self.failed += 1
-            sock.close()
-            self._halt.wait(0.01)
-            return self._open(sel) if not self._halt.is_set() else None
+        if sock.connect_ex(("127.0.0.1", self.port)) not in (0, errno.EINPROGRESS):
+            self._failed(sock)
+            return
         sel.register(sock, selectors.EVENT_WRITE, "connecting")
+
+    def _failed(self, sock: socket.socket) -> None:
+        self.failed += 1
+        sock.close()
+        self._retry_at.append(time.monotonic() + 0.1)
 
     def _on_ready(self, sel: selectors.BaseSelector, sock: socket.socket, state: str, events: int) -> None:
         if state == "connecting":
             if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
-                self.failed += 1
-                return self._reopen(sel, sock)
+                sel.unregister(sock)
+                self._failed(sock)
+                return None
             self.opened += 1
             if self.upgrade:
                 sock.send(self._request)
