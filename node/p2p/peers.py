@@ -570,6 +570,7 @@ class PeerManager:
             data = await self._receive_handshake(ws)
         reason = read_goodbye(data)
         if reason is not None:
+            log.info("peer %s at %s refused this node: %s", to_address(pubkey), address, reason)
             raise _RefusedByPeer(reason)
         try:
             read_dialer_ready(data)
@@ -581,7 +582,9 @@ class PeerManager:
         """Count and log the refusal, tell the other side why in a goodbye, and close."""
         self._stats["refused"] += 1
         who = to_address(pubkey) if pubkey is not None else "(key not proven)"
-        self._quiet.log("refused", logging.WARNING, "refused peer %s at %s: %s", who, address, reason)
+        # a proven key gets its own topic, so that junk handshakes do not hide a misconfigured member
+        topic = "refused key" if pubkey is not None else "refused"
+        self._quiet.log(topic, logging.WARNING, "refused peer %s at %s: %s", who, address, reason)
         try:
             if not ws.closed:
                 await asyncio.wait_for(ws.send_bytes(goodbye_frame(reason)), CLOSE_TIMEOUT_S)
