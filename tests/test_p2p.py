@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import struct
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -39,6 +40,7 @@ from node.p2p.lograte import LogLimiter
 from node.p2p.pending import PendingPool, address_group
 from node.p2p.seen import SeenSet
 from tests.p2p_attack import (
+    UPGRADE,
     SilentCrowd,
     closed_by_peer,
     connect,
@@ -895,10 +897,11 @@ def test_a_new_connection_evicts_the_oldest_pending_one():
 
 
 @pytest.mark.timeout(60)
-def test_silent_connections_re_opened_without_end_never_lock_a_real_peer_out():
+def test_silent_connections_re_opened_without_end_never_lock_a_real_peer_out(caplog):
     """A thousand silent connections from the peer's own address (half websockets waiting in the
     handshake, half bare TCP), each re-opened the moment it is closed, against a pool of 512: the
-    pool churns, and a real peer still connects, twice."""
+    pool churns, a real peer still connects, twice, and nothing logs an error or a traceback."""
+    caplog.set_level(logging.INFO)
 
     async def main() -> None:
         a = await Node(max_pending=512).start()
@@ -925,6 +928,10 @@ def test_silent_connections_re_opened_without_end_never_lock_a_real_peer_out():
             await main()
 
     asyncio.run(bounded())
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not errors, [r.getMessage() for r in errors[:3]]
+    churn = [r.getMessage() for r in caplog.records if "to admit a newer one" in r.getMessage()]
+    assert 1 <= len(churn) <= 6, churn  # one line per 10 s, however many evictions
 
 
 def test_other_requests_to_the_p2p_port_get_404_and_closed_connections_leave_nothing():
@@ -950,3 +957,32 @@ def test_other_requests_to_the_p2p_port_get_404_and_closed_connections_leave_not
             await a.stop()
 
     run(main)
+
+
+def test_connections_reset_right_after_their_upgrade_request_log_no_error(caplog):
+    """A stranger that sends the upgrade request and resets the connection at once, a hundred times:
+    the node answers nothing, logs no error or traceback (aiohttp would log one per connection if
+    the handler let the failed upgrade through), and keeps nothing."""
+    caplog.set_level(logging.INFO)
+
+    def reset_after_request(port: int) -> None:
+        for _ in range(100):
+            sock = connect(port)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.sendall(UPGRADE.format(port=port, key="dGhlIHNhbXBsZSBub25jZQ==").encode())
+            sock.close()
+
+    async def main() -> None:
+        a = await Node().start()
+        try:
+            await asyncio.to_thread(reset_after_request, a.manager.port)
+            await until(lambda: pending(a) == 0 and not a.manager._server.connections, what="nothing left")
+            b = await Node(urls=[url(a.manager.port)]).start()
+            await until(lambda: a.peer_keys() == [b.pub], what="a real peer")
+            await b.stop()
+        finally:
+            await a.stop()
+
+    run(main)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not errors, [r.getMessage() for r in errors[:3]]

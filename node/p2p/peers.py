@@ -510,10 +510,14 @@ class PeerManager:
         ws = web.WebSocketResponse(
             heartbeat=HEARTBEAT_S, max_msg_size=MAX_HANDSHAKE_BYTES + 1, timeout=CLOSE_TIMEOUT_S, compress=False
         )
+        try:
+            await ws.prepare(request)
+        except ConnectionError:  # closed, or evicted, before the upgrade could be answered
+            server.drop(protocol)
+            return web.Response(status=503)  # aiohttp finds the connection gone and says nothing
         address = _peername(request)
         self._handshaking.add(ws)
         try:
-            await ws.prepare(request)
             pubkey = await self._accept(ws, protocol, address, deadline)
         except _Refused as refusal:
             await self._refuse(ws, address, str(refusal), refusal.pubkey)
