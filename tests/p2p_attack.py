@@ -200,3 +200,35 @@ class SilentCrowd(threading.Thread):
         sock.close()
         if not self._halt.is_set():
             self._open(sel)
+
+
+JUNK = {
+    "binary": b"\x00\xff" * 65536,
+    "long target": b"GET /" + b"A" * 131072 + b" HTTP/1.1\r\n\r\n",
+    "long header": b"GET /p2p HTTP/1.1\r\nX-Junk: " + b"B" * 131072 + b"\r\n\r\n",
+    "many headers": b"GET /p2p HTTP/1.1\r\n" + b"".join(b"H%d: v\r\n" % i for i in range(5000)) + b"\r\n",
+}
+"""128 KiB or so of what is not a websocket upgrade, four ways (issue 12, finding 5)."""
+
+
+def send_junk(port: int, junk: bytes, timeout: float = 5.0) -> bytes:
+    """Send `junk` on a new connection and return everything the node answers before it closes."""
+    sock = connect(port, timeout)
+    try:
+        try:
+            sock.sendall(junk)
+        except OSError:
+            pass
+        answer = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                chunk = sock.recv(65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            answer += chunk
+        return answer
+    finally:
+        sock.close()

@@ -9,7 +9,9 @@ websocket is open:
   stuck in the handshake;
 - pending connections live in a `PendingPool`: a new one that does not fit
   evicts an old one (node.p2p.pending says which, and why never the new one);
-- the HTTP request that opens the websocket is read with small header limits.
+- the HTTP request that opens the websocket is read with small header limits,
+  and a malformed one is answered with its status alone: never with its own
+  bytes echoed back or written to the log (issue 12, finding 5).
 
 Closing here is `abort()`: nothing is owed to a connection that proved
 nothing, and its buffers go at once. The handler (node.p2p.peers) calls
@@ -23,6 +25,7 @@ import asyncio
 import logging
 import resource
 from dataclasses import dataclass
+from http import HTTPStatus
 from typing import Any
 
 from aiohttp import web
@@ -76,6 +79,10 @@ class GuardedServer(web.Server):
         self._limiter = limiter
 
     # -- aiohttp's hooks -------------------------------------------------------------------
+
+    def __call__(self) -> _QuietRequestHandler:
+        """A protocol for one new connection (aiohttp's own, with a quiet answer to malformed requests)."""
+        return _QuietRequestHandler(self, loop=self._loop, limiter=self._limiter, **self._kwargs)
 
     def connection_made(self, handler: Any, transport: Any) -> None:
         super().connection_made(handler, transport)
@@ -142,6 +149,38 @@ class GuardedServer(web.Server):
             entry.timer.cancel()
             self._pool.remove(handler)
         return entry
+
+
+class _QuietRequestHandler(web.RequestHandler):
+    """aiohttp's handler of one connection, except for what it says about a malformed request.
+
+    aiohttp answers a request it cannot parse with the parser's message as
+    the body and logs the exception with a traceback, both quoting the bytes
+    received: 128 KiB of junk made a 512 KB log line and a 512 KB answer.
+    Here the answer is the status line's phrase, and the log one short line
+    per 10 s naming the kind of error. Errors of our own handler (500) are
+    still logged in full: those are bugs.
+    """
+
+    def __init__(self, manager: web.Server, *, limiter: LogLimiter, **kwargs: Any):
+        super().__init__(manager, **kwargs)
+        self._incoop_limiter = limiter
+
+    def handle_error(self, request: web.BaseRequest, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        if status >= 500:
+            return super().handle_error(request, status, exc, message)
+        self._incoop_limiter.log("bad request", logging.INFO, "answered %d to a malformed HTTP request on the p2p "
+                                 "port from %s (%s)", status, request.remote, type(exc).__name__ if exc else "?")
+        if request.writer.output_size > 0:
+            raise ConnectionError("the answer had started already")
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
+        response = web.Response(status=status, text=f"{status} {phrase}\n")
+        response.force_close()
+        return response
 
 
 def reserve_descriptors(pending: int) -> None:

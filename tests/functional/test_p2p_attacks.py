@@ -16,6 +16,10 @@ Scenarios, each on four validators started as real processes:
   the certificates of new blocks again (once with validator 0 stopped, so
   that no block can commit without it). Then agreement, certificates and
   conservation as in every multi-node test.
+- junk on the p2p port (finding 5, p2p half): 128 KiB of junk four ways
+  (binary, a long target, a long header, 5,000 headers), ten times each, to a
+  validator: every answer is a short 400 quoting none of it, the node's log
+  grows by less than 1 KB and holds none of the junk.
 - slow handshakes: with a 2 s handshake timeout, a websocket that never
   answers the hello, an HTTP upgrade request sent a byte every 0.3 s, a
   connection that sends nothing, and a dialer with a real key that answers
@@ -39,10 +43,12 @@ from node.p2p.handshake import dialer_reply, new_challenge, read_listener_hello
 from tests.functional.framework import Devnet, NodeProcess, make_devnet, wait_until
 from tests.functional.test_consensus import check_invariants, progress
 from tests.p2p_attack import (
+    JUNK,
     SilentCrowd,
     closed_by_peer,
     connect,
     read_server_frame,
+    send_junk,
     send_oversized_frame,
     upgrade,
     upgrade_and_rest,
@@ -189,6 +195,29 @@ def test_a_validator_restarts_and_signs_again_while_silent_connections_are_held(
         for crowd in crowds:
             crowd.stop()
     check_invariants(federation, [tx.hash], validators[1:])
+
+
+def test_junk_on_the_p2p_port_is_neither_echoed_nor_logged(tmp_path: Path) -> None:
+    devnet = make_devnet(tmp_path / "devnet", validators=1)
+    try:
+        devnet.start_all(devnet.validators)
+        node = devnet.node
+        port = p2p_port(node)
+        log_before = node.log_path.stat().st_size
+        for _ in range(10):
+            for name, junk in JUNK.items():
+                answer = send_junk(port, junk)
+                assert answer.split(b" ", 2)[1] == b"400" and len(answer) < 300, (name, answer[:300])
+                assert b"AAAA" not in answer and b"BBBB" not in answer
+        grown = node.log_path.stat().st_size - log_before
+        added = node.log_text()[-grown:] if grown else ""
+        print(f"the log grew by {grown} bytes for 40 junk requests of about 128 KiB")
+        assert grown < 1024, added
+        assert "AAAA" not in added and "BBBB" not in added and "Traceback" not in added
+        progress(node, 2)
+    finally:
+        devnet.cleanup()
+        devnet.print_logs()
 
 
 def test_slow_handshakes_are_closed_at_the_timeout(tmp_path: Path) -> None:
