@@ -159,6 +159,9 @@ class NodeConfig(BaseModel):
     p2p_port: int = Field(default=8701, ge=0, le=65535)
     # peer URLs (ws://host:port or wss://host:port) to dial; None: the validators' p2p addresses in genesis
     peers: list[str] | None = None
+    # what strangers can hold on the p2p port (docs/p2p.md); defaults as in node.p2p.peers
+    p2p_handshake_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    p2p_max_pending: int = Field(default=1024, ge=1, le=65_536)
     sign_state_file: str = "sign_state.bin"
     block_interval_ms: int = Field(default=200, ge=10, le=60_000)
     heartbeat_ms: int = Field(default=5_000, ge=100, le=3_600_000)

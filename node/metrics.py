@@ -111,7 +111,25 @@ def render(ctx: Any, sources: Iterable[MetricSource] = ()) -> str:
         out += driver.commit_latency.lines("incoop_commit_latency_seconds")
     if ctx.peers is not None:
         for key, value in sorted(ctx.peers.stats().items()):
-            _metric(out, f"incoop_p2p_{key}", "gauge" if key == "peers" else "counter", f"Peer-to-peer {key}.", value)
+            kind = "gauge" if key in P2P_GAUGES else "counter"
+            _metric(out, f"incoop_p2p_{key}", kind, P2P_HELP.get(key, f"Peer-to-peer {key}."), value)
     for source in sources:
         out += source.metric_lines()
     return "\n".join(out) + "\n"
+
+
+P2P_GAUGES = frozenset({"peers", "pending_handshakes"})
+P2P_HELP = {
+    "peers": "Authenticated peer connections.",
+    "pending_handshakes": "Inbound p2p connections that have not proved a key yet (bounded by p2p_max_pending).",
+    "refused": "Peer handshakes this node refused (bad signature, unknown key, malformed, timed out after the proof).",
+    "evicted": "Unauthenticated p2p connections closed to admit a newer one (the pending pool was full).",
+    "handshake_timeouts": "p2p connections closed for not completing the handshake in p2p_handshake_timeout_s.",
+    "oversized_frames": "p2p frames refused as over the limit (1 KiB before the handshake, 32 MiB after).",
+    "frames_in": "Frames received from authenticated peers.",
+    "frames_out": "Frames sent to authenticated peers.",
+    "bytes_in": "Bytes of frames received from authenticated peers.",
+    "bytes_out": "Bytes of frames sent to authenticated peers.",
+    "duplicates": "Gossip frames dropped as already seen.",
+}
+"""docs/p2p.md lists these for operators."""

@@ -243,6 +243,7 @@ def build_app(setup: NodeSetup) -> web.Application:
                 setup.key, ctx.chain_id, config.p2p_host, config.p2p_port, peer_urls(setup), is_allowed,
                 driver.on_message, on_connect=driver.on_connect, gossip_kinds=wire.GOSSIP_KINDS,
                 server_ssl=setup.tls.server, client_ssl=setup.tls.client,
+                handshake_timeout_s=config.p2p_handshake_timeout_s, max_pending=config.p2p_max_pending,
             )
             await peers.start()
         except P2PError as exc:

@@ -9,29 +9,47 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import struct
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 
 from ledger.address import to_address
 from ledger.crypto import SigningKey
 from ledger.encoding import encode
 from node.p2p import P2PError, Peer, PeerManager
 from node.p2p.backoff import Backoff
-from node.p2p.frames import FrameError, decode_frame, encode_frame, read_goodbye
+from node.p2p.frames import FrameError, decode_frame, encode_frame, goodbye_frame, read_goodbye
 from node.p2p.handshake import (
+    MAX_HANDSHAKE_BYTES,
     HandshakeError,
     check_dialer_reply,
     check_listener_reply,
+    dialer_ready,
     dialer_reply,
     listener_hello,
     listener_reply,
     new_challenge,
+    read_dialer_ready,
     read_listener_hello,
 )
+from node.p2p.lograte import LogLimiter
+from node.p2p.pending import PendingPool, address_group
 from node.p2p.seen import SeenSet
+from tests.p2p_attack import (
+    JUNK,
+    UPGRADE,
+    SilentCrowd,
+    closed_by_peer,
+    connect,
+    frame_header,
+    send_junk,
+    send_oversized_frame,
+    upgrade,
+)
 
 CHAIN = "incoop-test-p2p"
 GOSSIP = 7
@@ -152,6 +170,7 @@ async def raw_handshake(port: int, key: SigningKey, session: aiohttp.ClientSessi
     challenge_d = new_challenge()
     await ws.send_bytes(dialer_reply(key, CHAIN, challenge_l, challenge_d))
     check_listener_reply((await ws.receive()).data, CHAIN, challenge_d, challenge_l)
+    await ws.send_bytes(dialer_ready())
     return ws
 
 
@@ -622,3 +641,376 @@ def test_peer_urls_get_the_p2p_path_and_bad_ones_are_rejected():
     assert peer_url("wss://node.example:8443/custom") == "wss://node.example:8443/custom"
     with pytest.raises(P2PError, match="bad peer URL"):
         Node(urls=["http://127.0.0.1:8701"])
+
+
+# -- bounded resources against strangers (issue 12, docs/p2p.md) ------------------------------------
+
+
+def test_pending_pool_when_full_evicts_the_oldest_of_the_address_holding_the_most():
+    """A full pool admits every new connection and evicts the oldest connection of the largest group,
+    never a lone connection from a quiet address; among equal groups, the one with the older connection."""
+    pool: PendingPool[str] = PendingPool(max_total=4)
+    assert pool.admit("quiet", "10.0.0.9") == []
+    for name in ("x1", "x2", "x3"):
+        assert pool.admit(name, "10.0.0.1") == []
+    assert pool.admit("x4", "10.0.0.1") == ["x1"]
+    assert pool.admit("y1", "10.0.0.2") == ["x2"]
+    assert pool.admit("y2", "10.0.0.2") == ["x3"]  # 10.0.0.1 (x4) and 10.0.0.2 (y1) are equal: x3 is older
+    assert pool.admit("y3", "10.0.0.2") == ["y1"]
+    assert "quiet" in pool and len(pool) == 4 and pool.count("10.0.0.2") == 2
+    assert pool.remove("y3") and not pool.remove("y3") and len(pool) == 3
+    with pytest.raises(ValueError):
+        pool.admit("quiet", "10.0.0.9")
+    with pytest.raises(ValueError):
+        PendingPool(max_total=0)
+
+
+def test_address_groups_are_ipv4_addresses_and_ipv6_64s():
+    assert address_group("127.0.0.1") == "127.0.0.1"
+    assert address_group("::ffff:10.1.2.3") == "10.1.2.3"
+    assert address_group("2001:db8:1:2:aaaa::1") == address_group("2001:db8:1:2:bbbb::7") == "2001:db8:1:2::/64"
+    assert address_group("2001:db8:1:3::1") != address_group("2001:db8:1:2::1")
+    assert address_group("fe80::1%eth0") == "fe80::/64"
+
+
+def test_log_limiter_writes_one_line_per_interval_and_counts_the_rest(caplog):
+    """Lines a stranger can trigger: the first is written, the next within the interval are counted
+    and their number goes with the next line written."""
+    caplog.set_level(logging.INFO, logger="incoop.p2p.test")
+    now = [0.0]
+    limiter = LogLimiter(logging.getLogger("incoop.p2p.test"), interval_s=10, clock=lambda: now[0])
+    assert limiter.log("refused", logging.WARNING, "refused %s", "a")
+    assert not limiter.log("refused", logging.WARNING, "refused %s", "b")
+    assert limiter.log("timeout", logging.WARNING, "timeout %s", "c")  # another topic
+    now[0] = 9.9
+    assert not limiter.log("refused", logging.WARNING, "refused %s", "d")
+    now[0] = 10.0
+    assert limiter.log("refused", logging.WARNING, "refused %s", "e")
+    assert [r.getMessage() for r in caplog.records] == [
+        "refused a", "timeout c", "refused e (and 2 more like it since the last such line)"]
+
+
+def test_every_handshake_message_fits_the_pre_handshake_limit():
+    """The limit is taken from the real sizes: the three signed messages, "ready" and the largest goodbye."""
+    key, challenge = SigningKey.generate(), new_challenge()
+    messages = [listener_hello(challenge), dialer_reply(key, CHAIN, challenge, challenge),
+                listener_reply(key, CHAIN, challenge, challenge), dialer_ready(), goodbye_frame("\U0001f600" * 500)]
+    assert max(len(m) for m in messages) <= MAX_HANDSHAKE_BYTES
+    assert dialer_ready() == b"\x90"
+    read_dialer_ready(dialer_ready())
+    for bad in (encode((1,)), encode_frame(5, "x"), b"\x91\xc0", b""):
+        with pytest.raises(HandshakeError, match="malformed"):
+            read_dialer_ready(bad)
+
+
+def test_config_defaults_are_the_peer_managers_and_bad_limits_are_refused():
+    from pydantic import ValidationError
+
+    from node.config import NodeConfig
+    from node.p2p import peers
+
+    config = NodeConfig()
+    assert (config.p2p_handshake_timeout_s, config.p2p_max_pending) == (peers.HANDSHAKE_TIMEOUT_S, peers.MAX_PENDING)
+    for bad in ({"p2p_handshake_timeout_s": 0}, {"p2p_max_pending": 0}):
+        with pytest.raises(ValidationError):
+            NodeConfig(**bad)
+
+
+def pending(node: Node) -> int:
+    return node.manager.stats()["pending_handshakes"]
+
+
+def test_a_frame_over_the_handshake_limit_is_refused_at_its_header(caplog):
+    """Before the handshake a frame may be 1024 bytes; one that declares 30 MiB closes the connection
+    after its header, before the node reads the payload, and is counted; the node still serves peers."""
+    caplog.set_level(logging.INFO, logger="incoop.p2p")
+
+    async def main() -> None:
+        a = await Node().start()
+        port = a.manager.port
+        try:
+            declared = 30 * 1024 * 1024
+            sent, closed = await asyncio.to_thread(send_oversized_frame, port, declared, 5.0)
+            assert closed and sent < declared // 4, f"the node took {sent} bytes of the frame"
+            await until(lambda: a.manager.stats()["oversized_frames"] == 1, what="the count")
+            # exactly at the limit is read (and refused as a malformed handshake), one more byte is not
+            for size, oversized in ((MAX_HANDSHAKE_BYTES, 1), (MAX_HANDSHAKE_BYTES + 1, 2)):
+                sock = await asyncio.to_thread(upgrade, port)
+                sock.sendall(frame_header(size) + b"\x00" * size)
+                assert await asyncio.to_thread(closed_by_peer, sock, 5.0)
+                sock.close()
+                await until(lambda o=oversized: a.manager.stats()["oversized_frames"] == o, what="the count")
+            assert a.manager.stats()["refused"] == 1
+            await until(lambda: pending(a) == 0, what="nothing pending")
+            b = await Node(urls=[url(port)]).start()
+            await until(lambda: a.peer_keys() == [b.pub], what="a real peer")
+            await b.stop()
+        finally:
+            await a.stop()
+        assert any("before its handshake: a frame over the 1024-byte limit" in w for w in warnings(caplog))
+
+    run(main)
+
+
+def test_after_the_handshake_large_frames_flow_both_ways():
+    """Each side raises its limit once it has checked the other's key: 1 MiB frames go both ways, and
+    a frame of exactly max_frame_bytes is delivered."""
+
+    async def main() -> None:
+        a = await Node().start()
+        b = await Node(urls=[url(a.manager.port)]).start()
+        small_a = await Node(max_frame_bytes=4096).start()
+        small_b = await Node(max_frame_bytes=4096, urls=[url(small_a.manager.port)]).start()
+        try:
+            await until(lambda: b.peer_keys() == [a.pub] and small_b.peer_keys() == [small_a.pub], what="connections")
+            big = b"x" * (1 << 20)
+            assert a.manager.peers()[0].send(DIRECT, big) and b.manager.peers()[0].send(DIRECT, big)
+            await until(lambda: a.delivered(DIRECT, big) == 1 and b.delivered(DIRECT, big) == 1, what="1 MiB frames")
+            exact = b"y" * (4096 - len(encode_frame(DIRECT, b"y" * 4000)) + 4000)
+            assert len(encode_frame(DIRECT, exact)) == 4096
+            assert small_a.manager.peers()[0].send(DIRECT, exact) and small_b.manager.peers()[0].send(DIRECT, exact)
+            await until(lambda: small_a.delivered(DIRECT, exact) == 1 and small_b.delivered(DIRECT, exact) == 1,
+                        what="frames of exactly the limit")
+        finally:
+            await stop_all(b, a, small_b, small_a)
+
+    run(main)
+
+
+def test_a_dialer_reads_only_small_frames_until_the_listener_proves_its_key():
+    """A listener that answers the upgrade with a 2 KiB frame instead of its hello is dropped by the
+    dialer as oversized: no peer."""
+
+    async def main() -> None:
+        async def fake_listener(request: web.Request) -> web.WebSocketResponse:
+            ws = web.WebSocketResponse()
+            await ws.prepare(request)
+            await ws.send_bytes(b"\x00" * 2048)
+            await ws.receive()
+            return ws
+
+        app = web.Application()
+        app.router.add_get("/p2p", fake_listener)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        fake_port = runner.addresses[0][1]
+        b = await Node(urls=[url(fake_port)]).start()
+        try:
+            await until(lambda: b.manager.stats()["oversized_frames"] >= 1, what="the oversized hello")
+            assert b.peer_keys() == [] and b.connects == []
+        finally:
+            await b.stop()
+            await runner.cleanup()
+
+    run(main)
+
+
+def test_the_listener_sends_nothing_before_the_dialer_is_ready():
+    """After the listener's reply, the dialer still reads with the small limit until it sends "ready":
+    the listener reports no peer and sends no frame before it; after it, large frames come through."""
+
+    async def main() -> None:
+        a = await Node().start()
+        dialer = SigningKey.generate()
+        try:
+            async with aiohttp.ClientSession() as session:
+                ws = await session.ws_connect(url(a.manager.port) + "/p2p", max_msg_size=MAX_HANDSHAKE_BYTES + 1)
+                challenge_l = read_listener_hello((await ws.receive()).data)
+                challenge_d = new_challenge()
+                await ws.send_bytes(dialer_reply(dialer, CHAIN, challenge_l, challenge_d))
+                check_listener_reply((await ws.receive()).data, CHAIN, challenge_d, challenge_l)
+                await asyncio.sleep(0.3)
+                assert a.connects == [] and a.peer_keys() == []
+                with pytest.raises(TimeoutError):
+                    await asyncio.wait_for(ws.receive(), 0.2)
+                await ws.send_bytes(dialer_ready())
+                await until(lambda: a.peer_keys() == [dialer.pubkey], what="the peer after ready")
+                assert a.manager.stats()["pending_handshakes"] == 0
+                await ws.close()
+        finally:
+            await a.stop()
+
+    run(main)
+
+
+def test_a_handshake_not_completed_in_time_is_closed(caplog):
+    """With a 0.5 s handshake timeout: a silent TCP connection, one stuck in its HTTP headers, a
+    websocket that never answers the hello, and a proven dialer that never says "ready" are each
+    closed within the timeout (counted from the accept), and the pool is empty again."""
+    caplog.set_level(logging.INFO, logger="incoop.p2p")
+
+    async def main() -> None:
+        a = await Node(handshake_timeout_s=0.5).start()
+        port = a.manager.port
+        try:
+            slow_headers = await asyncio.to_thread(connect, port)
+            slow_headers.sendall(b"GET /p2p HTTP/1.1\r\nHost: x\r\n")
+            sockets = [await asyncio.to_thread(connect, port), slow_headers, await asyncio.to_thread(upgrade, port)]
+            await until(lambda: pending(a) == 3, what="three pending")
+            started = asyncio.get_running_loop().time()
+            results = await asyncio.gather(*(asyncio.to_thread(closed_by_peer, s, 3.0) for s in sockets))
+            elapsed = asyncio.get_running_loop().time() - started
+            assert results == [True, True, True] and elapsed < 1.5, (results, elapsed)
+            for s in sockets:
+                s.close()
+            async with aiohttp.ClientSession() as session:
+                ws = await session.ws_connect(url(port) + "/p2p")
+                challenge_l = read_listener_hello((await ws.receive()).data)
+                challenge_d = new_challenge()
+                await ws.send_bytes(dialer_reply(SigningKey.generate(), CHAIN, challenge_l, challenge_d))
+                await ws.receive()  # the listener's reply; we never send "ready"
+                assert await closed_by_remote(ws) == ["handshake timed out"]
+            stats = a.manager.stats()
+            assert stats["handshake_timeouts"] == 4 and stats["refused"] == 1 and pending(a) == 0, stats
+            assert a.connects == []
+        finally:
+            await a.stop()
+        assert any("no handshake within 0.5 s" in w for w in warnings(caplog))
+
+    run(main)
+
+
+def test_a_new_connection_evicts_the_oldest_pending_one():
+    """With four pending slots, a fifth silent websocket closes the oldest at once; a real peer arriving
+    while the slots are full still connects."""
+
+    async def main() -> None:
+        a = await Node(max_pending=4).start()
+        port = a.manager.port
+        try:
+            crowd = [await asyncio.to_thread(upgrade, port) for _ in range(4)]
+            await until(lambda: pending(a) == 4, what="four pending")
+            crowd.append(await asyncio.to_thread(upgrade, port))
+            assert await asyncio.to_thread(closed_by_peer, crowd[0], 2.0), "the oldest was not evicted"
+            assert not await asyncio.to_thread(closed_by_peer, crowd[1], 0.2)
+            assert a.manager.stats()["evicted"] == 1 and pending(a) == 4
+            b = await Node(urls=[url(port)]).start()
+            await until(lambda: a.peer_keys() == [b.pub], what="the real peer")
+            assert a.manager.stats()["evicted"] == 2
+            await b.stop()
+            for s in crowd:
+                s.close()
+        finally:
+            await a.stop()
+
+    run(main)
+
+
+@pytest.mark.timeout(60)
+def test_silent_connections_re_opened_without_end_never_lock_a_real_peer_out(caplog):
+    """A thousand silent connections from the peer's own address (half websockets waiting in the
+    handshake, half bare TCP), each re-opened the moment it is closed, against a pool of 512: the
+    pool churns, a real peer still connects, twice, and nothing logs an error or a traceback."""
+    caplog.set_level(logging.INFO)
+
+    async def main() -> None:
+        a = await Node(max_pending=512).start()
+        port = a.manager.port
+        crowds = [SilentCrowd(port, 500, upgrade=True, limit_s=40), SilentCrowd(port, 500, upgrade=False, limit_s=40)]
+        for crowd in crowds:
+            crowd.start()
+        try:
+            await until(lambda: a.manager.stats()["evicted"] >= 1000, timeout=20, what="the crowd churning")
+            b_key = SigningKey.generate()
+            for _ in range(2):
+                b = await Node(key=b_key, urls=[url(port)]).start()
+                await until(lambda: a.peer_keys() == [b_key.pubkey], timeout=15, what="the real peer")
+                await b.stop()
+                await until(lambda: a.peer_keys() == [], what="the disconnect")
+            assert pending(a) <= 512 and sum(c.opened for c in crowds) > 1000  # re-opened after evictions
+        finally:
+            for crowd in crowds:
+                await asyncio.to_thread(crowd.stop)
+            await a.stop()
+
+    async def bounded() -> None:
+        async with asyncio.timeout(55):
+            await main()
+
+    asyncio.run(bounded())
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not errors, [r.getMessage() for r in errors[:3]]
+    churn = [r.getMessage() for r in caplog.records if "to admit a newer one" in r.getMessage()]
+    assert 1 <= len(churn) <= 6, churn  # one line per 10 s, however many evictions
+
+
+def test_other_requests_to_the_p2p_port_get_404_and_closed_connections_leave_nothing():
+    """Only GET /p2p is served; after a run of failed connections no pending entry, handshake or
+    connection is left on the node."""
+
+    async def main() -> None:
+        a = await Node(handshake_timeout_s=1.0).start()
+        port = a.manager.port
+        try:
+            async with aiohttp.ClientSession() as session:
+                async with session.get(f"http://127.0.0.1:{port}/v1/status") as resp:
+                    assert resp.status == 404
+                for _ in range(5):
+                    ws = await session.ws_connect(url(port) + "/p2p")
+                    await ws.receive()
+                    await ws.send_bytes(b"\xc1")
+                    await closed_by_remote(ws)
+            await until(lambda: pending(a) == 0 and not a.manager._handshaking
+                        and not a.manager._server.connections, what="nothing left")
+            assert a.manager.stats()["refused"] == 5
+        finally:
+            await a.stop()
+
+    run(main)
+
+
+def test_connections_reset_right_after_their_upgrade_request_log_no_error(caplog):
+    """A stranger that sends the upgrade request and resets the connection at once, a hundred times:
+    the node answers nothing, logs no error or traceback (aiohttp would log one per connection if
+    the handler let the failed upgrade through), and keeps nothing."""
+    caplog.set_level(logging.INFO)
+
+    def reset_after_request(port: int) -> None:
+        for _ in range(100):
+            sock = connect(port)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.sendall(UPGRADE.format(port=port, key="dGhlIHNhbXBsZSBub25jZQ==").encode())
+            sock.close()
+
+    async def main() -> None:
+        a = await Node().start()
+        try:
+            await asyncio.to_thread(reset_after_request, a.manager.port)
+            await until(lambda: pending(a) == 0 and not a.manager._server.connections, what="nothing left")
+            b = await Node(urls=[url(a.manager.port)]).start()
+            await until(lambda: a.peer_keys() == [b.pub], what="a real peer")
+            await b.stop()
+        finally:
+            await a.stop()
+
+    run(main)
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not errors, [r.getMessage() for r in errors[:3]]
+
+
+def test_junk_on_the_p2p_port_is_neither_echoed_nor_logged(caplog):
+    """128 KiB of junk four ways (binary, a long target, a long header, 5,000 headers): each answer
+    is a short 400 that quotes none of it, the log holds one short line for all four and none of the
+    junk, and nothing is logged as an error."""
+    caplog.set_level(logging.DEBUG)
+
+    async def main() -> None:
+        a = await Node().start()
+        try:
+            for name, junk in JUNK.items():
+                answer = await asyncio.to_thread(send_junk, a.manager.port, junk)
+                assert answer.split(b" ", 2)[1] == b"400" and len(answer) < 300, (name, answer[:300])
+                assert b"AAAA" not in answer and b"BBBB" not in answer and b"\\x00\\xff" not in answer
+            await until(lambda: pending(a) == 0, what="nothing pending")
+        finally:
+            await a.stop()
+
+    run(main)
+    written = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert sum(len(m) for m in written) < 2000 and max(len(m) for m in written) < 300, written
+    assert [m for m in written if "malformed HTTP request" in m] == [
+        "answered 400 to a malformed HTTP request on the p2p port from 127.0.0.1 (BadHttpMethod)"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not [r for r in caplog.records if "AAAA" in r.getMessage() or "BBBB" in r.getMessage()]

@@ -13,6 +13,16 @@ from being replayed as the other.
                           sig_d over ["dialer", challenge_l, challenge_d, dialer_pubkey]
     listener -> dialer    [listener_pubkey, sig_l]
                           sig_l over ["listener", challenge_d, challenge_l, listener_pubkey]
+    dialer   -> listener  []   ("ready": the dialer has checked the listener's key)
+
+Until a side has checked the other's proof it reads frames of at most
+MAX_HANDSHAKE_BYTES, so that a stranger cannot make it buffer a large frame
+(FORMAT.md §18.1). Each side raises its limit right after checking the proof,
+at a moment when the other side has nothing in flight: the listener before it
+sends its reply (the dialer waits for that reply), the dialer before it sends
+"ready" (the listener sends nothing before "ready"). Without the last message
+the listener's first frames could reach the dialer while it still read with
+the small limit.
 
 No sockets here, so every refusal path is testable on its own; `node.p2p.peers`
 moves these bytes and decides what is allowed.
@@ -35,7 +45,12 @@ from ledger.encoding import EncodingError, decode, encode
 
 CHALLENGE_LEN = 32
 MAX_HANDSHAKE_BYTES = 1024
-"""No handshake message comes near this; anything bigger is malformed."""
+"""The largest frame either side reads before it has checked the other's key (FORMAT.md §18.1).
+
+The handshake's messages are 35, 135, 101 and 1 bytes, and the largest
+goodbye (200 characters of 4-byte UTF-8) is 805 bytes: anything bigger is
+not part of a handshake.
+"""
 
 
 class HandshakeError(ValueError):
@@ -117,6 +132,19 @@ def check_listener_reply(data: bytes, chain_id: str, challenge_d: bytes, challen
     if not verify(pubkey, message, sig):
         raise HandshakeError("bad handshake signature (another chain id, or not the key's holder)")
     return pubkey
+
+
+# -- step 4: dialer ready ---------------------------------------------------------------
+
+
+def dialer_ready() -> bytes:
+    """`[]`: the dialer has checked the listener's key and reads full-size frames from now on."""
+    return encode(())
+
+
+def read_dialer_ready(data: bytes) -> None:
+    """HandshakeError unless `data` is the canonical empty array."""
+    _fields(data, 0)
 
 
 # -- shapes --------------------------------------------------------------------------------

@@ -8,11 +8,17 @@ caller (a full queue drops the connection instead, and the dialer reconnects).
 
 Each connection: TLS when the listener has a certificate (wss://, node/tls.py;
 the handshake below still proves who the peer is), websocket upgrade on
-`GET /p2p`, the handshake of
-`node.p2p.handshake` (within HANDSHAKE_TIMEOUT_S), then frames of
+`GET /p2p`, the handshake of `node.p2p.handshake` (within the handshake
+timeout, counted on the listener from the TCP accept), then frames of
 `node.p2p.frames` both ways until either side closes. Received frames are
 delivered to `on_message` one at a time in arrival order, so the handler
 sees a peer's messages in the order the peer sent them.
+
+Until a side has checked the other's key it reads frames of at most
+MAX_HANDSHAKE_BYTES (node.p2p.readlimit), and the listener keeps inbound
+connections that have not proved a key in a bounded pool (node.p2p.listener,
+node.p2p.pending): what strangers can make a node hold is small and fixed
+(docs/p2p.md).
 """
 
 from __future__ import annotations
@@ -42,15 +48,21 @@ from node.p2p.frames import (
     read_goodbye,
 )
 from node.p2p.handshake import (
+    MAX_HANDSHAKE_BYTES,
     HandshakeError,
     check_dialer_reply,
     check_listener_reply,
+    dialer_ready,
     dialer_reply,
     listener_hello,
     listener_reply,
     new_challenge,
+    read_dialer_ready,
     read_listener_hello,
 )
+from node.p2p.listener import GuardedServer, format_address, reserve_descriptors
+from node.p2p.lograte import LogLimiter
+from node.p2p.readlimit import UnsupportedAiohttp, client_protocol, raise_read_limit
 from node.p2p.seen import SeenSet
 from node.tls import describe_client_error
 from node.tls_site import tcp_site
@@ -59,13 +71,16 @@ log = logging.getLogger("incoop.p2p")
 
 P2P_PATH = "/p2p"
 HANDSHAKE_TIMEOUT_S = 5.0
+"""From the TCP accept (listener) or the websocket open (dialer) to the end of the handshake."""
+MAX_PENDING = 1024
+"""Inbound connections that have not proved a key (node.p2p.pending); about 15 KB and a descriptor each."""
+MAX_FRAME_BYTES = 32 * 1024 * 1024
+"""The largest frame after the handshake (FORMAT.md §18.1)."""
 CONNECT_TIMEOUT_S = 5.0
 HEARTBEAT_S = 5.0
 CLOSE_TIMEOUT_S = 2.0
 STABLE_AFTER_S = 10.0
 """A connection that stayed up longer than this resets its dialer's back-off."""
-MAX_PENDING_HANDSHAKES = 64
-"""Inbound connections not yet authenticated; more are turned away, so strangers cannot pile up sockets."""
 SEND_QUEUE_FRAMES = 10_000
 DRAIN_ON_STOP_S = 1.0
 SEEN_CAPACITY = 100_000
@@ -220,12 +235,14 @@ class PeerManager:
         on_connect: Callable[[Peer], None] | None = None,
         on_disconnect: Callable[[Peer], None] | None = None,
         gossip_kinds: frozenset[int] = frozenset(),
-        max_frame_bytes: int = 32 * 1024 * 1024,
+        max_frame_bytes: int = MAX_FRAME_BYTES,
         *,
         send_queue_frames: int = SEND_QUEUE_FRAMES,
         seen_capacity: int = SEEN_CAPACITY,
         server_ssl: ssl.SSLContext | None = None,
         client_ssl: ssl.SSLContext | None = None,
+        handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S,
+        max_pending: int = MAX_PENDING,
     ):
         """`server_ssl`: the listener speaks only TLS (node/tls.py); `client_ssl`: how wss:// peer URLs
         are checked (None: the system's CA store)."""
@@ -241,7 +258,11 @@ class PeerManager:
         self._on_connect = on_connect
         self._on_disconnect = on_disconnect
         self._gossip_kinds = frozenset(gossip_kinds)
+        if max_frame_bytes < MAX_HANDSHAKE_BYTES:
+            raise ValueError(f"max_frame_bytes must be at least the handshake's {MAX_HANDSHAKE_BYTES}")
         self._max_frame_bytes = max_frame_bytes
+        self._handshake_timeout_s = handshake_timeout_s
+        self._max_pending = max_pending
         self._send_queue_frames = send_queue_frames
         self._seen = SeenSet(seen_capacity)
         self._server_ssl = server_ssl
@@ -251,13 +272,16 @@ class PeerManager:
         self._url_keys: dict[str, bytes] = {}
         self._handshaking: set[web.WebSocketResponse] = set()
         self._dialers: list[asyncio.Task[None]] = []
-        self._runner: web.AppRunner | None = None
+        self._runner: web.ServerRunner | None = None
+        self._server: GuardedServer | None = None
         self._session: aiohttp.ClientSession | None = None
         self._port = 0
         self._stopping = False
         self._stats = dict.fromkeys(
-            ("frames_in", "frames_out", "bytes_in", "bytes_out", "refused", "duplicates"), 0
+            ("frames_in", "frames_out", "bytes_in", "bytes_out", "refused", "duplicates", "evicted",
+             "handshake_timeouts", "oversized_frames"), 0
         )
+        self._quiet = LogLimiter(log)  # for what strangers can trigger at will
 
     # -- lifecycle --------------------------------------------------------------------------------
 
@@ -265,9 +289,12 @@ class PeerManager:
         """Listen on (host, port) and start dialing every peer URL; P2PError if the port is taken."""
         if self._runner is not None:
             raise P2PError("the peer manager is already started")
-        app = web.Application()
-        app.router.add_get(P2P_PATH, self._handle_inbound)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=CLOSE_TIMEOUT_S)
+        reserve_descriptors(self._max_pending)
+        server = GuardedServer(
+            self._handle_inbound, handshake_timeout_s=self._handshake_timeout_s, max_pending=self._max_pending,
+            stats=self._stats, limiter=self._quiet,
+        )
+        runner = web.ServerRunner(server, shutdown_timeout=CLOSE_TIMEOUT_S)
         await runner.setup()
         site = tcp_site(runner, self.host, self._requested_port, self._server_ssl)
         try:
@@ -278,6 +305,7 @@ class PeerManager:
                 f"cannot listen for peers on {self.host}:{self._requested_port}: {exc.strerror or exc}"
             ) from exc
         self._runner = runner
+        self._server = server
         self._port = runner.addresses[0][1]
         self._session = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=None, connect=CONNECT_TIMEOUT_S, sock_connect=CONNECT_TIMEOUT_S)
@@ -302,6 +330,8 @@ class PeerManager:
         for task in self._dialers:
             task.cancel()
         await asyncio.gather(*self._dialers, return_exceptions=True)
+        if self._server is not None:
+            self._server.drop_all()
         for ws in list(self._handshaking):
             await ws.close()
         await self._runner.cleanup()
@@ -346,9 +376,12 @@ class PeerManager:
         self._seen.discard(sha256(encode_frame(kind, payload)))
 
     def stats(self) -> dict[str, int]:
-        """Counters for /metrics: frames and bytes in and out (after handshakes), handshakes this
-        node refused, gossip duplicates dropped, live peers."""
-        return {**self._stats, "peers": len(self._live)}
+        """Counters for /metrics (docs/p2p.md): frames and bytes in and out (after handshakes),
+        handshakes this node refused, gossip duplicates dropped, unauthenticated connections
+        evicted or timed out, frames refused as too large; and two gauges: live peers and
+        pending (unauthenticated) inbound connections."""
+        pending = self._server.pending if self._server is not None else 0
+        return {**self._stats, "peers": len(self._live), "pending_handshakes": pending}
 
     # -- frames -------------------------------------------------------------------------------------
 
@@ -373,6 +406,8 @@ class PeerManager:
                 log.info("peer %s disconnected", peer)
                 return
             elif msg.type is WSMsgType.ERROR:
+                if _too_big(msg.data):
+                    self._stats["oversized_frames"] += 1
                 log.warning("closing connection to peer %s: %s", peer, _describe_ws_error(msg.data))
                 return
             else:
@@ -470,29 +505,46 @@ class PeerManager:
 
     # -- listener side ---------------------------------------------------------------------------
 
-    async def _handle_inbound(self, request: web.Request) -> web.StreamResponse:
+    async def _handle_inbound(self, request: web.BaseRequest) -> web.StreamResponse:
+        """One inbound connection's request: the websocket upgrade, the handshake, then serving the peer."""
+        server = self._server
+        assert server is not None
+        protocol = request.protocol
+        deadline = server.deadline(protocol)
+        if deadline is None or self._stopping:  # evicted or timed out while its request came in
+            server.drop(protocol)
+            return web.Response(status=503)
+        if request.method != "GET" or request.path != P2P_PATH:
+            response = web.Response(status=404, text="not found: this is a p2p port (GET /p2p)\n")
+            response.force_close()
+            return response
         ws = web.WebSocketResponse(
-            heartbeat=HEARTBEAT_S, max_msg_size=self._max_frame_bytes, timeout=CLOSE_TIMEOUT_S, compress=False
+            heartbeat=HEARTBEAT_S, max_msg_size=MAX_HANDSHAKE_BYTES + 1, timeout=CLOSE_TIMEOUT_S, compress=False
         )
-        await ws.prepare(request)
+        try:
+            await ws.prepare(request)
+        except ConnectionError:  # closed, or evicted, before the upgrade could be answered
+            server.drop(protocol)
+            return web.Response(status=503)  # aiohttp finds the connection gone and says nothing
         address = _peername(request)
-        if self._stopping:
-            await ws.close()
-            return ws
-        if len(self._handshaking) >= MAX_PENDING_HANDSHAKES:
-            await self._refuse(ws, address, "too many handshakes in progress", None)
-            return ws
         self._handshaking.add(ws)
         try:
-            pubkey = await asyncio.wait_for(self._accept(ws, address), HANDSHAKE_TIMEOUT_S)
+            pubkey = await self._accept(ws, protocol, address, deadline)
         except _Refused as refusal:
             await self._refuse(ws, address, str(refusal), refusal.pubkey)
             return ws
         except TimeoutError:
+            self._stats["handshake_timeouts"] += 1
             await self._refuse(ws, address, "handshake timed out", None)
             return ws
-        except _RefusedByPeer as exc:
-            log.info("connection from %s ended during the handshake: %s", address, exc)
+        except _Oversized as exc:
+            server.drop(protocol)  # at once: no goodbye owed, and the rest of the frame is never read
+            self._quiet.log("oversized", logging.WARNING, "closed a p2p connection from %s before its handshake: %s",
+                            address, exc)
+            return ws
+        except (_RefusedByPeer, ConnectionError) as exc:  # closed by the other side, or evicted
+            server.drop(protocol)
+            log.debug("connection from %s ended during the handshake: %s", address, exc or type(exc).__name__)
             return ws
         finally:
             self._handshaking.discard(ws)
@@ -502,11 +554,16 @@ class PeerManager:
         await self._serve(Peer(self, ws, pubkey, address, outbound=False))
         return ws
 
-    async def _accept(self, ws: web.WebSocketResponse, address: str) -> bytes | None:
-        """The listener's handshake: the dialer's proven key, or None if the dialer is this node."""
+    async def _accept(self, ws: web.WebSocketResponse, protocol: Any, address: str, deadline: float) -> bytes | None:
+        """The listener's handshake: the dialer's proven key, or None if the dialer is this node.
+
+        No timer of its own until the key is proven: the listener's server closes a
+        connection that is still pending at `deadline`, and `receive` then ends.
+        """
+        assert self._server is not None
         challenge_l = new_challenge()
         await ws.send_bytes(listener_hello(challenge_l))
-        data = await _receive_handshake(ws)
+        data = await self._receive_handshake(ws)
         try:
             pubkey, challenge_d = check_dialer_reply(data, self.chain_id, challenge_l)
         except HandshakeError as exc:
@@ -519,19 +576,48 @@ class PeerManager:
             return None
         if not self._allowed(pubkey):
             raise _Refused(NOT_ALLOWED, pubkey)
+        if not self._server.authenticated(protocol):
+            raise _RefusedByPeer("closed before its key was checked")
+        # Proven and allowed: full-size frames from now on. The dialer sends nothing before our reply.
+        _raise_read_limit(ws, protocol, self._max_frame_bytes)
         await ws.send_bytes(reply)
+        async with asyncio.timeout_at(deadline):
+            data = await self._receive_handshake(ws)
+        reason = read_goodbye(data)
+        if reason is not None:
+            log.info("peer %s at %s refused this node: %s", to_address(pubkey), address, reason)
+            raise _RefusedByPeer(reason)
+        try:
+            read_dialer_ready(data)
+        except HandshakeError as exc:
+            raise _Refused(str(exc), pubkey) from None
         return pubkey
 
     async def _refuse(self, ws: Any, address: str, reason: str, pubkey: bytes | None) -> None:
+        """Count and log the refusal, tell the other side why in a goodbye, and close."""
         self._stats["refused"] += 1
         who = to_address(pubkey) if pubkey is not None else "(key not proven)"
-        log.warning("refused peer %s at %s: %s", who, address, reason)
+        # a proven key gets its own topic, so that junk handshakes do not hide a misconfigured member
+        topic = "refused key" if pubkey is not None else "refused"
+        self._quiet.log(topic, logging.WARNING, "refused peer %s at %s: %s", who, address, reason)
         try:
             if not ws.closed:
                 await asyncio.wait_for(ws.send_bytes(goodbye_frame(reason)), CLOSE_TIMEOUT_S)
         except Exception:
             pass
         await ws.close(code=aiohttp.WSCloseCode.POLICY_VIOLATION)
+
+    async def _receive_handshake(self, ws: Any) -> bytes:
+        """The next handshake message; _Oversized, _RefusedByPeer or _Refused if there is none."""
+        msg = await ws.receive()
+        if msg.type is WSMsgType.BINARY:
+            return msg.data
+        if msg.type is WSMsgType.ERROR and _too_big(msg.data):
+            self._stats["oversized_frames"] += 1
+            raise _Oversized(f"a frame over the {MAX_HANDSHAKE_BYTES}-byte limit before the handshake")
+        if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+            raise _RefusedByPeer("connection closed during the handshake")
+        raise _Refused("malformed handshake message (not a binary frame)")
 
     # -- dialer side -----------------------------------------------------------------------------
 
@@ -574,7 +660,7 @@ class PeerManager:
                 self._session.ws_connect(
                     url,
                     heartbeat=HEARTBEAT_S,
-                    max_msg_size=self._max_frame_bytes,
+                    max_msg_size=MAX_HANDSHAKE_BYTES + 1,  # until the listener's key is checked
                     timeout=aiohttp.ClientWSTimeout(ws_close=CLOSE_TIMEOUT_S),
                     autoping=True,
                     ssl=self._client_ssl,
@@ -591,7 +677,7 @@ class PeerManager:
             raise _DialFailed(f"cannot connect ({type(exc).__name__}: {exc})", logging.INFO) from None
         try:
             try:
-                pubkey = await asyncio.wait_for(self._initiate(ws), HANDSHAKE_TIMEOUT_S)
+                pubkey = await asyncio.wait_for(self._initiate(ws), self._handshake_timeout_s)
             except _Refused as refusal:
                 await self._refuse(ws, address, str(refusal), refusal.pubkey)
                 raise _DialFailed(f"we refused it: {refusal}", logging.DEBUG) from None
@@ -600,6 +686,8 @@ class PeerManager:
                 raise _DialFailed("handshake timed out", logging.DEBUG) from None
             except _RefusedByPeer as exc:
                 raise _DialFailed(f"refused by the peer: {exc}", logging.WARNING) from None
+            except _Oversized as exc:
+                raise _DialFailed(f"closed: {exc}", logging.WARNING) from None
             self._url_keys[url] = pubkey
             if self._stopping:
                 return None
@@ -612,7 +700,7 @@ class PeerManager:
 
     async def _initiate(self, ws: aiohttp.ClientWebSocketResponse) -> bytes:
         """The dialer's handshake: the listener's proven and allowed key."""
-        data = await _receive_handshake(ws)
+        data = await self._receive_handshake(ws)
         try:
             challenge_l = read_listener_hello(data)
         except HandshakeError as exc:
@@ -622,7 +710,7 @@ class PeerManager:
             raise _Refused(str(exc)) from None
         challenge_d = new_challenge()
         await ws.send_bytes(dialer_reply(self.key, self.chain_id, challenge_l, challenge_d))
-        data = await _receive_handshake(ws)
+        data = await self._receive_handshake(ws)
         reason = read_goodbye(data)
         if reason is not None:
             raise _RefusedByPeer(reason)
@@ -634,6 +722,9 @@ class PeerManager:
             raise _SelfDial()
         if not self._allowed(pubkey):
             raise _Refused(NOT_ALLOWED, pubkey)
+        # Proven and allowed: full-size frames from now on. The listener sends nothing before "ready".
+        _raise_read_limit(ws, client_protocol(ws), self._max_frame_bytes)
+        await ws.send_bytes(dialer_ready())
         return pubkey
 
 
@@ -645,13 +736,15 @@ class _DialFailed(Exception):
         self.level = level
 
 
-async def _receive_handshake(ws: Any) -> bytes:
-    msg = await ws.receive()
-    if msg.type is WSMsgType.BINARY:
-        return msg.data
-    if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
-        raise _RefusedByPeer("connection closed during the handshake")
-    raise _Refused("malformed handshake message (not a binary frame)")
+class _Oversized(Exception):
+    """The other side sent a frame over the pre-handshake limit; str says so."""
+
+
+def _raise_read_limit(ws: Any, protocol: Any, max_frame_bytes: int) -> None:
+    try:
+        raise_read_limit(ws, protocol, max_frame_bytes)
+    except UnsupportedAiohttp as exc:
+        raise P2PError(str(exc)) from None
 
 
 def peer_url(url: str) -> str:
@@ -667,15 +760,18 @@ def peer_url(url: str) -> str:
     return str(parsed)
 
 
-def _peername(request: web.Request) -> str:
+def _peername(request: web.BaseRequest) -> str:
     peername = request.transport.get_extra_info("peername") if request.transport else None
     if not peername:
         return request.remote or "unknown"
-    host, port = peername[0], peername[1]
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return format_address(peername[0], peername[1])
+
+
+def _too_big(exc: Any) -> bool:
+    return isinstance(exc, aiohttp.WebSocketError) and exc.code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
 
 
 def _describe_ws_error(exc: Any) -> str:
-    if isinstance(exc, aiohttp.WebSocketError) and exc.code == aiohttp.WSCloseCode.MESSAGE_TOO_BIG:
+    if _too_big(exc):
         return f"frame over the size limit ({exc})"
     return f"websocket error ({exc})"
