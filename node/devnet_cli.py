@@ -49,7 +49,13 @@ from genesis.devnet import (
 from node import devnet_control
 from node.cli_common import CliError, confirm, emit
 from node.devnet_lock import LOCK_FILE, DevnetBusy, DevnetLock, running_pid
-from node.devnet_supervisor import STARTUP_TIMEOUT_S, STOP_TIMEOUT_S, Interrupted, Supervisor
+from node.devnet_supervisor import (
+    STARTUP_TIMEOUT_S,
+    STOP_TIMEOUT_S,
+    Interrupted,
+    Supervisor,
+    status,
+)
 from wallet.client import NodeError
 
 DEFAULT_BASE_PORT = 8700
@@ -214,6 +220,7 @@ def _run(args: argparse.Namespace, layout: DevnetLayout) -> int:
         except Interrupted:
             return 130
         _seed(layout)
+        statuses = [status(url) or st for url, st in zip(layout.api_urls, statuses, strict=True)]  # after the seed
         _announce(args, layout, statuses, nodes)
         while not stopping:
             nodes.watch()

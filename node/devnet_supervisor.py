@@ -133,8 +133,9 @@ class Supervisor:
                 self.say(f"devnet: {exc}")
                 last = log_tail(self.homes[name], 1).splitlines()[-1]
                 return False, f"{name} did not start: {last} (the devnet's terminal shows more)"
-            self.say(f"devnet: {name} restarted on request (pid {self.pid(name)}, height {height})")
-            return True, f"{name} restarted (pid {self.pid(name)}), API {self.urls[name]} at height {height}"
+            pid = self.procs[name].pid
+            self.say(f"devnet: {name} restarted on request (pid {pid}, height {height})")
+            return True, f"{name} restarted (pid {pid}), API {self.urls[name]} at height {height}"
         return False, f"unknown request {request.action!r}"
 
     def stop_all(self) -> None:

@@ -219,7 +219,8 @@ def test_a_running_devnet_is_named_left_alone_and_outlives_a_dead_node(tmp_path)
        on; the three others commit transfers
     4. `incoop devnet restart-node 2` brings it back: it answers and catches up with node0
     5. `incoop devnet stop-node node3` stops node3 alone; a transfer still commits, which needs node2's
-       vote (three of four): the restarted node votes; `restart-node node3` brings node3 back
+       vote (three of four): the restarted node votes; with its config broken, `restart-node node3` is
+       refused in one line (the devnet shows its log) and the devnet goes on; mended, node3 comes back
     6. Ctrl-C stops the devnet with status 0 and every node it ran, the restarted ones too; then
        `restart-node` is refused in one line: no devnet runs there
     """
@@ -276,6 +277,12 @@ def test_a_running_devnet_is_named_left_alone_and_outlives_a_dead_node(tmp_path)
         assert stopped.returncode == 0 and stopped.stdout.startswith("node3 stopped"), stopped.stderr
         assert not _answers(nodes["node3"]["api"])
         assert transfer_commits() > heights[-1], "node0, node1 and the restarted node2 commit together"
+        config = home / "nodes" / "node3" / "config.json"
+        good = config.read_bytes()
+        config.write_text("{not json")
+        _one_line_refusal(_incoop("devnet", "restart-node", "node3", "--home", str(home)), "node3 did not start")
+        assert "node3 exited with status 1 while starting" in devnet.wait_said("while starting")
+        config.write_bytes(good)
         restarted = _incoop("devnet", "restart-node", "node3", "--home", str(home), "--json")
         assert restarted.returncode == 0 and json.loads(restarted.stdout)["ok"] is True, restarted.stderr
         pids.append(int(restarted.stdout.split("(pid ")[1].split(")")[0]))
