@@ -72,3 +72,24 @@ def format_amount(value: int, decimals: int) -> str:
     if decimals == 0:
         return f"{sign}{value}"
     return f"{sign}{value // 10**decimals}.{value % 10**decimals:0{decimals}d}"
+
+
+def confirm(what: str, expected: str, yes: bool, detail: str = "") -> None:
+    """Ask a person to type `expected` before doing `what` (e.g. "erase identity 3f2a…"), which
+    cannot be undone; `detail` says what will be lost.
+
+    `--yes` (scripts) skips the question. Without a terminal on stdin and
+    without `--yes` nothing can be asked, so the command is refused in one
+    line rather than acting unconfirmed; a wrong answer or end of input
+    refuses too. The question goes to stderr, so that --json output on
+    stdout stays one document.
+    """
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise CliError(f"{what}: this cannot be undone; pass --yes to confirm it (there is no terminal to ask on)")
+    sys.stderr.write(f"{detail}\n" if detail else "")
+    sys.stderr.write(f"Type {expected} to {what}: ")
+    sys.stderr.flush()
+    if sys.stdin.readline().strip() != expected:
+        raise CliError(f"not confirmed; did not {what}")

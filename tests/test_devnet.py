@@ -4,23 +4,31 @@
    node answers and the demo federation's first day (identities, attestations, credits) is played
 2. the chain grows (heartbeat blocks) on every node; Ctrl-C stops it with status 0
 3. a second run resumes the same chain (same genesis, height not lower)
-4. --reset starts a new chain; asking for a different shape without --reset, or for zero validators,
-   is a one-line error
+4. asking a stopped devnet for a different shape or --base-port without --reset, or for zero
+   validators, is a one-line error; --reset without a terminal and without --yes, or answered "no",
+   is a one-line refusal and deletes nothing
+5. --reset answered "yes" at a terminal starts a new chain
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from genesis.devnet import DEVNET_PASSWORD
 from tests.functional.framework import free_port_block
+from tests.functional.terminal import typed_at_terminal
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -36,24 +44,64 @@ def _account(url: str, wallet_dir: str, label: str) -> dict:
         return json.loads(response.read())
 
 
+def _incoop(*argv: str, stdin: int = subprocess.DEVNULL, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`incoop ...` with no terminal on stdin unless one is given; never a traceback."""
+    proc = subprocess.run([sys.executable, "-m", "node.cli", *argv], capture_output=True, text=True, timeout=120,
+                          stdin=stdin, env=env)
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return proc
+
+
+def _one_line_refusal(proc: subprocess.CompletedProcess, *needles: str) -> None:
+    assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
+    assert proc.stdout == "", "a refused run prints nothing on stdout (no banner)"
+    assert proc.stderr.startswith("incoop: ") and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    for needle in needles:
+        assert needle in proc.stderr, (needle, proc.stderr)
+
+
 class Devnet:
-    def __init__(self, home: Path, port: int, *extra: str):
+    """`incoop devnet --json` as a child process; its stderr is collected as it comes (`said`)."""
+
+    def __init__(self, home: Path, port: int, *extra: str, stdin: int = subprocess.DEVNULL):
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "node.cli", "devnet", "--home", str(home), "--base-port", str(port), "--json", *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            stdin=stdin,
             text=True,
         )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._reader.start()
+
+    def _read_stderr(self) -> None:
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    def said(self) -> str:
+        return "".join(self.lines)
+
+    def wait_said(self, text: str, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while text not in self.said():
+            assert time.monotonic() < deadline, f"the devnet did not say {text!r}; it said:\n{self.said()}"
+            assert self.proc.poll() is None, f"the devnet exited ({self.proc.returncode}):\n{self.said()}"
+            time.sleep(0.2)
+        return self.said()
 
     def layout(self) -> dict:
         line = self.proc.stdout.readline()
         if not line:
-            raise AssertionError(f"devnet exited: {self.proc.wait()} {self.proc.stderr.read()}")
+            self._reader.join(timeout=5)
+            raise AssertionError(f"devnet exited: {self.proc.wait()} {self.said()}")
         return json.loads(line)
 
     def interrupt(self) -> int:
         self.proc.send_signal(signal.SIGINT)
-        return self.proc.wait(timeout=30)
+        status = self.proc.wait(timeout=30)
+        self._reader.join(timeout=5)
+        return status
 
 
 def test_devnet_starts_stops_on_ctrl_c_and_resumes(tmp_path):
@@ -89,11 +137,18 @@ def test_devnet_starts_stops_on_ctrl_c_and_resumes(tmp_path):
     finally:
         assert first.interrupt() == 0
 
-    refused = subprocess.run(
-        [sys.executable, "-m", "node.cli", "devnet", "--home", str(home), "--validators", "7"],
-        capture_output=True, text=True, timeout=60,
-    )
-    assert refused.returncode == 1 and "--reset" in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    _one_line_refusal(_incoop("devnet", "--home", str(home), "--validators", "7"), "--reset")
+    # its genesis names its ports: another --base-port is refused, not ignored
+    _one_line_refusal(_incoop("devnet", "--home", str(home), "--base-port", str(port + 100)),
+                      f"uses ports {port}..", f"--base-port {port + 100}")
+    before = _fingerprint(home)
+    _one_line_refusal(_incoop("devnet", "--home", str(home), "--reset"), "--yes", "no terminal")
+    with typed_at_terminal("no") as terminal:
+        refused = _incoop("devnet", "--home", str(home), "--reset", stdin=terminal)
+    assert refused.returncode == 1 and "Type yes to delete the devnet" in refused.stderr
+    # (the answer and its Enter are echoed on the terminal, not on stderr)
+    assert refused.stderr.endswith(f"incoop: not confirmed; did not delete the devnet in {home}\n")
+    assert _fingerprint(home) == before, "a refused --reset deletes nothing"
 
     second = Devnet(home, port)
     try:
@@ -104,12 +159,14 @@ def test_devnet_starts_stops_on_ctrl_c_and_resumes(tmp_path):
     finally:
         assert second.interrupt() == 0
 
-    third = Devnet(home, port, "--reset")
-    try:
-        third.layout()
-        assert _status(url)["genesis_hash"] != genesis_hash
-    finally:
-        assert third.interrupt() == 0
+    with typed_at_terminal("yes") as terminal:
+        third = Devnet(home, port, "--reset", stdin=terminal)
+        try:
+            third.layout()
+            assert _status(url)["genesis_hash"] != genesis_hash
+            assert "Type yes to delete the devnet" in third.said()
+        finally:
+            assert third.interrupt() == 0
 
 
 def test_devnet_refuses_a_federation_without_validators(tmp_path):
@@ -121,3 +178,158 @@ def test_devnet_refuses_a_federation_without_validators(tmp_path):
     )
     assert proc.returncode == 1
     assert proc.stderr.startswith("incoop: --validators 0") and len(proc.stderr.strip().splitlines()) == 1
+
+
+def _fingerprint(home: Path) -> dict[str, str]:
+    """What a devnet run or --reset may not touch behind a running one: genesis, layout, keys, wallet, secret."""
+    names = ["genesis.json", "devnet.json", "registrars/uniqueness.secret", "wallet/*.json",
+             "nodes/*/genesis.json", "nodes/*/config.json", "nodes/*/node_key.json", "nodes/*/*.pass"]
+    return {str(path.relative_to(home)): hashlib.sha256(path.read_bytes()).hexdigest()
+            for pattern in names for path in sorted(home.glob(pattern))}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a child of the devnet that died and was not reaped yet is a zombie: not alive
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def _answers(url: str) -> bool:
+    try:
+        _status(url)
+        return True
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def test_a_running_devnet_is_named_left_alone_and_outlives_a_dead_node(tmp_path):
+    """Scenario (issue 13: what a new user trying the devnet met):
+
+    1. a devnet of four validators runs in HOME
+    2. a second `incoop devnet --home HOME`, and `--reset --yes` on it, are refused in one line naming
+       HOME and the running devnet's pid, with nothing on stdout; genesis, layout, keys, wallet and
+       secret are byte for byte the same, every node's node.out still holds what it held, no node log
+       mentions LevelDB's LOCK, and every node still answers
+    3. node2 is killed with SIGKILL: the devnet says so (which node, how, how to restart it) and goes
+       on; the three others commit transfers
+    4. `incoop devnet restart-node 2` brings it back: it answers and catches up with node0
+    5. `incoop devnet stop-node node3` stops node3 alone; a transfer still commits, which needs node2's
+       vote (three of four): the restarted node votes; with its config broken, `restart-node node3` is
+       refused in one line (the devnet shows its log) and the devnet goes on; mended, node3 comes back
+    6. Ctrl-C stops the devnet with status 0 and every node it ran, the restarted ones too; then
+       `restart-node` is refused in one line: no devnet runs there
+    """
+    home = tmp_path / "devnet"
+    port = free_port_block(8)
+    devnet = Devnet(home, port)
+    pids: list[int] = []
+    try:
+        layout = devnet.layout()
+        nodes = {n["name"]: n for n in layout["nodes"]}
+        pids = [n["pid"] for n in layout["nodes"]]
+        env = dict(os.environ, INCOOP_NODE=nodes["node0"]["api"], INCOOP_WALLET=layout["wallet_dir"],
+                   INCOOP_PASSWORD=DEVNET_PASSWORD)
+
+        def transfer_commits() -> int:
+            sent = _incoop("wallet", "send", "--from", "anna", "--to", "marco", "--class", "demo-eur",
+                           "--amount", "1", "--json", env=env)
+            assert sent.returncode == 0, sent.stderr
+            return json.loads(sent.stdout)["height"]
+
+        files = _fingerprint(home)
+        outs = {name: (home / "nodes" / name / "node.out").read_bytes() for name in nodes}
+        started = time.monotonic()
+        for extra in ((), ("--reset", "--yes")):
+            _one_line_refusal(_incoop("devnet", "--home", str(home), "--base-port", str(port), *extra),
+                              f"a devnet is already running in {home}", f"pid {devnet.proc.pid}")
+        assert time.monotonic() - started < 20, "refused before any node was started"
+        assert _fingerprint(home) == files
+        for name, node in nodes.items():
+            node_home = home / "nodes" / name
+            assert node_home.joinpath("node.out").read_bytes().startswith(outs[name]), f"{name}: node.out kept"
+            assert b"LOCK" not in node_home.joinpath("node.log").read_bytes(), f"{name}: no second node on its store"
+            assert _answers(node["api"]), name
+
+        os.kill(nodes["node2"]["pid"], signal.SIGKILL)
+        said = devnet.wait_said("restart it with:")
+        assert "node2 was killed by SIGKILL; the other nodes go on" in said
+        assert "devnet restart-node node2" in said
+        heights = [transfer_commits() for _ in range(3)]
+        assert heights == sorted(heights) and devnet.proc.poll() is None
+        assert not _answers(nodes["node2"]["api"])
+
+        restarted = _incoop("devnet", "restart-node", "2", "--home", str(home))
+        assert restarted.returncode == 0, restarted.stderr
+        assert restarted.stdout.startswith("node2 restarted (pid ")
+        pids.append(int(restarted.stdout.split("(pid ")[1].split(")")[0]))
+        target = _status(nodes["node0"]["api"])["height"]
+        deadline = time.monotonic() + 30
+        while _status(nodes["node2"]["api"])["height"] < target:
+            assert time.monotonic() < deadline, "node2 did not catch up within 30 s"
+            time.sleep(0.2)
+
+        stopped = _incoop("devnet", "stop-node", "node3", "--home", str(home))
+        assert stopped.returncode == 0 and stopped.stdout.startswith("node3 stopped"), stopped.stderr
+        assert not _answers(nodes["node3"]["api"])
+        assert transfer_commits() > heights[-1], "node0, node1 and the restarted node2 commit together"
+        config = home / "nodes" / "node3" / "config.json"
+        good = config.read_bytes()
+        config.write_text("{not json")
+        _one_line_refusal(_incoop("devnet", "restart-node", "node3", "--home", str(home)), "node3 did not start")
+        assert "node3 exited with status 1 while starting" in devnet.wait_said("while starting")
+        config.write_bytes(good)
+        restarted = _incoop("devnet", "restart-node", "node3", "--home", str(home), "--json")
+        assert restarted.returncode == 0 and json.loads(restarted.stdout)["ok"] is True, restarted.stderr
+        pids.append(int(restarted.stdout.split("(pid ")[1].split(")")[0]))
+        assert _answers(nodes["node3"]["api"])
+        _one_line_refusal(_incoop("devnet", "restart-node", "node9", "--home", str(home)), "no node 'node9'")
+    finally:
+        assert devnet.interrupt() == 0
+    assert "devnet stopped" in devnet.said()
+    assert not [pid for pid in pids if _alive(pid)], "Ctrl-C stopped every node, the restarted ones too"
+    _one_line_refusal(_incoop("devnet", "restart-node", "2", "--home", str(home)), "is not running")
+
+
+def test_the_home_lock_names_its_holder_and_dies_with_it(tmp_path):
+    """The lock of a devnet home: a second taker learns the holder's pid; SIGKILL of the holder frees it
+    (the kernel drops a flock with its process), so a stale lock file never blocks the next run."""
+    from node.devnet_lock import DevnetBusy, DevnetLock, running_pid
+
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from pathlib import Path; from node.devnet_lock import DevnetLock;"
+         f"DevnetLock(Path({str(tmp_path)!r})).acquire(); print('locked', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        assert running_pid(tmp_path) == holder.pid
+        with pytest.raises(DevnetBusy) as busy:
+            DevnetLock(tmp_path).acquire()
+        assert busy.value.pid == holder.pid
+    finally:
+        holder.kill()
+        holder.wait()
+    assert running_pid(tmp_path) is None
+    lock = DevnetLock(tmp_path)
+    lock.acquire()
+    assert running_pid(tmp_path) == os.getpid()
+    lock.release()
+
+
+def test_a_port_in_use_is_named_before_anything_is_written(tmp_path):
+    """Nodes left running by a devnet that was killed, or any other program, on a new devnet's ports: one
+    line naming the port and the node, and no home is left behind."""
+    import socket
+
+    port = free_port_block(8)
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port + 5))  # node2's peer port
+        squatter.listen()
+        refused = _incoop("devnet", "--home", str(tmp_path / "new"), "--base-port", str(port))
+    _one_line_refusal(refused, f"port {port + 5} (node2's peer port) is already in use")
+    assert not (tmp_path / "new").exists()

@@ -14,7 +14,9 @@ the chain refused it, so a refused registration leaves nothing behind.
 
 `erase` goes the other way round: the chain forgets first (tag and commitment
 cleared), then the vault record and its salt are deleted; run it again if the
-second step failed, it resumes.
+second step failed, it resumes. It cannot be undone, so a person types the
+identity id to confirm it (`--yes` for scripts; without a terminal and
+without `--yes` it is refused before anything changes).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from identity.commitment import RecordError, parse_record
 from identity.taxcode import TaxCodeError, uniqueness_tag
 from ledger.address import to_address
 from ledger.crypto import SigningKey
-from node.cli_common import CliError, emit
+from node.cli_common import CliError, confirm, emit
 from wallet.cli import (
     EXPIRY_WINDOW,
     _account_of,
@@ -196,6 +198,10 @@ def cmd_erase(args: argparse.Namespace) -> int:
     key, _ = _unlock(args, args.registrar)
     client = _signed_client(args, key)
     identity = _on_chain(client, identity_id)
+    confirm(f"erase identity {identity_id.hex()[:12]}…", identity_id.hex(), args.yes,
+            f"identity {identity_id.hex()} ({identity['kind']}, {identity['status']}, registrar "
+            f"{identity['registrar']}): erasing clears its tag and commitment on chain and deletes its "
+            "personal record and salt from the vault, for good (export it first to keep a copy).")
     if identity["tag"] is not None or identity["commitment"] is not None:
         args.no_wait = False
         _commit(args, client, key, "identity.erase", (identity_id,))
@@ -345,6 +351,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--revoke", action="store_true", help="revoke an attestation this key issued")
     p = command("erase", "GDPR erasure: clear tag and commitment on chain, delete the record and salt", cmd_erase)
     p.add_argument("id")
+    p.add_argument("--yes", action="store_true",
+                   help="do not ask to type the id first (for scripts; without a terminal it is required)")
     p = command("export", "the record, salt and identity as JSON (GDPR art. 15/20)", cmd_export, waits=False)
     p.add_argument("id")
     p.add_argument("--out", metavar="FILE", help="write to FILE (mode 0600) instead of standard output")

@@ -166,9 +166,10 @@ class Api:
 
 
 def incoop(devnet: Devnet, *argv: str, node: int = 0, check: bool = True, error_lines: int | None = 1,
-           extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+           extra_env: dict[str, str] | None = None, stdin: int | None = None) -> subprocess.CompletedProcess:
     """`incoop ...` as a person runs it against node `node`, with the devnet's demo wallet and secrets
-    (and, on a TLS devnet, its CA as INCOOP_CA_FILE); `extra_env` adds or overrides variables.
+    (and, on a TLS devnet, its CA as INCOOP_CA_FILE); `extra_env` adds or overrides variables; `stdin`
+    is its standard input (default: the test's own; tests/functional/terminal.py gives a terminal).
 
     Never a traceback. With `check`, it must succeed; otherwise it must fail
     with a non-zero exit and `error_lines` lines on stderr (None: any number).
@@ -184,7 +185,7 @@ def incoop(devnet: Devnet, *argv: str, node: int = 0, check: bool = True, error_
     )
     env.update(extra_env or {})
     proc = subprocess.run([sys.executable, "-m", "node.cli", *argv], capture_output=True, text=True, env=env,
-                          timeout=120, cwd=REPO)
+                          timeout=120, cwd=REPO, stdin=stdin)
     assert "Traceback" not in proc.stderr, proc.stderr
     if check:
         assert proc.returncode == 0, proc.stderr

@@ -28,11 +28,16 @@ anna and marco hold demo credits; recovery delay 20 blocks):
 8. Erasure: the chain forgets tag and commitment, the vault forgets record and
    salt; the name and tax code appear nowhere in the vault files, the blocks,
    the node logs or the API.
+9. Erasure cannot be undone, so it is confirmed (issue 13): without a terminal
+   and without --yes it is refused in one line; at a terminal a wrong answer
+   is refused; in both cases the identity keeps tag and commitment and the
+   vault its record. Typing the id erases it.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,6 +46,7 @@ import pytest
 from genesis.devnet import UNIQUENESS_SECRET
 from identity.taxcode import uniqueness_tag
 from tests.functional.framework import Devnet, incoop, make_devnet, wait_until
+from tests.functional.terminal import typed_at_terminal
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -217,7 +223,7 @@ def test_erasure_leaves_no_personal_field_anywhere(devnet: Devnet, anna_id: str,
     exported = tmp_path / "export.json"
     incoop(devnet, "registrar", "export", anna_id, "--as", "federation", "--out", str(exported))
     assert json.loads(exported.read_text())["record"]["name"] == NAME
-    incoop(devnet, "registrar", "erase", anna_id, "--as", "federation")
+    incoop(devnet, "registrar", "erase", anna_id, "--as", "federation", "--yes")
     identity = devnet.node.api.get(f"/v1/identities/{anna_id}")
     assert identity["tag"] is None and identity["commitment"] is None and identity["status"] == "closed"
     gone = incoop(devnet, "registrar", "export", anna_id, "--as", "federation", check=False)
@@ -235,3 +241,32 @@ def test_erasure_leaves_no_personal_field_anywhere(devnet: Devnet, anna_id: str,
 
 def _all_bytes(directory: Path) -> bytes:
     return b"".join(p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file())
+
+
+def test_erasure_is_confirmed_by_typing_the_id(devnet: Devnet, tmp_path: Path) -> None:
+    incoop(devnet, "wallet", "new", "rosa")
+    record = record_file(tmp_path, name="Rosa Bianchi", tax_code="BNCRSO85C52L378O", birth_date="1985-03-12")
+    rosa_id = json.loads(incoop(devnet, "registrar", "register", "--as", "federation", "--record", record,
+                                "--key", "rosa", "--json").stdout)["id"]
+    erase = ("registrar", "erase", rosa_id, "--as", "federation")
+
+    def unchanged() -> None:
+        identity = devnet.node.api.get(f"/v1/identities/{rosa_id}")
+        assert identity["tag"] is not None and identity["commitment"] is not None and identity["status"] == "active"
+        exported = incoop(devnet, "registrar", "export", rosa_id, "--as", "federation")
+        assert json.loads(exported.stdout)["record"]["name"] == "Rosa Bianchi"
+
+    refused = incoop(devnet, *erase, check=False, stdin=subprocess.DEVNULL)
+    assert f"erase identity {rosa_id[:12]}…: this cannot be undone; pass --yes" in refused.stderr
+    unchanged()
+    with typed_at_terminal(rosa_id[:-1]) as terminal:
+        wrong = incoop(devnet, *erase, check=False, error_lines=None, stdin=terminal)
+    assert f"Type {rosa_id} to erase identity" in wrong.stderr
+    assert wrong.stderr.endswith(f"incoop: not confirmed; did not erase identity {rosa_id[:12]}…\n")
+    unchanged()
+    with typed_at_terminal(rosa_id) as terminal:
+        done = incoop(devnet, *erase, stdin=terminal)
+    assert f"identity {rosa_id} erased" in done.stdout
+    identity = devnet.node.api.get(f"/v1/identities/{rosa_id}")
+    assert identity["tag"] is None and identity["commitment"] is None
+    assert "NOT_FOUND" in incoop(devnet, "registrar", "export", rosa_id, "--as", "federation", check=False).stderr
