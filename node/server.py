@@ -119,7 +119,7 @@ def build_app(setup: NodeSetup) -> web.Application:
         store = open_store(setup)
         verify_pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="verify")
         try:
-            mempool = Mempool(store.state, setup.genesis.chain_id, setup.config.mempool_max_txs)
+            mempool = Mempool(store.state, setup.genesis.chain_id, setup.config.mempool)
             app[NODE] = NodeContext(
                 store=store,
                 mempool=mempool,

@@ -21,7 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,7 +48,9 @@ from wallet.keystore import Keystore
 REPO = Path(__file__).resolve().parents[2]
 MSGPACK = "application/msgpack"
 JSON = "application/json"
-FAR_EXPIRY = 2**40
+FAR_EXPIRY = 9_000
+"""An expiry height no test reaches, within a node's expiry horizon (mempool.max_expiry_blocks, 10,000
+blocks after the next height): a transaction expiring later is refused as EXPIRY_TOO_FAR."""
 START_TIMEOUT_S = 20.0
 
 # Fast blocks keep the tests short; heartbeat blocks still come, but rarely enough to read logs.
@@ -345,9 +347,10 @@ class Devnet:
 
 def make_devnet(
     directory: Path, validators: int = 1, observers: int = 0, relay: bool = False,
-    genesis_params: dict | None = None, **config_overrides: Any,
+    genesis_params: dict | None = None, funded: Sequence[bytes] = (), **config_overrides: Any,
 ) -> Devnet:
-    """Write a devnet on free ports with fast test timings (nothing started yet).
+    """Write a devnet on free ports with fast test timings (nothing started yet); `funded` accounts
+    hold demo credits from genesis (so the chain knows them).
 
     With `relay`, every node dials its peers through a fault-injecting relay:
     link (i, j) carries node i's connection to node j, so `devnet.relay`
@@ -358,6 +361,7 @@ def make_devnet(
     layout = create_devnet(
         directory, validators=validators, observers=observers, base_port=base_port, demo=True,
         block_interval_ms=TEST_BLOCK_INTERVAL_MS, heartbeat_ms=TEST_HEARTBEAT_MS, params=genesis_params,
+        funded=funded,
     )
     proxy = Relay() if relay else None
     if proxy is not None:
