@@ -69,8 +69,10 @@ class MempoolConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
     max_txs: int = Field(default=100_000, ge=1, le=10_000_000)
-    """Transactions held at most. Full, it makes room for an includable transaction by evicting one
-    waiting behind a nonce gap ("parked"); with nothing parked it answers 503 MEMPOOL_FULL."""
+    """Includable transactions held at most (503 MEMPOOL_FULL beyond): those a block could take now."""
+    max_parked: int = Field(default=10_000, ge=0, le=10_000_000)
+    """Transactions held behind a nonce gap ("parked"), at most, besides `max_txs` (503 MEMPOOL_FULL
+    beyond): they never take an includable transaction's place."""
     max_pending_per_account: int = Field(default=64, ge=1, le=100_000)
     """Nonces an account may hold ahead of its committed one, parked or not (409 NONCE_TOO_FAR
     beyond); the chain's `max_nonce_gap` bounds it too, whichever is smaller."""

@@ -21,15 +21,15 @@ Admission (docs/admission.md) runs, cheapest first:
 
 Each account's pending transactions are a contiguous run from its committed
 nonce, which blocks may take, and possibly "parked" ones behind a gap, which
-they may not. The run is checked in order on a per-account overlay (`_View`),
+they may not. The two have separate budgets (`max_txs`, `max_parked`), so
+that parked transactions can never crowd out includable ones. The run is checked in order on a per-account overlay (`_View`),
 kept across blocks and extended one transaction at a time, so that a check
 costs one execution; a commit that touches the account marks the overlay
 dirty, and a dirty overlay that refuses is rebuilt from the committed state
 before the refusal stands. A parked transaction is checked against the run
 before it, and again, in order, when the gap is filled. Parked transactions
-are evicted after `parked_ttl_s`, and first when the pool is full, so a full
-pool never refuses an includable transaction while it holds a parked one; they
-are relayed to peers only once they become includable.
+are evicted after `parked_ttl_s` and relayed to peers only once they become
+includable.
 
 Every mutation happens on one thread (the node's event loop). Batch admission
 splits in two: `prepare_batch` (decode, stateless checks, the known-signer
@@ -223,9 +223,7 @@ class Mempool:
         queue = self._by_account.get(tx.signer)
         if queue is not None and tx.nonce in queue:
             raise TxError(Code.DUPLICATE, f"another transaction with nonce {tx.nonce} is already pending")
-        if len(self._by_hash) >= self.max_txs:
-            self._evict_parked_ttl()
-            self._refuse_if_full(tx.nonce == self._run_end.get(tx.signer, committed))
+        self._refuse_if_full(tx.nonce == self._run_end.get(tx.signer, committed))
         if client is not None and self._per_client[client] >= self.config.client_quota():
             raise TxError(Code.CLIENT_QUOTA, f"this client holds {self._per_client[client]} pending transactions, "
                                              f"its share of this node's mempool")
@@ -235,15 +233,18 @@ class Mempool:
         if not signature_ok:
             raise TxError(Code.BAD_SIGNATURE)
         view, layer = self._check_tx(tx, body, next_height, committed)
-        if len(self._by_hash) >= self.max_txs:
-            self._refuse_if_full(layer is not None)
-            self._evict_oldest_parked(f"evicted for an includable transaction: the mempool holds {self.max_txs}")
+        self._refuse_if_full(layer is not None)  # a rebuild of the view may have parked it after all
         self._insert(tx, body, client, next_height, committed, view, layer)
 
     def _refuse_if_full(self, includable: bool) -> None:
-        """A full pool makes room for an includable transaction by evicting a parked one, never otherwise."""
-        if not (includable and self._parked):
-            raise TxError(Code.MEMPOOL_FULL)
+        """Includable and parked transactions have budgets of their own: a parked one never takes an
+        includable one's place (nor is an includable one ever evicted for room)."""
+        if includable:
+            if len(self._by_hash) - len(self._parked) >= self.max_txs:
+                raise TxError(Code.MEMPOOL_FULL, f"the mempool holds {self.max_txs} includable transactions")
+        elif len(self._parked) >= self.config.max_parked and not self._evict_parked_ttl():
+            raise TxError(Code.MEMPOOL_FULL, f"the mempool holds {self.config.max_parked} transactions behind "
+                                             "nonce gaps; send the missing nonce first")
 
     def admit_raw(self, raw: bytes, next_height: int, source: str = API, client: str | None = None) -> Tx:
         try:
@@ -493,11 +494,6 @@ class Mempool:
                 Code.EVICTED, f"waited behind a nonce gap for more than {self.config.parked_ttl_s:g} s"))
             dropped += 1
         return dropped
-
-    def _evict_oldest_parked(self, why: str) -> None:
-        tx_hash = next(iter(self._parked))
-        self.evicted["parked_for_room"] += 1
-        self.drop(self._by_hash[tx_hash], TxError(Code.EVICTED, why))
 
     def evict_expired(self, next_height: int) -> int:
         """Drop transactions that can no longer enter the next block; returns how many."""

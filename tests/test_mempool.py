@@ -298,20 +298,23 @@ def test_parked_transactions_are_evicted_after_their_ttl(pool: Mempool, clock: F
     assert pool.rejection(parked.hash).code == Code.EVICTED and pool.evicted["parked_ttl"] == 1
 
 
-def test_a_full_pool_evicts_a_parked_transaction_for_an_includable_one_never_the_reverse(state: DictState) -> None:
-    pool = mempool(state, max_txs=3)
+def test_parked_transactions_never_take_an_includable_ones_place(state: DictState, clock: FakeClock) -> None:
+    """Two budgets: a pool full of parked transactions still takes includable ones, and a pool full of
+    includable ones evicts nothing for more (a client's pipelined transactions are never thrown out)."""
+    pool = mempool(state, clock, max_txs=2, max_parked=2)
     parked = [transfer(A, 1), transfer(A, 2)]
     for tx in parked:
         pool.admit(tx, 1)
+    assert code_of(lambda: pool.admit(transfer(C, 1), 1)) == Code.MEMPOOL_FULL  # the parked budget is full
     pool.admit(transfer(B, 0), 1)
-    assert code_of(lambda: pool.admit(transfer(C, 1), 1)) == Code.MEMPOOL_FULL  # parked never evicts parked
-    includable = transfer(C, 0)
-    pool.admit(includable, 1)
-    assert parked[0].hash not in pool and includable.hash in pool and len(pool) == 3
-    assert pool.rejection(parked[0].hash).code == Code.EVICTED and pool.evicted["parked_for_room"] == 1
-    pool.admit(transfer(D, 0, to=A), 1)
-    assert pool.parked == 0
-    assert code_of(lambda: pool.admit(transfer(E, 0), 1)) == Code.MEMPOOL_FULL  # nothing parked is left
+    pool.admit(transfer(C, 0), 1)  # includable: the parked ones do not count against it
+    assert (len(pool), pool.parked) == (4, 2)
+    assert code_of(lambda: pool.admit(transfer(D, 0, to=A), 1)) == Code.MEMPOOL_FULL  # includable budget full
+    assert all(tx.hash in pool for tx in parked) and pool.evicted["parked_ttl"] == 0
+    clock.now += 61
+    pool.admit(transfer(C, 2), 1)  # a full parked budget first lets the ones whose time is up go
+    assert pool.evicted["parked_ttl"] == 2 and pool.rejection(parked[0].hash).code == Code.EVICTED
+    assert pool.refused[("api", "MEMPOOL_FULL")] == 2
 
 
 def test_a_dropped_transaction_parks_the_ones_after_it(pool: Mempool, clock: FakeClock) -> None:
