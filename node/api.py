@@ -344,10 +344,10 @@ async def post_tx_batch(request: web.Request) -> web.Response:
     ctype = _content_type(request)
     items = _batch_items(ctype, await request.read(), request.app[CONFIG].max_batch_txs)
     loop = asyncio.get_running_loop()
-    # decode and verify off the loop (verification fans out to the verify pool);
-    # admission is sequential and on the loop, after the await, so it is never half done
+    # decode and verify off the loop (verification fans out to the verify pool); admission (with its
+    # check-tx) is sequential and on the loop, in slices between which the loop takes other work
     prepared = await loop.run_in_executor(None, ctx.mempool.prepare_batch, items, ctx.verify_pool)
-    results = ctx.mempool.admit_prepared(prepared, ctx.next_height(), client=_client(request))
+    results = await ctx.mempool.admit_prepared_async(prepared, ctx.next_height(), client=_client(request))
     return web.json_response({"results": [_render_prepared(item) for item in results]})
 
 

@@ -8,6 +8,7 @@ that parked transactions age without sleeping.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
 
@@ -264,6 +265,22 @@ def test_a_refusal_in_a_batch_refuses_the_signers_later_nonces_instead_of_parkin
         None, Code.INSUFFICIENT_BALANCE, Code.NONCE_TOO_FAR, None]
     assert "follows nonce 1 of this batch" in results[2].error.message
     assert pool.parked == 0 and len(pool) == 2
+
+
+def test_a_large_batch_is_admitted_in_slices_with_the_same_outcome(state: DictState) -> None:
+    """The API admits in slices, letting the event loop run between them; the outcome is the same."""
+    txs = [transfer(key, n) for n in range(3) for key in (A, B, C)] * 40  # 360 items: duplicates after the first 9
+    raws = [tx.raw for tx in txs] + [transfer(D, 1, amount=20, to=A).raw, transfer(D, 2, to=A).raw]
+
+    def outcome(results) -> list:
+        return [(r.tx.hash, r.error.code if r.error else None) for r in results]
+
+    plain = mempool(state, max_txs=1000)
+    sliced = mempool(state, max_txs=1000)
+    expected = outcome(plain.admit_prepared(plain.prepare_batch(raws), 1))
+    assert outcome(asyncio.run(sliced.admit_prepared_async(sliced.prepare_batch(raws), 1))) == expected
+    assert [tx.hash for tx in sliced.candidates()] == [tx.hash for tx in plain.candidates()]
+    assert expected[-2:] == [(expected[-2][0], Code.INSUFFICIENT_BALANCE), (expected[-1][0], Code.NONCE_TOO_FAR)]
 
 
 def test_behind_a_full_pool_a_signers_later_nonces_are_told_to_try_later_too(state: DictState) -> None:
