@@ -99,6 +99,17 @@ def execute_tx(state: Overlay, tx: Tx, body: Any, chain_id: str, height: int, ti
     return Code.OK
 
 
+def check_tx(state: Overlay, tx: Tx, body: Any, chain_id: str, height: int, time_ms: int) -> Code:
+    """`execute_tx` for a caller that drops all of `state` when the result is not OK (a mempool's
+    check-tx, on a layer of its own): the same rules and writes, without the scratch layer."""
+    accounts.consume_nonce(state, tx.signer, tx.nonce)
+    try:
+        lookup(tx.type).execute(ExecContext(state, chain_id, height, time_ms, tx.signer), body)
+    except TxError as exc:
+        return exc.code
+    return Code.OK
+
+
 def _finish(
     tree: StateTree, overlay: Overlay, txs: list[Tx], results: list[int], parties: list[tuple[bytes, ...]]
 ) -> BlockOutcome:

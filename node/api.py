@@ -346,7 +346,7 @@ async def post_tx_batch(request: web.Request) -> web.Response:
     loop = asyncio.get_running_loop()
     # decode and verify off the loop (verification fans out to the verify pool); admission (with its
     # check-tx) is sequential and on the loop, in slices between which the loop takes other work
-    prepared = await loop.run_in_executor(None, ctx.mempool.prepare_batch, items, ctx.verify_pool)
+    prepared = await loop.run_in_executor(None, ctx.mempool.prepare_batch, items, ctx.verify_pool, ctx.next_height())
     results = await ctx.mempool.admit_prepared_async(prepared, ctx.next_height(), client=_client(request))
     return web.json_response({"results": [_render_prepared(item) for item in results]})
 

@@ -53,7 +53,7 @@ from ledger import accounts, chain
 from ledger.errors import MESSAGES, Code, TxError
 from ledger.handlers import lookup
 from ledger.state import Overlay, StateReader
-from ledger.transition import execute_tx
+from ledger.transition import check_tx
 from ledger.tx import Tx, decode_tx
 from node.config import MempoolConfig
 
@@ -181,6 +181,15 @@ class Mempool:
             raise TxError(Code.UNKNOWN_SIGNER)
         return lookup(tx.type).parse(tx.body)
 
+    def check_expiry(self, tx: Tx, next_height: int) -> None:
+        """Not expired, and not expiring further ahead than this node keeps transactions."""
+        if tx.expiry < next_height:
+            raise TxError(Code.EXPIRED, f"transaction expired at height {tx.expiry}")
+        horizon = self.config.max_expiry_blocks
+        if tx.expiry - next_height > horizon:
+            raise TxError(Code.EXPIRY_TOO_FAR, f"expiry {tx.expiry} is more than {horizon} blocks after the next "
+                                               f"height {next_height}")
+
     def admit(
         self,
         tx: Tx,
@@ -205,12 +214,7 @@ class Mempool:
             body = self.check_static(tx)
         elif body is None:
             body = lookup(tx.type).parse(tx.body)
-        if tx.expiry < next_height:
-            raise TxError(Code.EXPIRED, f"transaction expired at height {tx.expiry}")
-        horizon = self.config.max_expiry_blocks
-        if tx.expiry - next_height > horizon:
-            raise TxError(Code.EXPIRY_TOO_FAR, f"expiry {tx.expiry} is more than {horizon} blocks after the next "
-                                               f"height {next_height}")
+        self.check_expiry(tx, next_height)
         committed = self._sync_base(tx.signer)
         if committed is None:
             raise TxError(Code.UNKNOWN_SIGNER)
@@ -257,13 +261,17 @@ class Mempool:
         self.admit(tx, next_height, source=source, client=client)
         return tx
 
-    def prepare_batch(self, raws: Sequence[bytes | TxError], executor: Executor | None = None) -> list[Prepared]:
+    def prepare_batch(
+        self, raws: Sequence[bytes | TxError], executor: Executor | None = None, next_height: int | None = None
+    ) -> list[Prepared]:
         """Decode, check statelessly and verify signatures in parallel; mutates nothing.
 
         PyNaCl releases the GIL inside libsodium, so a thread pool verifies on
         every core. An item that is already a TxError (say, bad hex) passes
-        through. A stranger's transaction is refused before its signature is
-        verified. Feed the result to `admit_prepared` on the loop thread.
+        through. A stranger's transaction, and with `next_height` one whose
+        expiry is out of reach, is refused before its signature is verified
+        (admission checks the expiry again). Feed the result to
+        `admit_prepared` on the loop thread.
         """
         max_tx_bytes = chain.get_params(self.state).max_tx_bytes
         out: list[Prepared] = []
@@ -279,6 +287,8 @@ class Mempool:
                 continue
             try:
                 body = self.check_static(tx)
+                if next_height is not None:
+                    self.check_expiry(tx, next_height)
             except TxError as exc:
                 out.append(Prepared(tx, False, exc))
                 continue
@@ -344,7 +354,7 @@ class Mempool:
     def _execute(self, overlay: Overlay, tx: Tx, body: Any, height: int) -> tuple[Code, Overlay]:
         """Run the transaction's execution rules on a new layer over `overlay` (merge it to keep them)."""
         layer = overlay.child()
-        return execute_tx(layer, tx, body, self.chain_id, height, self._now_ms()), layer
+        return check_tx(layer, tx, body, self.chain_id, height, self._now_ms()), layer
 
     def _view(self, signer: bytes, height: int) -> _View:
         """The account's checked overlay, built from the committed state if there is none: its

@@ -206,6 +206,10 @@ def test_an_expiry_beyond_the_horizon_is_refused(state: DictState) -> None:
     assert code_of(lambda: pool.admit(transfer(A, 0, expiry=102), 1)) == Code.EXPIRY_TOO_FAR
     pool.admit(transfer(A, 0, expiry=101), 1)  # 100 blocks after the next height: the horizon itself
     pool.admit(transfer(A, 1, expiry=150), 50)
+    never = transfer(B, 0, expiry=2**63 - 1)
+    forged = never.raw[:-1] + bytes([never.raw[-1] ^ 1])  # refused before its signature is looked at
+    assert [(p.error.code, p.signature_ok) for p in pool.prepare_batch([forged], next_height=50)] == [
+        (Code.EXPIRY_TOO_FAR, False)]
 
 
 # --- check-tx: the execution rules against the pending state -----------------------------------

@@ -666,7 +666,8 @@ class Driver:
             if not fresh:
                 continue
             try:
-                prepared = await loop.run_in_executor(None, self.mempool.prepare_batch, fresh, self.verify_pool)
+                prepared = await loop.run_in_executor(None, self.mempool.prepare_batch, fresh, self.verify_pool,
+                                                      self.head.height + 1)
             except RuntimeError:  # the pool was shut down: the node is stopping
                 return
             self.mempool.admit_prepared(prepared, self.head.height + 1, source=GOSSIP)
