@@ -15,7 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from identity import records as identity_records
-from ledger import chain, credit_rules, credits
+from ledger import accounts, chain, credit_rules, credits
 from ledger.address import AddressError, from_address
 from ledger.chain import ChainParams
 from ledger.crypto import sha256
@@ -244,8 +244,19 @@ class Genesis(_Strict):
         for c in self.classes:
             credits.create_class(overlay, c.id, c.record())
         for b in self.balances:
-            credits.mint(overlay, b.class_, from_address(b.account), b.amount)
+            credits.mint(overlay, b.class_, from_address(b.account), b.amount)  # makes the holder known
+        for key in self.role_keys():
+            accounts.ensure_known(overlay, key)
         return {k: v for k, v in overlay.changes().items() if v is not None}
+
+    def role_keys(self) -> list[bytes]:
+        """Every key genesis gives a role: the chain knows them from height 0 (FORMAT.md §14), so
+        that they may sign (a validator's evidence, a registrar's first registration, ...)."""
+        return [from_address(text) for text in (
+            *(v.pubkey for v in self.validators), *(o.pubkey for o in self.observers),
+            *(m.account for m in self.registrars), *(a.account for a in self.attesters),
+            *(m.account for m in self.issuers),
+        )]
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(by_alias=True), indent=2) + "\n"

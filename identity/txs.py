@@ -39,7 +39,7 @@ from identity.records import (
     is_registrar,
     tag_key,
 )
-from ledger import chain, fields
+from ledger import accounts, chain, fields
 from ledger.crypto import SIGNATURE_LEN
 from ledger.encoding import encode
 from ledger.errors import Code, TxError
@@ -127,7 +127,10 @@ def _store(state: Overlay, ident_id: bytes, identity: Identity) -> None:
 
 
 def _bind(state: Overlay, key: bytes, ident_id: bytes) -> None:
+    """Every binding (register, add_key, rotate_key, recover_complete) also makes the key known to
+    the chain, so that its holder may sign (FORMAT.md §8.1, §9)."""
     state.put(account_key(key), encode(ident_id))
+    accounts.ensure_known(state, key)
 
 
 def _unbind(state: Overlay, key: bytes) -> None:

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from ledger import accounts, fields
 from ledger import credit_rules as rules
-from ledger import fields
 from ledger.credits import (
     CLASS_ID,
     MAX_MEMO,
@@ -243,6 +243,7 @@ def _check_delegator(ctx: ExecContext, body: DelegateBody) -> None:
 def _execute_delegate(ctx: ExecContext, body: DelegateBody) -> None:
     _check_delegator(ctx, body)
     ctx.state.put(rules.operator_key(ctx.signer, body.operator, body.scope), encode((ctx.height,)))
+    accounts.ensure_known(ctx.state, body.operator)  # so that it may sign the issues (FORMAT.md §8.1)
 
 
 def _execute_undelegate(ctx: ExecContext, body: DelegateBody) -> None:

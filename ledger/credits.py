@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
+from ledger import accounts, fields
 from ledger import credit_rules as rules
-from ledger import fields
 from ledger.encoding import decode, encode
 from ledger.errors import Code, TxError
 from ledger.fields import MAX_AMOUNT
@@ -152,7 +152,7 @@ def mint(state: Overlay, class_id: str, to: bytes, amount: int) -> None:
     """
     credit_class = load_class(state, class_id)
     check_issue(state, class_id, credit_class, to, amount)
-    set_balance(state, to, class_id, get_balance(state, to, class_id) + amount)
+    credit(state, class_id, to, amount)
     if credit_class.holder_cap:
         rules.add_total(state, rules.issued_key(class_id, to), amount)
     put_class(state, class_id, credit_class._replace(issued=credit_class.issued + amount))
@@ -170,7 +170,15 @@ def move(state: Overlay, class_id: str, sender: bytes, to: bytes, amount: int) -
 def shift(state: Overlay, class_id: str, sender: bytes, to: bytes, amount: int) -> None:
     """`move` without its checks, for a caller that has just made them (transfer has the class loaded)."""
     take(state, class_id, sender, amount)
-    set_balance(state, to, class_id, get_balance(state, to, class_id) + amount)
+    credit(state, class_id, to, amount)
+
+
+def credit(state: Overlay, class_id: str, holder: bytes, amount: int) -> None:
+    """Add credits to a holder's balance: the one place credits arrive at an account (issue,
+    transfer, pay, and whatever later releases escrow), so it is also where the account
+    becomes known to the chain and may sign (FORMAT.md §8.1, §9)."""
+    set_balance(state, holder, class_id, get_balance(state, holder, class_id) + amount)
+    accounts.ensure_known(state, holder)
 
 
 def take(state: Overlay, class_id: str, holder: bytes, amount: int) -> None:

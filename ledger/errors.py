@@ -2,7 +2,9 @@
 
 Codes below 100 are execution results recorded in a block (the transaction
 was included and consumed its nonce). Codes from 100 are admission
-rejections: such a transaction never enters a block.
+rejections: such a transaction never enters a block. 107, 108 and 111–113
+are the mempool's alone (a node's limits, docs/admission.md), never a chain
+rule; the others are the envelope rules of FORMAT.md §8.1.
 """
 
 from __future__ import annotations
@@ -71,6 +73,11 @@ class Code(IntEnum):
     DUPLICATE = 107
     MEMPOOL_FULL = 108
     NONCE_TOO_FAR = 109
+    UNKNOWN_SIGNER = 110
+    # mempool policy and the node's own limits (never a chain rule; docs/admission.md)
+    EXPIRY_TOO_FAR = 111
+    CLIENT_QUOTA = 112
+    EVICTED = 113
 
 
 MESSAGES = {
@@ -130,6 +137,10 @@ MESSAGES = {
     Code.DUPLICATE: "the transaction is already pending",
     Code.MEMPOOL_FULL: "the mempool is full, try again later",
     Code.NONCE_TOO_FAR: "the nonce is too far ahead of the account's next nonce",
+    Code.UNKNOWN_SIGNER: "the chain does not know the signer: no credit, role or identity ever reached this key",
+    Code.EXPIRY_TOO_FAR: "the expiry is further ahead than this node keeps transactions",
+    Code.CLIENT_QUOTA: "this client holds its share of the mempool already, try again later",
+    Code.EVICTED: "the transaction was evicted from the mempool",
 }
 
 

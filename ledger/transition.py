@@ -8,8 +8,11 @@ the same state root on every machine. The node, the auditor and the tests all
 call these two functions; a consensus engine can drive them as check-tx /
 execute-block / commit.
 
-A transaction in a block must pass the envelope checks (chain, expiry, nonce,
-size, body shape, signature); a block holding one that does not is invalid.
+A transaction in a block must pass the envelope checks (size, chain, expiry,
+a signer the chain knows, nonce, body shape, signature: FORMAT.md §8.1); a
+block holding one that does not is invalid. That the signer is known (has an
+`acct/` record) is a chain rule, not only mempool policy, so that no proposer
+can write a stranger's transaction to the permanent chain.
 Execution may still fail (insufficient balance, not the issuer, ...): the
 failure is recorded as the transaction's result code, its writes are dropped,
 and its nonce is consumed all the same.
@@ -72,7 +75,9 @@ def check_envelope(
         raise TxError(Code.WRONG_CHAIN, f"transaction is for chain {tx.chain_id!r}, this is {chain_id!r}")
     if tx.expiry < height:
         raise TxError(Code.EXPIRED, f"transaction expired at height {tx.expiry}")
-    expected = accounts.next_nonce(state, tx.signer)
+    expected = accounts.known_nonce(state, tx.signer)
+    if expected is None:
+        raise TxError(Code.UNKNOWN_SIGNER)
     if tx.nonce != expected:
         code = Code.BAD_NONCE if tx.nonce < expected else Code.NONCE_TOO_FAR
         raise TxError(code, f"nonce {tx.nonce}, the account's next nonce is {expected}")
@@ -91,6 +96,17 @@ def execute_tx(state: Overlay, tx: Tx, body: Any, chain_id: str, height: int, ti
     except TxError as exc:
         return exc.code
     scratch.merge_into_parent()
+    return Code.OK
+
+
+def check_tx(state: Overlay, tx: Tx, body: Any, chain_id: str, height: int, time_ms: int) -> Code:
+    """`execute_tx` for a caller that drops all of `state` when the result is not OK (a mempool's
+    check-tx, on a layer of its own): the same rules and writes, without the scratch layer."""
+    accounts.consume_nonce(state, tx.signer, tx.nonce)
+    try:
+        lookup(tx.type).execute(ExecContext(state, chain_id, height, time_ms, tx.signer), body)
+    except TxError as exc:
+        return exc.code
     return Code.OK
 
 

@@ -53,11 +53,16 @@ _BLOCK_CACHE = 64
 MAX_HOLDERS_LIMIT = 1000
 DEFAULT_HOLDERS_LIMIT = 100
 
-# docs/api-contract.md: which status a transaction rejection carries
+# docs/api-contract.md: which status a transaction rejection carries (the rest are 400). A
+# transaction the ledger's rules refuse at admission (check-tx: an execution code below 100) is 422;
+# a node's policy refusals (its share per client, its size) are 429 and 503: try again later.
 TX_STATUS = {
+    **{code: 422 for code in Code if 0 < code < 100},
+    Code.UNKNOWN_SIGNER: 403,
     Code.BAD_NONCE: 409,
     Code.DUPLICATE: 409,
     Code.NONCE_TOO_FAR: 409,
+    Code.CLIENT_QUOTA: 429,
     Code.MEMPOOL_FULL: 503,
 }
 _HTTP_CODES = {
@@ -309,8 +314,14 @@ async def post_tx(request: web.Request) -> web.Response:
     ctype = _content_type(request)
     body = await request.read()
     raw = body if ctype == MSGPACK else _tx_hex(_parse_json(TxSubmission, body).tx)
-    tx = ctx.mempool.admit_raw(raw, ctx.next_height())
+    tx = ctx.mempool.admit_raw(raw, ctx.next_height(), client=_client(request))
     return web.json_response({"hash": tx.hash.hex(), "status": "pending"}, status=202)
+
+
+def _client(request: web.Request) -> str:
+    """The submitting client, for the mempool's per-client quota: its remote address (a proxy's own,
+    behind one: docs/admission.md)."""
+    return request.remote or "unknown"
 
 
 def _batch_items(ctype: str, body: bytes, max_items: int) -> list[bytes | TxError]:
@@ -347,10 +358,10 @@ async def post_tx_batch(request: web.Request) -> web.Response:
     ctype = _content_type(request)
     items = _batch_items(ctype, await request.read(), request.app[CONFIG].max_batch_txs)
     loop = asyncio.get_running_loop()
-    # decode and verify off the loop (verification fans out to the verify pool);
-    # admission is sequential and on the loop, after the await, so it is never half done
-    prepared = await loop.run_in_executor(None, ctx.mempool.prepare_batch, items, ctx.verify_pool)
-    results = ctx.mempool.admit_prepared(prepared, ctx.next_height())
+    # decode and verify off the loop (verification fans out to the verify pool); admission (with its
+    # check-tx) is sequential and on the loop, in slices between which the loop takes other work
+    prepared = await loop.run_in_executor(None, ctx.mempool.prepare_batch, items, ctx.verify_pool, ctx.next_height())
+    results = await ctx.mempool.admit_prepared_async(prepared, ctx.next_height(), client=_client(request))
     return web.json_response({"results": [_render_prepared(item) for item in results]})
 
 

@@ -21,6 +21,7 @@ files must be the owner's only (mode 0600) and every node password at least
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -72,6 +73,39 @@ class ConsensusConfig(BaseModel):
         """The timeout of a step (0 propose, 1 prevote, 2 precommit) in a round: base + round x delta, capped."""
         base = (self.timeout_propose_ms, self.timeout_prevote_ms, self.timeout_precommit_ms)[step]
         return min(base + round_ * self.timeout_delta_ms, self.timeout_max_ms)
+
+
+class MempoolConfig(BaseModel):
+    """What a node holds for the next blocks, and from whom: docs/admission.md explains each limit,
+    what it protects against, and the metric that counts its refusals.
+
+    These are this node's own limits, not chain rules: they decide what the node holds and relays,
+    never whether a block is valid. Every transaction is admitted only if the chain knows its
+    signer and the type's execution rules pass against the committed state with the signer's
+    earlier pending transactions applied (a check, not a verdict: a block still decides).
+    """
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    max_txs: int = Field(default=100_000, ge=1, le=10_000_000)
+    """Includable transactions held at most (503 MEMPOOL_FULL beyond): those a block could take now."""
+    max_parked: int = Field(default=10_000, ge=0, le=10_000_000)
+    """Transactions held behind a nonce gap ("parked"), at most, besides `max_txs` (503 MEMPOOL_FULL
+    beyond): they never take an includable transaction's place."""
+    max_pending_per_account: int = Field(default=64, ge=1, le=100_000)
+    """Nonces an account may hold ahead of its committed one, parked or not (409 NONCE_TOO_FAR
+    beyond); the chain's `max_nonce_gap` bounds it too, whichever is smaller."""
+    max_expiry_blocks: int = Field(default=10_000, ge=1, le=2**62)
+    """A transaction whose expiry is more than this many blocks after the next height is refused
+    (400 EXPIRY_TOO_FAR): nothing waits for ever. Wallets sign for 1,000 blocks ahead."""
+    parked_ttl_s: float = Field(default=60.0, gt=0, le=86_400)
+    """How long a transaction may wait behind a nonce gap before it is evicted (EVICTED)."""
+    max_client_share: float = Field(default=0.1, gt=0, le=1)
+    """The share of `max_txs` that the transactions one API client address submitted may occupy
+    (429 CLIENT_QUOTA beyond); loopback included. Behind a reverse proxy every client is the
+    proxy's address: raise it, and limit clients at the proxy. Gossip from peers is not counted."""
+
+    def client_quota(self) -> int:
+        return max(1, int(self.max_txs * self.max_client_share))
 
 
 class TestingFaults(BaseModel):
@@ -165,7 +199,7 @@ class NodeConfig(BaseModel):
     sign_state_file: str = "sign_state.bin"
     block_interval_ms: int = Field(default=200, ge=10, le=60_000)
     heartbeat_ms: int = Field(default=5_000, ge=100, le=3_600_000)
-    mempool_max_txs: int = Field(default=100_000, ge=1)
+    mempool: MempoolConfig = MempoolConfig()
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     # the log file (relative to HOME), rotated by size; None: the log goes to stderr (systemd's journal)
     log_file: str | None = None
@@ -175,6 +209,18 @@ class NodeConfig(BaseModel):
     testing_faults: TestingFaults = TestingFaults()
     vault: VaultConfig = VaultConfig()
     tls: TlsConfig = TlsConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_mempool_field(cls, data: Any) -> Any:
+        """A config written before the mempool section had `mempool_max_txs`: read it as mempool.max_txs."""
+        if isinstance(data, dict) and "mempool_max_txs" in data:
+            data = dict(data)
+            old = data.pop("mempool_max_txs")
+            section = dict(data.get("mempool") or {})
+            section.setdefault("max_txs", old)
+            data["mempool"] = section
+        return data
 
     def path(self, home: Path, relative: str) -> Path:
         p = Path(relative)

@@ -35,7 +35,7 @@ from wallet.client import NodeClient
 from wallet.keystore import Keystore
 
 SEEDED_MARKER = "seeded"
-EXPIRY = 2**40
+EXPIRY_WINDOW = 1000  # blocks, as a wallet signs: within a node's expiry horizon (docs/admission.md)
 EMPLOYEES = ("anna", "marco", "giulia", "luca")
 GROUP_MEMBERS = ("sara", "paolo", "elena", "davide")
 VIRTUOUS = ("sara", "paolo", "elena", "davide", "chiara")
@@ -112,12 +112,13 @@ class _Signers:
         self.chain_id = chain_id
         self.nonces: dict[str, int] = {}
         self.pending: list[Tx] = []
+        self.expiry = int(api.status()["height"]) + EXPIRY_WINDOW
 
     def add(self, label: str, type_: str, body: tuple) -> None:
         key = self.keys[label]
         if label not in self.nonces:
             self.nonces[label] = int(self.api.account(to_address(key.pubkey))["pending_nonce"])
-        self.pending.append(sign_tx(key, self.chain_id, type_, self.nonces[label], EXPIRY, body))
+        self.pending.append(sign_tx(key, self.chain_id, type_, self.nonces[label], self.expiry, body))
         self.nonces[label] += 1
 
     def commit(self) -> None:

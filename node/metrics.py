@@ -30,6 +30,11 @@ class MetricSource(Protocol):
 SOURCES = web.AppKey("metric_sources", list)
 
 LATENCY_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+# always exported (as 0 until they happen), so that an alert on them needs no "absent" rule
+_REFUSAL_SOURCES = ("api", "gossip")
+_WATCHED_REFUSALS = ("UNKNOWN_SIGNER", "EXPIRY_TOO_FAR", "NONCE_TOO_FAR", "CLIENT_QUOTA", "MEMPOOL_FULL",
+                     "INSUFFICIENT_BALANCE")
+_EVICTIONS = ("parked_ttl", "expired", "check_failed")
 TX_RATE_WINDOW_S = 10.0
 
 
@@ -76,12 +81,37 @@ def _metric(out: list[str], name: str, kind: str, help_text: str, value: Any) ->
     out += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
 
 
+def _mempool_metrics(out: list[str], mempool: Any) -> None:
+    """Size, limits, and every refusal and eviction by reason (docs/admission.md says what each means)."""
+    _metric(out, "incoop_mempool_size", "gauge", "Transactions waiting in the mempool.", len(mempool))
+    _metric(out, "incoop_mempool_capacity", "gauge",
+            "The most includable transactions the mempool holds (mempool.max_txs).", mempool.max_txs)
+    _metric(out, "incoop_mempool_parked", "gauge", "Pending transactions waiting behind a nonce gap.", mempool.parked)
+    _metric(out, "incoop_mempool_parked_capacity", "gauge",
+            "The most transactions the mempool holds behind nonce gaps (mempool.max_parked).", mempool.config.max_parked)
+    refused = dict(mempool.refused)
+    for source in _REFUSAL_SOURCES:
+        for reason in _WATCHED_REFUSALS:
+            refused.setdefault((source, reason), 0)
+    out += ["# HELP incoop_mempool_refused_total Transactions refused admission, by source (api, gossip, node) "
+            "and reason (the result code).",
+            "# TYPE incoop_mempool_refused_total counter"]
+    out += [f'incoop_mempool_refused_total{{source="{source}",reason="{reason}"}} {count}'
+            for (source, reason), count in sorted(refused.items())]
+    out += ["# HELP incoop_mempool_evicted_total Pending transactions evicted, by reason: parked_ttl (behind a "
+            "nonce gap too long), expired, check_failed "
+            "(failed its check again after a commit or once its gap was filled).",
+            "# TYPE incoop_mempool_evicted_total counter"]
+    evicted = {reason: mempool.evicted.get(reason, 0) for reason in _EVICTIONS} | dict(mempool.evicted)
+    out += [f'incoop_mempool_evicted_total{{reason="{reason}"}} {count}' for reason, count in sorted(evicted.items())]
+
+
 def render(ctx: Any, sources: Iterable[MetricSource] = ()) -> str:
     """The exposition text for a node.api.NodeContext and the edge guards' `sources`."""
     out: list[str] = []
     head = ctx.store.head()
     _metric(out, "incoop_height", "gauge", "Height of the last committed block.", head.height)
-    _metric(out, "incoop_mempool_size", "gauge", "Transactions waiting in the mempool.", len(ctx.mempool))
+    _mempool_metrics(out, ctx.mempool)
     peers = ctx.peers.peers() if ctx.peers is not None else []
     _metric(out, "incoop_peers", "gauge", "Authenticated peer connections.", len(peers))
     driver = ctx.consensus

@@ -382,11 +382,15 @@ PATHS: dict[str, dict[str, Any]] = {
             "requestBody": _TX_BODY,
             "responses": {
                 "202": _json(_ref("Pending"), "admitted to the mempool"),
-                "400": _error("MALFORMED, TOO_LARGE, WRONG_CHAIN, UNKNOWN_TYPE, BAD_SIGNATURE, EXPIRED, BAD_REQUEST"),
+                "400": _error("MALFORMED, TOO_LARGE, WRONG_CHAIN, UNKNOWN_TYPE, BAD_SIGNATURE, EXPIRED, EXPIRY_TOO_FAR, "
+                              "BAD_REQUEST"),
+                "403": _error("UNKNOWN_SIGNER: the chain does not know the signer"),
                 "409": _error("BAD_NONCE, DUPLICATE, NONCE_TOO_FAR"),
                 "413": _error("BODY_TOO_LARGE"),
                 "415": _error("UNSUPPORTED_MEDIA_TYPE"),
-                "503": _error("MEMPOOL_FULL"),
+                "422": _error("the transaction would fail: its execution result code (check-tx, docs/admission.md)"),
+                "429": _error("CLIENT_QUOTA: this client holds its share of the mempool; try again later"),
+                "503": _error("MEMPOOL_FULL: try again later"),
             },
         },
     },

@@ -202,7 +202,7 @@ def build_app(setup: NodeSetup) -> web.Application:
         verify_pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="verify")
         served = False
         try:
-            mempool = Mempool(store.state, setup.genesis.chain_id, setup.config.mempool_max_txs)
+            mempool = Mempool(store.state, setup.genesis.chain_id, setup.config.mempool)
             app[NODE] = NodeContext(
                 store=store,
                 mempool=mempool,

@@ -15,6 +15,7 @@ from ledger import accounts
 from ledger.address import to_address
 from ledger.block import Block
 from ledger.crypto import SigningKey
+from ledger.errors import Code
 from ledger.merkle import StateTree, full_root
 from ledger.state import DictState
 from ledger.transition import ChainHead, apply_block, build_block
@@ -86,13 +87,18 @@ class Chain:
     def tx(self, key: SigningKey, type_: str, body: tuple, nonce: int | None = None):
         return sign_tx(key, CHAIN_ID, type_, self.nonce(key) if nonce is None else nonce, 10**9, body)
 
-    def block(self, txs, time_ms: int | None = None) -> Block:
-        """Build a block of `txs` (all must be admissible) at `time_ms` (default: 1 s after the head),
-        apply it on both states, return it."""
+    def block(self, txs, time_ms: int | None = None, strangers: bool = False) -> Block:
+        """Build a block of `txs` at `time_ms` (default: 1 s after the head), apply it on both states,
+        return it. All must be admissible; with `strangers`, a transaction whose signer the chain
+        does not know (FORMAT.md §8.1) is left out instead, and so are the later ones of that
+        signer in the batch (their nonces counted on it)."""
         block, outcome, rejected = build_block(
             self.state, self.tree, self.head, CHAIN_ID, VALIDATOR.pubkey, time_ms or self.head.time_ms + 1000, txs
         )
-        assert rejected == [], rejected
+        if strangers:
+            check_only_strangers_left_out(self.state, rejected)
+        else:
+            assert rejected == [], rejected
         follower = apply_block(self.follower_state, self.tree, self.head, block, CHAIN_ID)
         assert follower.state_root == outcome.state_root
         self.state.apply(outcome.state_changes)
@@ -107,6 +113,15 @@ class Chain:
         """One transaction in its own block; its result code."""
         return self.block([self.tx(key, type_, body)]).results[0]
 
+    def refused(self, key: SigningKey, type_: str, body: tuple) -> Code:
+        """The admission code of a transaction no block may hold (build_block leaves it out)."""
+        tx = self.tx(key, type_, body)
+        block, _, rejected = build_block(
+            self.state, self.tree, self.head, CHAIN_ID, VALIDATOR.pubkey, self.head.time_ms + 1000, [tx]
+        )
+        assert block.txs == () and [t.hash for t, _ in rejected] == [tx.hash], rejected
+        return rejected[0][1].code
+
     def empty_blocks(self, n: int) -> None:
         for _ in range(n):
             self.block([])
@@ -114,6 +129,18 @@ class Chain:
     def check_root(self) -> None:
         assert full_root(self.state.items.items()) == self.head.state_root
         assert self.follower_state.items == self.state.items
+
+
+def check_only_strangers_left_out(state: DictState, rejected) -> None:
+    """What build_block left out is a stranger's (UNKNOWN_SIGNER: no `acct/` before the block) or
+    queued behind one of that signer's left-out transactions (NONCE_TOO_FAR)."""
+    left_out: set[bytes] = set()
+    for tx, error in rejected:
+        if error.code == Code.UNKNOWN_SIGNER:
+            assert not accounts.is_known(state, tx.signer)
+        else:
+            assert error.code == Code.NONCE_TOO_FAR and tx.signer in left_out, (tx, error)
+        left_out.add(tx.signer)
 
 
 def bind_sig(key: SigningKey, identity_id: bytes) -> bytes:

@@ -25,13 +25,14 @@ import plyvel
 import pytest
 
 from genesis.document import Genesis, load_genesis, parse_genesis
-from ledger import credits
+from ledger import accounts, credits
 from ledger.address import to_address
 from ledger.block import (
     Block,
     Certificate,
     decode_raw_block,
     encode_raw_block,
+    results_root,
     sign_precommit,
     tx_root,
 )
@@ -39,6 +40,7 @@ from ledger.crypto import SigningKey
 from ledger.encoding import decode, encode
 from ledger.evidence import build_evidence_body
 from ledger.transition import ChainHead
+from ledger.tx import sign_tx
 from ledger.votes import PREVOTE, sign_vote
 from node.audit import invariants
 from node.audit.source import DataDirSource
@@ -368,6 +370,18 @@ def test_a_replayed_transaction_is_caught_by_re_execution(audited: AuditedChain)
     assert "nonce" in failure.message
 
 
+def test_a_strangers_transaction_in_a_block_is_caught_by_re_execution(audited: AuditedChain) -> None:
+    """A faulty proposer (and a quorum that signed its block) wrote for a key the chain never knew:
+    the block is invalid (FORMAT.md §8.1), whatever its certificate."""
+    later = audited.blocks[-1]
+    stranger = sign_tx(OUTSIDER, CHAIN_ID, "credits.transfer", 0, 10**9, ("eur", KEYS[0].pubkey, 1, ""))
+    forged = with_txs(later, (stranger.raw,))
+    forged = with_header(forged, results_root=results_root((1,)))._replace(results=(1,))  # its honest result
+    failure = fails(audited, replace(audited, later.header.height, forged, certificate(forged)))
+    assert (failure.check, failure.height) == ("execution", later.header.height)
+    assert "does not know the signer" in failure.message
+
+
 # --- the global invariants (FORMAT.md §9), on a state a buggy transition might leave ------------
 
 
@@ -430,6 +444,16 @@ def test_two_identities_with_one_tag_are_caught(audited: AuditedChain) -> None:
     items[idr.identity_key(IDS[1])] = second._replace(tag=first.tag).encode()
     failure = broken(items, invariants.check_identities)
     assert failure.check == "identity" and first.tag.hex() in failure.message
+
+
+def test_a_balance_holder_the_chain_does_not_know_is_caught(audited: AuditedChain) -> None:
+    """Credits arriving make an account known (FORMAT.md §6.3); a state with a balance and no `acct/` is broken."""
+    items = dict(audited.state_items)
+    del items[accounts.account_key(KEYS[2].pubkey)]
+    failure = broken(items, invariants.check_credits)
+    assert failure.check == "balance" and "account record" in failure.message and failure.account == KEYS[2].pubkey
+    failure = broken(items, invariants.check_identities)  # KEYS[2] is also an identity's key
+    assert failure.check == "identity" and "account record" in failure.message
 
 
 def test_a_key_bound_to_an_identity_that_does_not_hold_it_is_caught(audited: AuditedChain) -> None:

@@ -280,9 +280,10 @@ def test_a_suspended_identity_cannot_pay_or_redeem(c):
 def test_issue_by_a_non_issuer_is_not_issuer_by_an_operator_ok_and_after_undelegation_refused(c):
     c.at(INSIDE)
     body = ("welfare", A.pubkey, 10, "")
-    assert c.send(OPERATOR, "credits.issue", body) == Code.NOT_ISSUER
+    assert c.refused(OPERATOR, "credits.issue", body) == Code.UNKNOWN_SIGNER  # a stranger writes nothing
+    assert c.send(B, "credits.issue", body) == Code.NOT_ISSUER
     assert c.send(OTHER_ISSUER, "credits.issue", body) == Code.NOT_ISSUER
-    assert c.send(ISSUER, "credits.delegate", ("welfare", OPERATOR.pubkey)) == Code.OK
+    assert c.send(ISSUER, "credits.delegate", ("welfare", OPERATOR.pubkey)) == Code.OK  # makes it known
     assert c.send(OPERATOR, "credits.issue", body) == Code.OK
     assert c.send(OPERATOR, "credits.issue", ("virtue", A.pubkey, 1, "")) == Code.NOT_ISSUER  # another class
     assert c.send(OPERATOR, "credits.freeze", ("welfare", B.pubkey)) == Code.NOT_ISSUER  # operators only issue

@@ -4,7 +4,8 @@ Random sequences of signed transfers and issues among a few accounts, run
 through build_block (the proposer) and apply_block (every validator and the
 auditor), must keep the ledger's promises: credits are conserved (the sum of
 balances is each class's supply, which only issue changes), no balance is
-ever negative, a failed transaction still consumes its nonce, and two
+ever negative, a failed transaction still consumes its nonce, a key the chain
+does not know signs nothing into a block until credits reach it, and two
 independent executions of the same blocks reach the same state roots.
 apply_block must refuse any block whose contents or header were tampered
 with, and build_block must leave out transactions that may not be in a block.
@@ -24,7 +25,7 @@ from ledger import accounts, chain, credits
 from ledger.address import to_address
 from ledger.block import Block, results_root, tx_root
 from ledger.crypto import SigningKey
-from ledger.encoding import decode
+from ledger.encoding import decode, encode
 from ledger.errors import Code
 from ledger.fields import MAX_AMOUNT
 from ledger.merkle import StateTree, full_root
@@ -125,8 +126,11 @@ op = st.one_of(
 workload = st.lists(st.lists(op, max_size=8), min_size=1, max_size=5)
 
 
-def expected_code(node_model: dict, supply: dict, signer: int, to: int, kind: str, class_id: str, amt: int) -> Code:
-    """An independent model of FORMAT.md §6.3, in the order the rules are checked."""
+def expected_code(node_model: dict, supply: dict, signer: int, to: int, kind: str, class_id: str, amt: int,
+                  known: set[int]) -> Code:
+    """An independent model of FORMAT.md §8.1 (the signer known) and §6.3, in the order the rules are checked."""
+    if signer not in known:
+        return Code.UNKNOWN_SIGNER  # left out of the block: no nonce, no result
     if class_id not in supply:
         return Code.UNKNOWN_CLASS
     if kind == "issue":
@@ -136,6 +140,7 @@ def expected_code(node_model: dict, supply: dict, signer: int, to: int, kind: st
             return Code.AMOUNT_OVERFLOW
         node_model[(to, class_id)] = node_model.get((to, class_id), 0) + amt
         supply[class_id] += amt
+        known.add(to)  # credits arriving make the account known
         return Code.OK
     if signer == to:
         return Code.SELF_TRANSFER
@@ -143,6 +148,7 @@ def expected_code(node_model: dict, supply: dict, signer: int, to: int, kind: st
         return Code.INSUFFICIENT_BALANCE
     node_model[(signer, class_id)] -= amt
     node_model[(to, class_id)] = node_model.get((to, class_id), 0) + amt
+    known.add(to)
     return Code.OK
 
 
@@ -152,19 +158,25 @@ def test_random_blocks_conserve_credits_consume_nonces_and_replay_identically(bl
     proposer, follower = Node(), Node()
     model = {(1 + i, "eur"): 1000 for i in range(2)}  # genesis balances (PEOPLE index 1, 2)
     supply = {"eur": 2000, "meal": 0}
+    known = {0, 1, 2}  # the issuer (a role) and the two genesis balance holders; HOLDERS[2:] are strangers
     sent = [0] * len(PEOPLE)
     check_ledger_invariants(proposer)
     for ops in blocks:
-        txs, expected = [], []
+        txs, expected, strangers = [], [], []
         for kind, signer, to, class_id, amt in ops:
             key = PEOPLE[signer]
             body = (class_id, PEOPLE[to].pubkey, amt, "")
-            nonce = proposer.nonce(key) + sum(1 for t in txs if t.signer == key.pubkey)
-            txs.append(sign_tx(key, CHAIN_ID, f"credits.{kind}", nonce, 10**6, body))
-            expected.append(expected_code(model, supply, signer, to, kind, class_id, amt))
-            sent[signer] += 1
+            nonce = sent[signer]  # every tx the chain took from this signer, this block included
+            tx = sign_tx(key, CHAIN_ID, f"credits.{kind}", nonce, 10**6, body)
+            txs.append(tx)
+            code = expected_code(model, supply, signer, to, kind, class_id, amt, known)
+            if code == Code.UNKNOWN_SIGNER:
+                strangers.append(tx.hash)
+            else:
+                expected.append(code)
+                sent[signer] += 1
         block, _, rejected = proposer.propose(txs)
-        assert rejected == []
+        assert [(tx.hash, err.code) for tx, err in rejected] == [(h, Code.UNKNOWN_SIGNER) for h in strangers]
         assert list(block.results) == [int(c) for c in expected]
         proposer.apply(block)
         follower.apply(block)  # an independent execution of the same block
@@ -182,6 +194,8 @@ def test_random_blocks_conserve_credits_consume_nonces_and_replay_identically(bl
 def test_a_failed_transaction_consumes_its_nonce_and_drops_its_writes():
     node = Node()
     poor = HOLDERS[3]
+    gift = sign_tx(HOLDERS[0], CHAIN_ID, "credits.transfer", 0, 100, ("eur", poor.pubkey, 1, ""))
+    node.apply(node.propose([gift])[0])  # one credit arriving makes the account known
     tx = sign_tx(poor, CHAIN_ID, "credits.transfer", 0, 100, ("eur", HOLDERS[0].pubkey, 5, ""))
     block, outcome, _ = node.propose([tx])
     assert block.results == (Code.INSUFFICIENT_BALANCE,)
@@ -302,6 +316,35 @@ def test_apply_block_refuses_another_chains_block(chain_with_block):
     node, block = chain_with_block
     with pytest.raises(BlockInvalid):
         apply_block(node.state, node.tree, node.head, block, "other-chain")
+
+
+def test_apply_block_refuses_a_block_that_carries_a_strangers_transaction():
+    """FORMAT.md §8.1: a key the chain does not know writes nothing, even through a faulty proposer.
+    The proposer here builds on a state that pretends to know the key; every other node refuses."""
+    node = Node()
+    stranger = HOLDERS[3]
+    tx = sign_tx(stranger, CHAIN_ID, "credits.transfer", 0, 100, ("eur", HOLDERS[0].pubkey, 5, ""))
+    assert node.propose([tx])[2][0][1].code == Code.UNKNOWN_SIGNER  # an honest proposer leaves it out
+    pretending = Overlay(node.state)
+    accounts.ensure_known(pretending, stranger.pubkey)
+    block, _, rejected = build_block(pretending, node.tree, node.head, CHAIN_ID, VALIDATOR.pubkey,
+                                     node.head.time_ms + 1000, [tx])
+    assert rejected == [] and block.results == (Code.INSUFFICIENT_BALANCE,)
+    with pytest.raises(BlockInvalid, match="transaction 0: the chain does not know the signer"):
+        apply_block(node.state, node.tree, node.head, block, CHAIN_ID)
+
+
+def test_credits_arriving_make_an_account_known_within_the_block():
+    """The state at a transaction's turn decides: a key that receives credits may sign later in the same block."""
+    node = Node()
+    newcomer = HOLDERS[2]
+    gift = sign_tx(HOLDERS[0], CHAIN_ID, "credits.transfer", 0, 100, ("eur", newcomer.pubkey, 10, ""))
+    spend = sign_tx(newcomer, CHAIN_ID, "credits.transfer", 0, 100, ("eur", HOLDERS[1].pubkey, 4, ""))
+    block, outcome, rejected = node.propose([spend, gift, spend])
+    assert [err.code for _, err in rejected] == [Code.UNKNOWN_SIGNER] and block.results == (0, 0)
+    assert outcome.state_changes[accounts.account_key(newcomer.pubkey)] == encode((1,))
+    node.apply(block)
+    assert node.balance(newcomer, "eur") == 6 and node.nonce(newcomer) == 1
 
 
 # --- build_block leaves out what may not be in a block ---------------------------------------

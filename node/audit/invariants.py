@@ -11,6 +11,7 @@ shows up as a named broken invariant rather than not at all:
 - identity: accounts and identities agree both ways (`ident/` keys ↔
   `identacct/`), uniqueness tags are one per identity both ways (`ident/`
   tag ↔ `identtag/`), every attestation's identity exists;
+- accounts: every balance holder and every bound key is known (`acct/`, §8.1);
 - evidence: every record sits under the key of the offence its first vote
   names and proves it (§13.3).
 
@@ -24,8 +25,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from identity import records as idr
+from ledger import accounts, credits
 from ledger import credit_rules as rules
-from ledger import credits
 from ledger.address import to_address
 from ledger.encoding import EncodingError, decode, encode
 from ledger.evidence import PREFIX_EVIDENCE, decode_record, evidence_key
@@ -79,6 +80,9 @@ def check_credits(state: StateReader, scan: StateScan) -> int:
         if state.get(credits.class_key(class_id)) is None:
             raise InvariantBroken("balance", f"{to_address(holder)} holds {amount} of class {class_id!r}, which does not exist",
                                   holder)
+        if not accounts.is_known(state, holder):
+            raise InvariantBroken("balance", f"{to_address(holder)} holds {amount} of class {class_id!r} but has no "
+                                             "account record (acct/)", holder)
         held[class_id] = held.get(class_id, 0) + amount
     issued_to = _class_totals(scan, rules.PREFIX_ISSUED, "books")
     redeemed_by = _class_totals(scan, rules.PREFIX_REDEEMED, "books")
@@ -140,6 +144,9 @@ def check_identities(state: StateReader, scan: StateScan) -> int:
         if owner is None or account not in owner[1].keys:
             raise InvariantBroken("identity", f"account {to_address(account)} is bound to an identity that does not "
                                               "hold it as a key", account)
+        if not accounts.is_known(state, account):
+            raise InvariantBroken("identity", f"account {to_address(account)} is bound to an identity but has no "
+                                              "account record (acct/)", account)
     for key, raw in scan(idr.PREFIX_TAG):
         tag = key[len(idr.PREFIX_TAG):]
         owner = _identity_of(state, raw, key)

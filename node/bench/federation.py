@@ -29,6 +29,7 @@ from genesis.devnet import create_devnet
 from ledger.encoding import encode
 from ledger.tx import decode_tx
 from node.bench.workload import sender_keys, signed_transfers
+from node.config import load_config, write_config
 from node.ports import free_port_block
 from wallet.client import NodeClient
 
@@ -74,6 +75,12 @@ class LocalFederation:
             self.dir, validators=validators, base_port=free_port_block(2 * validators),
             block_interval_ms=block_interval_ms, heartbeat_ms=1000, funded=funded,
         )
+        for home in self.layout.node_homes:
+            # the benchmark's clients all post from loopback: one client address for the whole load, which
+            # the default share per client (docs/admission.md) would cap at a tenth of the pool
+            config = load_config(home)
+            config.mempool.max_client_share = 1.0
+            write_config(home, config)
         self.procs: list[subprocess.Popen] = []
 
     def __enter__(self) -> LocalFederation:

@@ -82,7 +82,7 @@ from node.consensus.machine import (
     VoteIn,
 )
 from node.consensus.signstate import Signed, SignState
-from node.mempool import Mempool
+from node.mempool import GOSSIP, NODE, Mempool
 from node.metrics import LATENCY_BUCKETS_S, Histogram, TxRate
 
 log = logging.getLogger("incoop.consensus")
@@ -582,8 +582,8 @@ class Driver:
             self._executor, self.store.commit_block, block, certificate, outcome
         )
         self.head = head
-        self.mempool.remove_committed(outcome.txs)
-        self.mempool.evict_expired(head.height + 1)
+        self.mempool.remove_committed(outcome.txs, outcome.parties)
+        self.mempool.evict_stale(head.height + 1)
         txs = len(outcome.txs)
         self.stats["commits"] += 1
         self.stats["txs_committed"] += txs
@@ -609,7 +609,7 @@ class Driver:
         body = build_evidence_body(first, second)
         tx = sign_tx(self.key, self.chain_id, EVIDENCE.name, nonce, self.head.height + _EVIDENCE_EXPIRY, body)
         try:
-            self.mempool.admit(tx, self.head.height + 1)
+            self.mempool.admit(tx, self.head.height + 1, source=NODE)
         except TxError as exc:
             log.warning("the evidence transaction was not admitted: %s", exc.message)
 
@@ -649,6 +649,11 @@ class Driver:
         """Admit gossiped batches one at a time: signatures verified in the verify pool, off the loop,
         then admission on the loop; the admission listener relays the new ones (batched again).
 
+        A peer's transactions pass every admission rule a client's do (docs/admission.md): a known
+        signer (checked before the signature, so a stranger's cost no verification), the expiry
+        horizon, the per-account nonce window, the pool's size, check-tx, parked eviction. Only the
+        per-client quota is the API's: a peer relays every client of the federation.
+
         Copies already pending are skipped before any verification: with n validators each
         transaction arrives up to n - 1 times. One that is already committed fails admission on its
         nonce, so it is neither admitted nor relayed.
@@ -661,10 +666,11 @@ class Driver:
             if not fresh:
                 continue
             try:
-                prepared = await loop.run_in_executor(None, self.mempool.prepare_batch, fresh, self.verify_pool)
+                prepared = await loop.run_in_executor(None, self.mempool.prepare_batch, fresh, self.verify_pool,
+                                                      self.head.height + 1)
             except RuntimeError:  # the pool was shut down: the node is stopping
                 return
-            self.mempool.admit_prepared(prepared, self.head.height + 1)
+            self.mempool.admit_prepared(prepared, self.head.height + 1, source=GOSSIP)
 
     def _buffer_future(self, handler: Callable[..., Awaitable[None]], args: tuple) -> None:
         if len(self.future) < _FUTURE_BUFFER:

@@ -27,7 +27,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -58,7 +58,9 @@ from wallet.keystore import Keystore, read_key_file, read_password_file
 REPO = Path(__file__).resolve().parents[2]
 MSGPACK = "application/msgpack"
 JSON = "application/json"
-FAR_EXPIRY = 2**40
+FAR_EXPIRY = 9_000
+"""An expiry height no test reaches, within a node's expiry horizon (mempool.max_expiry_blocks, 10,000
+blocks after the next height): a transaction expiring later is refused as EXPIRY_TOO_FAR."""
 START_TIMEOUT_S = 20.0
 
 # Fast blocks keep the tests short; heartbeat blocks still come, but rarely enough to read logs.
@@ -378,9 +380,11 @@ class Devnet:
 
 def make_devnet(
     directory: Path, validators: int = 1, observers: int = 0, relay: bool = False,
-    genesis_params: dict | None = None, tls: bool = False, **config_overrides: Any,
+    genesis_params: dict | None = None, tls: bool = False, funded: Sequence[bytes] = (),
+    **config_overrides: Any,
 ) -> Devnet:
-    """Write a devnet on free ports with fast test timings (nothing started yet).
+    """Write a devnet on free ports with fast test timings (nothing started yet); `funded` accounts
+    hold demo credits from genesis (so the chain knows them).
 
     Node and vault keys use the suite's weak Argon2id setting (tests/weak_kdf.py).
 
@@ -395,7 +399,7 @@ def make_devnet(
     layout = create_devnet(
         directory, validators=validators, observers=observers, base_port=base_port, demo=True,
         block_interval_ms=TEST_BLOCK_INTERVAL_MS, heartbeat_ms=TEST_HEARTBEAT_MS, params=genesis_params,
-        node_kdf=TEST_KDF,
+        node_kdf=TEST_KDF, funded=funded,
     )
     certificates = write_federation(directory / "tls", nodes) if tls else None
     if certificates is not None:

@@ -37,6 +37,7 @@ from node.api import create_app
 from node.config import ApiConfig
 from node.openapi import openapi_document
 from tests.functional.framework import (
+    FAR_EXPIRY,
     JSON,
     MSGPACK,
     TEST_MAX_BODY_BYTES,
@@ -225,17 +226,22 @@ def test_class_statement_and_holders(devnet: Devnet) -> None:
     assert_api_error(400, "INVALID_ADDRESS", lambda: devnet.api.get(f"/v1/classes/{DEMO_CLASS}/holders?after=nope"))
 
 
-def test_transfer_beyond_balance_commits_with_its_result_and_consumes_the_nonce(devnet: Devnet) -> None:
+def test_transfer_beyond_balance_is_refused_at_admission_with_its_result_code(devnet: Devnet) -> None:
+    """Check-tx (docs/admission.md): a transaction that would fail is answered with its code at once
+    and never takes a nonce or a place in a block. (In a block, a failed transaction still consumes its
+    nonce: tests/test_transition.py.)"""
     api = devnet.api
     anna, marco = devnet.keys["anna"].pubkey, devnet.keys["marco"].pubkey
     before = (api.balance(anna), api.balance(marco))
     nonce = devnet.next_nonce("anna")
     tx = devnet.transfer("anna", "marco", before[0] + 1, nonce)
-    api.submit(tx)
-    status = api.wait_committed(tx.hash)
-    assert status["result"]["code"] == "INSUFFICIENT_BALANCE"
-    assert api.account(anna)["nonce"] == nonce + 1
-    assert (api.balance(anna), api.balance(marco)) == before
+    assert_api_error(422, "INSUFFICIENT_BALANCE", lambda: api.submit(tx))
+    assert api.tx(tx.hash)["status"] == "unknown"
+    assert api.account(anna)["nonce"] == nonce and api.account(anna)["pending_nonce"] == nonce
+    affordable = devnet.transfer("anna", "marco", 1, nonce)  # the nonce is still free
+    api.submit(affordable)
+    assert api.wait_committed(affordable.hash)["result"]["code"] == "OK"
+    assert (api.balance(anna), api.balance(marco)) == (before[0] - 1, before[1] + 1)
 
 
 def test_double_votes_reported_as_evidence_are_listed(devnet: Devnet) -> None:
@@ -251,7 +257,7 @@ def test_double_votes_reported_as_evidence_are_listed(devnet: Devnet) -> None:
     for i, (vote_type, height, round_) in enumerate(offences):
         a = sign_vote(node_key, devnet.chain_id, vote_type, height, round_, b"\xaa" * 32)
         b = sign_vote(node_key, devnet.chain_id, vote_type, height, round_, None)
-        txs.append(sign_tx(node_key, devnet.chain_id, EVIDENCE.name, nonce + i, 2**40, build_evidence_body(a, b)))
+        txs.append(sign_tx(node_key, devnet.chain_id, EVIDENCE.name, nonce + i, FAR_EXPIRY, build_evidence_body(a, b)))
     for tx in txs:
         api.submit(tx)
     for tx in txs:
@@ -282,10 +288,9 @@ def test_double_votes_reported_as_evidence_are_listed(devnet: Devnet) -> None:
     history = api.get(f"/v1/accounts/{validator}/txs")["txs"]
     assert {t["hash"] for t in history} >= {tx.hash.hex() for tx in txs}
 
-    # the same offence again, reported by someone else: included, recorded once
-    again = sign_tx(devnet.keys["anna"], devnet.chain_id, EVIDENCE.name, devnet.next_nonce("anna"), 2**40, txs[0].body)
-    api.submit(again)
-    assert api.wait_committed(again.hash)["result"]["code"] == "EVIDENCE_EXISTS"
+    # the same offence again, reported by someone else: refused at admission (check-tx), recorded once
+    again = sign_tx(devnet.keys["anna"], devnet.chain_id, EVIDENCE.name, devnet.next_nonce("anna"), FAR_EXPIRY, txs[0].body)
+    assert_api_error(422, "EVIDENCE_EXISTS", lambda: api.submit(again))
     assert api.get("/v1/evidence?limit=200") == listed
 
 
@@ -323,12 +328,18 @@ BAD_INPUTS: dict[str, tuple[int, str, Callable[[Devnet], Any]]] = {
     "trailing bytes": (400, "MALFORMED", lambda d: d.api.post("/v1/txs", _transfer(d).raw + b"\x00")),
     "bad signature": (400, "BAD_SIGNATURE", lambda d: d.api.post("/v1/txs", _forge_signature(_transfer(d).raw))),
     "wrong chain": (400, "WRONG_CHAIN", lambda d: d.api.submit(
-        sign_tx(d.keys["anna"], "another-chain", TRANSFER.name, d.next_nonce("anna"), 2**40, (DEMO_CLASS, d.keys["marco"].pubkey, 1, "")))),
+        sign_tx(d.keys["anna"], "another-chain", TRANSFER.name, d.next_nonce("anna"), FAR_EXPIRY, (DEMO_CLASS, d.keys["marco"].pubkey, 1, "")))),
     "expired": (400, "EXPIRED", lambda d: d.api.submit(_transfer(d, expiry=d.api.status()["height"]))),
     "nonce too far": (409, "NONCE_TOO_FAR", lambda d: d.api.submit(_transfer(d, nonce=d.next_nonce("anna") + 256))),
+    "nonce beyond the node's window": (409, "NONCE_TOO_FAR", lambda d: d.api.submit(_transfer(d, nonce=d.next_nonce("anna") + 64))),
+    "a stranger's transaction": (403, "UNKNOWN_SIGNER", lambda d: d.api.submit(d.transfer(SigningKey(b"\x42" * 32), "anna", 1, 0))),
+    "expiry beyond the horizon": (400, "EXPIRY_TOO_FAR", lambda d: d.api.submit(_transfer(d, expiry=2**63 - 1))),
+    "beyond the balance": (422, "INSUFFICIENT_BALANCE", lambda d: d.api.submit(_transfer(d, amount=10**12))),
+    "unknown class": (422, "UNKNOWN_CLASS", lambda d: d.api.submit(
+        sign_tx(d.keys["anna"], d.chain_id, TRANSFER.name, d.next_nonce("anna"), FAR_EXPIRY, ("ghost", d.keys["marco"].pubkey, 1, "")))),
     "replayed nonce": (409, "BAD_NONCE", lambda d: d.api.submit(_transfer(d, nonce=0, memo="again"))),
     "unknown type": (400, "UNKNOWN_TYPE", lambda d: d.api.submit(
-        sign_tx(d.keys["anna"], d.chain_id, "credits.steal", d.next_nonce("anna"), 2**40, (DEMO_CLASS, 1)))),
+        sign_tx(d.keys["anna"], d.chain_id, "credits.steal", d.next_nonce("anna"), FAR_EXPIRY, (DEMO_CLASS, 1)))),
     "overflow amount": (400, "MALFORMED", lambda d: d.api.submit(_transfer(d, amount=2**63))),
     "zero amount": (400, "MALFORMED", lambda d: d.api.submit(_transfer(d, amount=0))),
     "memo too long": (400, "MALFORMED", lambda d: d.api.submit(_transfer(d, memo="x" * 129))),

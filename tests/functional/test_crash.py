@@ -32,6 +32,7 @@ import pytest
 from genesis.devnet import DEMO_CLASS
 from ledger.crypto import SigningKey
 from ledger.tx import Tx
+from node.config import MempoolConfig
 from tests.functional.framework import (
     REPO,
     ApiCallError,
@@ -49,7 +50,8 @@ GAP_MARGIN = 200  # stay below the chain's max_nonce_gap (256) of pending nonces
 
 @pytest.fixture
 def devnet(tmp_path: Path) -> Iterator[Devnet]:
-    yield from running_devnet(tmp_path / "devnet")
+    # up to GAP_MARGIN + ROUND pending nonces per sender: the chain's whole window, wider than a node's default
+    yield from running_devnet(tmp_path / "devnet", mempool=MempoolConfig(max_pending_per_account=256))
 
 
 class Load(threading.Thread):

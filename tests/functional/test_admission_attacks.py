@@ -1,0 +1,222 @@
+"""Issue 12, findings 1 and 2, as the attacks: no one outside the federation can fill the mempool or
+write to the chain, and a resident's payment goes through while they try (docs/admission.md).
+
+Real node processes on loopback, driven through the API and the `incoop` CLI
+as an attacker and a resident would. The attacker posts from other loopback
+addresses (127.0.0.2, 127.0.0.3, …: as many "machines" as it likes) so that
+the node's per-client share applies to it and not to the resident, who uses
+127.0.0.1 as `incoop` does.
+
+1. Stranger flood (finding 2): 4,000 fresh keys, one transfer each, in one
+   batch. Every one is refused UNKNOWN_SIGNER, none costs a signature check;
+   no block and no state gains anything from them (head block, the chain's
+   transaction count, the state root all as before but for the resident's
+   payment); the resident's `incoop wallet send` commits.
+2. Parking flood (finding 1), first as filed: 100 keys the chain knows and
+   funds send nonces 1…25 (skipping 0) with expiry 2^63 − 1: all refused
+   EXPIRY_TOO_FAR, before any signature is verified. Then the
+   best an attacker can do within the rules: the same, with an expiry in
+   reach, from ten addresses: each address fills its share (CLIENT_QUOTA
+   beyond) until the parked budget is full (MEMPOOL_FULL beyond); the
+   resident's payment, includable, is admitted all the same and committed
+   (parked transactions never take an includable one's place); its latency
+   is printed beside an unloaded one; once their time is up the parked ones
+   are gone, none ever reached a block, and the metrics count each refusal
+   and eviction.
+3. Check-tx: an account the chain knows but that holds no credits (a
+   registrar) sends credits: refused at once with INSUFFICIENT_BALANCE by
+   `incoop wallet send` (one line, non-zero exit), and no block holds it.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from genesis.devnet import DEMO_CLASS
+from ledger.address import to_address
+from ledger.crypto import SigningKey, sha256
+from ledger.encoding import encode
+from ledger.tx import Tx
+from node.config import MempoolConfig
+from tests.functional.framework import Devnet, incoop, running_devnet, wait_until
+
+STRANGERS = 4000
+ATTACKERS = 100
+PARKED_NONCES = range(1, 26)  # 1…25: nonce 0 never sent, so none can ever be included
+POOL = 2000
+PARKED = 1000
+PARKED_TTL_S = 3.0
+ATTACK_ADDRESSES = [f"127.0.0.{i}" for i in range(2, 12)]  # ten "machines"
+NEVER = 2**63 - 1
+
+
+def attacker_keys() -> list[SigningKey]:
+    return [SigningKey(sha256(b"attacker" + i.to_bytes(4, "big"))) for i in range(ATTACKERS)]
+
+
+def post_batch_from(devnet: Devnet, source: str, txs: list[Tx]) -> list[dict]:
+    """POST /v1/txs/batch from a given loopback address, as another machine would."""
+    url = urlsplit(devnet.node.url)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60, source_address=(source, 0))
+    try:
+        conn.request("POST", "/v1/txs/batch", encode(tuple(tx.raw for tx in txs)),
+                     {"Content-Type": "application/msgpack"})
+        response = conn.getresponse()
+        body = response.read()
+        assert response.status == 200, body[:300]
+        return json.loads(body)["results"]
+    finally:
+        conn.close()
+
+
+def metrics(devnet: Devnet) -> dict[str, float]:
+    """The /metrics samples by their full name (labels included)."""
+    text = devnet.api.get_raw("/metrics").decode()
+    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines() if line and not line.startswith("#")}
+
+
+def committed_txs(devnet: Devnet) -> list[str]:
+    """The hash of every transaction in every committed block: what the chain holds for ever."""
+    head = devnet.api.status()["height"]
+    return [tx["hash"] for h in range(1, head + 1) for tx in devnet.api.block(h)["txs"]]
+
+
+def send(devnet: Devnet, amount: str = "0.01") -> tuple[float, str]:
+    """anna pays marco with `incoop wallet send` (it waits for the block): the seconds it took, its output."""
+    started = time.monotonic()
+    proc = incoop(devnet, "wallet", "send", "--from", "anna", "--to", to_address(devnet.pubkey("marco")),
+                  "--class", DEMO_CLASS, "--amount", amount)
+    elapsed = time.monotonic() - started
+    assert "committed" in proc.stdout and ": OK" in proc.stdout, proc.stdout
+    return elapsed, proc.stdout
+
+
+def submit_to_commit(devnet: Devnet) -> float:
+    """marco pays anna through the API: seconds from submission to the node reporting it committed (the
+    node's own share of a payment's latency; `send` adds the CLI's start, key unlocking and queries)."""
+    tx = devnet.transfer("marco", "anna", 1, devnet.api.account(devnet.pubkey("marco"))["pending_nonce"])
+    started = time.monotonic()
+    devnet.api.submit(tx)
+    assert devnet.api.wait_committed(tx.hash)["result"]["code"] == "OK"
+    return time.monotonic() - started
+
+
+@pytest.fixture
+def devnet(tmp_path: Path) -> Iterator[Devnet]:
+    keys = attacker_keys()
+    yield from running_devnet(
+        tmp_path / "devnet", funded=[k.pubkey for k in keys],
+        # the share per client: the default, a tenth of max_txs
+        mempool=MempoolConfig(max_txs=POOL, max_parked=PARKED, parked_ttl_s=PARKED_TTL_S),
+    )
+
+
+def test_a_stranger_flood_writes_nothing_and_a_resident_still_pays(devnet: Devnet) -> None:
+    api = devnet.api
+    unloaded, _ = send(devnet)
+    unloaded_node = submit_to_commit(devnet)
+    before = set(committed_txs(devnet))
+    committed_by_then = metrics(devnet)["incoop_txs_committed_total"]
+    status = api.status()
+    expiry = status["height"] + 1000
+    strangers = [SigningKey.generate() for _ in range(STRANGERS)]
+    flood = [devnet.transfer(key, "anna", 1, 0, expiry=expiry) for key in strangers]
+
+    started = time.monotonic()
+    results = post_batch_from(devnet, ATTACK_ADDRESSES[0], flood)
+    flood_s = time.monotonic() - started
+    assert {r["error"]["code"] for r in results} == {"UNKNOWN_SIGNER"}, results[:3]
+    assert api.status()["mempool_size"] == 0
+
+    latency, out = send(devnet)
+    node_s = submit_to_commit(devnet)
+    print(f"\nstranger flood: {STRANGERS:,} transactions refused in {flood_s:.2f} s; "
+          f"the resident's wallet send took {latency:.2f} s (unloaded: {unloaded:.2f} s): {out.strip()}; "
+          f"submission to commit {node_s * 1000:.0f} ms (unloaded: {unloaded_node * 1000:.0f} ms)")
+
+    after = committed_txs(devnet)
+    assert len(after) == len(before) + 2, "the chain holds the residents' two payments and nothing of the flood"
+    stranger_hashes = {tx.hash.hex() for tx in flood}
+    assert not stranger_hashes & set(after)
+    for key in strangers[:20]:
+        assert api.account(key.pubkey)["nonce"] == 0 and api.get(f"/v1/accounts/{to_address(key.pubkey)}/txs")["txs"] == []
+    seen = metrics(devnet)
+    assert seen['incoop_mempool_refused_total{source="api",reason="UNKNOWN_SIGNER"}'] == STRANGERS
+    assert seen["incoop_txs_committed_total"] == committed_by_then + 2  # the node committed those, no other
+
+
+def test_a_parking_flood_is_refused_or_evicted_and_a_resident_still_pays(devnet: Devnet) -> None:
+    api = devnet.api
+    keys = attacker_keys()
+    unloaded, _ = send(devnet)
+    unloaded_node = submit_to_commit(devnet)
+    before = set(committed_txs(devnet))
+
+    # as filed: nonces from 1 that never expire
+    never = [devnet.transfer(key, "anna", 1, nonce, expiry=NEVER) for key in keys for nonce in PARKED_NONCES]
+    codes = [r["error"]["code"] for r in post_batch_from(devnet, ATTACK_ADDRESSES[0], never)]
+    assert codes == ["EXPIRY_TOO_FAR"] * len(never)
+    assert api.status()["mempool_size"] == 0
+
+    # within the rules, from ten machines: each fills its share of the pool, until the parked budget is full
+    expiry = api.status()["height"] + 1000
+    flood = [devnet.transfer(key, "anna", 1, nonce, expiry=expiry) for key in keys for nonce in PARKED_NONCES]
+    share = POOL // 10
+    parked = 0
+    refused: dict[str, int] = {}
+    for i, source in enumerate(ATTACK_ADDRESSES):
+        results = post_batch_from(devnet, source, flood[i * share:(i + 1) * share + 50])  # 50 over its share
+        held = 0
+        for result in results:  # what the node must answer: the parked budget first, then the client's share
+            expected = "MEMPOOL_FULL" if parked == PARKED else "CLIENT_QUOTA" if held == share else None
+            assert result.get("error", {}).get("code") == expected, (i, result)
+            if expected is None:
+                parked, held = parked + 1, held + 1
+            else:
+                refused[expected] = refused.get(expected, 0) + 1
+    seen = metrics(devnet)
+    assert (seen["incoop_mempool_size"], seen["incoop_mempool_parked"]) == (PARKED, PARKED)
+    late = post_batch_from(devnet, "127.0.0.99", flood[-5:])  # a fresh machine: no room behind gaps
+    assert {r["error"]["code"] for r in late} == {"MEMPOOL_FULL"}
+
+    latency, out = send(devnet)  # includable: the parked ones never take its place
+    node_s = submit_to_commit(devnet)
+    print(f"\nparking flood: the node holds {PARKED:,} parked transactions from {len(ATTACK_ADDRESSES)} addresses "
+          f"and refused {sum(refused.values()) + 5:,} more; the resident's wallet send took {latency:.2f} s "
+          f"(unloaded: {unloaded:.2f} s): {out.strip()}; submission to commit {node_s * 1000:.0f} ms "
+          f"(unloaded: {unloaded_node * 1000:.0f} ms)")
+
+    wait_until(lambda: api.status()["mempool_size"] == 0, timeout=PARKED_TTL_S + 10, what="the parked to be evicted")
+    seen = metrics(devnet)
+    assert seen['incoop_mempool_evicted_total{reason="parked_ttl"}'] == PARKED
+    assert seen['incoop_mempool_refused_total{source="api",reason="EXPIRY_TOO_FAR"}'] == len(never)
+    assert seen['incoop_mempool_refused_total{source="api",reason="CLIENT_QUOTA"}'] == refused["CLIENT_QUOTA"]
+    assert seen['incoop_mempool_refused_total{source="api",reason="MEMPOOL_FULL"}'] == refused["MEMPOOL_FULL"] + 5
+    evicted = api.tx(flood[0].hash)
+    assert evicted["status"] == "rejected" and evicted["error"]["code"] == "EVICTED"
+    after = committed_txs(devnet)
+    assert len(after) == len(before) + 2, "only the residents' two payments reached a block"
+    for key in keys[:10]:
+        assert api.account(key.pubkey)["nonce"] == 0
+
+
+def test_a_known_account_without_credits_is_refused_at_admission_and_never_reaches_a_block(devnet: Devnet) -> None:
+    api = devnet.api
+    comune = devnet.pubkey("comune")  # a registrar and attester: known to the chain, holds no credits
+    before = committed_txs(devnet)
+    height = api.status()["height"]
+    proc = incoop(devnet, "wallet", "send", "--from", "comune", "--to", to_address(devnet.pubkey("anna")),
+                  "--class", DEMO_CLASS, "--amount", "1.00", check=False)
+    assert "INSUFFICIENT_BALANCE" in proc.stderr and "refused" in proc.stderr, proc.stderr
+    api.wait_height(height + 2)  # blocks go on (heartbeats); none takes it
+    assert committed_txs(devnet) == before
+    assert api.account(comune)["nonce"] == 0 and api.status()["mempool_size"] == 0
+    assert metrics(devnet)['incoop_mempool_refused_total{source="api",reason="INSUFFICIENT_BALANCE"}'] == 1
