@@ -50,10 +50,12 @@ class Params(_Strict):
     max_tx_bytes: int = Field(default=ChainParams().max_tx_bytes, ge=256, le=1024 * 1024)
     max_nonce_gap: int = Field(default=ChainParams().max_nonce_gap, ge=1, le=100_000)
     recovery_delay_blocks: int = Field(default=ChainParams().recovery_delay_blocks, ge=1, le=10_000_000)
+    max_due_per_block: int = Field(default=ChainParams().max_due_per_block, ge=1, le=1_000_000)
 
     def to_chain_params(self) -> ChainParams:
         return ChainParams(
-            self.max_block_txs, self.max_block_bytes, self.max_tx_bytes, self.max_nonce_gap, self.recovery_delay_blocks
+            self.max_block_txs, self.max_block_bytes, self.max_tx_bytes, self.max_nonce_gap, self.recovery_delay_blocks,
+            self.max_due_per_block,
         )
 
 

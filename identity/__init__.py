@@ -1,10 +1,7 @@
-"""The identity registry (issue 4): identities, keys, recovery, attestations.
+"""The identity registry: identities, keys, recovery, attestations.
 
-Importing this package registers every identity transaction type with the
-ledger (`identity.*`, `attest.*`) and the spend guard that stops a suspended
-identity's accounts from spending. The on-chain records and their cheap reads
-are in `identity.records`; tax-code checks and the uniqueness tag in
-`identity.taxcode`.
+Its declaration for the chain's rules is `identity.module.MODULE`; the
+on-chain records and their cheap reads are in `identity.records`; tax-code
+checks and the uniqueness tag in `identity.taxcode`; the registrar's private
+vault in `identity.vault`. Importing the package registers nothing.
 """
-
-from identity import attest, guard, txs  # noqa: F401  (registers the transaction types and the spend guard)

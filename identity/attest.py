@@ -25,7 +25,7 @@ from identity.records import (
 from identity.txs import identity_id
 from ledger import fields
 from ledger.errors import Code, TxError
-from ledger.handlers import ExecContext, TxType, register
+from ledger.handlers import ExecContext, TxType
 
 
 def attribute(value: Any, field: str = "attribute") -> str:
@@ -80,5 +80,5 @@ def _execute_revoke(ctx: ExecContext, body: RevokeBody) -> None:
     ctx.state.delete(attestation_key(body.id, body.attribute))
 
 
-ISSUE = register(TxType("attest.issue", _parse_issue, _execute_issue))
-REVOKE = register(TxType("attest.revoke", _parse_revoke, _execute_revoke))
+ISSUE = TxType("attest.issue", _parse_issue, _execute_issue)
+REVOKE = TxType("attest.revoke", _parse_revoke, _execute_revoke)

@@ -43,7 +43,7 @@ from ledger import accounts, chain, fields
 from ledger.crypto import SIGNATURE_LEN
 from ledger.encoding import encode
 from ledger.errors import Code, TxError
-from ledger.handlers import ExecContext, TxType, register
+from ledger.handlers import ExecContext, TxType
 from ledger.state import Overlay
 
 # --- field rules (MALFORMED at admission) ---------------------------------------------------
@@ -339,18 +339,14 @@ def _execute_erase(ctx: ExecContext, body: IdOnlyBody) -> None:
         ctx.state.delete(tag_key(identity.tag))
 
 
-# --- registration of the types ------------------------------------------------------------
+# --- the types ------------------------------------------------------------
 
-REGISTER = register(TxType("identity.register", _parse_register, _execute_register, lambda b: tuple(sorted(b.keys))))
-ADD_KEY = register(TxType("identity.add_key", _parse_add_key, _execute_add_key, lambda b: (b.new_key,)))
-REMOVE_KEY = register(TxType("identity.remove_key", _parse_remove_key, _execute_remove_key, lambda b: (b.key,)))
-ROTATE_KEY = register(
-    TxType("identity.rotate_key", _parse_rotate_key, _execute_rotate_key, lambda b: (b.old_key, b.new_key))
-)
-RECOVER_START = register(
-    TxType("identity.recover_start", _parse_recover_start, _execute_recover_start, lambda b: (b.new_key,))
-)
-RECOVER_CANCEL = register(TxType("identity.recover_cancel", _parse_id_only, _execute_recover_cancel))
-RECOVER_COMPLETE = register(TxType("identity.recover_complete", _parse_id_only, _execute_recover_complete))
-SET_STATUS = register(TxType("identity.set_status", _parse_set_status, _execute_set_status))
-ERASE = register(TxType("identity.erase", _parse_id_only, _execute_erase))
+REGISTER = TxType("identity.register", _parse_register, _execute_register, lambda b: tuple(sorted(b.keys)))
+ADD_KEY = TxType("identity.add_key", _parse_add_key, _execute_add_key, lambda b: (b.new_key,))
+REMOVE_KEY = TxType("identity.remove_key", _parse_remove_key, _execute_remove_key, lambda b: (b.key,))
+ROTATE_KEY = TxType("identity.rotate_key", _parse_rotate_key, _execute_rotate_key, lambda b: (b.old_key, b.new_key))
+RECOVER_START = TxType("identity.recover_start", _parse_recover_start, _execute_recover_start, lambda b: (b.new_key,))
+RECOVER_CANCEL = TxType("identity.recover_cancel", _parse_id_only, _execute_recover_cancel)
+RECOVER_COMPLETE = TxType("identity.recover_complete", _parse_id_only, _execute_recover_complete)
+SET_STATUS = TxType("identity.set_status", _parse_set_status, _execute_set_status)
+ERASE = TxType("identity.erase", _parse_id_only, _execute_erase)

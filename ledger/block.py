@@ -2,7 +2,8 @@
 
     header      = [version, chain_id, height, time_ms, prev_hash, tx_root,
                    results_root, state_root, proposer, validators_hash]
-    block       = [header, [tx bytes, ...], [result code, ...]]
+    block       = [header, [tx bytes, ...], [result code, ...], [effect, ...]]
+    effect      = [module, item, result code]   (an end-of-block step's work: ledger/deadlines.py)
     block hash  = SHA-256(canonical(header))
     vote        = [type, height, round, block_hash]      (type 2 = precommit)
     certificate = [height, round, block_hash, [[validator, signature], ...]]
@@ -55,13 +56,23 @@ class Header(NamedTuple):
         return sha256(self.encode())
 
 
+class Effect(NamedTuple):
+    """One item of an end-of-block step (FORMAT.md §12.3): which module, which of its items, and how it
+    ended (a result code as a transaction's: 0 done; otherwise its writes were dropped)."""
+
+    module: str
+    item: bytes
+    code: int
+
+
 class Block(NamedTuple):
     header: Header
     txs: tuple[bytes, ...]
     results: tuple[int, ...]
+    effects: tuple[Effect, ...] = ()
 
     def as_tuple(self) -> tuple:
-        return (tuple(self.header), tuple(self.txs), tuple(self.results))
+        return (tuple(self.header), tuple(self.txs), tuple(self.results), tuple(tuple(e) for e in self.effects))
 
     def encode(self) -> bytes:
         return encode(self.as_tuple())
@@ -95,10 +106,12 @@ def tx_root_of_hashes(tx_hashes: list[bytes]) -> bytes:
 _RESULT_HASHES = {code: sha256(encode(code)) for code in range(256)}
 
 
-def results_root(results: tuple[int, ...] | list[int]) -> bytes:
-    """The list root of SHA-256(canonical(code)) per result; the hashes of small codes are computed once."""
+def results_root(results: tuple[int, ...] | list[int], effects: tuple[Effect, ...] | list[Effect] = ()) -> bytes:
+    """The list root of SHA-256(canonical(code)) per result, then SHA-256(canonical(effect)) per
+    end-of-block effect (FORMAT.md §11); the hashes of small codes are computed once."""
     hashes = _RESULT_HASHES
-    return list_root([hashes.get(code) or sha256(encode(code)) for code in results])
+    leaves = [hashes.get(code) or sha256(encode(code)) for code in results]
+    return list_root(leaves + [sha256(encode(tuple(effect))) for effect in effects] if effects else leaves)
 
 
 def sign_precommit(key: SigningKey, chain_id: str, height: int, round_: int, block_hash: bytes) -> bytes:
@@ -175,16 +188,28 @@ def header_from_tuple(value: Any) -> Header:
 
 
 def block_from_tuple(value: Any) -> Block:
-    if type(value) is not tuple or len(value) != 3:
-        raise BlockFormatError("a block is an array of 3 fields")
-    header, txs, results = value
+    if type(value) is not tuple or len(value) != 4:
+        raise BlockFormatError("a block is an array of 4 fields")
+    header, txs, results, effects = value
     if type(txs) is not tuple or any(type(t) is not bytes for t in txs):
         raise BlockFormatError("transactions must be an array of byte strings")
     if type(results) is not tuple or any(type(r) is not int or not 0 <= r < 100 for r in results):
         raise BlockFormatError("results must be an array of result codes")
     if len(results) != len(txs):
         raise BlockFormatError("one result per transaction")
-    return Block(header_from_tuple(header), txs, results)
+    return Block(header_from_tuple(header), txs, results, _effects(effects))
+
+
+def _effects(value: Any) -> tuple[Effect, ...]:
+    if type(value) is not tuple:
+        raise BlockFormatError("effects must be an array")
+    out = []
+    for item in value:
+        if (type(item) is not tuple or len(item) != 3 or type(item[0]) is not str or type(item[1]) is not bytes
+                or type(item[2]) is not int or not 0 <= item[2] < 100):
+            raise BlockFormatError("an effect is [module, item, result code]")
+        out.append(Effect(*item))
+    return tuple(out)
 
 
 def certificate_from_tuple(value: Any) -> Certificate:

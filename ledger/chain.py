@@ -24,6 +24,7 @@ class ChainParams(NamedTuple):
     max_tx_bytes: int = 16 * 1024
     max_nonce_gap: int = 256
     recovery_delay_blocks: int = 100  # blocks between a registrar's recovery start and its completion
+    max_due_per_block: int = 1000  # items each module's end-of-block step takes per block (ledger/deadlines.py)
 
     def encode(self) -> bytes:
         return encode(tuple(self))

@@ -1,27 +1,27 @@
 """The rules of credit classes (FORMAT.md §6.3): eligibility, window, freezes, caps, accreditation.
 
-Each check raises one precise TxError and writes nothing; the movements in
-`ledger.credits` and `ledger.credit_moves` call them before any write.
+Each check raises one precise TxError and writes nothing; the checked
+operations of `ledger.credit_ops` call them before any write.
 
 Eligibility needs identity attributes and accreditation needs to know the
-registrars, but `ledger` imports nothing of `identity`. So, as with the spend
-guards of `ledger.guards`, the ledger asks whoever registered a source:
-`identity` registers both when it is imported. With no source registered
-nobody holds any attribute and nobody is a registrar (the rules fail closed).
-
-Sources are pure functions of the state (and the block height), like any
-execution rule.
+registrars, but `ledger` imports nothing of `identity`: the chain's rules
+(ledger/rules.py) answer, from what the modules in the list offer. With no
+module offering them nobody holds any attribute and nobody is a registrar
+(the rules fail closed).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ledger.encoding import decode, encode
 from ledger.errors import Code, TxError
 from ledger.fields import MAX_AMOUNT
 from ledger.state import Overlay, StateReader
+
+if TYPE_CHECKING:
+    from ledger.rules import ChainRules
 
 KINDS = ("welfare", "purchase_group", "virtue", "community")
 TRANSFERABILITY = ("p2p", "spend_only")
@@ -44,6 +44,7 @@ ANY_CLASS = "*"
 
 # State keys (FORMAT.md §9). Class-first keys put "/" after the class id (which never holds one),
 # so that a reader can scan one class's records by prefix.
+PREFIX_CREDIT = b"credit/"  # every record below starts with it: the module's one prefix for them
 PREFIX_OPERATOR = b"credit/operator/"
 PREFIX_FROZEN = b"credit/frozen/"
 PREFIX_ISSUED = b"credit/issued/"
@@ -81,42 +82,13 @@ def redeemed_key(class_id: str, provider: bytes) -> bytes:
     return class_scope(PREFIX_REDEEMED, class_id) + provider
 
 
-# --- the identity hooks ---------------------------------------------------------------------
-
-AttributeSource = Callable[[StateReader, bytes, str, int], bool]
-RegistrarSource = Callable[[StateReader, bytes], bool]
-
-_ATTRIBUTE_SOURCES: list[AttributeSource] = []
-_REGISTRAR_SOURCES: list[RegistrarSource] = []
-
-
-def register_attribute_source(source: AttributeSource) -> AttributeSource:
-    """Add a source once: `source(state, account, attribute, height)` says whether the account holds it."""
-    if source not in _ATTRIBUTE_SOURCES:
-        _ATTRIBUTE_SOURCES.append(source)
-    return source
-
-
-def register_registrar_source(source: RegistrarSource) -> RegistrarSource:
-    if source not in _REGISTRAR_SOURCES:
-        _REGISTRAR_SOURCES.append(source)
-    return source
-
-
-def holds_attribute(state: StateReader, account: bytes, attribute: str, height: int) -> bool:
-    return any(source(state, account, attribute, height) for source in _ATTRIBUTE_SOURCES)
-
-
-def is_registrar(state: StateReader, account: bytes) -> bool:
-    return any(source(state, account) for source in _REGISTRAR_SOURCES)
-
-
 # --- checks -------------------------------------------------------------------------------
 
 
-def check_eligible(state: StateReader, eligibility: tuple[str, ...], account: bytes, height: int) -> None:
+def check_eligible(chain_rules: ChainRules, state: StateReader, eligibility: tuple[str, ...], account: bytes,
+                   height: int) -> None:
     for attribute in eligibility:
-        if not holds_attribute(state, account, attribute, height):
+        if not chain_rules.holds_attribute(state, account, attribute, height):
             raise TxError(Code.NOT_ELIGIBLE, f"the holder lacks the attribute {attribute}")
 
 

@@ -7,13 +7,14 @@ pays for, a validity window in block time, a per-holder cap and a budget.
 Its record keeps the books: `issued` (the only way in), `redeemed` and
 `reclaimed` (the only ways out), so that at every height
 
-    issued = held + redeemed + reclaimed,   held = the sum of the class's bal/ entries.
+    issued = held + escrowed + redeemed + reclaimed,   held = the sum of the class's bal/ entries,
 
-This module has the records, the three original movements (create_class,
-issue, transfer) and the low-level writes every movement uses; the rule
-checks are in `ledger.credit_rules` and the other movements (pay, redeem,
-reclaim, freeze, accredit, delegate) in `ledger.credit_moves`, which this
-module's import registers as well.
+and `escrowed` is what the ledger holds in escrow lots for payments not yet final.
+
+This module has the records and the low-level writes; the rules of a class
+are checked in `ledger.credit_rules`, credits move only through the checked
+operations of `ledger.credit_ops`, and the transaction types are in
+`ledger.credit_txs` (with the module's declaration, ledger/rules.py).
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ from ledger import credit_rules as rules
 from ledger.encoding import decode, encode
 from ledger.errors import Code, TxError
 from ledger.fields import MAX_AMOUNT
-from ledger.guards import check_can_spend
-from ledger.handlers import ExecContext, TxType, register
 from ledger.state import Overlay, StateReader
 
 CLASS_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
@@ -72,11 +71,12 @@ class CreditClass(NamedTuple):
     issued: int = 0
     redeemed: int = 0
     reclaimed: int = 0
+    escrowed: int = 0  # held by the ledger in escrow lots (ledger/credit_ops.py)
 
     @property
     def supply(self) -> int:
-        """What holders hold now: issued − redeemed − reclaimed."""
-        return self.issued - self.redeemed - self.reclaimed
+        """What holders hold now: issued − escrowed − redeemed − reclaimed."""
+        return self.issued - self.escrowed - self.redeemed - self.reclaimed
 
     def encode(self) -> bytes:
         return encode(tuple(self))
@@ -128,7 +128,7 @@ def create_class(state: Overlay, class_id: str, credit_class: CreditClass) -> No
     put_class(state, class_id, credit_class._replace(
         eligibility=tuple(sorted(credit_class.eligibility)),
         categories=tuple(sorted(credit_class.categories)),
-        issued=0, redeemed=0, reclaimed=0,
+        issued=0, redeemed=0, reclaimed=0, escrowed=0,
     ))
 
 
@@ -156,21 +156,6 @@ def mint(state: Overlay, class_id: str, to: bytes, amount: int) -> None:
     if credit_class.holder_cap:
         rules.add_total(state, rules.issued_key(class_id, to), amount)
     put_class(state, class_id, credit_class._replace(issued=credit_class.issued + amount))
-
-
-def move(state: Overlay, class_id: str, sender: bytes, to: bytes, amount: int) -> None:
-    """Move credits between holders; the books are unchanged."""
-    if get_class(state, class_id) is None:
-        raise TxError(Code.UNKNOWN_CLASS)
-    if sender == to:
-        raise TxError(Code.SELF_TRANSFER)
-    shift(state, class_id, sender, to, amount)
-
-
-def shift(state: Overlay, class_id: str, sender: bytes, to: bytes, amount: int) -> None:
-    """`move` without its checks, for a caller that has just made them (transfer has the class loaded)."""
-    take(state, class_id, sender, amount)
-    credit(state, class_id, to, amount)
 
 
 def credit(state: Overlay, class_id: str, holder: bytes, amount: int) -> None:
@@ -215,123 +200,3 @@ def optional_hash(value: Any, field: str) -> bytes | None:
     if type(value) is not bytes or len(value) != HASH_LEN:
         raise TxError(Code.MALFORMED, f"{field} must be nil or {HASH_LEN} bytes")
     return value
-
-
-# --- credits.create_class --------------------------------------------------------------------
-
-
-class CreateClassBody(NamedTuple):
-    class_id: str
-    name: str
-    decimals: int
-    kind: str
-    eligibility: tuple[str, ...]
-    transferability: str
-    categories: tuple[str, ...]
-    valid_from_ms: int
-    valid_until_ms: int
-    holder_cap: int
-    budget: int
-    description_hash: bytes | None
-
-
-def _parse_create_class(body: tuple) -> CreateClassBody:
-    (class_id, name, decimals, kind, eligibility, transferability, categories,
-     valid_from_ms, valid_until_ms, holder_cap, budget, description_hash) = fields.expect_fields(
-        body, CreateClassBody._fields
-    )
-    parsed = CreateClassBody(
-        fields.identifier(class_id, "class_id", CLASS_ID),
-        fields.text(name, "name", MAX_NAME),
-        fields.uint(decimals, "decimals", MAX_DECIMALS),
-        choice(kind, "kind", rules.KINDS),
-        id_list(eligibility, "eligibility", rules.ATTRIBUTE, rules.MAX_ELIGIBILITY),
-        choice(transferability, "transferability", rules.TRANSFERABILITY),
-        id_list(categories, "categories", rules.CATEGORY, rules.MAX_CATEGORIES),
-        fields.uint(valid_from_ms, "valid_from_ms"),
-        fields.uint(valid_until_ms, "valid_until_ms"),
-        fields.uint(holder_cap, "holder_cap"),
-        fields.uint(budget, "budget"),
-        optional_hash(description_hash, "description_hash"),
-    )
-    if parsed.valid_from_ms and parsed.valid_until_ms and parsed.valid_until_ms <= parsed.valid_from_ms:
-        raise TxError(Code.MALFORMED, "valid_until_ms must be after valid_from_ms")
-    return parsed
-
-
-def _execute_create_class(ctx: ExecContext, body: CreateClassBody) -> None:
-    if not is_issuer(ctx.state, ctx.signer):
-        raise TxError(Code.NOT_AUTHORISED_ISSUER)
-    create_class(ctx.state, body.class_id, CreditClass(ctx.signer, *body[1:]))
-
-
-# --- credits.issue ------------------------------------------------------------------------------
-
-
-class IssueBody(NamedTuple):
-    class_id: str
-    to: bytes
-    amount: int
-    reason: str
-
-
-def _parse_issue(body: tuple) -> IssueBody:
-    class_id, to, amount, reason = fields.expect_fields(body, IssueBody._fields)
-    return IssueBody(
-        fields.identifier(class_id, "class_id", CLASS_ID),
-        fields.pubkey(to, "to"),
-        fields.amount(amount),
-        fields.text(reason, "reason", MAX_MEMO),
-    )
-
-
-def _execute_issue(ctx: ExecContext, body: IssueBody) -> None:
-    credit_class = load_class(ctx.state, body.class_id)
-    if credit_class.issuer != ctx.signer and not rules.is_operator(
-        ctx.state, credit_class.issuer, ctx.signer, body.class_id
-    ):
-        raise TxError(Code.NOT_ISSUER)
-    rules.check_window(credit_class.valid_from_ms, credit_class.valid_until_ms, ctx.time_ms)
-    rules.check_not_frozen(ctx.state, body.class_id, body.to)
-    rules.check_eligible(ctx.state, credit_class.eligibility, body.to, ctx.height)
-    mint(ctx.state, body.class_id, body.to, body.amount)
-
-
-# --- credits.transfer ---------------------------------------------------------------------------
-
-
-class TransferBody(NamedTuple):
-    class_id: str
-    to: bytes
-    amount: int
-    memo: str
-
-
-def _parse_transfer(body: tuple) -> TransferBody:
-    class_id, to, amount, memo = fields.expect_fields(body, TransferBody._fields)
-    return TransferBody(
-        fields.identifier(class_id, "class_id", CLASS_ID),
-        fields.pubkey(to, "to"),
-        fields.amount(amount),
-        fields.text(memo, "memo", MAX_MEMO),
-    )
-
-
-def _execute_transfer(ctx: ExecContext, body: TransferBody) -> None:
-    check_can_spend(ctx.state, ctx.signer)  # e.g. a suspended identity's account (identity/guard.py)
-    credit_class = load_class(ctx.state, body.class_id)
-    if credit_class.transferability != rules.P2P:
-        raise TxError(Code.NOT_TRANSFERABLE)
-    rules.check_window(credit_class.valid_from_ms, credit_class.valid_until_ms, ctx.time_ms)
-    rules.check_not_frozen(ctx.state, body.class_id, ctx.signer)
-    if body.to == ctx.signer:
-        raise TxError(Code.SELF_TRANSFER)
-    rules.check_eligible(ctx.state, credit_class.eligibility, body.to, ctx.height)
-    shift(ctx.state, body.class_id, ctx.signer, body.to, body.amount)  # move's checks are made above
-
-
-CREATE_CLASS = register(TxType("credits.create_class", _parse_create_class, _execute_create_class))
-ISSUE = register(TxType("credits.issue", _parse_issue, _execute_issue, lambda b: (b.to,)))
-TRANSFER = register(TxType("credits.transfer", _parse_transfer, _execute_transfer, lambda b: (b.to,)))
-
-from ledger import credit_moves  # noqa: E402, F401  (registers pay, redeem, reclaim, freeze, accredit, delegate)

@@ -46,7 +46,7 @@ class Code(IntEnum):
     ATTESTATION_NOT_FOUND = 29
     NOT_ATTESTATION_ISSUER = 30
     EXPIRY_NOT_AFTER_HEIGHT = 31
-    # credit class rules and movements (ledger/credits.py, credit_moves.py)
+    # credit class rules and movements (ledger/credit_txs.py, credit_ops.py)
     NOT_TRANSFERABLE = 32
     NOT_ELIGIBLE = 33
     CLASS_NOT_YET_VALID = 34
@@ -62,6 +62,8 @@ class Code(IntEnum):
     NOT_PROVIDER = 44
     RECLAIM_BEFORE_EXPIRY = 45
     NOT_DELEGATED = 46
+    ESCROW_EXISTS = 47
+    UNKNOWN_ESCROW = 48
     # admission rejections (never in a block)
     MALFORMED = 100
     BAD_SIGNATURE = 101
@@ -127,6 +129,8 @@ MESSAGES = {
     Code.NOT_PROVIDER: "the signer is not a provider accredited for the class",
     Code.RECLAIM_BEFORE_EXPIRY: "the class has not expired yet",
     Code.NOT_DELEGATED: "the operator holds no such delegation",
+    Code.ESCROW_EXISTS: "an escrow lot with this id already exists",
+    Code.UNKNOWN_ESCROW: "no escrow lot with this id",
     Code.MALFORMED: "the transaction is malformed",
     Code.BAD_SIGNATURE: "the signature does not verify",
     Code.WRONG_CHAIN: "the transaction is for another chain",

@@ -17,9 +17,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ledger import chain, fields
-from ledger.encoding import decode, encode
+from ledger.address import to_address
+from ledger.encoding import EncodingError, decode, encode
 from ledger.errors import Code, TxError
-from ledger.handlers import ExecContext, TxType, register
+from ledger.handlers import ExecContext, TxType
+from ledger.invariants import InvariantBroken
+from ledger.rules import Module, StateScan
 from ledger.state import StateReader
 from ledger.votes import (
     PRECOMMIT,
@@ -116,4 +119,38 @@ def _execute(ctx: ExecContext, body: EvidenceBody) -> None:
     ctx.state.put(key, EvidenceRecord(a, b, ctx.height, ctx.signer).encode())
 
 
-EVIDENCE = register(TxType("consensus.evidence", _parse, _execute, lambda body: (body.vote_a.validator,)))
+def check_evidence_records(state: StateReader, scan: StateScan, chain_id: str, height: int) -> int:
+    """The evidence invariant (FORMAT.md §13.3): each record proves the offence its key names; returns the
+    number of records."""
+    count = 0
+    for key, raw in scan(PREFIX_EVIDENCE):
+        try:
+            record = decode_record(raw)
+        except (EncodingError, TypeError, ValueError) as exc:
+            raise InvariantBroken("evidence", f"evidence record {key.hex()} does not decode: {exc}") from None
+        a, b = record.vote_a, record.vote_b
+        if key != evidence_key(a.validator, a.height, a.round, a.type):
+            raise InvariantBroken("evidence", f"evidence record {key.hex()} is filed under another offence than its votes")
+        if not 0 < record.included_height <= height:
+            raise InvariantBroken("evidence", f"evidence record {key.hex()} names inclusion height {record.included_height}")
+        try:
+            # Membership in the validator set was checked when the block that included it was re-executed.
+            check_evidence(a, b, chain_id, (a.validator,))
+        except EvidenceInvalid as exc:
+            raise InvariantBroken("evidence", f"evidence against {to_address(a.validator)} does not prove an offence: "
+                                              f"{exc}", a.validator) from None
+        count += 1
+    return count
+
+
+EVIDENCE = TxType("consensus.evidence", _parse, _execute, lambda body: (body.vote_a.validator,))
+
+MODULE = Module(
+    name="evidence",
+    version=1,
+    doc="double signing by a validator, proved by its two votes and recorded once",
+    tx_types=(EVIDENCE,),
+    codes=(Code.EVIDENCE_INVALID, Code.EVIDENCE_EXISTS),
+    prefixes=(PREFIX_EVIDENCE,),
+    invariants=check_evidence_records,
+)

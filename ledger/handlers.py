@@ -1,29 +1,40 @@
-"""The registry of transaction types: each package registers its handlers here.
+"""A transaction type: how its body is checked and what it does to the state.
 
 A handler is two pure functions: `parse` checks the body's shape (at
 admission, so a malformed body never reaches a block) and `execute` checks
 the rules against the state and then writes. `parties` names the accounts a
-transaction concerns, for the per-account history index.
+transaction concerns, for the per-account history index. Types belong to a
+module (ledger/rules.py), which lists them; nothing registers itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ledger.errors import Code, TxError
 from ledger.state import Overlay
+
+if TYPE_CHECKING:
+    from ledger.rules import ChainRules
 
 
 class ExecContext(NamedTuple):
-    """What a handler may read besides the state: never a clock or randomness."""
+    """What a handler may read besides the state: never a clock or randomness.
+
+    `rules` is the chain's module list, through which a module asks what
+    another one offers (may this account spend, does it hold an attribute);
+    `moves` collects the credit movements the checked operations make
+    (ledger/credit_ops.py), for statements and histories.
+    """
 
     state: Overlay
     chain_id: str
     height: int
     time_ms: int
     signer: bytes
+    rules: ChainRules
+    moves: list[Any]  # ledger.credit_ops.Movement, in the order made
 
 
 @dataclass(frozen=True)
@@ -32,24 +43,3 @@ class TxType:
     parse: Callable[[tuple], Any]
     execute: Callable[[ExecContext, Any], None]
     parties: Callable[[Any], tuple[bytes, ...]] = lambda body: ()
-
-
-REGISTRY: dict[str, TxType] = {}
-
-
-def register(tx_type: TxType) -> TxType:
-    if tx_type.name in REGISTRY and REGISTRY[tx_type.name] is not tx_type:
-        raise ValueError(f"transaction type {tx_type.name} registered twice")
-    REGISTRY[tx_type.name] = tx_type
-    return tx_type
-
-
-def lookup(name: str) -> TxType:
-    tx_type = REGISTRY.get(name)
-    if tx_type is None:
-        raise TxError(Code.UNKNOWN_TYPE, f"unknown transaction type {name!r}")
-    return tx_type
-
-
-def parse_body(name: str, body: tuple) -> Any:
-    return lookup(name).parse(body)

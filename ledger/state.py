@@ -18,6 +18,13 @@ class StateReader(Protocol):
     def get(self, key: bytes) -> bytes | None: ...
 
 
+class RangeReader(StateReader, Protocol):
+    """A reader that can also list keys in order: what an end-of-block step reads its due items with
+    (ledger/deadlines.py). `range(start, end)` yields (key, value) for start <= key < end, ascending."""
+
+    def range(self, start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]: ...
+
+
 class DictState:
     """An in-memory state: genesis building, tests, and the auditor's scratch state."""
 
@@ -26,6 +33,10 @@ class DictState:
 
     def get(self, key: bytes) -> bytes | None:
         return self.items.get(key)
+
+    def range(self, start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]:
+        for key in sorted(k for k in self.items if start <= k < end):
+            yield key, self.items[key]
 
     def apply(self, changes: dict[bytes, bytes | None]) -> None:
         for key, value in changes.items():
@@ -81,6 +92,27 @@ class Overlay:
 
     def changes(self) -> dict[bytes, bytes | None]:
         return self.writes
+
+    def range(self, start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """The base's keys in [start, end) with this layer's writes over them, ascending.
+
+        This layer's writes in the range are found by a pass over its dict:
+        cheap for the few modules that read ranges, once per block.
+        """
+        own = sorted((k, v) for k, v in self.writes.items() if start <= k < end)
+        base = iter(self.base.range(start, end))  # type: ignore[attr-defined]
+        pending = next(base, None)
+        for key, value in own:
+            while pending is not None and pending[0] < key:
+                yield pending
+                pending = next(base, None)
+            if pending is not None and pending[0] == key:
+                pending = next(base, None)
+            if value is not None:
+                yield key, value
+        while pending is not None:
+            yield pending
+            pending = next(base, None)
 
 
 def sorted_changes(changes: dict[bytes, bytes | None]) -> Iterator[tuple[bytes, bytes | None]]:

@@ -186,14 +186,23 @@ class _ReadCache:
 
 
 class _PrefixedReader:
-    __slots__ = ("_get", "_prefix")
+    __slots__ = ("_get", "_prefix", "_scan")
 
-    def __init__(self, get: Callable[[bytes], bytes | None], prefix: bytes):
+    def __init__(self, get: Callable[[bytes], bytes | None], prefix: bytes,
+                 scan: Callable[..., Iterator[tuple[bytes, bytes]]] | None = None):
         self._get = get
         self._prefix = prefix
+        self._scan = scan
 
     def get(self, key: bytes) -> bytes | None:
         return self._get(self._prefix + key)
+
+    def range(self, start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Committed entries with start <= key < end, ascending (from LevelDB: the cache holds no order)."""
+        assert self._scan is not None
+        cut = len(self._prefix)
+        for key, value in self._scan("the state", start=self._prefix + start, stop=self._prefix + end):
+            yield key[cut:], value
 
 
 class StoreView:
@@ -238,7 +247,7 @@ class Store:
             raise StoreError(f"cannot open the store at {path}: {_leveldb_words(exc)}") from None
         self._db_get = self.db.get
         self._cache = _ReadCache(self._get)
-        self.state = _PrefixedReader(self._cache.get, P_STATE)
+        self.state = _PrefixedReader(self._cache.get, P_STATE, self._scan)
         self.tree = StateTree(_PrefixedReader(self._cache.get, P_TREE).get)
 
     # --- reads that cannot return damaged bytes ---------------------------------

@@ -1,12 +1,16 @@
 """The state transition: a pure function of (state, block).
 
-    apply_block(state, tree, head, block)  ->  BlockOutcome
-    build_block(state, tree, head, ...)    ->  (Block, BlockOutcome, rejected)
+    apply_block(rules, state, tree, head, block)  ->  BlockOutcome
+    build_block(rules, state, tree, head, ...)    ->  (Block, BlockOutcome, rejected)
 
 No clock, no randomness, no floats, no unsorted iteration: the same blocks give
 the same state root on every machine. The node, the auditor and the tests all
-call these two functions; a consensus engine can drive them as check-tx /
+call these two functions, with the chain's rules (the module list,
+ledger/rules.py) passed in; a consensus engine can drive them as check-tx /
 execute-block / commit.
+
+After the transactions comes the end-of-block step (ledger/deadlines.py):
+each module's due work, in module order, recorded as the block's effects.
 
 A transaction in a block must pass the envelope checks (size, chain, expiry,
 a signer the chain knows, nonce, body shape, signature: FORMAT.md §8.1); a
@@ -24,14 +28,14 @@ from collections.abc import Container, Iterable
 from concurrent.futures import Executor
 from typing import Any, NamedTuple
 
-import ledger.credits  # noqa: F401  (registers the credit transaction types)
-import ledger.evidence  # noqa: F401  (registers consensus.evidence)
 from ledger import accounts, chain
-from ledger.block import BLOCK_VERSION, Block, Header, results_root, tx_root_of_hashes
+from ledger.block import BLOCK_VERSION, Block, Effect, Header, results_root, tx_root_of_hashes
 from ledger.crypto import sha256
+from ledger.deadlines import run_end_block
 from ledger.errors import Code, TxError
-from ledger.handlers import ExecContext, lookup
+from ledger.handlers import ExecContext
 from ledger.merkle import StateTree
+from ledger.rules import ChainRules
 from ledger.sigbatch import EitherVerified, verified_hashes
 from ledger.state import Overlay, StateReader
 from ledger.tx import Tx, decode_tx
@@ -57,9 +61,12 @@ class BlockOutcome(NamedTuple):
     txs: tuple[Tx, ...]
     results: tuple[int, ...]
     parties: tuple[tuple[bytes, ...], ...]  # per tx, the accounts it concerns besides its signer
+    effects: tuple[Effect, ...] = ()  # the end-of-block step's, in order
+    moves: tuple[tuple[Any, ...], ...] = ()  # credit_ops.Movements per tx, then per effect
 
 
 def check_envelope(
+    rules: ChainRules,
     state: StateReader,
     tx: Tx,
     chain_id: str,
@@ -81,41 +88,57 @@ def check_envelope(
     if tx.nonce != expected:
         code = Code.BAD_NONCE if tx.nonce < expected else Code.NONCE_TOO_FAR
         raise TxError(code, f"nonce {tx.nonce}, the account's next nonce is {expected}")
-    body = lookup(tx.type).parse(tx.body)
+    body = rules.tx_type(tx.type).parse(tx.body)
     if tx.hash not in verified and not tx.signature_ok():
         raise TxError(Code.BAD_SIGNATURE)
     return body
 
 
-def execute_tx(state: Overlay, tx: Tx, body: Any, chain_id: str, height: int, time_ms: int) -> Code:
-    """Run one admitted transaction; returns its result code (never raises TxError)."""
+def execute_tx(rules: ChainRules, state: Overlay, tx: Tx, body: Any, chain_id: str, height: int, time_ms: int,
+               moves: list[Any] | None = None) -> Code:
+    """Run one admitted transaction; returns its result code (never raises TxError).
+
+    On success the credit movements it made are appended to `moves`; a failed one made none.
+    """
     accounts.consume_nonce(state, tx.signer, tx.nonce)
     scratch = state.child()
+    made: list[Any] = []
     try:
-        lookup(tx.type).execute(ExecContext(scratch, chain_id, height, time_ms, tx.signer), body)
+        rules.tx_type(tx.type).execute(ExecContext(scratch, chain_id, height, time_ms, tx.signer, rules, made), body)
     except TxError as exc:
         return exc.code
     scratch.merge_into_parent()
+    if moves is not None:
+        moves += made
     return Code.OK
 
 
-def check_tx(state: Overlay, tx: Tx, body: Any, chain_id: str, height: int, time_ms: int) -> Code:
+def check_tx(rules: ChainRules, state: Overlay, tx: Tx, body: Any, chain_id: str, height: int, time_ms: int) -> Code:
     """`execute_tx` for a caller that drops all of `state` when the result is not OK (a mempool's
     check-tx, on a layer of its own): the same rules and writes, without the scratch layer."""
     accounts.consume_nonce(state, tx.signer, tx.nonce)
     try:
-        lookup(tx.type).execute(ExecContext(state, chain_id, height, time_ms, tx.signer), body)
+        rules.tx_type(tx.type).execute(ExecContext(state, chain_id, height, time_ms, tx.signer, rules, []), body)
     except TxError as exc:
         return exc.code
     return Code.OK
 
 
+def end_block(rules: ChainRules, state: Overlay, chain_id: str, height: int, time_ms: int,
+              params: chain.ChainParams) -> tuple[list[Effect], list[tuple[Any, ...]]]:
+    """The end-of-block step (FORMAT.md §12.3): the effects, and the movements each made."""
+    done = run_end_block(rules, state, chain_id, height, time_ms, params.max_due_per_block)
+    return [effect for effect, _ in done], [moves for _, moves in done]
+
+
 def _finish(
-    tree: StateTree, overlay: Overlay, txs: list[Tx], results: list[int], parties: list[tuple[bytes, ...]]
+    tree: StateTree, overlay: Overlay, txs: list[Tx], results: list[int], parties: list[tuple[bytes, ...]],
+    effects: list[Effect], moves: list[tuple[Any, ...]],
 ) -> BlockOutcome:
     changes = overlay.changes()
     root, tree_writes = tree.update(changes.items())  # it orders them by path itself
-    return BlockOutcome(changes, tree_writes, root, tuple(txs), tuple(results), tuple(parties))
+    return BlockOutcome(changes, tree_writes, root, tuple(txs), tuple(results), tuple(parties), tuple(effects),
+                        tuple(moves))
 
 
 def _check_header(state: StateReader, head: ChainHead, header: Header, chain_id: str) -> None:
@@ -153,6 +176,7 @@ def _wire_hash(item: Tx | TxError, raw: bytes) -> bytes:
 
 
 def apply_block(
+    rules: ChainRules,
     state: StateReader,
     tree: StateTree,
     head: ChainHead,
@@ -187,27 +211,36 @@ def apply_block(
     txs: list[Tx] = []
     results: list[int] = []
     parties: list[tuple[bytes, ...]] = []
+    moves: list[tuple[Any, ...]] = []
     for index, tx in enumerate(decoded):
         try:
             if isinstance(tx, TxError):  # undecodable: invalid at its turn, as if decoded there
                 raise tx
-            body = check_envelope(overlay, tx, chain_id, header.height, verified, params)
+            body = check_envelope(rules, overlay, tx, chain_id, header.height, verified, params)
         except TxError as exc:
             raise BlockInvalid(f"block {header.height} transaction {index}: {exc.message}") from exc
         txs.append(tx)
-        parties.append(lookup(tx.type).parties(body))
-        results.append(int(execute_tx(overlay, tx, body, chain_id, header.height, header.time_ms)))
+        tx_type = rules.tx_type(tx.type)
+        parties.append(tx_type.parties(body))
+        made: list[Any] = []
+        results.append(int(execute_tx(rules, overlay, tx, body, chain_id, header.height, header.time_ms, made)))
+        moves.append(tuple(made))
     if tuple(results) != tuple(block.results):
         raise BlockInvalid(f"block {header.height} results differ from re-execution")
-    if header.results_root != results_root(results):
+    effects, end_moves = end_block(rules, overlay, chain_id, header.height, header.time_ms, params)
+    moves += end_moves
+    if tuple(effects) != tuple(block.effects):
+        raise BlockInvalid(f"block {header.height} end-of-block effects differ from re-execution")
+    if header.results_root != results_root(results, effects):
         raise BlockInvalid(f"block {header.height} results root does not match")
-    outcome = _finish(tree, overlay, txs, results, parties)
+    outcome = _finish(tree, overlay, txs, results, parties, effects, moves)
     if outcome.state_root != header.state_root:
         raise BlockInvalid(f"block {header.height} state root differs from re-execution")
     return outcome
 
 
 def build_block(
+    rules: ChainRules,
     state: StateReader,
     tree: StateTree,
     head: ChainHead,
@@ -230,20 +263,25 @@ def build_block(
     results: list[int] = []
     parties: list[tuple[bytes, ...]] = []
     rejected: list[tuple[Tx, TxError]] = []
+    moves: list[tuple[Any, ...]] = []
     size = 0
     for tx in candidates:
         if len(txs) >= params.max_block_txs or size + len(tx.raw) > params.max_block_bytes:
             break
         try:
-            body = check_envelope(overlay, tx, chain_id, height, verified, params)
+            body = check_envelope(rules, overlay, tx, chain_id, height, verified, params)
         except TxError as exc:
             rejected.append((tx, exc))
             continue
         txs.append(tx)
-        parties.append(lookup(tx.type).parties(body))
+        parties.append(rules.tx_type(tx.type).parties(body))
         size += len(tx.raw)
-        results.append(int(execute_tx(overlay, tx, body, chain_id, height, time_ms)))
-    outcome = _finish(tree, overlay, txs, results, parties)
+        made: list[Any] = []
+        results.append(int(execute_tx(rules, overlay, tx, body, chain_id, height, time_ms, made)))
+        moves.append(tuple(made))
+    effects, end_moves = end_block(rules, overlay, chain_id, height, time_ms, params)
+    moves += end_moves
+    outcome = _finish(tree, overlay, txs, results, parties, effects, moves)
     raws = tuple(tx.raw for tx in txs)
     header = Header(
         BLOCK_VERSION,
@@ -252,10 +290,10 @@ def build_block(
         time_ms,
         head.block_hash,
         tx_root_of_hashes([tx.hash for tx in txs]),
-        results_root(results),
+        results_root(results, effects),
         outcome.state_root,
         proposer,
         chain.validators_hash(chain.get_validators(state)),
     )
-    return Block(header, raws, tuple(results)), outcome, rejected
+    return Block(header, raws, tuple(results), tuple(effects)), outcome, rejected
 

@@ -47,11 +47,9 @@ from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from concurrent.futures import Executor
 from typing import Any, NamedTuple
 
-import identity  # noqa: F401  (registers the identity and attestation transaction types)
-import ledger.credits  # noqa: F401  (registers the credit transaction types)
 from ledger import accounts, chain
 from ledger.errors import MESSAGES, Code, TxError
-from ledger.handlers import lookup
+from ledger.rules import ChainRules
 from ledger.state import Overlay, StateReader
 from ledger.transition import check_tx
 from ledger.tx import Tx, decode_tx
@@ -114,6 +112,7 @@ class Mempool:
 
     def __init__(
         self,
+        rules: ChainRules,
         state: StateReader,
         chain_id: str,
         config: MempoolConfig | None = None,
@@ -122,6 +121,7 @@ class Mempool:
         now_ms: Callable[[], int] = wall_ms,
     ):
         """`clock` times parked transactions (node-local); `now_ms` is the block time a check assumes."""
+        self.rules = rules
         self.state = state
         self.chain_id = chain_id
         self.config = config or MempoolConfig()
@@ -179,7 +179,7 @@ class Mempool:
             raise TxError(Code.WRONG_CHAIN, f"transaction is for chain {tx.chain_id!r}, this is {self.chain_id!r}")
         if not accounts.is_known(self.state, tx.signer):
             raise TxError(Code.UNKNOWN_SIGNER)
-        return lookup(tx.type).parse(tx.body)
+        return self.rules.parse(tx.type, tx.body)
 
     def check_expiry(self, tx: Tx, next_height: int) -> None:
         """Not expired, and not expiring further ahead than this node keeps transactions."""
@@ -213,7 +213,7 @@ class Mempool:
         if signature_ok is None:
             body = self.check_static(tx)
         elif body is None:
-            body = lookup(tx.type).parse(tx.body)
+            body = self.rules.parse(tx.type, tx.body)
         self.check_expiry(tx, next_height)
         committed = self._sync_base(tx.signer)
         if committed is None:
@@ -354,7 +354,7 @@ class Mempool:
     def _execute(self, overlay: Overlay, tx: Tx, body: Any, height: int) -> tuple[Code, Overlay]:
         """Run the transaction's execution rules on a new layer over `overlay` (merge it to keep them)."""
         layer = overlay.child()
-        return check_tx(layer, tx, body, self.chain_id, height, self._now_ms()), layer
+        return check_tx(self.rules, layer, tx, body, self.chain_id, height, self._now_ms()), layer
 
     def _view(self, signer: bytes, height: int) -> _View:
         """The account's checked overlay, built from the committed state if there is none: its

@@ -34,6 +34,7 @@ from pathlib import Path
 from aiohttp import web
 
 from genesis.document import Genesis, GenesisError, load_genesis
+from genesis.rules import RULES
 from identity.records import is_registrar
 from ledger import chain
 from ledger.address import from_address, to_address
@@ -202,7 +203,7 @@ def build_app(setup: NodeSetup) -> web.Application:
         verify_pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="verify")
         served = False
         try:
-            mempool = Mempool(store.state, setup.genesis.chain_id, setup.config.mempool)
+            mempool = Mempool(RULES, store.state, setup.genesis.chain_id, setup.config.mempool)
             app[NODE] = NodeContext(
                 store=store,
                 mempool=mempool,

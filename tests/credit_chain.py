@@ -112,12 +112,12 @@ def prefixed_total(state_items: dict[bytes, bytes], prefix: bytes, class_id: str
 
 
 def check_books(c: Chain, classes=CLASSES) -> None:
-    """issued = held + redeemed + reclaimed for every class; the per-holder and per-provider
+    """issued = held + escrowed + redeemed + reclaimed for every class; the per-holder and per-provider
     totals agree with the books; the follower agrees and the root is the definition's."""
     items = c.state.items
     for class_id in classes:
         k = credits.get_class(c.state, class_id)
-        assert k.issued == held(items, class_id) + k.redeemed + k.reclaimed, class_id
+        assert k.issued == held(items, class_id) + k.escrowed + k.redeemed + k.reclaimed, class_id
         assert k.supply == held(items, class_id)
         assert prefixed_total(items, rules.PREFIX_REDEEMED, class_id) == k.redeemed
         if k.holder_cap:

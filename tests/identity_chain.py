@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 
-import identity  # noqa: F401  (registers the identity and attestation transaction types)
 from genesis.document import parse_genesis
+from genesis.rules import RULES
 from identity.binding import sign_binding
 from ledger import accounts
 from ledger.address import to_address
@@ -93,13 +93,13 @@ class Chain:
         does not know (FORMAT.md §8.1) is left out instead, and so are the later ones of that
         signer in the batch (their nonces counted on it)."""
         block, outcome, rejected = build_block(
-            self.state, self.tree, self.head, CHAIN_ID, VALIDATOR.pubkey, time_ms or self.head.time_ms + 1000, txs
+            RULES, self.state, self.tree, self.head, CHAIN_ID, VALIDATOR.pubkey, time_ms or self.head.time_ms + 1000, txs
         )
         if strangers:
             check_only_strangers_left_out(self.state, rejected)
         else:
             assert rejected == [], rejected
-        follower = apply_block(self.follower_state, self.tree, self.head, block, CHAIN_ID)
+        follower = apply_block(RULES, self.follower_state, self.tree, self.head, block, CHAIN_ID)
         assert follower.state_root == outcome.state_root
         self.state.apply(outcome.state_changes)
         self.follower_state.apply(follower.state_changes)
@@ -117,7 +117,7 @@ class Chain:
         """The admission code of a transaction no block may hold (build_block leaves it out)."""
         tx = self.tx(key, type_, body)
         block, _, rejected = build_block(
-            self.state, self.tree, self.head, CHAIN_ID, VALIDATOR.pubkey, self.head.time_ms + 1000, [tx]
+            RULES, self.state, self.tree, self.head, CHAIN_ID, VALIDATOR.pubkey, self.head.time_ms + 1000, [tx]
         )
         assert block.txs == () and [t.hash for t, _ in rejected] == [tx.hash], rejected
         return rejected[0][1].code

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 import pytest
 
 from genesis.document import Genesis, parse_genesis
+from genesis.rules import RULES
 from ledger import credits
 from ledger.block import Block, Certificate, decode_raw_block, encode_raw_block, sign_precommit
 from ledger.crypto import SigningKey
@@ -130,7 +131,7 @@ class Year:
         return ListSource(list(self.chain.raw_blocks), self.genesis.hash())
 
     def export(self, **selection) -> list[Movement]:
-        return list(export_movements(self.source(), self.genesis, Selection(**selection)))
+        return list(export_movements(RULES, self.source(), self.genesis, Selection(**selection)))
 
 
 @pytest.fixture(scope="module")
@@ -269,7 +270,7 @@ def test_a_source_of_another_genesis_is_refused_before_any_block(year: Year) -> 
     doc["genesis_time_ms"] += 1
     other = parse_genesis(json.dumps(doc))
     with pytest.raises(ExportError, match="follows another genesis"):
-        list(export_movements(year.source(), other, Selection()))
+        list(export_movements(RULES, year.source(), other, Selection()))
 
 
 def test_a_source_that_claims_the_genesis_but_serves_another_chain_is_refused_at_block_1(year: Year) -> None:
@@ -278,7 +279,7 @@ def test_a_source_that_claims_the_genesis_but_serves_another_chain_is_refused_at
     other = parse_genesis(json.dumps(doc))
     lying = ListSource(list(year.chain.raw_blocks), other.hash())
     with pytest.raises(ExportError, match="block 1 does not follow this genesis"):
-        list(export_movements(lying, other, Selection()))
+        list(export_movements(RULES, lying, other, Selection()))
 
 
 def test_a_block_whose_certificate_is_not_the_validators_is_refused(year: Year) -> None:
@@ -288,7 +289,7 @@ def test_a_block_whose_certificate_is_not_the_validators_is_refused(year: Year) 
     forged = Certificate(5, 0, block.hash(), ((impostor.pubkey, sign_precommit(impostor, CHAIN_ID, 5, 0, block.hash())),))
     source.blocks[4] = encode_raw_block(block, forged)
     with pytest.raises(ExportError, match="invalid chain: certificate signer"):
-        list(export_movements(source, year.genesis, Selection()))
+        list(export_movements(RULES, source, year.genesis, Selection()))
 
 
 def test_a_block_whose_results_were_altered_is_refused(year: Year) -> None:
@@ -297,14 +298,14 @@ def test_a_block_whose_results_were_altered_is_refused(year: Year) -> None:
     block, certificate = decode_raw_block(source.blocks[index])
     source.blocks[index] = encode_raw_block(block._replace(results=(0, 0, 0)), certificate)
     with pytest.raises(ExportError, match="invalid chain"):
-        list(export_movements(source, year.genesis, Selection()))
+        list(export_movements(RULES, source, year.genesis, Selection()))
 
 
 def test_a_missing_block_is_an_error_not_a_short_statement(year: Year) -> None:
     source = year.source()
     source.blocks[3] = None  # type: ignore[call-overload]
     with pytest.raises(ExportError, match="block 4 is missing"):
-        list(export_movements(source, year.genesis, Selection()))
+        list(export_movements(RULES, source, year.genesis, Selection()))
 
 
 def test_a_block_time_no_iso_date_can_write_is_an_error_not_a_traceback() -> None:
@@ -312,7 +313,7 @@ def test_a_block_time_no_iso_date_can_write_is_an_error_not_a_traceback() -> Non
     c.at(MAX_ISO_TIME_MS + 1)
     genesis = parse_genesis(json.dumps(credit_genesis_document()))
     with pytest.raises(ExportError, match="past the year 9999"):
-        list(export_movements(ListSource(c.raw_blocks, genesis.hash()), genesis, Selection()))
+        list(export_movements(RULES, ListSource(c.raw_blocks, genesis.hash()), genesis, Selection()))
 
 
 def test_progress_is_printed_at_most_once_per_interval() -> None:

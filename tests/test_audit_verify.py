@@ -25,6 +25,8 @@ import plyvel
 import pytest
 
 from genesis.document import Genesis, load_genesis, parse_genesis
+from genesis.rules import RULES
+from identity.invariants import check_identities
 from ledger import accounts, credits
 from ledger.address import to_address
 from ledger.block import (
@@ -36,13 +38,14 @@ from ledger.block import (
     sign_precommit,
     tx_root,
 )
+from ledger.credit_invariants import check_credits
 from ledger.crypto import SigningKey
 from ledger.encoding import decode, encode
-from ledger.evidence import build_evidence_body
+from ledger.evidence import build_evidence_body, check_evidence_records
+from ledger.invariants import InvariantBroken
 from ledger.transition import ChainHead
 from ledger.tx import sign_tx
 from ledger.votes import PREVOTE, sign_vote
-from node.audit import invariants
 from node.audit.source import DataDirSource
 from node.audit.verify import AuditFailure, AuditReport, Progress, verify_chain
 from node.bench.chain import build_transfer_chain
@@ -125,7 +128,7 @@ def audited() -> AuditedChain:
 
 def fails(audited: AuditedChain, raws: list[bytes | None] | None = None, **kw) -> AuditFailure:
     with pytest.raises(AuditFailure) as caught:
-        verify_chain(audited.genesis, audited.source(raws, **kw), workers=2)
+        verify_chain(RULES, audited.genesis, audited.source(raws, **kw), workers=2)
     return caught.value
 
 
@@ -150,7 +153,7 @@ def with_txs(block: Block, txs: tuple[bytes, ...]) -> Block:
 
 def test_a_valid_chain_verifies_with_its_invariants_and_reports_what_it_checked(audited: AuditedChain) -> None:
     seen: list[Progress] = []
-    report = verify_chain(audited.genesis, audited.source(), workers=3, progress=seen.append)
+    report = verify_chain(RULES, audited.genesis, audited.source(), workers=3, progress=seen.append)
     assert isinstance(report, AuditReport)
     assert (report.height, report.blocks) == (audited.head.height, len(audited.blocks))
     assert report.txs == sum(len(b.txs) for b in audited.blocks)
@@ -163,8 +166,8 @@ def test_a_valid_chain_verifies_with_its_invariants_and_reports_what_it_checked(
 
 
 def test_one_thread_and_many_give_the_same_verdict(audited: AuditedChain) -> None:
-    one = verify_chain(audited.genesis, audited.source(), workers=1)
-    many = verify_chain(audited.genesis, audited.source(), workers=8)
+    one = verify_chain(RULES, audited.genesis, audited.source(), workers=1)
+    many = verify_chain(RULES, audited.genesis, audited.source(), workers=8)
     assert (one.state_root, one.head_hash, one.txs) == (many.state_root, many.head_hash, many.txs)
 
 
@@ -173,7 +176,7 @@ def test_a_chain_with_no_blocks_yet_verifies_at_genesis(audited: AuditedChain) -
 
     g = audited.genesis
     at_genesis = ChainHead(0, g.hash(), full_root(g.initial_state().items()), g.genesis_time_ms)
-    report = verify_chain(g, audited.source([], at_genesis))
+    report = verify_chain(RULES, g, audited.source([], at_genesis))
     assert (report.height, report.txs, report.head_hash) == (0, 0, g.hash().hex())
     assert (report.classes, report.identities) == (4, 0)
 
@@ -185,7 +188,7 @@ def test_a_source_on_another_genesis_fails_before_block_1(audited: AuditedChain)
     source = audited.source()
     source.claimed_genesis = bytes(32)
     with pytest.raises(AuditFailure) as caught:
-        verify_chain(audited.genesis, source)
+        verify_chain(RULES, audited.genesis, source)
     assert (caught.value.check, caught.value.height) == ("genesis", 0)
     assert audited.genesis.hash().hex() in caught.value.message
 
@@ -208,7 +211,7 @@ def test_a_source_that_fails_mid_chain_stops_the_audit_with_its_error(audited: A
 
     source = FailingSource(audited.genesis.hash(), list(audited.raws), audited.head)
     with pytest.raises(SourceError, match="block 3: the node went away"):
-        verify_chain(audited.genesis, source, workers=2)
+        verify_chain(RULES, audited.genesis, source, workers=2)
 
 
 def test_a_head_that_is_not_the_last_verified_block_fails(audited: AuditedChain) -> None:
@@ -399,24 +402,24 @@ class DictReader:
         self.get = items.get
 
 
-def broken(items: dict[bytes, bytes], check) -> invariants.InvariantBroken:
-    with pytest.raises(invariants.InvariantBroken) as caught:
+def broken(items: dict[bytes, bytes], check) -> InvariantBroken:
+    with pytest.raises(InvariantBroken) as caught:
         check(DictReader(items), scan_of(items))
     return caught.value
 
 
 def test_the_invariants_hold_on_the_chain_state(audited: AuditedChain) -> None:
     items = audited.state_items
-    assert invariants.check_credits(DictReader(items), scan_of(items)) == 4
-    assert invariants.check_identities(DictReader(items), scan_of(items)) == 4
-    assert invariants.check_evidence_records(DictReader(items), scan_of(items), CHAIN_ID, audited.head.height) == 1
+    assert check_credits(DictReader(items), scan_of(items)) == 4
+    assert check_identities(DictReader(items), scan_of(items)) == 4
+    assert check_evidence_records(DictReader(items), scan_of(items), CHAIN_ID, audited.head.height) == 1
 
 
 def test_a_balance_out_of_the_books_breaks_them(audited: AuditedChain) -> None:
     items = dict(audited.state_items)
     key = credits.balance_key(KEYS[0].pubkey, "eur")
     items[key] = encode(decode(items[key]) + 1)
-    failure = broken(items, invariants.check_credits)
+    failure = broken(items, check_credits)
     assert failure.check == "books" and "class eur: the books do not balance" in failure.message
 
 
@@ -424,7 +427,7 @@ def test_a_zero_or_negative_balance_is_named(audited: AuditedChain) -> None:
     for value in (0, -5):
         items = dict(audited.state_items)
         items[credits.balance_key(KEYS[0].pubkey, "eur")] = encode(value)
-        failure = broken(items, invariants.check_credits)
+        failure = broken(items, check_credits)
         assert failure.check == "balance" and f"holds {value}" in failure.message
 
 
@@ -432,7 +435,7 @@ def test_a_redemption_total_that_disagrees_with_the_books_is_named(audited: Audi
     items = dict(audited.state_items)
     key = next(k for k in items if k.startswith(b"credit/redeemed/virtue/"))
     items[key] = encode(decode(items[key]) + 1)
-    assert "per-provider redemptions" in broken(items, invariants.check_credits).message
+    assert "per-provider redemptions" in broken(items, check_credits).message
 
 
 def test_two_identities_with_one_tag_are_caught(audited: AuditedChain) -> None:
@@ -442,7 +445,7 @@ def test_two_identities_with_one_tag_are_caught(audited: AuditedChain) -> None:
     first = idr.decode_identity(items[idr.identity_key(IDS[0])])
     second = idr.decode_identity(items[idr.identity_key(IDS[1])])
     items[idr.identity_key(IDS[1])] = second._replace(tag=first.tag).encode()
-    failure = broken(items, invariants.check_identities)
+    failure = broken(items, check_identities)
     assert failure.check == "identity" and first.tag.hex() in failure.message
 
 
@@ -450,9 +453,9 @@ def test_a_balance_holder_the_chain_does_not_know_is_caught(audited: AuditedChai
     """Credits arriving make an account known (FORMAT.md §6.3); a state with a balance and no `acct/` is broken."""
     items = dict(audited.state_items)
     del items[accounts.account_key(KEYS[2].pubkey)]
-    failure = broken(items, invariants.check_credits)
+    failure = broken(items, check_credits)
     assert failure.check == "balance" and "account record" in failure.message and failure.account == KEYS[2].pubkey
-    failure = broken(items, invariants.check_identities)  # KEYS[2] is also an identity's key
+    failure = broken(items, check_identities)  # KEYS[2] is also an identity's key
     assert failure.check == "identity" and "account record" in failure.message
 
 
@@ -461,7 +464,7 @@ def test_a_key_bound_to_an_identity_that_does_not_hold_it_is_caught(audited: Aud
 
     items = dict(audited.state_items)
     items[idr.account_key(KEYS[0].pubkey)] = encode(IDS[1])
-    failure = broken(items, invariants.check_identities)
+    failure = broken(items, check_identities)
     assert failure.check == "identity" and to_address(KEYS[0].pubkey) in failure.message
 
 
@@ -469,7 +472,7 @@ def test_an_evidence_record_under_another_offence_is_caught(audited: AuditedChai
     items = dict(audited.state_items)
     key = next(k for k in items if k.startswith(b"evidence/"))
     items[key[:-1] + bytes([2])] = items.pop(key)
-    failure = broken(items, lambda s, scan: invariants.check_evidence_records(s, scan, CHAIN_ID, 99))
+    failure = broken(items, lambda s, scan: check_evidence_records(s, scan, CHAIN_ID, 99))
     assert failure.check == "evidence" and "another offence" in failure.message
 
 
@@ -498,7 +501,7 @@ def tampered_copy(home: Path, tmp_path: Path, key: bytes, value: bytes | None) -
 def audit_data(home: Path) -> AuditReport:
     source = DataDirSource(home)
     try:
-        return verify_chain(load_genesis(home / "genesis.json"), source, workers=2)
+        return verify_chain(RULES, load_genesis(home / "genesis.json"), source, workers=2)
     finally:
         source.close()
 

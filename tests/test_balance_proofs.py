@@ -14,6 +14,7 @@ import threading
 import pytest
 
 from genesis.document import parse_genesis
+from genesis.rules import RULES
 from ledger.address import to_address
 from ledger.block import Certificate, sign_precommit
 from ledger.crypto import SigningKey
@@ -50,7 +51,7 @@ def store(tmp_path):
 def commit_cent_to_bob(store: Store) -> None:
     head = store.head()
     tx = sign_tx(ALICE, CHAIN_ID, "credits.transfer", head.height, 10**6, ("eur", BOB.pubkey, 1, ""))
-    block, outcome, rejected = build_block(store.state, store.tree, head, CHAIN_ID, VALIDATOR.pubkey,
+    block, outcome, rejected = build_block(RULES, store.state, store.tree, head, CHAIN_ID, VALIDATOR.pubkey,
                                            head.time_ms + 1000, [tx])
     assert not rejected
     height, block_hash = block.header.height, block.hash()

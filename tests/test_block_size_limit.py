@@ -12,6 +12,7 @@ import json
 import pytest
 
 from genesis.document import parse_genesis
+from genesis.rules import RULES
 from ledger.address import to_address
 from ledger.crypto import SigningKey
 from ledger.store import Store
@@ -31,7 +32,7 @@ def driver(tmp_path, validators: int, timeout_propose_ms: int = 1000, block_inte
     store.init_genesis(g.hash(), g.initial_state(), 1)
     config = NodeConfig(block_interval_ms=block_interval_ms,
                         consensus=ConsensusConfig(timeout_propose_ms=timeout_propose_ms))
-    return Driver(store, Mempool(store.state, "limit", MempoolConfig(max_txs=1000)), KEYS[0], "limit", config, True, None)
+    return Driver(store, Mempool(RULES, store.state, "limit", MempoolConfig(max_txs=1000)), KEYS[0], "limit", config, True, None)
 
 
 def test_a_lone_validator_builds_blocks_as_large_as_the_chain_allows(tmp_path):

@@ -15,13 +15,15 @@ import json
 import pytest
 
 from genesis.document import GenesisError, parse_genesis
+from genesis.rules import RULES
 from ledger import credit_rules as rules
 from ledger import credits
 from ledger.address import to_address
+from ledger.credit_txs import MODULE as CREDITS
 from ledger.encoding import decode, encode
 from ledger.errors import Code, TxError
 from ledger.fields import MAX_AMOUNT
-from ledger.handlers import parse_body
+from ledger.rules import ChainRules
 from ledger.state import DictState, Overlay
 from tests.credit_chain import (
     BUDGET,
@@ -91,10 +93,10 @@ def test_create_class_writes_every_rule_sorted_with_empty_books(c):
 ])
 def test_create_class_bodies_that_break_a_field_rule_are_malformed(field, value):
     body = ["k", "K", 2, "welfare", (), "p2p", (), VALID_FROM, VALID_UNTIL, 0, 0, None]
-    parse_body("credits.create_class", tuple(body))
+    RULES.parse("credits.create_class", tuple(body))
     body[field] = value
     with pytest.raises(TxError) as err:
-        parse_body("credits.create_class", tuple(body))
+        RULES.parse("credits.create_class", tuple(body))
     assert err.value.code == Code.MALFORMED
 
 
@@ -210,7 +212,7 @@ def test_after_expiry_nothing_is_paid_issued_or_transferred_but_providers_still_
     assert c.send_at(VALID_UNTIL, A, "credits.pay", ("welfare", PROVIDER.pubkey, 10, "health", "o-2")) == Code.CLASS_EXPIRED
     assert c.send(ISSUER, "credits.issue", ("welfare", A.pubkey, 10, "")) == Code.CLASS_EXPIRED
     assert c.send(PROVIDER, "credits.redeem", ("welfare", 40, "invoice 2026-12")) == Code.OK
-    assert c.cls("welfare")[12:] == (300, 40, 0)
+    assert c.cls("welfare")[12:] == (300, 40, 0, 0)
     check_books(c)
 
 
@@ -312,7 +314,7 @@ def test_redeem_by_a_non_provider_is_not_provider_and_by_a_provider_burns_and_bo
     assert c.send(B, "credits.pay", ("welfare", PROVIDER.pubkey, 30, "health", "o-2")) == Code.OK
     assert c.send(PROVIDER, "credits.redeem", ("welfare", 151, "s")) == Code.INSUFFICIENT_BALANCE
     assert c.send(PROVIDER, "credits.redeem", ("welfare", 100, "SEPA 2026-03-01 #17")) == Code.OK
-    assert c.cls("welfare")[12:] == (600, 100, 0)
+    assert c.cls("welfare")[12:] == (600, 100, 0, 0)
     assert decode(c.state.items[rules.redeemed_key("welfare", PROVIDER.pubkey)]) == 100
     assert c.balance(PROVIDER, "welfare") == 50
     check_books(c)
@@ -329,7 +331,7 @@ def test_reclaim_before_expiry_is_refused_after_it_burns_the_listed_balances(c):
     assert c.send(A, "credits.reclaim", ("welfare", holders)) == Code.NOT_ISSUER
     assert c.send(ISSUER, "credits.reclaim", ("welfare", holders)) == Code.OK
     assert c.balance(A, "welfare") == c.balance(B, "welfare") == 0
-    assert c.cls("welfare")[12:] == (500, 0, 500) and c.cls("welfare").supply == 0
+    assert c.cls("welfare")[12:] == (500, 0, 500, 0) and c.cls("welfare").supply == 0
     check_books(c)
 
 
@@ -345,7 +347,7 @@ def test_reclaim_before_expiry_is_refused_after_it_burns_the_listed_balances(c):
 ])
 def test_malformed_movement_bodies_are_refused_at_admission(type_, body):
     with pytest.raises(TxError) as err:
-        parse_body(type_, body)
+        RULES.parse(type_, body)
     assert err.value.code == Code.MALFORMED
 
 
@@ -393,11 +395,11 @@ def test_a_running_total_that_would_overflow_is_amount_overflow():
     assert err.value.code == Code.AMOUNT_OVERFLOW and decode(state.get(key)) == MAX_AMOUNT
 
 
-def test_with_no_identity_source_nobody_is_eligible_nor_a_registrar(monkeypatch, c):
-    """The ledger alone fails closed: eligibility and federation accreditation need the registry's hook."""
-    assert rules.holds_attribute(c.state, A.pubkey, "member:coop-a", c.height)
-    assert rules.is_registrar(c.state, REGISTRAR.pubkey)
-    monkeypatch.setattr(rules, "_ATTRIBUTE_SOURCES", [])
-    monkeypatch.setattr(rules, "_REGISTRAR_SOURCES", [])
-    assert not rules.holds_attribute(c.state, A.pubkey, "member:coop-a", c.height)
-    assert not rules.is_registrar(c.state, REGISTRAR.pubkey)
+def test_with_no_identity_module_nobody_is_eligible_nor_a_registrar(c):
+    """Rules without the identity module fail closed: eligibility and federation accreditation come from it."""
+    assert RULES.holds_attribute(c.state, A.pubkey, "member:coop-a", c.height)
+    assert RULES.is_registrar(c.state, REGISTRAR.pubkey)
+    credits_alone = ChainRules((CREDITS,))
+    assert not credits_alone.holds_attribute(c.state, A.pubkey, "member:coop-a", c.height)
+    assert not credits_alone.is_registrar(c.state, REGISTRAR.pubkey)
+    credits_alone.check_can_spend(c.state, A.pubkey)  # and no guard refuses a spender

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import pytest
 
+from genesis.rules import RULES
 from ledger import accounts
 from ledger.crypto import SigningKey
 from ledger.encoding import decode, encode
@@ -220,7 +221,7 @@ def test_a_malformed_body_is_refused_at_admission(case):
     body = make() if callable(make) else make
     tx = evidence_tx(node, body)
     with pytest.raises(TxError) as refused:
-        check_envelope(node.state, tx, CHAIN_ID, 1)
+        check_envelope(RULES, node.state, tx, CHAIN_ID, 1)
     assert refused.value.code == Code.MALFORMED
     block, _, rejected = node.propose([tx])
     assert block.txs == () and [error.code for _, error in rejected] == [Code.MALFORMED]

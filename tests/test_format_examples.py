@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from genesis.document import parse_genesis
+from genesis.rules import RULES
 from ledger import chain
 from ledger.address import to_address
 from ledger.block import PRECOMMIT, Certificate, encode_raw_block, sign_precommit, vote_payload
@@ -235,10 +236,10 @@ def example_block1():
     validators = chain.get_validators(DictState(state))
     proposer = chain.proposer(validators, 1, 0)
     block, outcome, rejected = build_block(
-        DictState(state), tree, head, CHAIN_ID, proposer, BLOCK1_TIME_MS, [example_tx()]
+        RULES, DictState(state), tree, head, CHAIN_ID, proposer, BLOCK1_TIME_MS, [example_tx()]
     )
     assert not rejected
-    assert apply_block(DictState(state), tree, head, block, CHAIN_ID).state_root == outcome.state_root
+    assert apply_block(RULES, DictState(state), tree, head, block, CHAIN_ID).state_root == outcome.state_root
     return block, outcome
 
 

@@ -21,8 +21,9 @@ import json
 from typing import Any
 
 from genesis.document import parse_genesis
+from genesis.rules import RULES
 from ledger.address import to_address
-from ledger.credits import TRANSFER
+from ledger.credit_txs import TRANSFER
 from ledger.crypto import SigningKey
 from ledger.store import Store
 from ledger.tx import Tx, decode_tx, sign_tx
@@ -67,7 +68,7 @@ def test_gossip_admits_only_what_a_client_could_submit(tmp_path) -> None:
     }))
     store = Store(tmp_path / "db")
     store.init_genesis(g.hash(), g.initial_state(), 1)
-    mempool = Mempool(store.state, CHAIN)
+    mempool = Mempool(RULES, store.state, CHAIN)
     driver = Driver(store, mempool, SigningKey(bytes([0xEE]) * 32), CHAIN, NodeConfig(), voting=False,
                     sign_state=None)
     net = Recorder()

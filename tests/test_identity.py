@@ -28,6 +28,7 @@ import json
 import pytest
 
 from genesis.document import GenesisError, parse_genesis
+from genesis.rules import RULES
 from identity import records
 from identity.binding import binding_message
 from identity.records import (
@@ -192,7 +193,7 @@ def test_a_malformed_body_is_refused_at_admission(type_, body):
     c = Chain()
     tx = c.tx(A, type_, body)
     with pytest.raises(TxError) as exc:
-        check_envelope(c.state, tx, CHAIN_ID, 1)
+        check_envelope(RULES, c.state, tx, CHAIN_ID, 1)
     assert exc.value.code == Code.MALFORMED
 
 

@@ -15,9 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from genesis.document import parse_genesis
+from genesis.rules import RULES
 from ledger import accounts, credits
 from ledger.address import to_address
-from ledger.credits import TRANSFER
+from ledger.credit_txs import TRANSFER
 from ledger.crypto import SigningKey
 from ledger.encoding import encode
 from ledger.errors import Code, TxError
@@ -71,7 +72,7 @@ def clock() -> FakeClock:
 
 
 def mempool(state: DictState, clock: FakeClock | None = None, **config) -> Mempool:
-    return Mempool(state, CHAIN, MempoolConfig(**({"max_txs": 10} | config)), clock=clock or FakeClock(),
+    return Mempool(RULES, state, CHAIN, MempoolConfig(**({"max_txs": 10} | config)), clock=clock or FakeClock(),
                    now_ms=lambda: 2)
 
 
@@ -394,7 +395,7 @@ def test_a_commit_elsewhere_that_fills_a_gap_makes_the_parked_includable(pool: M
 
 
 def test_drop_remembers_a_bounded_number_of_rejections(state: DictState) -> None:
-    pool = Mempool(state, CHAIN, MempoolConfig(max_txs=10), rejected_memory=2)
+    pool = Mempool(RULES, state, CHAIN, MempoolConfig(max_txs=10), rejected_memory=2)
     txs = [transfer(A, n) for n in range(3)]
     for tx in txs:
         pool.admit(tx, 1)

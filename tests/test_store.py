@@ -14,6 +14,7 @@ import json
 import pytest
 
 from genesis.document import parse_genesis
+from genesis.rules import RULES
 from ledger import credits
 from ledger.address import to_address
 from ledger.block import Certificate, decode_raw_block, sign_precommit
@@ -44,9 +45,9 @@ def genesis():
 
 def commit(store: Store, txs, time_ms: int):
     head = store.head()
-    block, outcome, rejected = build_block(store.state, store.tree, head, CHAIN_ID, VALIDATOR.pubkey, time_ms, txs)
+    block, outcome, rejected = build_block(RULES, store.state, store.tree, head, CHAIN_ID, VALIDATOR.pubkey, time_ms, txs)
     assert not rejected
-    apply_block(store.state, store.tree, head, block, CHAIN_ID)
+    apply_block(RULES, store.state, store.tree, head, block, CHAIN_ID)
     cert = Certificate(block.header.height, 0, block.hash(),
                        ((VALIDATOR.pubkey, sign_precommit(VALIDATOR, CHAIN_ID, block.header.height, 0, block.hash())),))
     return block, cert, store.commit_block(block, cert, outcome)

@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from genesis.document import parse_genesis
+from genesis.rules import RULES
 from ledger import accounts, chain, credits
 from ledger.address import to_address
 from ledger.block import Block, results_root, tx_root
@@ -81,12 +82,12 @@ class Node:
 
     def propose(self, txs, time_ms=None):
         return build_block(
-            self.state, self.tree, self.head, CHAIN_ID, VALIDATOR.pubkey,
+            RULES, self.state, self.tree, self.head, CHAIN_ID, VALIDATOR.pubkey,
             time_ms or self.head.time_ms + 1000, txs,
         )
 
     def apply(self, block: Block):
-        outcome = apply_block(self.state, self.tree, self.head, block, CHAIN_ID)
+        outcome = apply_block(RULES, self.state, self.tree, self.head, block, CHAIN_ID)
         self._commit(outcome.tree_writes, outcome.state_changes)
         h = block.header
         self.head = ChainHead(h.height, h.hash(), h.state_root, h.time_ms)
@@ -223,7 +224,7 @@ def chain_with_block():
     ]
     block, _, rejected = node.propose(txs)
     assert not rejected
-    apply_block(node.state, node.tree, node.head, block, CHAIN_ID)  # the untampered block is valid
+    apply_block(RULES, node.state, node.tree, node.head, block, CHAIN_ID)  # the untampered block is valid
     return node, block
 
 
@@ -265,14 +266,14 @@ TAMPERINGS = {
 def test_apply_block_refuses_a_block_with_tampered(chain_with_block, what):
     node, block = chain_with_block
     with pytest.raises(BlockInvalid):
-        apply_block(node.state, node.tree, node.head, TAMPERINGS[what](block), CHAIN_ID)
+        apply_block(RULES, node.state, node.tree, node.head, TAMPERINGS[what](block), CHAIN_ID)
 
 
 def test_signatures_verified_up_front_in_threads_give_the_same_outcome(chain_with_block):
     node, block = chain_with_block
-    alone = apply_block(node.state, node.tree, node.head, block, CHAIN_ID)
+    alone = apply_block(RULES, node.state, node.tree, node.head, block, CHAIN_ID)
     with ThreadPoolExecutor(2) as executor:
-        threaded = apply_block(node.state, node.tree, node.head, block, CHAIN_ID, executor=executor)
+        threaded = apply_block(RULES, node.state, node.tree, node.head, block, CHAIN_ID, executor=executor)
     assert threaded == alone
 
 
@@ -282,9 +283,9 @@ def test_signatures_verified_up_front_in_threads_refuse_a_tampered_block_alike(c
     node, block = chain_with_block
     tampered = TAMPERINGS[what](block)
     with pytest.raises(BlockInvalid) as alone:
-        apply_block(node.state, node.tree, node.head, tampered, CHAIN_ID)
+        apply_block(RULES, node.state, node.tree, node.head, tampered, CHAIN_ID)
     with ThreadPoolExecutor(2) as executor, pytest.raises(BlockInvalid) as threaded:
-        apply_block(node.state, node.tree, node.head, tampered, CHAIN_ID, executor=executor)
+        apply_block(RULES, node.state, node.tree, node.head, tampered, CHAIN_ID, executor=executor)
     assert str(threaded.value) == str(alone.value)
 
 
@@ -294,7 +295,7 @@ def test_apply_block_refuses_a_replayed_transaction_even_with_consistent_roots(c
     results = (*block.results, 0)
     forged = with_header(block._replace(txs=txs, results=results), tx_root=tx_root(txs), results_root=results_root(results))
     with pytest.raises(BlockInvalid, match="transaction 2"):
-        apply_block(node.state, node.tree, node.head, forged, CHAIN_ID)
+        apply_block(RULES, node.state, node.tree, node.head, forged, CHAIN_ID)
 
 
 @pytest.mark.parametrize(
@@ -309,13 +310,13 @@ def test_an_undecodable_transaction_is_reported_after_the_tx_root_and_at_its_own
     if tx_root_fixed:
         forged = with_header(forged, tx_root=tx_root(txs))
     with pytest.raises(BlockInvalid, match=reason):
-        apply_block(node.state, node.tree, node.head, forged, CHAIN_ID)
+        apply_block(RULES, node.state, node.tree, node.head, forged, CHAIN_ID)
 
 
 def test_apply_block_refuses_another_chains_block(chain_with_block):
     node, block = chain_with_block
     with pytest.raises(BlockInvalid):
-        apply_block(node.state, node.tree, node.head, block, "other-chain")
+        apply_block(RULES, node.state, node.tree, node.head, block, "other-chain")
 
 
 def test_apply_block_refuses_a_block_that_carries_a_strangers_transaction():
@@ -327,11 +328,11 @@ def test_apply_block_refuses_a_block_that_carries_a_strangers_transaction():
     assert node.propose([tx])[2][0][1].code == Code.UNKNOWN_SIGNER  # an honest proposer leaves it out
     pretending = Overlay(node.state)
     accounts.ensure_known(pretending, stranger.pubkey)
-    block, _, rejected = build_block(pretending, node.tree, node.head, CHAIN_ID, VALIDATOR.pubkey,
+    block, _, rejected = build_block(RULES, pretending, node.tree, node.head, CHAIN_ID, VALIDATOR.pubkey,
                                      node.head.time_ms + 1000, [tx])
     assert rejected == [] and block.results == (Code.INSUFFICIENT_BALANCE,)
     with pytest.raises(BlockInvalid, match="transaction 0: the chain does not know the signer"):
-        apply_block(node.state, node.tree, node.head, block, CHAIN_ID)
+        apply_block(RULES, node.state, node.tree, node.head, block, CHAIN_ID)
 
 
 def test_credits_arriving_make_an_account_known_within_the_block():
@@ -390,4 +391,4 @@ def test_apply_block_refuses_a_block_larger_than_max_block_bytes(chain_with_bloc
     tight = Overlay(node.state)
     chain.set_params(tight, chain.get_params(node.state)._replace(max_block_bytes=sum(map(len, block.txs)) - 1))
     with pytest.raises(BlockInvalid, match="exceed"):
-        apply_block(tight, node.tree, node.head, block, CHAIN_ID)
+        apply_block(RULES, tight, node.tree, node.head, block, CHAIN_ID)

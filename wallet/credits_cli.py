@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ledger import credit_rules, fields
-from ledger.credit_moves import MAX_RECLAIM
+from ledger.credit_txs import MAX_RECLAIM
 from ledger.credits import CLASS_ID, MAX_DECIMALS, MAX_MEMO, MAX_NAME
 from ledger.errors import TxError
 from node.cli_common import CliError, emit, format_amount, parse_amount

@@ -13,12 +13,11 @@ import json
 import re
 from typing import Any
 
-import identity  # noqa: F401  (registers the identity and attestation transaction types)
-import ledger.credits  # noqa: F401  (registers the credit transaction types)
+from genesis.rules import RULES
 from ledger.address import ADDRESS_LEN, PREFIX, AddressError, from_address
 from ledger.crypto import SigningKey
 from ledger.errors import TxError
-from ledger.handlers import REGISTRY, parse_body
+from ledger.rules import ChainRules
 from ledger.tx import MAX_NONCE, Tx, sign_tx
 
 TRANSFER = "credits.transfer"
@@ -68,13 +67,13 @@ def body_from_json(text: str) -> tuple:
     return _from_json(value, "body")
 
 
-def check_body(type_: str, body: tuple) -> None:
+def check_body(type_: str, body: tuple, rules: ChainRules = RULES) -> None:
     """The ledger's own admission check of the body, run before anything is signed."""
-    if type_ not in REGISTRY:
-        known = ", ".join(sorted(REGISTRY))
+    if type_ not in rules.type_names:
+        known = ", ".join(rules.type_names)
         raise BuildError(f"unknown transaction type {type_!r} (this wallet knows: {known})")
     try:
-        parse_body(type_, body)
+        rules.parse(type_, body)
     except TxError as exc:
         raise BuildError(f"malformed {type_} body: {exc.message}") from None
 

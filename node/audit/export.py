@@ -4,25 +4,22 @@ Why a replay rather than reading transaction bodies. A body says what its
 signer asked for; the chain decides what happened. Most bodies carry their
 amount, but a `credits.reclaim` does not (it takes each listed holder's whole
 balance at that moment), a failed transaction moves nothing although its body
-names an amount, and a future type may move credits in ways no body shows.
-So the exporter replays the chain from genesis into a scratch store with the
-same `apply_block` the node runs (checking every block, state root and commit
-certificate on the way), and re-executes each block's transactions one by one
-on a layer over the pre-block state to get each transaction's own writes.
-Every movement's amount is then the balance change the chain itself made:
-
-- the movements read from a body (who pays whom, the mint side of an issue,
-  the burn side of a redeem or reclaim) must account for exactly the `bal/`
-  changes of that transaction, or the export stops with an error rather than
-  print a statement the chain does not bear out;
-- the re-executed block must write exactly what `apply_block` wrote, so the
-  per-transaction view and the committed block cannot drift apart.
+names an amount, and an end-of-block step (an escrow released at its
+deadline) has no body at all. So the exporter replays the chain from genesis
+into a scratch store with the same `apply_block` the node runs (checking
+every block, state root and commit certificate on the way), and takes the
+movements the checked credit operations reported while executing each
+transaction and each end-of-block item (ledger/credit_ops.py). They must
+account for exactly the block's `bal/` changes, or the export stops with an
+error rather than print a statement the chain does not bear out.
 
 A movement is one debit and one credit of the same amount of one class; the
 mint side of an issue and the burn side of a redeem or reclaim have no
 account (FORMAT.md §6.3: issue is the only way in, redeem and reclaim the only
-ways out). An issue signed by a delegated operator moves the class issuer's
-books like any other issue: the class and its issuer are what select it.
+ways out), and credits locked into, released from or refunded from an escrow
+lot have the lot on the other side (`escrow:<lot hex>` in a row). An issue
+signed by a delegated operator moves the class issuer's books like any other
+issue: the class and its issuer are what select it.
 """
 
 from __future__ import annotations
@@ -34,18 +31,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import identity  # noqa: F401  (registers the identity types and the spend guard, as the node does)
 from genesis.document import Genesis
-from ledger import chain, credit_moves, credits  # (importing credits registers the credit types)
+from ledger import chain, credits
 from ledger.address import to_address
 from ledger.block import BlockFormatError, CertificateInvalid, decode_raw_block, verify_certificate
 from ledger.encoding import decode
-from ledger.errors import Code
-from ledger.handlers import lookup
-from ledger.state import Overlay
+from ledger.rules import ChainRules
+from ledger.state import Overlay, StateReader
 from ledger.store import Store
-from ledger.transition import BlockInvalid, BlockOutcome, apply_block, execute_tx
-from ledger.tx import Tx
+from ledger.transition import BlockInvalid, BlockOutcome, apply_block
 from node.audit.source import ChainSource
 from node.cli_common import format_amount
 
@@ -75,6 +69,7 @@ class Movement(NamedTuple):
     amount: int
     reference: str
     decimals: int  # of the class: how `amount` (base units) is written in the class's units
+    lot: bytes | None = None  # the escrow lot on the side that has no account, if any
 
     def row(self) -> dict[str, str | int]:
         """The CSV row: addresses in their text form, time in ISO 8601 UTC with milliseconds."""
@@ -83,13 +78,18 @@ class Movement(NamedTuple):
             "time": iso_time(self.time_ms),
             "tx_hash": self.tx_hash.hex(),
             "type": self.type,
-            "from": "" if self.sender is None else to_address(self.sender),
-            "to": "" if self.receiver is None else to_address(self.receiver),
+            "from": self._party(self.sender),
+            "to": self._party(self.receiver),
             "class": self.class_id,
             "amount": format_amount(self.amount, self.decimals),
             "amount_minor": self.amount,
             "reference": self.reference,
         }
+
+    def _party(self, account: bytes | None) -> str:
+        if account is not None:
+            return to_address(account)
+        return "" if self.lot is None else f"escrow:{self.lot.hex()}"
 
 
 def iso_time(time_ms: int) -> str:
@@ -130,15 +130,13 @@ class Selection(NamedTuple):
         return self.account is None or self.account in (movement.sender, movement.receiver)
 
 
-# --- reading movements from a transaction and its balance changes --------------------------------
+# --- holding movements to the chain's balance changes ------------------------------------------
 
 Deltas = dict[tuple[bytes, str], int]
-"""(holder, class_id) -> the balance change one transaction made (never 0)."""
-
-_Side = tuple[bytes | None, bytes | None, str, int, str]  # sender, receiver, class, amount, reference
+"""(holder, class_id) -> a balance change (never 0)."""
 
 
-def balance_deltas(before: Overlay, writes: dict[bytes, bytes | None]) -> Deltas:
+def balance_deltas(before: StateReader, writes: dict[bytes, bytes | None]) -> Deltas:
     """The `bal/` changes of `writes` against the state `before` them (FORMAT.md §9 key layout)."""
     deltas: Deltas = {}
     prefix = credits.PREFIX_BALANCE
@@ -152,37 +150,14 @@ def balance_deltas(before: Overlay, writes: dict[bytes, bytes | None]) -> Deltas
     return deltas
 
 
-def read_movements(tx: Tx, body: Any, deltas: Deltas) -> list[_Side]:
-    """What a successful transaction moved, in the order its body names the parties.
-
-    Amounts come from the body where the body fixes them (the execution
-    rules move exactly that), and from the balance changes where the chain
-    decides them (reclaim); `check_accounted` then holds both to the chain.
-    """
-    kind = tx.type
-    if kind == credits.ISSUE.name:
-        return [(None, body.to, body.class_id, body.amount, body.reason)]
-    if kind == credits.TRANSFER.name:
-        return [(tx.signer, body.to, body.class_id, body.amount, body.memo)]
-    if kind == credit_moves.PAY.name:
-        reference = f"{body.category}: {body.order_ref}" if body.order_ref else body.category
-        return [(tx.signer, body.provider, body.class_id, body.amount, reference)]
-    if kind == credit_moves.REDEEM.name:
-        return [(tx.signer, None, body.class_id, body.amount, body.settlement_ref)]
-    if kind == credit_moves.RECLAIM.name:
-        taken = ((holder, -deltas.get((holder, body.class_id), 0)) for holder in body.holders)
-        return [(holder, None, body.class_id, amount, "") for holder, amount in taken if amount > 0]
-    return []  # the other types move no credits; check_accounted holds them to that
-
-
-def check_accounted(sides: list[_Side], deltas: Deltas) -> bool:
-    """True if the movements add up to exactly the balance changes the transaction made."""
+def net_of(movements: list[Any]) -> Deltas:
+    """What the movements add up to per (account, class); a lot's side has no account."""
     net: Deltas = {}
-    for sender, receiver, class_id, amount, _ in sides:
-        for account, sign in ((sender, -1), (receiver, 1)):
+    for m in movements:
+        for account, sign in ((m.sender, -1), (m.receiver, 1)):
             if account is not None:
-                net[(account, class_id)] = net.get((account, class_id), 0) + sign * amount
-    return {k: v for k, v in net.items() if v} == deltas
+                net[(account, m.class_id)] = net.get((account, m.class_id), 0) + sign * m.amount
+    return {k: v for k, v in net.items() if v}
 
 
 # --- the replay -----------------------------------------------------------------------------------
@@ -195,7 +170,8 @@ class ChainReplay:
     crash of the auditor loses nothing a rerun does not rebuild.
     """
 
-    def __init__(self, genesis: Genesis):
+    def __init__(self, rules: ChainRules, genesis: Genesis):
+        self.rules = rules
         self.chain_id = genesis.chain_id
         self._dir = Path(tempfile.mkdtemp(prefix="incoop-export-"))
         self.store = Store(self._dir / "state", create=True, sync=False)
@@ -206,7 +182,7 @@ class ChainReplay:
         self.store.close()
         shutil.rmtree(self._dir, ignore_errors=True)
 
-    def class_info(self, state: Overlay, class_id: str) -> tuple[bytes, int]:
+    def class_info(self, state: StateReader, class_id: str) -> tuple[bytes, int]:
         """A class's issuer and decimals never change once it exists (FORMAT.md §6.3), so they are cached."""
         info = self._classes.get(class_id)
         if info is None:
@@ -229,7 +205,7 @@ class ChainReplay:
         state = self.store.state
         try:
             verify_certificate(certificate, self.chain_id, chain.get_validators(state), height, block.hash())
-            outcome = apply_block(state, self.store.tree, self.head, block, self.chain_id)
+            outcome = apply_block(self.rules, state, self.store.tree, self.head, block, self.chain_id)
         except (CertificateInvalid, BlockInvalid) as exc:
             if height == 1 and block.header.prev_hash != self.head.block_hash:
                 raise ExportError("block 1 does not follow this genesis: is --genesis the chain's genesis file?") from None
@@ -239,26 +215,24 @@ class ChainReplay:
         return movements
 
     def _movements(self, height: int, time_ms: int, outcome: BlockOutcome) -> list[tuple[Movement, bytes]]:
-        """Re-execute the block's transactions one at a time to see each one's own balance changes."""
-        overlay = Overlay(self.store.state)
+        """The block's movements as its transactions and end-of-block items reported them, held to
+        the block's balance changes (read before the block is committed)."""
+        state = self.store.state
+        made = [m for moves in outcome.moves for m in moves]
+        if net_of(made) != balance_deltas(state, outcome.state_changes):
+            raise ExportError(f"block {height}: its movements do not add up to its balance changes")
+        after = Overlay(state)  # a class may be created in the very block that first moves it
+        after.writes.update(outcome.state_changes)
         out: list[tuple[Movement, bytes]] = []
-        for index, (tx, result) in enumerate(zip(outcome.txs, outcome.results, strict=True)):
-            body = lookup(tx.type).parse(tx.body)  # admitted by apply_block: it parses
-            layer = overlay.child()
-            code = execute_tx(layer, tx, body, self.chain_id, height, time_ms)
-            deltas = balance_deltas(overlay, layer.writes)
-            sides = read_movements(tx, body, deltas) if code == Code.OK else []
-            if int(code) != result or not check_accounted(sides, deltas):
-                raise ExportError(f"block {height} transaction {index} ({tx.type}) changed balances "
-                                  "in a way the exporter cannot read as movements")
-            for sender, receiver, class_id, amount, reference in sides:
-                issuer, decimals = self.class_info(layer, class_id)
-                movement = Movement(height, time_ms, index, tx.hash, tx.type, sender, receiver, class_id, amount,
-                                    reference, decimals)
+        # outcome.moves: one entry per transaction, then one per end-of-block effect
+        sources = [(i, tx.hash, tx.type) for i, tx in enumerate(outcome.txs)]
+        sources += [(len(outcome.txs) + j, b"", f"{effect.module}.end_block") for j, effect in enumerate(outcome.effects)]
+        for (index, tx_hash, kind), moves in zip(sources, outcome.moves, strict=True):
+            for m in moves:
+                issuer, decimals = self.class_info(after, m.class_id)
+                movement = Movement(height, time_ms, index, tx_hash, kind, m.sender, m.receiver, m.class_id,
+                                    m.amount, m.reference, decimals, m.lot)
                 out.append((movement, issuer))
-            layer.merge_into_parent()
-        if overlay.changes() != outcome.state_changes:
-            raise ExportError(f"block {height}: re-executing its transactions one by one differs from the block")
         return out
 
 
@@ -268,6 +242,7 @@ class Progress(NamedTuple):
 
 
 def export_movements(
+    rules: ChainRules,
     source: ChainSource,
     genesis: Genesis,
     selection: Selection,
@@ -287,7 +262,7 @@ def export_movements(
     stop = head if selection.to_height is None else selection.to_height
     if stop > head:
         raise ExportError(f"height {stop} is above the chain's head ({head}) at {source.description}")
-    replay = ChainReplay(genesis)
+    replay = ChainReplay(rules, genesis)
     try:
         for height, raw in source.raw_blocks(1, stop):
             if raw is None:

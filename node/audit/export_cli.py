@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from genesis.document import GenesisError, load_genesis
+from genesis.rules import RULES
 from ledger.address import AddressError, from_address
 from ledger.credits import CLASS_ID
 from ledger.store import StoreError
@@ -148,7 +149,7 @@ def _write(rows_out: TextIO, args: argparse.Namespace, selection: Selection, tot
     try:
         writer = csv.DictWriter(rows_out, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
-        with closing(export_movements(source, genesis, selection, progress)) as movements:
+        with closing(export_movements(RULES, source, genesis, selection, progress)) as movements:
             for movement in movements:
                 writer.writerow(movement.row())
                 totals.add(movement)

@@ -1,6 +1,6 @@
 """Verify a chain from genesis, trusting only the genesis document (FORMAT.md §17).
 
-    verify_chain(genesis, source, workers=None, progress=None) -> AuditReport   (or raises AuditFailure)
+    verify_chain(rules, genesis, source, workers=None, progress=None) -> AuditReport   (or raises AuditFailure)
 
 Per block, in this order (the first broken rule is the one reported):
 
@@ -42,15 +42,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import identity  # noqa: F401  (registers the identity types and the spend guard, as the node does)
-import ledger.credits  # noqa: F401  (registers the credit types and the credit rules' hooks)
 from genesis.document import Genesis
 from ledger import chain
 from ledger.address import to_address
 from ledger.block import Block, Certificate, verify_precommit
+from ledger.invariants import InvariantBroken
+from ledger.rules import ChainRules
 from ledger.store import Store
 from ledger.transition import BlockInvalid, ChainHead, apply_block
-from node.audit import invariants
 from node.audit.pipeline import Pipeline, Prepared, check_certificate
 from node.audit.source import ChainSource, DataDirSource, SourceError
 from node.audit.stored import compare_stores
@@ -73,6 +72,7 @@ class AuditReport:
     classes: int
     identities: int
     evidence: int
+    invariants: dict[str, int]  # records each module's invariants checked, by module
     stored_state_compared: bool
 
     def as_dict(self) -> dict[str, Any]:
@@ -203,6 +203,7 @@ def default_workers() -> int:
 
 
 def verify_chain(
+    rules: ChainRules,
     genesis: Genesis,
     source: ChainSource,
     *,
@@ -230,7 +231,7 @@ def verify_chain(
             txs = 0
             try:
                 for _ in range(target):
-                    head, count = _verify_block(pipeline.next(), head, replay, chain_id)
+                    head, count = _verify_block(rules, pipeline.next(), head, replay, chain_id)
                     pipeline.validators = chain.get_validators(replay.state)
                     txs += count
                     if progress is not None:
@@ -238,7 +239,7 @@ def verify_chain(
             finally:
                 pipeline.close()
             _check_head(claimed_head, head)
-            classes, identities, evidence = _check_invariants(replay, chain_id, head.height)
+            checked = _check_invariants(rules, replay, chain_id, head.height)
             compared = isinstance(source, DataDirSource)
             if compared:
                 with source.reading():
@@ -251,18 +252,20 @@ def verify_chain(
     return AuditReport(
         source=source.description, genesis_hash=genesis_hash.hex(), height=head.height, blocks=head.height, txs=txs,
         seconds=round(seconds, 3), tx_per_s=round(txs / seconds, 1) if seconds > 0 else 0.0, threads=workers,
-        head_hash=head.block_hash.hex(), state_root=head.state_root.hex(), classes=classes, identities=identities,
-        evidence=evidence, stored_state_compared=compared,
+        head_hash=head.block_hash.hex(), state_root=head.state_root.hex(), classes=checked.get("credits", 0),
+        identities=checked.get("identity", 0), evidence=checked.get("evidence", 0), invariants=checked,
+        stored_state_compared=compared,
     )
 
 
-def _verify_block(prepared: Prepared, head: ChainHead, replay: Store, chain_id: str) -> tuple[ChainHead, int]:
+def _verify_block(rules: ChainRules, prepared: Prepared, head: ChainHead, replay: Store,
+                  chain_id: str) -> tuple[ChainHead, int]:
     block = _check_links(prepared, head, chain_id)
     height = block.header.height
     verified, count = _check_signatures(prepared, height)
     _check_certificate_of(prepared, chain.get_validators(replay.state), chain_id)
     try:
-        outcome = apply_block(replay.state, replay.tree, head, block, chain_id, verified)
+        outcome = apply_block(rules, replay.state, replay.tree, head, block, chain_id, verified)
     except BlockInvalid as exc:
         raise AuditFailure("execution", str(exc), height) from None
     return replay.commit_block(block, prepared.certificate, outcome), count
@@ -275,15 +278,16 @@ def _check_head(claimed: ChainHead, head: ChainHead) -> None:
                                    f"{head.block_hash.hex()}, state root {head.state_root.hex()})", head.height)
 
 
-def _check_invariants(replay: Store, chain_id: str, height: int) -> tuple[int, int, int]:
+def _check_invariants(rules: ChainRules, replay: Store, chain_id: str, height: int) -> dict[str, int]:
+    """Every module's invariants, in module order (ledger/rules.py): what each checked, by module."""
+    checked: dict[str, int] = {}
     try:
-        return (
-            invariants.check_credits(replay.state, replay.state_items),
-            invariants.check_identities(replay.state, replay.state_items),
-            invariants.check_evidence_records(replay.state, replay.state_items, chain_id, height),
-        )
-    except invariants.InvariantBroken as exc:
+        for module in rules.modules:
+            if module.invariants is not None:
+                checked[module.name] = module.invariants(replay.state, replay.state_items, chain_id, height)
+    except InvariantBroken as exc:
         raise AuditFailure(exc.check, exc.message, height, signer=exc.account) from None
+    return checked
 
 
 __all__ = ["AuditFailure", "AuditReport", "Progress", "SourceError", "verify_chain"]

@@ -18,6 +18,7 @@ import sys
 import time
 
 from genesis.document import GenesisError, load_genesis
+from genesis.rules import RULES
 from ledger.store import StoreError
 from node.audit.source import SourceDamaged, SourceError, open_source
 from node.audit.verify import AuditFailure, AuditReport, Progress, default_workers, verify_chain
@@ -102,7 +103,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise cannot_run(args.json, str(exc), isinstance(exc, SourceDamaged)) from None
     tune_gc()
     try:
-        report = verify_chain(genesis, source, workers=args.workers,
+        report = verify_chain(RULES, genesis, source, workers=args.workers,
                               progress=None if args.quiet else _ProgressLine())
     except AuditFailure as failure:
         if args.json:

@@ -23,12 +23,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
-import identity  # noqa: F401  (the node registers every transaction type; so does the builder)
 from genesis.document import Genesis, parse_genesis
+from genesis.rules import RULES
 from ledger.address import to_address
 from ledger.block import Certificate, sign_precommit
 from ledger.chain import quorum
-from ledger.credits import TRANSFER
+from ledger.credit_txs import TRANSFER
 from ledger.crypto import SigningKey
 from ledger.store import Store
 from ledger.transition import build_block
@@ -115,7 +115,7 @@ def build_transfer_chain(home: str | Path, accounts: int, txs: int, block_txs: i
                 batch, queue = queue[:block_txs], queue[block_txs:]
                 verified = {tx.hash for tx in batch}  # signed just now by this process
                 block, outcome, rejected = build_block(
-                    store.state, store.tree, head, CHAIN_ID, proposer, head.time_ms + BLOCK_INTERVAL_MS, batch, verified
+                    RULES, store.state, store.tree, head, CHAIN_ID, proposer, head.time_ms + BLOCK_INTERVAL_MS, batch, verified
                 )
                 if rejected:
                     raise RuntimeError(f"the builder made an inadmissible transaction: {rejected[0][1]}")

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from genesis.devnet import DEMO_CLASS
 from genesis.document import Genesis
+from genesis.rules import RULES
 from ledger.address import to_address
 from ledger.block import Certificate, sign_precommit
 from ledger.crypto import SigningKey, sha256
@@ -94,7 +95,7 @@ def commit_blocks(path: Path, accounts: int, block_txs: int, blocks: int) -> tup
             verified = frozenset(tx.hash for tx in txs)  # a node verified them at admission
             head = store.head()
             started = time.perf_counter()
-            block, outcome, rejected = build_block(store.state, store.tree, head, CHAIN_ID, VALIDATOR.pubkey,
+            block, outcome, rejected = build_block(RULES, store.state, store.tree, head, CHAIN_ID, VALIDATOR.pubkey,
                                                    head.time_ms + 1000, txs, verified)
             assert not rejected and all(r == 0 for r in outcome.results), "a bench transfer failed"
             block_hash = block.hash()

@@ -13,7 +13,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 
 from genesis.devnet import DEMO_CLASS
-from ledger.credits import TRANSFER
+from ledger.credit_txs import TRANSFER
 from ledger.crypto import SigningKey, sha256
 from ledger.tx import sign_tx
 

@@ -512,7 +512,7 @@ class Driver:
         time_ms = max(now_ms() + self.config.testing_faults.clock_offset_ms, self.head.time_ms + 1)
         started = time.perf_counter()
         block, outcome, rejected = await asyncio.get_running_loop().run_in_executor(
-            self._executor, build_block, self.store.state, self.store.tree, self.head, self.chain_id,
+            self._executor, build_block, self.mempool.rules, self.store.state, self.store.tree, self.head, self.chain_id,
             self.key.pubkey, time_ms, candidates, verified,
         )
         self._execute_ms = (time.perf_counter() - started) * 1000
@@ -556,7 +556,7 @@ class Driver:
             try:
                 started = time.perf_counter()
                 outcome = await asyncio.get_running_loop().run_in_executor(
-                    self._executor, apply_block, self.store.state, self.store.tree, self.head, block,
+                    self._executor, apply_block, self.mempool.rules, self.store.state, self.store.tree, self.head, block,
                     self.chain_id, self.mempool.verified(), self.verify_pool,
                 )
                 candidate = Candidate(block, outcome, [])

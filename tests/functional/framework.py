@@ -43,7 +43,7 @@ from genesis.devnet import (
 from genesis.document import Genesis
 from ledger.address import from_address, to_address
 from ledger.block import decode_raw_block, verify_certificate
-from ledger.credits import TRANSFER
+from ledger.credit_txs import TRANSFER
 from ledger.crypto import SigningKey
 from ledger.encoding import encode
 from ledger.tx import Tx, sign_tx

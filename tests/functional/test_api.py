@@ -27,7 +27,7 @@ import pytest
 from genesis.devnet import DEMO_CLASS
 from ledger.address import from_address, to_address
 from ledger.block import decode_raw_block, verify_precommit
-from ledger.credits import TRANSFER
+from ledger.credit_txs import TRANSFER
 from ledger.crypto import SigningKey
 from ledger.encoding import encode
 from ledger.evidence import EVIDENCE, build_evidence_body

@@ -32,6 +32,7 @@ import pytest
 
 from genesis.devnet import DEMO_CLASS
 from genesis.document import Genesis, load_genesis
+from genesis.rules import RULES
 from ledger.block import Block, Certificate, decode_raw_block, encode_raw_block, tx_root
 from ledger.credits import balance_key
 from ledger.crypto import SigningKey
@@ -165,7 +166,7 @@ def audit(chain: Chain, copy: Copy) -> AuditReport:
     copy.close()
     source = DataDirSource(copy.home)
     try:
-        return verify_chain(chain.genesis, source, workers=2)
+        return verify_chain(RULES, chain.genesis, source, workers=2)
     finally:
         source.close()
 
@@ -285,7 +286,7 @@ def forge_from(copy: Copy, chain: Chain, height: int, sender: SigningKey) -> Non
         head = replay.init_genesis(genesis.hash(), genesis.initial_state(), genesis.genesis_time_ms)
         for h in range(1, height):
             block, certificate = copy.block(h)
-            head = replay.commit_block(block, certificate, apply_block(replay.state, replay.tree, head, block, chain_id))
+            head = replay.commit_block(block, certificate, apply_block(RULES, replay.state, replay.tree, head, block, chain_id))
         for h in range(height, chain.height + 1):
             block, certificate = copy.block(h)
             txs = [decode_tx(raw) for raw in block.txs]
@@ -293,7 +294,7 @@ def forge_from(copy: Copy, chain: Chain, height: int, sender: SigningKey) -> Non
                 original = txs[1]
                 body = (*original.body[:2], original.body[2] * 2, original.body[3])
                 txs[1] = sign_tx(sender, chain_id, original.type, original.nonce, original.expiry, body)
-            forged, outcome, rejected = build_block(replay.state, replay.tree, head, chain_id, block.header.proposer,
+            forged, outcome, rejected = build_block(RULES, replay.state, replay.tree, head, chain_id, block.header.proposer,
                                                     block.header.time_ms, txs)
             assert rejected == [] and forged.header.time_ms == block.header.time_ms
             forged_certificate = certificate._replace(block_hash=forged.hash())

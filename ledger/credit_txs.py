@@ -1,16 +1,18 @@
-"""The credit movements besides issue and transfer (FORMAT.md §6.3): pay, redeem, reclaim,
-freeze and unfreeze, accreditation of providers, delegation of issuance.
+"""The credit transaction types (FORMAT.md §6.3) and the credits module's declaration.
 
-Each type is a parse (MALFORMED at admission) and an execute that runs its
-checks in the documented order, raising the first failing one's code, and
-only then writes. Who may do what:
+Each type is a parse (MALFORMED at admission) and an execute that checks who
+may do it and then calls a checked operation (ledger/credit_ops.py), which
+applies the class's rules in the documented order and moves the credits. Who
+may do what:
 
-- the class's issuer delegates issuance (for one class or all of its
-  classes, `*`), freezes and unfreezes a holder, reclaims after expiry;
+- an authorised issuer creates classes; the class's issuer (or an operator it
+  delegated to, for one class or all of its classes, `*`) issues; the issuer
+  freezes and unfreezes a holder and reclaims after expiry;
 - an authorised issuer accredits providers for categories, valid for its own
   classes; a registrar accredits for the whole federation (every class), and
   any registrar may revoke a federation accreditation;
-- a holder pays an accredited provider within the class's categories;
+- a holder transfers (p2p classes) or pays an accredited provider within the
+  class's categories;
 - an accredited provider redeems what it was paid (after expiry too).
 """
 
@@ -19,24 +21,29 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ledger import accounts, fields
+from ledger import credit_ops as ops
 from ledger import credit_rules as rules
+from ledger.credit_invariants import check_credits
 from ledger.credits import (
     CLASS_ID,
+    MAX_DECIMALS,
     MAX_MEMO,
+    MAX_NAME,
+    PREFIX_BALANCE,
+    PREFIX_CLASS,
+    PREFIX_ISSUER,
     CreditClass,
-    get_balance,
+    choice,
+    create_class,
     id_list,
     is_issuer,
     load_class,
-    move,
-    put_class,
-    set_balance,
-    take,
+    optional_hash,
 )
 from ledger.encoding import encode
 from ledger.errors import Code, TxError
-from ledger.guards import check_can_spend
-from ledger.handlers import ExecContext, TxType, register
+from ledger.handlers import ExecContext, TxType
+from ledger.rules import Module
 
 MAX_RECLAIM = 256
 """Holders one reclaim names (a larger sweep is several transactions)."""
@@ -51,6 +58,107 @@ def _as_issuer(ctx: ExecContext, class_id: str) -> CreditClass:
     if credit_class.issuer != ctx.signer:
         raise TxError(Code.NOT_ISSUER)
     return credit_class
+
+
+# --- credits.create_class --------------------------------------------------------------------
+
+
+class CreateClassBody(NamedTuple):
+    class_id: str
+    name: str
+    decimals: int
+    kind: str
+    eligibility: tuple[str, ...]
+    transferability: str
+    categories: tuple[str, ...]
+    valid_from_ms: int
+    valid_until_ms: int
+    holder_cap: int
+    budget: int
+    description_hash: bytes | None
+
+
+def _parse_create_class(body: tuple) -> CreateClassBody:
+    (class_id, name, decimals, kind, eligibility, transferability, categories,
+     valid_from_ms, valid_until_ms, holder_cap, budget, description_hash) = fields.expect_fields(
+        body, CreateClassBody._fields
+    )
+    parsed = CreateClassBody(
+        fields.identifier(class_id, "class_id", CLASS_ID),
+        fields.text(name, "name", MAX_NAME),
+        fields.uint(decimals, "decimals", MAX_DECIMALS),
+        choice(kind, "kind", rules.KINDS),
+        id_list(eligibility, "eligibility", rules.ATTRIBUTE, rules.MAX_ELIGIBILITY),
+        choice(transferability, "transferability", rules.TRANSFERABILITY),
+        id_list(categories, "categories", rules.CATEGORY, rules.MAX_CATEGORIES),
+        fields.uint(valid_from_ms, "valid_from_ms"),
+        fields.uint(valid_until_ms, "valid_until_ms"),
+        fields.uint(holder_cap, "holder_cap"),
+        fields.uint(budget, "budget"),
+        optional_hash(description_hash, "description_hash"),
+    )
+    if parsed.valid_from_ms and parsed.valid_until_ms and parsed.valid_until_ms <= parsed.valid_from_ms:
+        raise TxError(Code.MALFORMED, "valid_until_ms must be after valid_from_ms")
+    return parsed
+
+
+def _execute_create_class(ctx: ExecContext, body: CreateClassBody) -> None:
+    if not is_issuer(ctx.state, ctx.signer):
+        raise TxError(Code.NOT_AUTHORISED_ISSUER)
+    create_class(ctx.state, body.class_id, CreditClass(ctx.signer, *body[1:]))
+
+
+# --- credits.issue ------------------------------------------------------------------------------
+
+
+class IssueBody(NamedTuple):
+    class_id: str
+    to: bytes
+    amount: int
+    reason: str
+
+
+def _parse_issue(body: tuple) -> IssueBody:
+    class_id, to, amount, reason = fields.expect_fields(body, IssueBody._fields)
+    return IssueBody(
+        fields.identifier(class_id, "class_id", CLASS_ID),
+        fields.pubkey(to, "to"),
+        fields.amount(amount),
+        fields.text(reason, "reason", MAX_MEMO),
+    )
+
+
+def _execute_issue(ctx: ExecContext, body: IssueBody) -> None:
+    credit_class = load_class(ctx.state, body.class_id)
+    if credit_class.issuer != ctx.signer and not rules.is_operator(
+        ctx.state, credit_class.issuer, ctx.signer, body.class_id
+    ):
+        raise TxError(Code.NOT_ISSUER)
+    ops.issue(ctx, body.class_id, body.to, body.amount, body.reason)
+
+
+# --- credits.transfer ---------------------------------------------------------------------------
+
+
+class TransferBody(NamedTuple):
+    class_id: str
+    to: bytes
+    amount: int
+    memo: str
+
+
+def _parse_transfer(body: tuple) -> TransferBody:
+    class_id, to, amount, memo = fields.expect_fields(body, TransferBody._fields)
+    return TransferBody(
+        fields.identifier(class_id, "class_id", CLASS_ID),
+        fields.pubkey(to, "to"),
+        fields.amount(amount),
+        fields.text(memo, "memo", MAX_MEMO),
+    )
+
+
+def _execute_transfer(ctx: ExecContext, body: TransferBody) -> None:
+    ops.transfer(ctx, body.class_id, ctx.signer, body.to, body.amount, body.memo)
 
 
 # --- credits.pay ----------------------------------------------------------------------------
@@ -76,18 +184,7 @@ def _parse_pay(body: tuple) -> PayBody:
 
 
 def _execute_pay(ctx: ExecContext, body: PayBody) -> None:
-    check_can_spend(ctx.state, ctx.signer)
-    credit_class = load_class(ctx.state, body.class_id)
-    rules.check_window(credit_class.valid_from_ms, credit_class.valid_until_ms, ctx.time_ms)
-    if credit_class.categories and body.category not in credit_class.categories:
-        raise TxError(Code.WRONG_CATEGORY, f"the class pays for {', '.join(credit_class.categories)}")
-    if body.provider == ctx.signer:
-        raise TxError(Code.SELF_TRANSFER)
-    if not rules.is_provider_for(ctx.state, body.provider, credit_class.issuer, body.category):
-        raise TxError(Code.NOT_ACCREDITED, f"the provider is not accredited for {body.category}")
-    rules.check_not_frozen(ctx.state, body.class_id, ctx.signer)
-    move(ctx.state, body.class_id, ctx.signer, body.provider, body.amount)
-    rules.add_total(ctx.state, rules.spent_key(body.class_id, body.category), body.amount)
+    ops.pay(ctx, body.class_id, ctx.signer, body.provider, body.amount, body.category, body.order_ref)
 
 
 # --- credits.redeem -------------------------------------------------------------------------
@@ -109,14 +206,7 @@ def _parse_redeem(body: tuple) -> RedeemBody:
 
 
 def _execute_redeem(ctx: ExecContext, body: RedeemBody) -> None:
-    check_can_spend(ctx.state, ctx.signer)
-    credit_class = load_class(ctx.state, body.class_id)
-    if not rules.is_provider_for(ctx.state, ctx.signer, credit_class.issuer):
-        raise TxError(Code.NOT_PROVIDER)
-    rules.check_not_frozen(ctx.state, body.class_id, ctx.signer)
-    take(ctx.state, body.class_id, ctx.signer, body.amount)
-    put_class(ctx.state, body.class_id, credit_class._replace(redeemed=credit_class.redeemed + body.amount))
-    rules.add_total(ctx.state, rules.redeemed_key(body.class_id, ctx.signer), body.amount)
+    ops.redeem(ctx, body.class_id, ctx.signer, body.amount, body.settlement_ref)
 
 
 # --- credits.reclaim ------------------------------------------------------------------------
@@ -141,11 +231,7 @@ def _execute_reclaim(ctx: ExecContext, body: ReclaimBody) -> None:
     credit_class = _as_issuer(ctx, body.class_id)
     if credit_class.valid_until_ms == 0 or ctx.time_ms < credit_class.valid_until_ms:
         raise TxError(Code.RECLAIM_BEFORE_EXPIRY)
-    total = 0
-    for holder in body.holders:
-        total += get_balance(ctx.state, holder, body.class_id)
-        set_balance(ctx.state, holder, body.class_id, 0)
-    put_class(ctx.state, body.class_id, credit_class._replace(reclaimed=credit_class.reclaimed + total))
+    ops.reclaim(ctx, body.class_id, body.holders)
 
 
 # --- credits.freeze / credits.unfreeze ------------------------------------------------------
@@ -192,7 +278,7 @@ def _parse_accredit(body: tuple) -> AccreditBody:
 
 def _accreditor(ctx: ExecContext) -> bytes:
     """A registrar accredits for the federation; else an authorised issuer for its own classes."""
-    if rules.is_registrar(ctx.state, ctx.signer):
+    if ctx.rules.is_registrar(ctx.state, ctx.signer):
         return rules.FEDERATION
     if is_issuer(ctx.state, ctx.signer):
         return ctx.signer
@@ -254,14 +340,35 @@ def _execute_undelegate(ctx: ExecContext, body: DelegateBody) -> None:
     ctx.state.delete(key)
 
 
-PAY = register(TxType("credits.pay", _parse_pay, _execute_pay, lambda b: (b.provider,)))
-REDEEM = register(TxType("credits.redeem", _parse_redeem, _execute_redeem))
-RECLAIM = register(TxType("credits.reclaim", _parse_reclaim, _execute_reclaim, lambda b: tuple(sorted(b.holders))))
-FREEZE = register(TxType("credits.freeze", _parse_holder, _execute_freeze, lambda b: (b.holder,)))
-UNFREEZE = register(TxType("credits.unfreeze", _parse_holder, _execute_unfreeze, lambda b: (b.holder,)))
-ACCREDIT = register(TxType("credits.accredit", _parse_accredit, _execute_accredit, lambda b: (b.provider,)))
-REVOKE_ACCREDITATION = register(
-    TxType("credits.revoke_accreditation", _parse_accredit, _execute_revoke_accreditation, lambda b: (b.provider,))
+CREATE_CLASS = TxType("credits.create_class", _parse_create_class, _execute_create_class)
+ISSUE = TxType("credits.issue", _parse_issue, _execute_issue, lambda b: (b.to,))
+TRANSFER = TxType("credits.transfer", _parse_transfer, _execute_transfer, lambda b: (b.to,))
+PAY = TxType("credits.pay", _parse_pay, _execute_pay, lambda b: (b.provider,))
+REDEEM = TxType("credits.redeem", _parse_redeem, _execute_redeem)
+RECLAIM = TxType("credits.reclaim", _parse_reclaim, _execute_reclaim, lambda b: tuple(sorted(b.holders)))
+FREEZE = TxType("credits.freeze", _parse_holder, _execute_freeze, lambda b: (b.holder,))
+UNFREEZE = TxType("credits.unfreeze", _parse_holder, _execute_unfreeze, lambda b: (b.holder,))
+ACCREDIT = TxType("credits.accredit", _parse_accredit, _execute_accredit, lambda b: (b.provider,))
+REVOKE_ACCREDITATION = TxType(
+    "credits.revoke_accreditation", _parse_accredit, _execute_revoke_accreditation, lambda b: (b.provider,)
 )
-DELEGATE = register(TxType("credits.delegate", _parse_delegate, _execute_delegate, lambda b: (b.operator,)))
-UNDELEGATE = register(TxType("credits.undelegate", _parse_delegate, _execute_undelegate, lambda b: (b.operator,)))
+DELEGATE = TxType("credits.delegate", _parse_delegate, _execute_delegate, lambda b: (b.operator,))
+UNDELEGATE = TxType("credits.undelegate", _parse_delegate, _execute_undelegate, lambda b: (b.operator,))
+
+MODULE = Module(
+    name="credits",
+    version=1,
+    doc="credit classes with their rules, balances and their books, escrow",
+    tx_types=(CREATE_CLASS, ISSUE, TRANSFER, PAY, REDEEM, RECLAIM, FREEZE, UNFREEZE, ACCREDIT,
+              REVOKE_ACCREDITATION, DELEGATE, UNDELEGATE),
+    codes=(
+        Code.INSUFFICIENT_BALANCE, Code.UNKNOWN_CLASS, Code.NOT_ISSUER, Code.AMOUNT_OVERFLOW, Code.CLASS_EXISTS,
+        Code.NOT_AUTHORISED_ISSUER, Code.SELF_TRANSFER, Code.NOT_TRANSFERABLE, Code.NOT_ELIGIBLE,
+        Code.CLASS_NOT_YET_VALID, Code.CLASS_EXPIRED, Code.HOLDER_CAP_EXCEEDED, Code.BUDGET_EXCEEDED,
+        Code.HOLDER_FROZEN, Code.NOT_FROZEN, Code.WRONG_CATEGORY, Code.NOT_ACCREDITED, Code.NOT_ACCREDITOR,
+        Code.TOO_MANY_CATEGORIES, Code.NOT_PROVIDER, Code.RECLAIM_BEFORE_EXPIRY, Code.NOT_DELEGATED,
+        Code.ESCROW_EXISTS, Code.UNKNOWN_ESCROW,
+    ),
+    prefixes=(PREFIX_CLASS, PREFIX_BALANCE, PREFIX_ISSUER, rules.PREFIX_CREDIT, ops.PREFIX_ESCROW),
+    invariants=check_credits,
+)
