@@ -1,6 +1,6 @@
 """`scripts/bench`: measure R, then each benchmark; print one table and, with --out, a JSON file.
 
-    scripts/bench                    full run (about ten minutes on 2 cores)
+    scripts/bench                    full run (about twelve minutes on 2 cores)
     scripts/bench --quick            everything small, for development (under two minutes)
     scripts/bench --only single,sim  some benchmarks
     scripts/bench --only attack      finality under attack (and the unloaded finality, its baseline)
@@ -103,6 +103,7 @@ def attack_rows(attack: AttackResult) -> list[tuple[str, str, str]]:
     strangers, parking = flood["strangers"], flood["parking"]
     idle, silent = flood["idle_api"], flood["silent_p2p"]
     conn = attack.connections
+    cpu = "?" if attack.unloaded_nodes_cpu_s is None else f"{attack.unloaded_nodes_cpu_s:,.1f}"
     refused = ", ".join(f"{reason} {n:,}" for reason, n in attack.refused.items()) or "none"
     evicted = ", ".join(f"{reason} {n:,}" for reason, n in attack.evicted.items()) or "none"
     return [
@@ -112,6 +113,8 @@ def attack_rows(attack: AttackResult) -> list[tuple[str, str, str]]:
          f"{attack.cores} cores at nice {attack.sizes.nice}: CPU it takes, validators on their own machines would keep"),
         ("  legitimate finality p50 / p99 / max",
          f"{legit.p50_s * 1000:.0f} / {legit.p99_s * 1000:.0f} / {legit.max_s * 1000:.0f} ms", verdict),
+        ("  CPU seconds: validators / attacker", f"{legit.nodes_cpu_s:,.1f} / {flood['cpu_s']:,.1f} s",
+         f"the validators used {cpu} s for the same load unloaded; the attacker's from its start to its stop"),
         ("  flood sent: strangers / parking (tx/s)",
          f"{strangers['sent_tx_per_s']:,.0f} / {parking['sent_tx_per_s']:,.0f}",
          f"planned {strangers['planned_tx_per_s']:,.0f} / {parking['planned_tx_per_s']:,.0f}, batches of "
@@ -181,7 +184,7 @@ def run(only: set[str], sizes: Sizes, r: float, say: Callable[[str], None]) -> t
             f"strangers flood at {a.stranger_rate:,.0f} tx/s, parking at {a.parking_rate:,.0f} tx/s, "
             f"{a.idle_api:,} idle API and {4 * a.silent_p2p} silent p2p connections")
         attack = finality_under_attack(a, validators=4, rate=sizes.finality_rate, seconds=sizes.finality_s,
-                                       unloaded_p99_s=fin.p99_s if fin else None)
+                                       unloaded=fin)
         results["attack"] = dataclasses.asdict(attack) | {"target_p99_vs_unloaded": TARGETS["attack_p99_vs_unloaded"]}
         rows += attack_rows(attack)
     if "scale" in only:

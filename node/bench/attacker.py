@@ -127,6 +127,11 @@ def _summarise_crowds(crowds: list[SilentCrowd]) -> dict[str, int]:
             "closed_by_node": sum(c.closed for c in crowds), "failed": sum(c.failed for c in crowds)}
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _say(**message: Any) -> None:
     print(json.dumps(message), flush=True)
 
@@ -154,6 +159,7 @@ def run(plan: AttackPlan) -> int:
     if sys.stdin.readline().strip() != "go":
         return 1
     deadline = time.monotonic() + plan.limit_s
+    cpu_before = _cpu_seconds()
     nodes = len(plan.api_urls)
     stranger_floods = [Flood(url, strangers[i::nodes], plan.stranger_rate / nodes, plan.batch, plan.sources, deadline)
                        for i, url in enumerate(plan.api_urls)]
@@ -189,6 +195,7 @@ def run(plan: AttackPlan) -> int:
         "idle_api": _summarise_crowds(idle),
         "silent_p2p": _summarise_crowds(silent),
         "nice": os.nice(0),
+        "cpu_s": round(_cpu_seconds() - cpu_before, 1),  # from `go` to `stop`: what it took from the machine
     })
     return 0
 

@@ -57,6 +57,7 @@ class FinalityResult:
     max_s: float
     blocks: int
     refused: dict[str, int] = field(default_factory=dict)  # by code: every transfer is valid, so must be empty
+    nodes_cpu_s: float = 0.0  # CPU time the validator processes used from the clock's start to the last commit
 
 
 def post_batch(url: str, raws: list[bytes], timeout: float = 120.0) -> list[dict]:
@@ -95,6 +96,15 @@ class LocalFederation:
     @property
     def p2p_ports(self) -> list[int]:
         return [load_config(home).p2p_port for home in self.layout.node_homes]
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the node processes have used so far (Linux /proc): unlike latency,
+        a figure the other work on a shared machine hardly moves."""
+        total = 0
+        for proc in self.procs:
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of proc(5)
+        return total / os.sysconf("SC_CLK_TCK")
 
     def __enter__(self) -> LocalFederation:
         for home in self.layout.node_homes:
@@ -187,6 +197,7 @@ def measure_finality(fed: LocalFederation, keys: list[SigningKey], rate: float, 
     lane_rate = rate / len(urls)
     per_batch = max(1, round(lane_rate * BATCH_EVERY_S))
     every = per_batch / lane_rate  # one lane's batch is due this often
+    cpu_before = fed.cpu_seconds()
     started = time.monotonic()
     last_sent = [started]
     lock = threading.Lock()
@@ -227,6 +238,7 @@ def measure_finality(fed: LocalFederation, keys: list[SigningKey], rate: float, 
     while len(seen_at) < len(sent_at) and time.monotonic() < deadline:
         time.sleep(0.05)
     watcher.join(1)
+    nodes_cpu_s = fed.cpu_seconds() - cpu_before
     last = max(seen_at.values(), default=started)
     latencies = sorted(seen_at[h] - sent_at[h] for h in seen_at if h in sent_at)
 
@@ -236,4 +248,5 @@ def measure_finality(fed: LocalFederation, keys: list[SigningKey], rate: float, 
     return FinalityResult(
         validators, rate, seconds, len(sent_at) / offered_for, len(sent_at), len(latencies), len(latencies) / max(last - started, 1e-9),
         pct(0.50), pct(0.99), latencies[-1] if latencies else float("nan"), blocks[0], dict(refused),
+        round(nodes_cpu_s, 1),
     )

@@ -73,6 +73,7 @@ class AttackResult:
     legit: FinalityResult
     unloaded_p99_s: float | None  # the finality row of the same run, if it ran
     p99_vs_unloaded: float | None
+    unloaded_nodes_cpu_s: float | None  # the validators' CPU time for the same load, unloaded
     sizes: FloodSizes
     attacker: dict[str, Any]  # its summary: what each flood sent and was answered, what each crowd opened
     signed_s: float  # the attacker's signing before `go`
@@ -158,8 +159,9 @@ class Attacker:
 
 
 def finality_under_attack(sizes: FloodSizes, validators: int = 4, rate: float = 500.0, seconds: float = 60.0,
-                          senders: int = 60, unloaded_p99_s: float | None = None,
+                          senders: int = 60, unloaded: FinalityResult | None = None,
                           progress: bool = True) -> AttackResult:
+    """`unloaded`: the finality row of the same run (same validators, rate, seconds and senders), to compare."""
     keys = finality_senders(senders)
     parking = sender_keys(sizes.parking_keys, seed=PARKING_SEED)
     with LocalFederation(validators, funded=[k.pubkey for k in keys + parking], one_client=False) as fed:
@@ -192,8 +194,9 @@ def finality_under_attack(sizes: FloodSizes, validators: int = 4, rate: float = 
         diff = _scrape(urls)
         diff.subtract(before)
     return AttackResult(
-        legit=legit, unloaded_p99_s=unloaded_p99_s,
-        p99_vs_unloaded=legit.p99_s / unloaded_p99_s if unloaded_p99_s else None,
+        legit=legit, unloaded_p99_s=unloaded.p99_s if unloaded else None,
+        p99_vs_unloaded=legit.p99_s / unloaded.p99_s if unloaded else None,
+        unloaded_nodes_cpu_s=unloaded.nodes_cpu_s if unloaded else None,
         sizes=sizes, attacker=summary, signed_s=attacker.ready["signed_s"],
         refused=_by(diff, "incoop_mempool_refused_total", "reason", source="api"),
         refused_gossip=_by(diff, "incoop_mempool_refused_total", "reason", source="gossip"),
