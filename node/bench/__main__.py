@@ -104,6 +104,7 @@ def attack_rows(attack: AttackResult) -> list[tuple[str, str, str]]:
     idle, silent = flood["idle_api"], flood["silent_p2p"]
     conn = attack.connections
     cpu = "?" if attack.unloaded_nodes_cpu_s is None else f"{attack.unloaded_nodes_cpu_s:,.1f}"
+    unloaded_blocks = "?" if attack.unloaded_blocks is None else f"{attack.unloaded_blocks:,}"
     refused = ", ".join(f"{reason} {n:,}" for reason, n in attack.refused.items()) or "none"
     evicted = ", ".join(f"{reason} {n:,}" for reason, n in attack.evicted.items()) or "none"
     return [
@@ -114,7 +115,7 @@ def attack_rows(attack: AttackResult) -> list[tuple[str, str, str]]:
         ("  legitimate finality p50 / p99 / max",
          f"{legit.p50_s * 1000:.0f} / {legit.p99_s * 1000:.0f} / {legit.max_s * 1000:.0f} ms", verdict),
         ("  CPU seconds: validators / attacker", f"{legit.nodes_cpu_s:,.1f} / {flood['cpu_s']:,.1f} s",
-         f"the validators used {cpu} s for the same load unloaded; the attacker's from its start to its stop"),
+         f"in {legit.blocks:,} blocks; unloaded, the validators used {cpu} s in {unloaded_blocks} blocks"),
         ("  flood sent: strangers / parking (tx/s)",
          f"{strangers['sent_tx_per_s']:,.0f} / {parking['sent_tx_per_s']:,.0f}",
          f"planned {strangers['planned_tx_per_s']:,.0f} / {parking['planned_tx_per_s']:,.0f}, batches of "

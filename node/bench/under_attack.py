@@ -74,6 +74,7 @@ class AttackResult:
     unloaded_p99_s: float | None  # the finality row of the same run, if it ran
     p99_vs_unloaded: float | None
     unloaded_nodes_cpu_s: float | None  # the validators' CPU time for the same load, unloaded
+    unloaded_blocks: int | None  # and the blocks it took
     sizes: FloodSizes
     attacker: dict[str, Any]  # its summary: what each flood sent and was answered, what each crowd opened
     signed_s: float  # the attacker's signing before `go`
@@ -197,6 +198,7 @@ def finality_under_attack(sizes: FloodSizes, validators: int = 4, rate: float = 
         legit=legit, unloaded_p99_s=unloaded.p99_s if unloaded else None,
         p99_vs_unloaded=legit.p99_s / unloaded.p99_s if unloaded else None,
         unloaded_nodes_cpu_s=unloaded.nodes_cpu_s if unloaded else None,
+        unloaded_blocks=unloaded.blocks if unloaded else None,
         sizes=sizes, attacker=summary, signed_s=attacker.ready["signed_s"],
         refused=_by(diff, "incoop_mempool_refused_total", "reason", source="api"),
         refused_gossip=_by(diff, "incoop_mempool_refused_total", "reason", source="gossip"),
