@@ -1,25 +1,20 @@
 """A stranger's tools against a node's p2p port, on plain blocking sockets (no aiohttp in the way).
 
 Used by the unit tests (tests/test_p2p.py) and the attacks on real node
-processes (tests/functional/test_p2p_attacks.py). Everything goes to
-127.0.0.1 only, and every loop is bounded by a count or a deadline.
+processes (tests/functional/test_p2p_attacks.py); the crowd of silent
+connections, which the benchmark's attacker uses too, is in node/bench/attack.py.
+Everything goes to 127.0.0.1 only, and every loop is bounded by a count or a deadline.
 """
 
 from __future__ import annotations
 
 import base64
-import errno
 import os
-import selectors
 import socket
 import struct
-import threading
 import time
 
-UPGRADE = (
-    "GET /p2p HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-    "Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
-)
+from node.bench.attack import UPGRADE
 
 
 def connect(port: int, timeout: float = 5.0) -> socket.socket:
@@ -112,94 +107,6 @@ def send_oversized_frame(port: int, declared: int, limit_s: float = 10.0) -> tup
     finally:
         sock.close()
     return sent, closed
-
-
-class SilentCrowd(threading.Thread):
-    """`count` connections to a p2p port that never say a word, each re-opened as soon as it is closed.
-
-    With `upgrade`, each one opens the websocket (so that it sits in the
-    handshake) and then reads and ignores whatever comes; otherwise it is a
-    bare TCP connection that sends nothing. One thread and non-blocking
-    sockets, so that a thousand cost the attacker little; it runs until
-    `stop()` or for `limit_s` at the most, and counts what it opened and what
-    the node closed.
-    """
-
-    def __init__(self, port: int, count: int, upgrade: bool = True, limit_s: float = 120.0):
-        super().__init__(daemon=True)
-        self.port = port
-        self.count = count
-        self.upgrade = upgrade
-        self.deadline = time.monotonic() + limit_s
-        self.opened = 0
-        self.closed = 0
-        self.failed = 0
-        self._halt = threading.Event()
-        self._request = UPGRADE.format(port=port, key=base64.b64encode(os.urandom(16)).decode()).encode()
-
-    def stop(self) -> None:
-        self._halt.set()
-        self.join(10)
-
-    def run(self) -> None:
-        sel = selectors.DefaultSelector()
-        self._retry_at: list[float] = []  # connections to try again (the port refused: node down)
-        try:
-            for _ in range(self.count):
-                self._open(sel)
-            while not self._halt.is_set() and time.monotonic() < self.deadline:
-                for key, events in sel.select(0.05):
-                    self._on_ready(sel, key.fileobj, key.data, events)
-                now = time.monotonic()
-                due = [t for t in self._retry_at if t <= now]
-                self._retry_at = [t for t in self._retry_at if t > now]
-                for _ in due:
-                    self._open(sel)
-        finally:
-            for key in list(sel.get_map().values()):
-                key.fileobj.close()
-            sel.close()
-
-    def _open(self, sel: selectors.BaseSelector) -> None:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setblocking(False)
-        if sock.connect_ex(("127.0.0.1", self.port)) not in (0, errno.EINPROGRESS):
-            self._failed(sock)
-            return
-        sel.register(sock, selectors.EVENT_WRITE, "connecting")
-
-    def _failed(self, sock: socket.socket) -> None:
-        self.failed += 1
-        sock.close()
-        self._retry_at.append(time.monotonic() + 0.1)
-
-    def _on_ready(self, sel: selectors.BaseSelector, sock: socket.socket, state: str, events: int) -> None:
-        if state == "connecting":
-            if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
-                sel.unregister(sock)
-                self._failed(sock)
-                return None
-            self.opened += 1
-            if self.upgrade:
-                sock.send(self._request)
-            sel.modify(sock, selectors.EVENT_READ, "open")
-            return None
-        try:
-            data = sock.recv(65536)
-        except BlockingIOError:
-            return None
-        except OSError:
-            data = b""
-        if not data:
-            self.closed += 1
-            self._reopen(sel, sock)
-        return None
-
-    def _reopen(self, sel: selectors.BaseSelector, sock: socket.socket) -> None:
-        sel.unregister(sock)
-        sock.close()
-        if not self._halt.is_set():
-            self._open(sel)
 
 
 JUNK = {

@@ -29,10 +29,19 @@ def test_quick_bench_runs_everything_and_writes_its_results(tmp_path):
     assert results["audit"]["ok"] is True and results["audit"]["txs"] >= results["single"]["committed"]
     assert results["finality"]["committed"] == results["finality"]["submitted"] > 0
     assert 0 < results["finality"]["p50_s"] <= results["finality"]["p99_s"] <= results["finality"]["max_s"]
+    attack = results["attack"]
+    assert attack["legit"]["committed"] == attack["legit"]["submitted"] > 0 and attack["legit"]["refused"] == {}
+    assert 0 < attack["legit"]["p50_s"] <= attack["legit"]["p99_s"] <= attack["legit"]["max_s"]
+    assert attack["unloaded_p99_s"] == results["finality"]["p99_s"] and attack["p99_vs_unloaded"] > 0
+    flood = attack["attacker"]
+    assert flood["strangers"]["sent"] > 0 and flood["parking"]["sent"] > 0
+    assert attack["refused"]["UNKNOWN_SIGNER"] == flood["strangers"]["answers"]["UNKNOWN_SIGNER"] > 0
+    assert flood["idle_api"]["opened"] >= flood["idle_api"]["held"] > 0 and flood["silent_p2p"]["opened"] > 0
     small, large = results["scale"]["runs"]
     assert small["accounts"] < large["accounts"] and small["rss_mb"] > 0 and large["commit_ms_median"] > 0
     assert {s["validators"] for s in results["sim"]} >= {4, 16, 64}
     assert all(s["rounds_mean"] >= 1 for s in results["sim"])
     table = proc.stdout
-    for label in ("R (Ed25519", "single:", "federation:", "audit:", "finality", "scale:", "sim n = 64"):
+    for label in ("R (Ed25519", "single:", "federation:", "audit:", "finality", "finality under attack:", "scale:",
+                  "sim n = 64"):
         assert label in table, label

@@ -20,6 +20,7 @@ from aiohttp import web
 from ledger.address import to_address
 from ledger.crypto import SigningKey
 from ledger.encoding import encode
+from node.bench.attack import UPGRADE, SilentCrowd
 from node.p2p import P2PError, Peer, PeerManager
 from node.p2p.backoff import Backoff
 from node.p2p.frames import FrameError, decode_frame, encode_frame, goodbye_frame, read_goodbye
@@ -41,8 +42,6 @@ from node.p2p.pending import PendingPool, address_group
 from node.p2p.seen import SeenSet
 from tests.p2p_attack import (
     JUNK,
-    UPGRADE,
-    SilentCrowd,
     closed_by_peer,
     connect,
     frame_header,

@@ -1,8 +1,9 @@
 """`scripts/bench`: measure R, then each benchmark; print one table and, with --out, a JSON file.
 
-    scripts/bench                    full run (about ten minutes on 2 cores)
+    scripts/bench                    full run (about twelve minutes on 2 cores)
     scripts/bench --quick            everything small, for development (under two minutes)
     scripts/bench --only single,sim  some benchmarks
+    scripts/bench --only attack      finality under attack (and the unloaded finality, its baseline)
 
 Every throughput is printed with its ratio to R, the raw Ed25519 verification
 rate on every core measured first in the same run: a ledger that verifies each
@@ -26,14 +27,16 @@ from node.bench import scale, sim
 from node.bench.federation import finality
 from node.bench.limit import verify_rate
 from node.bench.throughput import ThroughputResult, throughput
+from node.bench.under_attack import AttackResult, FloodSizes, finality_under_attack
 
-BENCHMARKS = ("single", "federation", "finality", "audit", "scale", "sim")
+BENCHMARKS = ("single", "federation", "finality", "attack", "audit", "scale", "sim")
 TARGETS = {  # issue 7; checked by the run, never by a timed test
     "single": 0.40,  # x R
     "federation": 0.45 / 4,  # x R: four validators on one machine each verify every transaction
     "audit": 0.60,  # x R
     "finality_p50_s": 0.5,
     "finality_p99_s": 1.5,
+    "attack_p99_vs_unloaded": 2.0,  # issue 12: legitimate p99 under attack <= 2 x the unloaded p99
     "scale_commit_ratio": 1.3,
     "scale_rss_mb": 400,
 }
@@ -50,10 +53,13 @@ class Sizes:
     scale_large: int
     scale_block_txs: int
     scale_blocks: int
+    attack: FloodSizes
 
 
-FULL = Sizes(10_000, 200_000, 100_000, 500.0, 60.0, 10_000, 1_000_000, 5000, 5)
-QUICK = Sizes(1_000, 6_000, 3_000, 200.0, 5.0, 2_000, 20_000, 500, 2)
+FULL = Sizes(10_000, 200_000, 100_000, 500.0, 60.0, 10_000, 1_000_000, 5000, 5, FloodSizes())
+QUICK = Sizes(1_000, 6_000, 3_000, 200.0, 5.0, 2_000, 20_000, 500, 2,
+              FloodSizes(stranger_rate=1000.0, parking_rate=500.0, parking_keys=50, parking_nonces=20, batch=100,
+                         idle_api=200, silent_p2p=16, lead_s=1.0))
 
 
 def _audit(home: str, total_txs: int) -> dict:
@@ -81,6 +87,47 @@ def _ratio(value: float, r: float) -> str:
 
 def _verdict(ok: bool) -> str:
     return "met" if ok else "NOT met"
+
+
+def attack_rows(attack: AttackResult) -> list[tuple[str, str, str]]:
+    """The "finality under attack" rows: the legitimate load's latency against the unloaded row's, and
+    what the attacker sent, held open and had refused."""
+    legit, flood = attack.legit, attack.attacker
+    ratio = attack.p99_vs_unloaded
+    target = TARGETS["attack_p99_vs_unloaded"]
+    if ratio is None or attack.unloaded_p99_s is None:
+        verdict = "no unloaded finality in this run to compare with"
+    else:
+        verdict = (f"{ratio:.2f} x unloaded p99; target <= {target:g} x {attack.unloaded_p99_s * 1000:.0f} = "
+                   f"{target * attack.unloaded_p99_s * 1000:.0f} ms: {_verdict(ratio <= target)}")
+    strangers, parking = flood["strangers"], flood["parking"]
+    idle, silent = flood["idle_api"], flood["silent_p2p"]
+    conn = attack.connections
+    cpu = "?" if attack.unloaded_nodes_cpu_s is None else f"{attack.unloaded_nodes_cpu_s:,.1f}"
+    unloaded_blocks = "?" if attack.unloaded_blocks is None else f"{attack.unloaded_blocks:,}"
+    refused = ", ".join(f"{reason} {n:,}" for reason, n in attack.refused.items()) or "none"
+    evicted = ", ".join(f"{reason} {n:,}" for reason, n in attack.evicted.items()) or "none"
+    return [
+        (f"finality under attack: 4 validators, offered {legit.offered_tx_per_s:.0f} tx/s for {legit.seconds:.0f} s "
+         f"(sent at {legit.achieved_offer_tx_per_s:.0f})", f"{legit.committed:,}/{legit.submitted:,} committed",
+         f"legitimate refused: {sum(legit.refused.values()):,}; the attacker is a process on these "
+         f"{attack.cores} cores at nice {attack.sizes.nice}: CPU it takes, validators on their own machines would keep"),
+        ("  legitimate finality p50 / p99 / max",
+         f"{legit.p50_s * 1000:.0f} / {legit.p99_s * 1000:.0f} / {legit.max_s * 1000:.0f} ms", verdict),
+        ("  CPU seconds: validators / attacker", f"{legit.nodes_cpu_s:,.1f} / {flood['cpu_s']:,.1f} s",
+         f"in {legit.blocks:,} blocks; unloaded, the validators used {cpu} s in {unloaded_blocks} blocks"),
+        ("  flood sent: strangers / parking (tx/s)",
+         f"{strangers['sent_tx_per_s']:,.0f} / {parking['sent_tx_per_s']:,.0f}",
+         f"planned {strangers['planned_tx_per_s']:,.0f} / {parking['planned_tx_per_s']:,.0f}, batches of "
+         f"{attack.sizes.batch}; {strangers['sent'] + parking['sent']:,} in all; failed posts "
+         f"{strangers['failed_posts'] + parking['failed_posts']}"),
+        ("  refused by the nodes' APIs (/metrics)", f"{sum(attack.refused.values()):,}",
+         f"{refused}; parked {parking['answers'].get('ADMITTED', 0):,}, evicted: {evicted}"),
+        ("  connections held: idle API / silent p2p", f"{idle['held']:,} / {silent['held']:,}",
+         f"the nodes closed {idle['closed_by_node']:,} / {silent['closed_by_node']:,} (API evictions "
+         f"{conn['api_evicted']:,}, header timeouts {conn['api_header_timeouts']:,}; p2p handshake timeouts "
+         f"{conn['p2p_handshake_timeouts']:,}, evictions {conn['p2p_evicted']:,})"),
+    ]
 
 
 def run(only: set[str], sizes: Sizes, r: float, say: Callable[[str], None]) -> tuple[dict, list[tuple[str, str, str]]]:
@@ -119,7 +166,8 @@ def run(only: set[str], sizes: Sizes, r: float, say: Callable[[str], None]) -> t
         rows.append((f"federation: 4 validators, {fed.txs:,} transfers",
                      f"{fed.committed_tx_per_s:,.0f} tx/s", f"{_ratio(fed.committed_tx_per_s, r)}; target >= "
                      f"0.45 R / 4 = {TARGETS['federation']:.4f} R: {_verdict(fed.committed_tx_per_s >= target)}"))
-    if "finality" in only:
+    fin = None
+    if "finality" in only or "attack" in only:  # the attack row's unloaded baseline
         say(f"finality: 4 validators, {sizes.finality_rate:.0f} tx/s offered for {sizes.finality_s:.0f} s")
         fin = finality(validators=4, rate=sizes.finality_rate, seconds=sizes.finality_s)
         results["finality"] = dataclasses.asdict(fin) | {"committed_ratio_to_R": fin.committed_tx_per_s / r}
@@ -131,6 +179,15 @@ def run(only: set[str], sizes: Sizes, r: float, say: Callable[[str], None]) -> t
             ("  finality p50 / p99 / max", f"{fin.p50_s * 1000:.0f} / {fin.p99_s * 1000:.0f} / {fin.max_s * 1000:.0f} ms",
              f"target <= 500 / <= 1500 ms: {_verdict(met)}"),
         ]
+    if "attack" in only:
+        a = sizes.attack
+        say(f"attack: 4 validators, {sizes.finality_rate:.0f} tx/s offered for {sizes.finality_s:.0f} s while "
+            f"strangers flood at {a.stranger_rate:,.0f} tx/s, parking at {a.parking_rate:,.0f} tx/s, "
+            f"{a.idle_api:,} idle API and {4 * a.silent_p2p} silent p2p connections")
+        attack = finality_under_attack(a, validators=4, rate=sizes.finality_rate, seconds=sizes.finality_s,
+                                       unloaded=fin)
+        results["attack"] = dataclasses.asdict(attack) | {"target_p99_vs_unloaded": TARGETS["attack_p99_vs_unloaded"]}
+        rows += attack_rows(attack)
     if "scale" in only:
         runs = []
         for accounts in (sizes.scale_small, sizes.scale_large):

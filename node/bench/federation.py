@@ -2,11 +2,15 @@
 
 A devnet of N validators runs as separate node processes on this machine.
 Senders funded in advance sign all their transfers before the clock starts;
-a submitter offers them at a steady rate (small batches every 20 ms, to the
-validators in turn) and a watcher follows the committed blocks of one node.
+a submitter per validator offers them at a steady rate (a small batch due
+every 20 ms or so; one that is held up by a slow answer then sends everything
+due in one batch, so the offered rate holds and each sender's nonces still
+arrive in order) and a watcher follows the committed blocks of one node.
 Latency of a transaction = the moment the watcher first sees its block minus
-the moment its batch was sent (the watcher polls every 10 ms, which bounds the
-error).
+the moment its batch was due: time a client spends waiting for a slow answer
+before it can send counts, as it does for a person (the watcher polls every
+10 ms, which bounds the error). The same measurement runs under a flood in
+node/bench/under_attack.py.
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from genesis.devnet import create_devnet
+from ledger.crypto import SigningKey
 from ledger.encoding import encode
 from ledger.tx import decode_tx
 from node.bench.workload import sender_keys, signed_transfers
@@ -50,6 +56,8 @@ class FinalityResult:
     p99_s: float
     max_s: float
     blocks: int
+    refused: dict[str, int] = field(default_factory=dict)  # by code: every transfer is valid, so must be empty
+    nodes_cpu_s: float = 0.0  # CPU time the validator processes used from the clock's start to the last commit
 
 
 def post_batch(url: str, raws: list[bytes], timeout: float = 120.0) -> list[dict]:
@@ -66,22 +74,37 @@ class LocalFederation:
     """N validator processes from a fresh devnet layout in a temporary directory."""
 
     def __init__(self, validators: int, block_interval_ms: int = 100, funded: Sequence[bytes] = (),
-                 keep: bool = False):
+                 keep: bool = False, one_client: bool = True):
         """`funded` accounts get demo credits at genesis; `keep` leaves the directory for a later
-        step (the audit reads the chain after the nodes stop) until `cleanup()`."""
+        step (the audit reads the chain after the nodes stop) until `cleanup()`. With `one_client`
+        (the benchmark's clients are its only clients) no client share applies; without it, the
+        nodes keep the default share (an attacker posts from other addresses)."""
         self.dir = Path(tempfile.mkdtemp(prefix="incoop-bench-"))
         self.keep = keep
         self.layout = create_devnet(
             self.dir, validators=validators, base_port=free_port_block(2 * validators),
             block_interval_ms=block_interval_ms, heartbeat_ms=1000, funded=funded,
         )
-        for home in self.layout.node_homes:
+        for home in self.layout.node_homes if one_client else ():
             # the benchmark's clients all post from loopback: one client address for the whole load, which
             # the default share per client (docs/admission.md) would cap at a tenth of the pool
             config = load_config(home)
             config.mempool.max_client_share = 1.0
             write_config(home, config)
         self.procs: list[subprocess.Popen] = []
+
+    @property
+    def p2p_ports(self) -> list[int]:
+        return [load_config(home).p2p_port for home in self.layout.node_homes]
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the node processes have used so far (Linux /proc): unlike latency,
+        a figure the other work on a shared machine hardly moves."""
+        total = 0
+        for proc in self.procs:
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of proc(5)
+        return total / os.sysconf("SC_CLK_TCK")
 
     def __enter__(self) -> LocalFederation:
         for home in self.layout.node_homes:
@@ -121,76 +144,109 @@ class LocalFederation:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def finality_senders(count: int = 60) -> list[SigningKey]:
+    """The finality workload's senders (funded at genesis), the same with or without an attack."""
+    return sender_keys(count, seed=b"incoop-bench-finality")
+
+
 def finality(validators: int = 4, rate: float = 500.0, seconds: float = 20.0, senders: int = 60,
              progress: bool = True) -> FinalityResult:
-    keys = sender_keys(senders, seed=b"incoop-bench-finality")
+    keys = finality_senders(senders)
     with LocalFederation(validators, funded=[k.pubkey for k in keys]) as fed:
-        chain_id = fed.layout.genesis.chain_id
-        urls = fed.layout.api_urls
-        client = NodeClient(urls[0])
-        total = int(rate * seconds)
-        txs = [decode_tx(raw) for raw in signed_transfers(chain_id, keys, total)]  # nonces in order per sender
+        return measure_finality(fed, keys, rate, seconds, progress)
 
-        sent_at: dict[bytes, float] = {}
-        seen_at: dict[bytes, float] = {}
-        done = threading.Event()
-        start_height = client.status()["height"]
-        blocks = [0]
 
-        def watch() -> None:
-            height = start_height
-            while not (done.is_set() and len(seen_at) >= len(sent_at)):
-                head = client.status()["height"]
-                while height < head:
-                    height += 1
-                    now = time.monotonic()
-                    blocks[0] += 1
-                    for item in client.block(height)["txs"]:
-                        seen_at.setdefault(bytes.fromhex(item["hash"]), now)
-                time.sleep(POLL_S)
+def measure_finality(fed: LocalFederation, keys: list[SigningKey], rate: float, seconds: float, progress: bool = True,
+                     label: str = "finality", before_start: Callable[[], None] | None = None) -> FinalityResult:
+    """Offer `rate` transfers a second from `keys` (funded) to a running federation for `seconds`, and time
+    each from its batch's sending to its block. `before_start` runs once the transfers are signed, just
+    before the clock starts (the attack row starts its attacker there)."""
+    validators = len(fed.layout.node_homes)
+    chain_id = fed.layout.genesis.chain_id
+    urls = fed.layout.api_urls
+    client = NodeClient(urls[0])
+    total = int(rate * seconds)
+    txs = [decode_tx(raw) for raw in signed_transfers(chain_id, keys, total)]  # nonces in order per sender
 
-        watcher = threading.Thread(target=watch, daemon=True)
-        watcher.start()
-        # one submitter per node, each with its own senders, so that a slow answer from one node
-        # does not hold back the offered rate
-        lanes = [txs[w::len(urls)] for w in range(len(urls))]
-        lane_rate = rate / len(urls)
-        per_batch = max(1, round(lane_rate * BATCH_EVERY_S))
-        started = time.monotonic()
+    sent_at: dict[bytes, float] = {}
+    seen_at: dict[bytes, float] = {}
+    refused: Counter[str] = Counter()
+    done = threading.Event()
+    if before_start is not None:
+        before_start()
+    start_height = client.status()["height"]
+    blocks = [0]
 
-        def submit(lane: int) -> None:
-            mine = lanes[lane]
-            for index, offset in enumerate(range(0, len(mine), per_batch)):
-                delay = started + index * per_batch / lane_rate - time.monotonic()
-                if delay > 0:
-                    time.sleep(delay)
-                batch = mine[offset:offset + per_batch]
+    def watch() -> None:
+        height = start_height
+        while not (done.is_set() and len(seen_at) >= len(sent_at)):
+            head = client.status()["height"]
+            while height < head:
+                height += 1
                 now = time.monotonic()
-                for tx in batch:
-                    sent_at[tx.hash] = now
-                post_batch(urls[lane], [tx.raw for tx in batch])
+                blocks[0] += 1
+                for item in client.block(height)["txs"]:
+                    seen_at.setdefault(bytes.fromhex(item["hash"]), now)
+            time.sleep(POLL_S)
 
-        submitters = [threading.Thread(target=submit, args=(w,), daemon=True) for w in range(len(urls))]
-        for thread in submitters:
-            thread.start()
-        while any(t.is_alive() for t in submitters):
-            time.sleep(1)
-            if progress:
-                print(f"  finality: {time.monotonic() - started:4.0f} s offered {len(sent_at)} committed {len(seen_at)}",
-                      file=sys.stderr, flush=True)
-        offered_for = time.monotonic() - started
-        done.set()
-        deadline = time.monotonic() + 60
-        while len(seen_at) < len(sent_at) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        watcher.join(1)
-        last = max(seen_at.values(), default=started)
-        latencies = sorted(seen_at[h] - sent_at[h] for h in seen_at if h in sent_at)
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    # one submitter per node, each with its own senders, so that a slow answer from one node
+    # does not hold back the offered rate
+    lanes = [txs[w::len(urls)] for w in range(len(urls))]
+    lane_rate = rate / len(urls)
+    per_batch = max(1, round(lane_rate * BATCH_EVERY_S))
+    every = per_batch / lane_rate  # one lane's batch is due this often
+    cpu_before = fed.cpu_seconds()
+    started = time.monotonic()
+    last_sent = [started]
+    lock = threading.Lock()
 
-        def pct(p: float) -> float:
-            return latencies[min(len(latencies) - 1, int(p * len(latencies)))] if latencies else float("nan")
+    def submit(lane: int) -> None:
+        mine = lanes[lane]
+        batches = [mine[offset:offset + per_batch] for offset in range(0, len(mine), per_batch)]
+        index = 0
+        while index < len(batches):
+            delay = started + index * every - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            upto = min(len(batches), max(index, int((time.monotonic() - started) / every)) + 1)  # all that is due
+            batch = []
+            for due in range(index, upto):
+                for tx in batches[due]:
+                    sent_at[tx.hash] = started + due * every
+                    batch.append(tx)
+            index = upto
+            last_sent[0] = max(last_sent[0], time.monotonic())
+            for tx, result in zip(batch, post_batch(urls[lane], [tx.raw for tx in batch]), strict=True):
+                if result.get("error"):  # never to commit: counted, and not waited for
+                    with lock:
+                        refused[result["error"]["code"]] += 1
+                        del sent_at[tx.hash]
 
-        return FinalityResult(
-            validators, rate, seconds, len(sent_at) / offered_for, len(sent_at), len(latencies), len(latencies) / max(last - started, 1e-9),
-            pct(0.50), pct(0.99), latencies[-1] if latencies else float("nan"), blocks[0],
-        )
+    submitters = [threading.Thread(target=submit, args=(w,), daemon=True) for w in range(len(urls))]
+    for thread in submitters:
+        thread.start()
+    while any(t.is_alive() for t in submitters):
+        time.sleep(1)
+        if progress:
+            print(f"  {label}: {time.monotonic() - started:4.0f} s offered {len(sent_at)} committed {len(seen_at)}",
+                  file=sys.stderr, flush=True)
+    offered_for = last_sent[0] - started + every  # the last batch stands for its interval
+    done.set()
+    deadline = time.monotonic() + 60
+    while len(seen_at) < len(sent_at) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    watcher.join(1)
+    nodes_cpu_s = fed.cpu_seconds() - cpu_before
+    last = max(seen_at.values(), default=started)
+    latencies = sorted(seen_at[h] - sent_at[h] for h in seen_at if h in sent_at)
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] if latencies else float("nan")
+
+    return FinalityResult(
+        validators, rate, seconds, len(sent_at) / offered_for, len(sent_at), len(latencies), len(latencies) / max(last - started, 1e-9),
+        pct(0.50), pct(0.99), latencies[-1] if latencies else float("nan"), blocks[0], dict(refused),
+        round(nodes_cpu_s, 1),
+    )

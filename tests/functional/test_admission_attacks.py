@@ -30,20 +30,19 @@ the node's per-client share applies to it and not to the resident, who uses
 
 from __future__ import annotations
 
-import http.client
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from genesis.devnet import DEMO_CLASS
 from ledger.address import to_address
-from ledger.crypto import SigningKey, sha256
-from ledger.encoding import encode
+from ledger.crypto import SigningKey
 from ledger.tx import Tx
+from node.bench import attack
+from node.bench.attack import parking_txs, stranger_txs
+from node.bench.workload import sender_keys
 from node.config import MempoolConfig
 from tests.functional.framework import Devnet, incoop, running_devnet, wait_until
 
@@ -58,29 +57,17 @@ NEVER = 2**63 - 1
 
 
 def attacker_keys() -> list[SigningKey]:
-    return [SigningKey(sha256(b"attacker" + i.to_bytes(4, "big"))) for i in range(ATTACKERS)]
+    return sender_keys(ATTACKERS, seed=b"attacker")
 
 
 def post_batch_from(devnet: Devnet, source: str, txs: list[Tx]) -> list[dict]:
     """POST /v1/txs/batch from a given loopback address, as another machine would."""
-    url = urlsplit(devnet.node.url)
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60, source_address=(source, 0))
-    try:
-        conn.request("POST", "/v1/txs/batch", encode(tuple(tx.raw for tx in txs)),
-                     {"Content-Type": "application/msgpack"})
-        response = conn.getresponse()
-        body = response.read()
-        assert response.status == 200, body[:300]
-        return json.loads(body)["results"]
-    finally:
-        conn.close()
+    return attack.post_batch_from(devnet.node.url, source, [tx.raw for tx in txs])
 
 
 def metrics(devnet: Devnet) -> dict[str, float]:
     """The /metrics samples by their full name (labels included)."""
-    text = devnet.api.get_raw("/metrics").decode()
-    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
-            for line in text.splitlines() if line and not line.startswith("#")}
+    return attack.parse_metrics(devnet.api.get_raw("/metrics").decode())
 
 
 def committed_txs(devnet: Devnet) -> list[str]:
@@ -127,8 +114,7 @@ def test_a_stranger_flood_writes_nothing_and_a_resident_still_pays(devnet: Devne
     committed_by_then = metrics(devnet)["incoop_txs_committed_total"]
     status = api.status()
     expiry = status["height"] + 1000
-    strangers = [SigningKey.generate() for _ in range(STRANGERS)]
-    flood = [devnet.transfer(key, "anna", 1, 0, expiry=expiry) for key in strangers]
+    flood = stranger_txs(devnet.chain_id, STRANGERS, devnet.pubkey("anna"), expiry)  # fresh keys, one each
 
     started = time.monotonic()
     results = post_batch_from(devnet, ATTACK_ADDRESSES[0], flood)
@@ -146,8 +132,8 @@ def test_a_stranger_flood_writes_nothing_and_a_resident_still_pays(devnet: Devne
     assert len(after) == len(before) + 2, "the chain holds the residents' two payments and nothing of the flood"
     stranger_hashes = {tx.hash.hex() for tx in flood}
     assert not stranger_hashes & set(after)
-    for key in strangers[:20]:
-        assert api.account(key.pubkey)["nonce"] == 0 and api.get(f"/v1/accounts/{to_address(key.pubkey)}/txs")["txs"] == []
+    for tx in flood[:20]:
+        assert api.account(tx.signer)["nonce"] == 0 and api.get(f"/v1/accounts/{to_address(tx.signer)}/txs")["txs"] == []
     seen = metrics(devnet)
     assert seen['incoop_mempool_refused_total{source="api",reason="UNKNOWN_SIGNER"}'] == STRANGERS
     assert seen["incoop_txs_committed_total"] == committed_by_then + 2  # the node committed those, no other
@@ -161,14 +147,14 @@ def test_a_parking_flood_is_refused_or_evicted_and_a_resident_still_pays(devnet:
     before = set(committed_txs(devnet))
 
     # as filed: nonces from 1 that never expire
-    never = [devnet.transfer(key, "anna", 1, nonce, expiry=NEVER) for key in keys for nonce in PARKED_NONCES]
+    never = parking_txs(devnet.chain_id, keys, PARKED_NONCES, devnet.pubkey("anna"), NEVER)
     codes = [r["error"]["code"] for r in post_batch_from(devnet, ATTACK_ADDRESSES[0], never)]
     assert codes == ["EXPIRY_TOO_FAR"] * len(never)
     assert api.status()["mempool_size"] == 0
 
     # within the rules, from ten machines: each fills its share of the pool, until the parked budget is full
     expiry = api.status()["height"] + 1000
-    flood = [devnet.transfer(key, "anna", 1, nonce, expiry=expiry) for key in keys for nonce in PARKED_NONCES]
+    flood = parking_txs(devnet.chain_id, keys, PARKED_NONCES, devnet.pubkey("anna"), expiry)
     share = POOL // 10
     parked = 0
     refused: dict[str, int] = {}

@@ -38,13 +38,13 @@ from pathlib import Path
 import pytest
 
 from ledger.crypto import SigningKey
+from node.bench.attack import SilentCrowd
 from node.config import load_config
 from node.p2p.handshake import dialer_reply, new_challenge, read_listener_hello
 from tests.functional.framework import Devnet, NodeProcess, make_devnet, wait_until
 from tests.functional.test_consensus import check_invariants, progress
 from tests.p2p_attack import (
     JUNK,
-    SilentCrowd,
     closed_by_peer,
     connect,
     read_server_frame,
