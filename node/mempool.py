@@ -289,6 +289,7 @@ class Mempool:
                 body = self.check_static(tx)
                 if next_height is not None:
                     self.check_expiry(tx, next_height)
+                self._refuse_before_verifying(tx)
             except TxError as exc:
                 out.append(Prepared(tx, False, exc))
                 continue
@@ -304,6 +305,38 @@ class Mempool:
             for i, ok in zip(indexes, oks, strict=True):
                 out[i] = out[i]._replace(signature_ok=ok)
         return out
+
+    def _refuse_before_verifying(self, tx: Tx) -> None:
+        """The refusals admission would certainly make, read without mutating anything (this runs off
+        the loop): a copy already pending, a nonce outside the window, no room for it. A flood of
+        re-sent or parked transactions then costs a lookup each, not a signature verification each;
+        admission checks everything again in order, so a race only ever lets more through to it."""
+        if tx.hash in self._by_hash:
+            raise TxError(Code.DUPLICATE)
+        committed = accounts.known_nonce(self.state, tx.signer)
+        if committed is None:
+            raise TxError(Code.UNKNOWN_SIGNER)
+        base = max(committed, self._base.get(tx.signer, committed))
+        window = min(chain.get_params(self.state).max_nonce_gap, self.config.max_pending_per_account)
+        if tx.nonce < base:
+            raise TxError(Code.BAD_NONCE, f"nonce {tx.nonce}, the account's next nonce is {base}")
+        if tx.nonce >= base + window:
+            raise TxError(Code.NONCE_TOO_FAR, f"nonce {tx.nonce}, the account's next nonce is {base} and at most "
+                                              f"{window} may be pending")
+        queue = self._by_account.get(tx.signer)
+        if queue is not None and tx.nonce in queue:
+            raise TxError(Code.DUPLICATE, f"another transaction with nonce {tx.nonce} is already pending")
+        if tx.nonce == self._run_end.get(tx.signer, base):
+            if len(self._by_hash) - len(self._parked) >= self.max_txs:
+                raise TxError(Code.MEMPOOL_FULL, f"the mempool holds {self.max_txs} includable transactions")
+        elif len(self._parked) >= self.config.max_parked:
+            try:
+                oldest = next(iter(self._parked.values()), None)
+            except RuntimeError:  # the loop changed it under this thread: leave the call to admission
+                return
+            if oldest is not None and oldest > self._clock() - self.config.parked_ttl_s:
+                raise TxError(Code.MEMPOOL_FULL, f"the mempool holds {self.config.max_parked} transactions behind "
+                                                 "nonce gaps; send the missing nonce first")
 
     def admit_prepared(
         self, prepared: Iterable[Prepared], next_height: int, source: str = API, client: str | None = None

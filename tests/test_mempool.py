@@ -339,6 +339,32 @@ def test_parked_transactions_never_take_an_includable_ones_place(state: DictStat
     assert pool.refused[("api", "MEMPOOL_FULL")] == 2
 
 
+def forged(tx) -> bytes:
+    """The same transaction with a broken signature: refused as BAD_SIGNATURE if ever verified."""
+    return tx.raw[:-1] + bytes([tx.raw[-1] ^ 1])
+
+
+def test_a_batch_refuses_copies_nonces_and_a_full_pool_before_verifying_any_signature(
+        state: DictState, clock: FakeClock) -> None:
+    """A flood of re-sent or parked transactions costs a lookup each, not a verification each."""
+    pool = mempool(state, clock, max_txs=1, max_parked=1)
+    pool.admit(transfer(A, 0), 1)
+    pool.admit(transfer(A, 2), 1)  # parked: the parked budget is full
+    commit_nonce(state, B, 3)
+    batch = [forged(transfer(A, 0, amount=2)), forged(transfer(A, 3)), forged(transfer(B, 2)),
+             forged(transfer(B, 3 + GAP)), forged(transfer(C, 0))]
+    prepared = pool.prepare_batch(batch, next_height=1)
+    assert [(p.error.code if p.error else None, p.signature_ok) for p in prepared] == [
+        (Code.DUPLICATE, False),  # nonce 0 of A is pending already
+        (Code.MEMPOOL_FULL, False),  # behind a gap, and the parked budget is full
+        (Code.BAD_NONCE, False),
+        (Code.NONCE_TOO_FAR, False),
+        (Code.MEMPOOL_FULL, False),  # includable, and the pool is full
+    ]
+    clock.now += 61  # parked ones past their time: the pool may make room, so admission decides
+    assert pool.prepare_batch([forged(transfer(A, 3))], next_height=1)[0].error is None
+
+
 def test_a_dropped_transaction_parks_the_ones_after_it(pool: Mempool, clock: FakeClock) -> None:
     txs = [transfer(A, n) for n in range(3)]
     for tx in txs:
