@@ -29,13 +29,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.crypto import sha256
 from ledger.encoding import encode
 from ledger.errors import Code, TxError
 from ledger.handlers import TxType
 from ledger.state import StateReader
+
+if TYPE_CHECKING:  # a section is declared by its module; the rules only carry it (no pydantic import here)
+    from ledger.genesis_section import GenesisSection
 
 SpendGuard = Callable[[StateReader, bytes], None]
 """(state, account): raise TxError if the account may not spend now; read only the state."""
@@ -61,7 +64,7 @@ class Module:
     tx_types: tuple[TxType, ...] = ()
     codes: tuple[Code, ...] = ()  # execution results (1-99) this module introduces; others' it may also give
     prefixes: tuple[bytes, ...] = ()  # state keys this module writes (FORMAT.md §9)
-    genesis: Any = None  # its part of the genesis document: a genesis.sections.Section
+    genesis: type[GenesisSection] | None = None  # its section of the genesis document (ledger/genesis_section.py)
     end_block: Callable[[Any], None] | None = None  # ledger.deadlines.EndBlockContext -> None
     invariants: Invariants | None = None
     spend_guards: tuple[SpendGuard, ...] = ()
