@@ -6,7 +6,8 @@ everything the rest of the program needs to know of it (docs/architecture.md,
 
 - its transaction types, the result codes its rules may give, the state-key
   prefixes it owns;
-- its section of the genesis document (genesis/);
+- its section of the genesis document (a `GenesisSection`, ledger/genesis_section.py,
+  composed in module order by genesis/document.py; FORMAT.md §14);
 - its end-of-block step, run after a block's transactions in module order;
 - its invariants, checked by the auditor on a replayed state;
 - what it offers the rules of other modules: spend guards (an account that
