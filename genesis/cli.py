@@ -7,7 +7,8 @@ import json
 import time
 from pathlib import Path
 
-from genesis.document import Genesis, GenesisError, load_genesis, parse_genesis
+from genesis.document import Genesis, GenesisError, load_genesis, modules_json, parse_genesis
+from genesis.rules import RULES
 from node.cli_common import CliError, emit
 
 
@@ -93,13 +94,18 @@ def cmd_new(args: argparse.Namespace) -> int:
     doc = {
         "chain_id": args.chain_id,
         "genesis_time_ms": args.time_ms if args.time_ms is not None else int(time.time() * 1000),
+        "modules": modules_json(RULES),  # this program's rules: FORMAT.md §14
         "validators": [_validator(v) for v in args.validator],
         "observers": [_observer(v) for v in args.observer],
-        "registrars": [_member(v, "registrar") for v in args.registrar],
-        "issuers": [_member(v, "issuer") for v in args.issuer],
-        "attesters": [_attester(v) for v in args.attester],
-        "classes": classes,
-        "balances": balances,
+        "credits": {
+            "issuers": [_member(v, "issuer") for v in args.issuer],
+            "classes": classes,
+            "balances": balances,
+        },
+        "identity": {
+            "registrars": [_member(v, "registrar") for v in args.registrar],
+            "attesters": [_attester(v) for v in args.attester],
+        },
     }
     try:
         genesis = _validate(doc)
@@ -111,20 +117,24 @@ def cmd_new(args: argparse.Namespace) -> int:
 
 
 def _validate(doc: dict) -> Genesis:
-    return parse_genesis(json.dumps(doc))
+    return parse_genesis(json.dumps(doc), RULES)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     try:
-        genesis = load_genesis(args.file)
+        genesis = load_genesis(args.file, RULES)
     except GenesisError as exc:
         raise CliError(str(exc)) from exc
     data = {
         "chain_id": genesis.chain_id,
         "hash": genesis.hash().hex(),
+        "modules": modules_json(genesis.rules),
         "validators": len(genesis.validators),
         "observers": len(genesis.observers),
-        "classes": len(genesis.classes),
+        **{  # each section's lists, counted: {"credits": {"issuers": 1, "classes": 2, ...}, ...}
+            module.name: {name: len(value) for name, value in section if isinstance(value, list)}
+            for module, section in genesis.sections() if section is not None
+        },
     }
     emit(args.json, data, f"{args.file}: valid genesis of chain {genesis.chain_id}, hash {data['hash']}")
     return 0

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from genesis.document import Genesis
+from genesis.document import Genesis, load_genesis, modules_json, parse_genesis
 from identity.vault import create_vault_key
 from ledger.address import to_address
 from ledger.crypto import SigningKey
@@ -123,6 +123,7 @@ def create_devnet(
     doc: dict = {
         "chain_id": DEVNET_CHAIN_ID,
         "genesis_time_ms": int(time.time() * 1000),
+        "modules": modules_json(),
         "validators": [
             {
                 "name": f"node{i}",
@@ -145,12 +146,13 @@ def create_devnet(
         comune = wallet.create("comune", DEVNET_PASSWORD)
         acme = wallet.create("acme", DEVNET_PASSWORD)
         residents = [wallet.create(name, DEVNET_PASSWORD) for name in DEMO_RESIDENTS]
-        doc["issuers"] = [{"name": "Federazione (demo)", "account": federation.address}]
-        doc["registrars"] = [
+        credits: dict = {"issuers": [{"name": "Federazione (demo)", "account": federation.address}]}
+        doc["credits"] = credits
+        doc["identity"] = {"registrars": [
             {"name": "Federazione (demo)", "account": federation.address},
             {"name": "Comune di Esempio (demo)", "account": comune.address},
-        ]
-        doc["attesters"] = [
+        ]}
+        doc["identity"]["attesters"] = [
             {"name": "Federazione (demo)", "account": federation.address, "attributes": ["member:*"]},
             {"name": "Comune di Esempio (demo)", "account": comune.address, "attributes": ["resident:*", "age:*"]},
             {"name": "ACME cooperativa (demo)", "account": acme.address, "attributes": ["employee:acme"]},
@@ -160,18 +162,18 @@ def create_devnet(
         secret_path.parent.mkdir(parents=True, exist_ok=True)
         secret_path.write_text(os.urandom(32).hex() + "\n", encoding="utf-8")
         secret_path.chmod(0o600)
-        doc["classes"] = [
+        credits["classes"] = [
             {"id": DEMO_CLASS, "name": "Demo euro credits", "issuer": federation.address, "decimals": 2}
         ]
-        doc["balances"] = [
+        credits["balances"] = [
             {"account": r.address, "class": DEMO_CLASS, "amount": DEMO_BALANCE} for r in residents
         ]
-        doc["balances"] += [
+        credits["balances"] += [
             {"account": to_address(account), "class": DEMO_CLASS, "amount": funded_amount} for account in funded
         ]
         if demo_federation:
-            _add_demo_federation(doc, wallet, int(doc["genesis_time_ms"]))
-    genesis = Genesis.model_validate(doc)
+            _add_demo_federation(credits, wallet, int(doc["genesis_time_ms"]))
+    genesis = parse_genesis(json.dumps(doc))
     (home / "genesis.json").write_text(genesis.to_json(), encoding="utf-8")
 
     node_homes = []
@@ -230,19 +232,20 @@ VIRTUE_CLASS = "virtu-trento"
 GROUP_CLASS = "gas-trento"
 
 
-def _add_demo_federation(doc: dict, wallet: Keystore, genesis_time_ms: int) -> None:
-    """Ten more residents, four providers, a purchase group, and three credit classes with rules."""
+def _add_demo_federation(credits: dict, wallet: Keystore, genesis_time_ms: int) -> None:
+    """Ten more residents, four providers, a purchase group, and three credit classes with rules
+    (added to the genesis's credits section)."""
     people = [wallet.create(name, DEVNET_PASSWORD) for name in DEMO_PEOPLE]
     for label in DEMO_PROVIDERS:
         wallet.create(label, DEVNET_PASSWORD)
     gas = wallet.create("gas", DEVNET_PASSWORD)
     address = {info.label: info.address for info in wallet.list()}
-    doc["issuers"] += [
+    credits["issuers"] += [
         {"name": "ACME cooperativa (demo)", "account": address["acme"]},
         {"name": "Comune di Esempio (demo)", "account": address["comune"]},
         {"name": "Gruppo d'acquisto solidale Trento (demo)", "account": gas.address},
     ]
-    doc["classes"] += [
+    credits["classes"] += [
         {"id": WELFARE_CLASS, "name": "ACME welfare plan 2026", "issuer": address["acme"], "decimals": 2,
          "kind": "welfare", "eligibility": ["employee:acme"], "transferability": "spend_only",
          "categories": ["education", "food", "health"], "valid_until_ms": genesis_time_ms + YEAR_MS,
@@ -254,7 +257,7 @@ def _add_demo_federation(doc: dict, wallet: Keystore, genesis_time_ms: int) -> N
          "kind": "purchase_group", "transferability": "spend_only", "categories": ["food"],
          "valid_until_ms": genesis_time_ms + YEAR_MS},
     ]
-    doc["balances"] += [{"account": p.address, "class": DEMO_CLASS, "amount": 10_000} for p in people]
+    credits["balances"] += [{"account": p.address, "class": DEMO_CLASS, "amount": 10_000} for p in people]
 
 
 def load_devnet(home: Path) -> DevnetLayout:
@@ -262,7 +265,7 @@ def load_devnet(home: Path) -> DevnetLayout:
     home = Path(home)
     try:
         meta = json.loads((home / "devnet.json").read_text(encoding="utf-8"))
-        genesis = Genesis.model_validate_json((home / "genesis.json").read_text(encoding="utf-8"))
+        genesis = load_genesis(home / "genesis.json")
     except (OSError, ValueError) as exc:
         raise DevnetError(f"{home} does not hold a readable devnet ({exc}); use --reset") from exc
     names = [f"node{i}" for i in range(meta["validators"])]

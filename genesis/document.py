@@ -1,50 +1,52 @@
 """The genesis document: the chain's first state, agreed by every member before block 1.
 
 It is JSON for people (addresses in text form, amounts as integers in minor
-units), validated with pydantic so that a mistake is named before any node
-starts. Its hash is SHA-256 of the canonical encoding of `canonical_tuple()`
-(FORMAT.md, "Genesis"): block 1's prev_hash.
+units), read strictly (ledger/genesis_section.py, FORMAT.md §14) so that a
+mistake is named before any node starts and two readers of one file agree on
+whether it is valid and on its hash. The document has the core's keys
+(chain id, time, the module list, parameters, validators, observers) and,
+under each module's name, that module's section, declared by the module
+itself (`Module.genesis`, ledger/rules.py): this file composes them in the
+order of the rules it is given and knows none of their fields.
+
+The document names the chain's modules and their versions (`"modules"`), in
+its canonical form and so in its hash: a program whose rules are another
+list refuses the document (`RulesMismatch`) instead of following the chain
+with other rules. Its hash is SHA-256 of the canonical encoding of
+`canonical_tuple()` (FORMAT.md §14): block 1's prev_hash.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, create_model, model_validator
 
-from identity import records as identity_records
-from ledger import accounts, chain, credit_rules, credits
-from ledger.address import AddressError, from_address
+from genesis.rules import RULES
+from ledger import accounts, chain
 from ledger.chain import ChainParams
 from ledger.crypto import sha256
 from ledger.encoding import encode
-from ledger.errors import TxError
-from ledger.fields import MAX_AMOUNT
+from ledger.genesis_section import Address, GenesisSection, Name, StrictObject, key
+from ledger.rules import ChainRules, Module, RulesError
 from ledger.state import DictState, Overlay
 
 CHAIN_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,47}$"
-PREFIX_REGISTRAR = identity_records.PREFIX_REGISTRAR
+GENESIS_VERSION = 1  # the first field of the canonical form
 
 
 class GenesisError(ValueError):
     """The genesis document is invalid; the message names the field."""
 
 
-def _address(value: str) -> str:
-    try:
-        from_address(value)
-    except AddressError as exc:
-        raise ValueError(str(exc)) from exc
-    return value
+class RulesMismatch(GenesisError):
+    """The document names other modules (or versions) than the program's rules: another program's chain."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Params(_Strict):
+class Params(StrictObject):
     max_block_txs: int = Field(default=ChainParams().max_block_txs, ge=1, le=100_000)
     max_block_bytes: int = Field(default=ChainParams().max_block_bytes, ge=1024, le=64 * 1024 * 1024)
     max_tx_bytes: int = Field(default=ChainParams().max_tx_bytes, ge=256, le=1024 * 1024)
@@ -59,223 +61,232 @@ class Params(_Strict):
         )
 
 
-class Validator(_Strict):
-    name: str = Field(min_length=1, max_length=64)
-    pubkey: str
+class Validator(StrictObject):
+    name: Name
+    pubkey: Address
     api: str = ""
     p2p: str = ""
 
-    _check = field_validator("pubkey")(_address)
 
-
-class Observer(_Strict):
+class Observer(StrictObject):
     """A non-voting node that validators accept as a peer; it follows the chain and serves an API."""
 
-    name: str = Field(min_length=1, max_length=64)
-    pubkey: str
+    name: Name
+    pubkey: Address
     p2p: str = ""
 
-    _check = field_validator("pubkey")(_address)
 
+class Genesis(StrictObject):
+    """The core of the document; `document_model(rules)` adds one field per module section.
 
-class Member(_Strict):
-    name: str = Field(min_length=1, max_length=64)
-    account: str
+    Build it with `parse_genesis` / `load_genesis` (never `model_validate`):
+    they apply the JSON rules and give the class of the rules in force.
+    """
 
-    _check = field_validator("account")(_address)
+    rules: ClassVar[ChainRules] = RULES
 
-
-class AttesterSpec(_Strict):
-    """Who may attest what: exact attributes (`employee:acme`) or prefixes ending in `*` (`resident:*`)."""
-
-    name: str = Field(min_length=1, max_length=identity_records.MAX_ATTESTER_NAME)
-    account: str
-    attributes: list[str] = Field(min_length=1, max_length=identity_records.MAX_PATTERNS)
-
-    _check = field_validator("account")(_address)
-
-    @field_validator("attributes")
-    @classmethod
-    def _patterns(cls, value: list[str]) -> list[str]:
-        for pattern in value:
-            if not identity_records.is_pattern(pattern):
-                raise ValueError(
-                    f"attribute pattern {pattern!r} must be an attribute [a-z0-9-]+:[a-z0-9+._-]+ or a prefix "
-                    "[a-z0-9-]+:[a-z0-9+._-]* followed by *, at most 64 bytes"
-                )
-        if len(set(value)) != len(value):
-            raise ValueError("an attribute pattern appears twice")
-        return value
-
-
-class ClassSpec(_Strict):
-    """A credit class; the rule fields default to today's open community credit (FORMAT.md §14)."""
-
-    id: str = Field(pattern=credits.CLASS_ID.pattern)
-    name: str = Field(min_length=1, max_length=credits.MAX_NAME)
-    issuer: str
-    decimals: int = Field(ge=0, le=credits.MAX_DECIMALS)
-    kind: Literal["welfare", "purchase_group", "virtue", "community"] = "community"
-    eligibility: list[str] = Field(default=[], max_length=credit_rules.MAX_ELIGIBILITY)
-    transferability: Literal["p2p", "spend_only"] = "p2p"
-    categories: list[str] = Field(default=[], max_length=credit_rules.MAX_CATEGORIES)
-    valid_from_ms: int = Field(default=0, ge=0, le=MAX_AMOUNT)
-    valid_until_ms: int = Field(default=0, ge=0, le=MAX_AMOUNT)
-    holder_cap: int = Field(default=0, ge=0, le=MAX_AMOUNT)
-    budget: int = Field(default=0, ge=0, le=MAX_AMOUNT)
-    description_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
-
-    _check = field_validator("issuer")(_address)
-
-    @model_validator(mode="after")
-    def _rules(self) -> ClassSpec:
-        try:
-            credits.id_list(tuple(self.eligibility), "eligibility", credit_rules.ATTRIBUTE, credit_rules.MAX_ELIGIBILITY)
-            credits.id_list(tuple(self.categories), "categories", credit_rules.CATEGORY, credit_rules.MAX_CATEGORIES)
-        except TxError as exc:
-            raise ValueError(exc.message) from None
-        if self.valid_from_ms and self.valid_until_ms and self.valid_until_ms <= self.valid_from_ms:
-            raise ValueError("valid_until_ms must be after valid_from_ms")
-        return self
-
-    def record(self) -> credits.CreditClass:
-        """The class record with empty books, as credits.create_class would write it."""
-        return credits.CreditClass(
-            from_address(self.issuer), self.name, self.decimals, self.kind, tuple(self.eligibility),
-            self.transferability, tuple(self.categories), self.valid_from_ms, self.valid_until_ms,
-            self.holder_cap, self.budget, None if self.description_hash is None else bytes.fromhex(self.description_hash),
-        )
-
-
-class Balance(_Strict):
-    account: str
-    class_: str = Field(alias="class")
-    amount: int = Field(gt=0, le=MAX_AMOUNT)
-
-    _check = field_validator("account")(_address)
-
-
-class Genesis(_Strict):
     chain_id: str = Field(pattern=CHAIN_ID_PATTERN)
     genesis_time_ms: int = Field(ge=0, lt=2**63)
+    modules: list[tuple[str, int]]
     params: Params = Params()
     validators: list[Validator] = Field(min_length=1)
     observers: list[Observer] = []
-    registrars: list[Member] = []
-    attesters: list[AttesterSpec] = []
-    issuers: list[Member] = []
-    classes: list[ClassSpec] = []
-    balances: list[Balance] = []
 
     @model_validator(mode="after")
     def _consistent(self) -> Genesis:
+        if tuple(self.modules) != self.rules.identity:
+            raise RulesMismatch(mismatch_message(tuple(self.modules), self.rules))
         keys = [v.pubkey for v in self.validators]
         if len(set(keys)) != len(keys):
             raise ValueError("a validator key appears twice")
         observers = [o.pubkey for o in self.observers]
         if len(set(observers)) != len(observers) or set(observers) & set(keys):
             raise ValueError("an observer key appears twice, or is also a validator key")
-        for role, members in (("issuer", self.issuers), ("registrar", self.registrars), ("attester", self.attesters)):
-            seen_accounts: set[str] = set()
-            for m in members:
-                if m.account in seen_accounts:
-                    raise ValueError(f"{role} {m.account} appears twice")
-                seen_accounts.add(m.account)
-        ids = [c.id for c in self.classes]
-        if len(set(ids)) != len(ids):
-            raise ValueError("a credit class id appears twice")
-        issuers = {i.account for i in self.issuers}
-        for spec in self.classes:
-            if spec.issuer not in issuers:
-                raise ValueError(f"class {spec.id}: its issuer is not among the issuers")
-        specs = {c.id: c for c in self.classes}
-        supply: dict[str, int] = {}
-        seen = set()
-        for bal in self.balances:
-            if bal.class_ not in ids:
-                raise ValueError(f"balance of {bal.account}: unknown class {bal.class_}")
-            if (bal.account, bal.class_) in seen:
-                raise ValueError(f"balance of {bal.account} in {bal.class_} appears twice")
-            seen.add((bal.account, bal.class_))
-            spec = specs[bal.class_]
-            if spec.eligibility:
-                raise ValueError(f"balance of {bal.account}: class {bal.class_} has eligibility rules, "
-                                 "which no account meets before identities are registered")
-            if spec.holder_cap and bal.amount > spec.holder_cap:
-                raise ValueError(f"balance of {bal.account}: above the holder cap of class {bal.class_}")
-            supply[bal.class_] = supply.get(bal.class_, 0) + bal.amount
-            if supply[bal.class_] > MAX_AMOUNT:
-                raise ValueError(f"class {bal.class_}: genesis supply overflows")
-            if spec.budget and supply[bal.class_] > spec.budget:
-                raise ValueError(f"class {bal.class_}: genesis balances exceed its budget")
         return self
 
-    # --- canonical form, hash and state -------------------------------------
+    # --- the sections, in module order ----------------------------------------------------------
+
+    def sections(self) -> list[tuple[Module, GenesisSection | None]]:
+        """Each module of the rules with its section (None for a module that has none)."""
+        return [(m, None if m.genesis is None else getattr(self, m.name)) for m in self.rules.modules]
+
+    def section(self, module: str) -> Any:
+        """The section of one module (e.g. `section("credits").balances`); KeyError if it has none."""
+        for m, section in self.sections():
+            if m.name == module and section is not None:
+                return section
+        raise KeyError(f"no module {module!r} with a genesis section in these rules")
+
+    # --- canonical form, hash and state ---------------------------------------------------------
 
     def canonical_tuple(self) -> tuple:
         return (
-            1,
+            GENESIS_VERSION,
             self.chain_id,
             self.genesis_time_ms,
             tuple(self.params.to_chain_params()),
-            tuple((v.name, from_address(v.pubkey), v.api, v.p2p) for v in self.validators),
-            tuple((m.name, from_address(m.account)) for m in self.registrars),
-            tuple((m.name, from_address(m.account)) for m in self.issuers),
-            tuple((c.id, c.name, from_address(c.issuer), c.decimals, *c.record()[3:12]) for c in self.classes),
-            tuple((from_address(b.account), b.class_, b.amount) for b in self.balances),
-            tuple((o.name, from_address(o.pubkey), o.p2p) for o in self.observers),
-            tuple((a.name, from_address(a.account), tuple(a.attributes)) for a in self.attesters),
+            tuple((v.name, key(v.pubkey), v.api, v.p2p) for v in self.validators),
+            tuple((o.name, key(o.pubkey), o.p2p) for o in self.observers),
+            tuple((m.name, m.version, None if s is None else s.canonical()) for m, s in self.sections()),
         )
 
     def hash(self) -> bytes:
         return sha256(encode(self.canonical_tuple()))
 
     def initial_state(self) -> dict[bytes, bytes]:
-        """The state at height 0, built with the same record functions the transition uses."""
+        """The state at height 0: the core's records, then each section's in module order, then every
+        key given a role made known (FORMAT.md §14)."""
         overlay = Overlay(DictState())
         chain.set_params(overlay, self.params.to_chain_params())
-        chain.set_validators(overlay, tuple(from_address(v.pubkey) for v in self.validators))
-        chain.set_observers(overlay, tuple(from_address(o.pubkey) for o in self.observers))
-        for m in self.registrars:
-            overlay.put(PREFIX_REGISTRAR + from_address(m.account), encode((m.name,)))
-        for a in self.attesters:
-            attester = identity_records.Attester(a.name, tuple(a.attributes))
-            overlay.put(identity_records.attester_key(from_address(a.account)), attester.encode())
-        for m in self.issuers:
-            overlay.put(credits.issuer_key(from_address(m.account)), encode((m.name,)))
-        for c in self.classes:
-            credits.create_class(overlay, c.id, c.record())
-        for b in self.balances:
-            credits.mint(overlay, b.class_, from_address(b.account), b.amount)  # makes the holder known
-        for key in self.role_keys():
-            accounts.ensure_known(overlay, key)
+        chain.set_validators(overlay, tuple(key(v.pubkey) for v in self.validators))
+        chain.set_observers(overlay, tuple(key(o.pubkey) for o in self.observers))
+        for _, section in self.sections():
+            if section is not None:
+                section.write(overlay)
+        for account in self.role_keys():
+            accounts.ensure_known(overlay, account)
         return {k: v for k, v in overlay.changes().items() if v is not None}
 
     def role_keys(self) -> list[bytes]:
         """Every key genesis gives a role: the chain knows them from height 0 (FORMAT.md §14), so
         that they may sign (a validator's evidence, a registrar's first registration, ...)."""
-        return [from_address(text) for text in (
-            *(v.pubkey for v in self.validators), *(o.pubkey for o in self.observers),
-            *(m.account for m in self.registrars), *(a.account for a in self.attesters),
-            *(m.account for m in self.issuers),
-        )]
+        keys = [key(v.pubkey) for v in self.validators] + [key(o.pubkey) for o in self.observers]
+        for _, section in self.sections():
+            if section is not None:
+                keys += section.known_keys()
+        return keys
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(by_alias=True), indent=2) + "\n"
+        """The document with every key written out (defaults too) and addresses in canonical text."""
+        return people_json(self.model_dump(by_alias=True)) + "\n"
 
 
-def parse_genesis(text: str) -> Genesis:
+def people_json(value: Any, indent: str = "") -> str:
+    """JSON indented by two spaces, with a short list of plain values on one line (`"modules"`,
+    `"categories"`): the same value as json.dumps gives, laid out for people who read the file."""
+    if isinstance(value, list) and not any(isinstance(v, dict) for v in value):
+        flat = json.dumps(value, ensure_ascii=False)
+        if len(flat) <= 80:
+            return flat
+    inner = indent + "  "
+    if isinstance(value, dict) and value:
+        items = (f"{inner}{json.dumps(k, ensure_ascii=False)}: {people_json(v, inner)}" for k, v in value.items())
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    if isinstance(value, list) and value:
+        return "[\n" + ",\n".join(inner + people_json(v, inner) for v in value) + "\n" + indent + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def modules_json(rules: ChainRules = RULES) -> list[list[Any]]:
+    """The `"modules"` value a document for these rules carries: `[[name, version], …]`."""
+    return [[name, version] for name, version in rules.identity]
+
+
+def mismatch_message(listed: tuple, rules: ChainRules) -> str:
+    def show(pairs: tuple) -> str:
+        return ", ".join(f"{name} {version}" for name, version in pairs) or "none"
+
+    return (f"the genesis names the modules [{show(listed)}], this program's rules are [{show(rules.identity)}]: "
+            "it cannot follow this chain")
+
+
+@functools.cache
+def document_model(rules: ChainRules) -> type[Genesis]:
+    """The document's model for `rules`: the core and, under each module's name, its section."""
+    fields: dict[str, Any] = {}
+    for module in rules.modules:
+        if module.genesis is None:
+            continue
+        if not module.name.isidentifier() or hasattr(Genesis, module.name) or module.name in Genesis.model_fields:
+            raise RulesError(f"module name {module.name!r} cannot name a genesis section (a core key, or not a name)")
+        fields[module.name] = (module.genesis, Field(default_factory=module.genesis))
+    model = create_model("GenesisDocument", __base__=Genesis, **fields)
+    model.rules = rules
+    return model
+
+
+# --- reading the JSON (FORMAT.md §14, "The JSON rules") ---------------------------------------
+
+
+def _no_repeated_key(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in out:
+            raise GenesisError(f"invalid genesis ({name}): the key appears twice in one object")
+        out[name] = value
+    return out
+
+
+def _no_constant(name: str) -> Any:
+    raise GenesisError(f"invalid genesis (document): {name} is not JSON")
+
+
+def _listed_modules(data: dict[str, Any]) -> tuple | None:
+    """The document's module list if it is well formed (else None: the model names the fault)."""
+    value = data.get("modules")
+    if type(value) is not list or not all(
+        type(p) is list and len(p) == 2 and type(p[0]) is str and type(p[1]) is int for p in value
+    ):
+        return None
+    return tuple((name, version) for name, version in value)
+
+
+_MESSAGES = {
+    "extra_forbidden": "unknown key (FORMAT.md §14 names every key)",
+    "missing": "required",
+    "int_type": "must be a JSON integer",
+    "string_type": "must be a JSON string",
+    "list_type": "must be a JSON array",
+    "tuple_type": "must be a JSON array",
+    "model_type": "must be a JSON object",
+    "model_attributes_type": "must be a JSON object",
+    "dict_type": "must be a JSON object",
+}
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = ".".join(str(p) for p in error["loc"]) or "document"
+    kind = error["type"]
+    if kind in _MESSAGES and kind not in ("extra_forbidden", "missing"):
+        message = f"{_MESSAGES[kind]}, not {json.dumps(error.get('input'))}"
+        if error.get("input") is None:
+            message += " (null is no value here: leave an optional key out for its default)"
+    elif kind in _MESSAGES:
+        message = _MESSAGES[kind]
+    else:
+        message = str(error["msg"]).removeprefix("Value error, ")
+    return f"invalid genesis ({where}): {message}"
+
+
+def parse_genesis(text: str, rules: ChainRules = RULES) -> Genesis:
+    """The document for `rules`, or GenesisError naming the first fault (RulesMismatch for another list)."""
     try:
-        return Genesis.model_validate_json(text)
+        data = json.loads(text, object_pairs_hook=_no_repeated_key, parse_constant=_no_constant)
+    except GenesisError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise GenesisError(f"invalid genesis (document): not JSON: {exc}") from None
+    if type(data) is not dict:
+        raise GenesisError("invalid genesis (document): must be a JSON object")
+    if "modules" not in data:
+        raise GenesisError(f"invalid genesis (modules): required: the chain's modules and versions, for this program "
+                           f"{json.dumps(modules_json(rules))}")
+    listed = _listed_modules(data)
+    if listed is not None and listed != rules.identity:
+        raise RulesMismatch(mismatch_message(listed, rules))
+    try:
+        return document_model(rules).model_validate_json(text, strict=True)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "document"
-        raise GenesisError(f"invalid genesis ({where}): {first['msg']}") from exc
+        raise GenesisError(_describe(exc.errors()[0])) from None
 
 
-def load_genesis(path: str | Path) -> Genesis:
+def load_genesis(path: str | Path, rules: ChainRules = RULES) -> Genesis:
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        raw = Path(path).read_bytes()
     except OSError as exc:
         raise GenesisError(f"cannot read genesis file {path}: {exc.strerror}") from exc
-    return parse_genesis(text)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise GenesisError(f"invalid genesis file {path}: not UTF-8 text (byte {exc.start})") from None
+    return parse_genesis(text, rules)

@@ -4,6 +4,7 @@ offers the rules of other modules (the spend guard, attributes, registrars)."""
 from __future__ import annotations
 
 from identity import attest, records, txs
+from identity.genesis import IdentityGenesis
 from identity.guard import holds_attribute, refuse_inactive_identity
 from identity.invariants import check_identities
 from ledger.errors import Code
@@ -27,5 +28,6 @@ MODULE = Module(
     spend_guards=(refuse_inactive_identity,),
     attribute_sources=(holds_attribute,),
     registrar_sources=(records.is_registrar,),
+    genesis=IdentityGenesis,
     invariants=check_identities,
 )

@@ -13,6 +13,8 @@ from ledger.crypto import PUBKEY_LEN, sha256
 PREFIX = "ic"
 _CHECKSUM_TAG = b"incoop/address/v1"
 ADDRESS_LEN = len(PREFIX) + 58
+WHITE_SPACE = " \t\n\r\x0b\x0c"
+"""What the parser strips around an address: ASCII space, tab, LF, CR, VT, FF (FORMAT.md §5), nothing else."""
 
 
 class AddressError(ValueError):
@@ -31,10 +33,10 @@ def to_address(pubkey: bytes) -> str:
 
 
 def from_address(text: str) -> bytes:
-    """The public key behind an address; AddressError names what is wrong."""
+    """The public key behind an address (FORMAT.md §5); AddressError names what is wrong."""
     if not isinstance(text, str):
         raise AddressError("an address is a string")
-    text = text.strip()
+    text = text.strip(WHITE_SPACE)
     if len(text) != ADDRESS_LEN or not text.startswith(PREFIX):
         raise AddressError(f"not an incoop address (expected {ADDRESS_LEN} characters starting with '{PREFIX}')")
     body = text[len(PREFIX):]

@@ -27,7 +27,7 @@ from ledger.crypto import (
 )
 from ledger.encoding import EncodingError, decode, encode
 from ledger.merkle import list_root
-from ledger.votes import PRECOMMIT, vote_payload
+from ledger.votes import MAX_ROUND, PRECOMMIT, vote_payload
 
 BLOCK_VERSION = 1
 MAX_BLOCK_WIRE_BYTES = 64 * 1024 * 1024
@@ -223,7 +223,9 @@ def certificate_from_tuple(value: Any) -> Certificate:
         if type(item) is not tuple or len(item) != 2:
             raise BlockFormatError("a certificate signature is [validator, signature]")
         sigs.append((_bytes(item[0], PUBKEY_LEN, "validator"), _bytes(item[1], SIGNATURE_LEN, "signature")))
-    return Certificate(_uint(height, "height"), _uint(round_, "round"), _bytes(block_hash, HASH_LEN, "block hash"), tuple(sigs))
+    if type(round_) is not int or not 0 <= round_ < MAX_ROUND:  # the bound of a vote's round (FORMAT.md §13.1)
+        raise BlockFormatError(f"round must be an integer from 0 to {MAX_ROUND - 1}")
+    return Certificate(_uint(height, "height"), round_, _bytes(block_hash, HASH_LEN, "block hash"), tuple(sigs))
 
 
 def decode_raw_block(raw: bytes) -> tuple[Block, Certificate]:

@@ -23,22 +23,21 @@ from typing import Any, NamedTuple
 from ledger import accounts, fields
 from ledger import credit_ops as ops
 from ledger import credit_rules as rules
+from ledger.credit_genesis import CreditsGenesis
 from ledger.credit_invariants import check_credits
 from ledger.credits import (
     CLASS_ID,
-    MAX_DECIMALS,
     MAX_MEMO,
-    MAX_NAME,
     PREFIX_BALANCE,
     PREFIX_CLASS,
     PREFIX_ISSUER,
+    ClassDefinition,
     CreditClass,
-    choice,
     create_class,
     id_list,
     is_issuer,
     load_class,
-    optional_hash,
+    parse_class_definition,
 )
 from ledger.encoding import encode
 from ledger.errors import Code, TxError
@@ -63,49 +62,13 @@ def _as_issuer(ctx: ExecContext, class_id: str) -> CreditClass:
 # --- credits.create_class --------------------------------------------------------------------
 
 
-class CreateClassBody(NamedTuple):
-    class_id: str
-    name: str
-    decimals: int
-    kind: str
-    eligibility: tuple[str, ...]
-    transferability: str
-    categories: tuple[str, ...]
-    valid_from_ms: int
-    valid_until_ms: int
-    holder_cap: int
-    budget: int
-    description_hash: bytes | None
-
-
-def _parse_create_class(body: tuple) -> CreateClassBody:
-    (class_id, name, decimals, kind, eligibility, transferability, categories,
-     valid_from_ms, valid_until_ms, holder_cap, budget, description_hash) = fields.expect_fields(
-        body, CreateClassBody._fields
-    )
-    parsed = CreateClassBody(
-        fields.identifier(class_id, "class_id", CLASS_ID),
-        fields.text(name, "name", MAX_NAME),
-        fields.uint(decimals, "decimals", MAX_DECIMALS),
-        choice(kind, "kind", rules.KINDS),
-        id_list(eligibility, "eligibility", rules.ATTRIBUTE, rules.MAX_ELIGIBILITY),
-        choice(transferability, "transferability", rules.TRANSFERABILITY),
-        id_list(categories, "categories", rules.CATEGORY, rules.MAX_CATEGORIES),
-        fields.uint(valid_from_ms, "valid_from_ms"),
-        fields.uint(valid_until_ms, "valid_until_ms"),
-        fields.uint(holder_cap, "holder_cap"),
-        fields.uint(budget, "budget"),
-        optional_hash(description_hash, "description_hash"),
-    )
-    if parsed.valid_from_ms and parsed.valid_until_ms and parsed.valid_until_ms <= parsed.valid_from_ms:
-        raise TxError(Code.MALFORMED, "valid_until_ms must be after valid_from_ms")
-    return parsed
+CreateClassBody = ClassDefinition  # its rules are shared with genesis classes (ledger/credits.py)
 
 
 def _execute_create_class(ctx: ExecContext, body: CreateClassBody) -> None:
     if not is_issuer(ctx.state, ctx.signer):
         raise TxError(Code.NOT_AUTHORISED_ISSUER)
-    create_class(ctx.state, body.class_id, CreditClass(ctx.signer, *body[1:]))
+    create_class(ctx.state, body.class_id, body.record(ctx.signer))
 
 
 # --- credits.issue ------------------------------------------------------------------------------
@@ -340,7 +303,7 @@ def _execute_undelegate(ctx: ExecContext, body: DelegateBody) -> None:
     ctx.state.delete(key)
 
 
-CREATE_CLASS = TxType("credits.create_class", _parse_create_class, _execute_create_class)
+CREATE_CLASS = TxType("credits.create_class", parse_class_definition, _execute_create_class)
 ISSUE = TxType("credits.issue", _parse_issue, _execute_issue, lambda b: (b.to,))
 TRANSFER = TxType("credits.transfer", _parse_transfer, _execute_transfer, lambda b: (b.to,))
 PAY = TxType("credits.pay", _parse_pay, _execute_pay, lambda b: (b.provider,))
@@ -370,5 +333,6 @@ MODULE = Module(
         Code.ESCROW_EXISTS, Code.UNKNOWN_ESCROW,
     ),
     prefixes=(PREFIX_CLASS, PREFIX_BALANCE, PREFIX_ISSUER, rules.PREFIX_CREDIT, ops.PREFIX_ESCROW),
+    genesis=CreditsGenesis,
     invariants=check_credits,
 )

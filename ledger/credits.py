@@ -200,3 +200,51 @@ def optional_hash(value: Any, field: str) -> bytes | None:
     if type(value) is not bytes or len(value) != HASH_LEN:
         raise TxError(Code.MALFORMED, f"{field} must be nil or {HASH_LEN} bytes")
     return value
+
+
+class ClassDefinition(NamedTuple):
+    """A class as its creator defines it: the body of `credits.create_class` and a genesis class alike."""
+
+    class_id: str
+    name: str
+    decimals: int
+    kind: str
+    eligibility: tuple[str, ...]
+    transferability: str
+    categories: tuple[str, ...]
+    valid_from_ms: int
+    valid_until_ms: int
+    holder_cap: int
+    budget: int
+    description_hash: bytes | None
+
+    def record(self, issuer: bytes) -> CreditClass:
+        """The class record with empty books (create_class sorts the rule lists)."""
+        return CreditClass(issuer, *self[1:])
+
+
+def parse_class_definition(body: tuple) -> ClassDefinition:
+    """The one rule for a class definition (FORMAT.md §6.3, `credits.create_class`; genesis classes, §14):
+    each field's rule, then the window (`valid_until_ms > valid_from_ms` when both are set). Every failure
+    is MALFORMED: a transaction breaking it is refused at admission, a genesis document is invalid."""
+    (class_id, name, decimals, kind, eligibility, transferability, categories,
+     valid_from_ms, valid_until_ms, holder_cap, budget, description_hash) = fields.expect_fields(
+        body, ClassDefinition._fields
+    )
+    parsed = ClassDefinition(
+        fields.identifier(class_id, "class_id", CLASS_ID),
+        fields.text(name, "name", MAX_NAME, least=1),
+        fields.uint(decimals, "decimals", MAX_DECIMALS),
+        choice(kind, "kind", rules.KINDS),
+        id_list(eligibility, "eligibility", rules.ATTRIBUTE, rules.MAX_ELIGIBILITY),
+        choice(transferability, "transferability", rules.TRANSFERABILITY),
+        id_list(categories, "categories", rules.CATEGORY, rules.MAX_CATEGORIES),
+        fields.uint(valid_from_ms, "valid_from_ms"),
+        fields.uint(valid_until_ms, "valid_until_ms"),
+        fields.uint(holder_cap, "holder_cap"),
+        fields.uint(budget, "budget"),
+        optional_hash(description_hash, "description_hash"),
+    )
+    if parsed.valid_from_ms and parsed.valid_until_ms and parsed.valid_until_ms <= parsed.valid_from_ms:
+        raise TxError(Code.MALFORMED, "valid_until_ms must be after valid_from_ms")
+    return parsed

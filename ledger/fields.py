@@ -36,9 +36,11 @@ def uint(value: Any, field: str, upper: int = MAX_AMOUNT) -> int:
     return value
 
 
-def text(value: Any, field: str, max_len: int) -> str:
-    if type(value) is not str or len(value.encode("utf-8")) > max_len:
-        raise TxError(Code.MALFORMED, f"{field} must be a string of at most {max_len} bytes")
+def text(value: Any, field: str, max_len: int, least: int = 0) -> str:
+    """A text of `least` (default 0: an empty text is allowed) to `max_len` UTF-8 bytes."""
+    if type(value) is not str or not least <= len(value.encode("utf-8")) <= max_len:
+        bounds = f"at most {max_len}" if least == 0 else f"{least} to {max_len}"
+        raise TxError(Code.MALFORMED, f"{field} must be a string of {bounds} bytes")
     return value
 
 

@@ -6,7 +6,8 @@ everything the rest of the program needs to know of it (docs/architecture.md,
 
 - its transaction types, the result codes its rules may give, the state-key
   prefixes it owns;
-- its section of the genesis document (genesis/);
+- its section of the genesis document (a `GenesisSection`, ledger/genesis_section.py,
+  composed in module order by genesis/document.py; FORMAT.md §14);
 - its end-of-block step, run after a block's transactions in module order;
 - its invariants, checked by the auditor on a replayed state;
 - what it offers the rules of other modules: spend guards (an account that
@@ -29,13 +30,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ledger.crypto import sha256
 from ledger.encoding import encode
 from ledger.errors import Code, TxError
 from ledger.handlers import TxType
 from ledger.state import StateReader
+
+if TYPE_CHECKING:  # a section is declared by its module; the rules only carry it (no pydantic import here)
+    from ledger.genesis_section import GenesisSection
 
 SpendGuard = Callable[[StateReader, bytes], None]
 """(state, account): raise TxError if the account may not spend now; read only the state."""
@@ -61,7 +65,7 @@ class Module:
     tx_types: tuple[TxType, ...] = ()
     codes: tuple[Code, ...] = ()  # execution results (1-99) this module introduces; others' it may also give
     prefixes: tuple[bytes, ...] = ()  # state keys this module writes (FORMAT.md §9)
-    genesis: Any = None  # its part of the genesis document: a genesis.sections.Section
+    genesis: type[GenesisSection] | None = None  # its section of the genesis document (ledger/genesis_section.py)
     end_block: Callable[[Any], None] | None = None  # ledger.deadlines.EndBlockContext -> None
     invariants: Invariants | None = None
     spend_guards: tuple[SpendGuard, ...] = ()

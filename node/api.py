@@ -299,6 +299,7 @@ async def get_status(request: web.Request) -> web.Response:
         "state_root": head.state_root.hex(),
         "role": ctx.role,
         "node_address": ctx.node_address,
+        "rules": {"modules": ctx.mempool.rules.describe(), "digest": ctx.mempool.rules.digest.hex()},
         "mempool_size": len(ctx.mempool),
         "consensus": ctx.consensus.status() if ctx.consensus is not None else None,
         "peers": [

@@ -62,6 +62,16 @@ _SCHEMAS: dict[str, Any] = {
             "state_root": _HEX,
             "role": {"type": "string", "enum": ["validator", "observer"]},
             "node_address": _ADDRESS,
+            "rules": {
+                "type": "object",
+                "description": "the chain's rules this node runs: its modules in order (FORMAT.md §14) and their digest",
+                "properties": {
+                    "modules": {"type": "array", "items": {"type": "object", "properties": {
+                        "name": {"type": "string"}, "version": {"type": "integer"},
+                        "types": {"type": "array", "items": {"type": "string"}}}}},
+                    "digest": _HEX,
+                },
+            },
             "mempool_size": {"type": "integer"},
             "consensus": {
                 "type": ["object", "null"],

@@ -100,7 +100,7 @@ def load_setup(home: Path) -> NodeSetup:
         raise NodeError(f"no node home directory at {home}")
     try:
         config = load_config(home)
-        genesis = load_genesis(config.path(home, config.genesis_file))
+        genesis = load_genesis(config.path(home, config.genesis_file), RULES)  # another module list: refused
         check_exposure(config)  # before the key's slow unlock: a refusal needs no password
     except (ConfigError, GenesisError, TlsError) as exc:
         raise NodeError(str(exc)) from exc

@@ -51,9 +51,10 @@ ATTRIBUTES = {0: ("member:coop-a", "resident:trento"), 1: ("member:coop-a",), 2:
 def credit_genesis_document() -> dict:
     doc = genesis_document()
     issuer = to_address(ISSUER.pubkey)
-    doc["issuers"] = [*doc["issuers"], {"name": "other issuer", "account": to_address(OTHER_ISSUER.pubkey)}]
-    doc["classes"] = [
-        *doc["classes"],
+    section = doc["credits"]
+    section["issuers"] = [*section["issuers"], {"name": "other issuer", "account": to_address(OTHER_ISSUER.pubkey)}]
+    section["classes"] = [
+        *section["classes"],
         {"id": "welfare", "name": "Welfare plan", "issuer": issuer, "decimals": 2, "kind": "welfare",
          "eligibility": ["member:coop-a"], "transferability": "spend_only", "categories": ["sport", "health"],
          "valid_from_ms": VALID_FROM, "valid_until_ms": VALID_UNTIL, "holder_cap": HOLDER_CAP, "budget": BUDGET},

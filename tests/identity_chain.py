@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from genesis.document import parse_genesis
+from genesis.document import modules_json, parse_genesis
 from genesis.rules import RULES
 from identity.binding import sign_binding
 from ledger import accounts
@@ -40,19 +40,24 @@ def genesis_document() -> dict:
     return {
         "chain_id": CHAIN_ID,
         "genesis_time_ms": T0,
+        "modules": modules_json(),
         "params": {"recovery_delay_blocks": RECOVERY_DELAY},
         "validators": [{"name": "v", "pubkey": to_address(VALIDATOR.pubkey)}],
-        "registrars": [
-            {"name": "Registrar One", "account": to_address(REGISTRAR.pubkey)},
-            {"name": "Registrar Two", "account": to_address(REGISTRAR_2.pubkey)},
-        ],
-        "attesters": [
-            {"name": "Coop A", "account": to_address(ATTESTER.pubkey), "attributes": ATTESTER_PATTERNS},
-            {"name": "Comune B", "account": to_address(ATTESTER_2.pubkey), "attributes": ["resident:*"]},
-        ],
-        "issuers": [{"name": "issuer", "account": to_address(ISSUER.pubkey)}],
-        "classes": [{"id": CLASS, "name": "euro", "issuer": to_address(ISSUER.pubkey), "decimals": 2}],
-        "balances": [{"account": to_address(k.pubkey), "class": CLASS, "amount": 1000} for k in KEYS[:4]],
+        "credits": {
+            "issuers": [{"name": "issuer", "account": to_address(ISSUER.pubkey)}],
+            "classes": [{"id": CLASS, "name": "euro", "issuer": to_address(ISSUER.pubkey), "decimals": 2}],
+            "balances": [{"account": to_address(k.pubkey), "class": CLASS, "amount": 1000} for k in KEYS[:4]],
+        },
+        "identity": {
+            "registrars": [
+                {"name": "Registrar One", "account": to_address(REGISTRAR.pubkey)},
+                {"name": "Registrar Two", "account": to_address(REGISTRAR_2.pubkey)},
+            ],
+            "attesters": [
+                {"name": "Coop A", "account": to_address(ATTESTER.pubkey), "attributes": ATTESTER_PATTERNS},
+                {"name": "Comune B", "account": to_address(ATTESTER_2.pubkey), "attributes": ["resident:*"]},
+            ],
+        },
     }
 
 

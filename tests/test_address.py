@@ -88,6 +88,14 @@ def test_non_zero_padding_bits_in_the_last_character_are_refused():
 def test_surrounding_white_space_is_ignored_as_format_md_says():
     address = to_address(bytes(32))
     assert from_address(f"  {address}\n") == bytes(32)
+    assert from_address(f"\t\r\x0b\x0c{address} \r\n") == bytes(32)
+
+
+@pytest.mark.parametrize("space", ["\u00a0", "\u2003", "\u200b", "\x1c"])
+def test_only_ascii_white_space_is_stripped(space):
+    """§5 names the six characters; a verifier in any language strips exactly those."""
+    with pytest.raises(AddressError):
+        from_address(f"{space}{to_address(bytes(32))}")
 
 
 @pytest.mark.parametrize("value", [None, 42, b"ic" + b"a" * 58])

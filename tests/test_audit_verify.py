@@ -219,6 +219,13 @@ def test_a_head_that_is_not_the_last_verified_block_fails(audited: AuditedChain)
     assert (failure.check, failure.height) == ("head", audited.head.height)
 
 
+def test_a_head_that_differs_only_in_its_block_time_fails(audited: AuditedChain) -> None:
+    """FORMAT.md §17 (5) checks height, hash, state root and time: a node lying about its time is caught."""
+    failure = fails(audited, head=audited.head._replace(time_ms=audited.head.time_ms + 1))
+    assert (failure.check, failure.height) == ("head", audited.head.height)
+    assert f"time {audited.head.time_ms + 1} ms" in failure.message and f"time {audited.head.time_ms} ms" in failure.message
+
+
 # --- block structure and links ---------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from genesis.document import parse_genesis
+from genesis.document import modules_json, parse_genesis
 from genesis.rules import RULES
 from ledger.address import to_address
 from ledger.block import Certificate, sign_precommit
@@ -38,10 +38,13 @@ def store(tmp_path):
     g = parse_genesis(json.dumps({
         "chain_id": CHAIN_ID,
         "genesis_time_ms": T0,
+        "modules": modules_json(),
         "validators": [{"name": "v", "pubkey": to_address(VALIDATOR.pubkey)}],
-        "issuers": [{"name": "alice", "account": to_address(ALICE.pubkey)}],
-        "classes": [{"id": "eur", "name": "Euro", "issuer": to_address(ALICE.pubkey), "decimals": 2}],
-        "balances": [{"account": to_address(ALICE.pubkey), "class": "eur", "amount": 10_000}],
+        "credits": {
+            "issuers": [{"name": "alice", "account": to_address(ALICE.pubkey)}],
+            "classes": [{"id": "eur", "name": "Euro", "issuer": to_address(ALICE.pubkey), "decimals": 2}],
+            "balances": [{"account": to_address(ALICE.pubkey), "class": "eur", "amount": 10_000}],
+        },
     }))
     with Store(tmp_path / "db") as opened:
         opened.init_genesis(g.hash(), g.initial_state(), T0)

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from genesis.document import parse_genesis
+from genesis.document import modules_json, parse_genesis
 from genesis.rules import RULES
 from ledger.address import to_address
 from ledger.crypto import SigningKey
@@ -25,7 +25,7 @@ KEYS = [SigningKey(bytes([0x90 + i]) * 32) for i in range(4)]
 
 def driver(tmp_path, validators: int, timeout_propose_ms: int = 1000, block_interval_ms: int = 200) -> Driver:
     g = parse_genesis(json.dumps({
-        "chain_id": "limit", "genesis_time_ms": 1,
+        "chain_id": "limit", "genesis_time_ms": 1, "modules": modules_json(),
         "validators": [{"name": f"v{i}", "pubkey": to_address(k.pubkey)} for i, k in enumerate(KEYS[:validators])],
     }))
     store = Store(tmp_path / "db")

@@ -46,3 +46,18 @@ def test_a_signature_for_another_round_or_chain_does_not_count():
         verify_certificate(other_round, CHAIN, VALIDATORS, 7, BLOCK)
     with pytest.raises(CertificateInvalid, match="does not verify"):
         verify_certificate(good, "another-chain", VALIDATORS, 7, BLOCK)
+
+
+@pytest.mark.parametrize("round_", [2**31, 2**63 - 1, -1, True])
+def test_a_certificate_round_is_bounded_like_a_vote_round(round_):
+    """A certificate is a quorum of precommits, and a precommit's round is below 2^31 (FORMAT.md §13.1)."""
+    from ledger.block import BlockFormatError, certificate_from_tuple
+    from ledger.encoding import decode
+    from ledger.votes import MessageFormatError, vote_from_tuple
+
+    good = certificate(KEYS[:3], round_=2**31 - 1)
+    assert certificate_from_tuple(decode(good.encode())) == good
+    with pytest.raises(BlockFormatError, match="round"):
+        certificate_from_tuple((7, round_, BLOCK, good.signatures))
+    with pytest.raises(MessageFormatError, match="round"):  # the vote's own bound, which the certificate follows
+        vote_from_tuple((2, 7, round_, BLOCK, KEYS[0].pubkey, bytes(64)))

@@ -93,9 +93,55 @@ def test_node_init_then_genesis_then_start_is_how_a_member_joins(tmp_path):
                 time.sleep(0.2)
         assert status["chain_id"] == "coop-test" and status["node_address"] == address
         assert status["role"] == "validator"
+        assert [[m["name"], m["version"]] for m in status["rules"]["modules"]] == json.loads(
+            (home / "genesis.json").read_text())["modules"] == [["credits", 1], ["identity", 1], ["evidence", 1]]
     finally:
         node.send_signal(signal.SIGTERM)
         assert node.wait(20) == 0
+
+
+def test_every_program_refuses_a_genesis_that_names_other_modules(tmp_path):
+    """A genesis written by a program with other rules (here: evidence version 2, and a market module).
+
+    1. `incoop genesis new` writes this program's list; the node's home gets it.
+    2. The list is changed as another program would have written it.
+    3. `incoop node start` refuses in one line naming both lists.
+    4. `incoop audit verify` refuses with exit 2 (could not run), the same line.
+    5. `incoop genesis validate` refuses too; the original document is still valid.
+    """
+    import json
+
+    from ledger.address import to_address
+    from ledger.crypto import SigningKey
+
+    run = lambda *a: subprocess.run([sys.executable, "-m", "node.cli", *a], capture_output=True, text=True,  # noqa: E731
+                                    timeout=60, stdin=subprocess.DEVNULL)
+    home = tmp_path / "home"
+    made = run("node", "init", "--home", str(home), "--generate-passwords", "--json")
+    assert made.returncode == 0, made.stderr
+    address = json.loads(made.stdout)["address"]
+    genesis_file = home / "genesis.json"
+    assert run("genesis", "new", "--chain-id", "coop-test", "--out", str(genesis_file), "--validator",
+               f"coop1={address}", "--issuer", f"fed={to_address(SigningKey.generate().pubkey)}").returncode == 0
+    document = json.loads(genesis_file.read_text())
+    assert document["modules"] == [["credits", 1], ["identity", 1], ["evidence", 1]]
+    ours = "[credits 1, identity 1, evidence 1]"
+    for listed, shown in (([["credits", 1], ["identity", 1], ["evidence", 2]], "[credits 1, identity 1, evidence 2]"),
+                          ([["credits", 1], ["identity", 1], ["evidence", 1], ["market", 1]],
+                           "[credits 1, identity 1, evidence 1, market 1]"),
+                          ([["identity", 1], ["credits", 1], ["evidence", 1]], "[identity 1, credits 1, evidence 1]")):
+        genesis_file.write_text(json.dumps({**document, "modules": listed}))
+        line = f"the genesis names the modules {shown}, this program's rules are {ours}"
+        for argv, status in ((("node", "start", "--home", str(home)), 1),
+                             (("audit", "verify", "--genesis", str(genesis_file), "--data", str(home)), 2),
+                             (("genesis", "validate", str(genesis_file)), 1)):
+            refused = run(*argv)
+            assert refused.returncode == status, (argv, refused.stderr)
+            assert refused.stderr.startswith(f"incoop: {line}") and len(refused.stderr.strip().splitlines()) == 1, \
+                refused.stderr
+            assert "Traceback" not in refused.stderr
+    genesis_file.write_text(json.dumps(document))
+    assert run("genesis", "validate", str(genesis_file)).returncode == 0
 
 
 def _init(tmp_path, *argv: str, **env: str) -> subprocess.CompletedProcess:

@@ -90,6 +90,7 @@ def test_create_class_writes_every_rule_sorted_with_empty_books(c):
 @pytest.mark.parametrize("field, value", [
     (3, "gift"), (4, ("member",)), (4, ("a:b", "a:b")), (4, ("a:b",) * 9), (5, "both"), (6, ("Sport",)),
     (6, ("x" * 33,)), (6, "sport"), (7, -1), (8, VALID_FROM - 1), (9, -1), (10, 2**63), (11, bytes(31)), (11, ""),
+    (1, ""), (1, "é" * 32 + "x"), (8, VALID_FROM),  # a name is 1 to 64 bytes; the window must not be empty
 ])
 def test_create_class_bodies_that_break_a_field_rule_are_malformed(field, value):
     body = ["k", "K", 2, "welfare", (), "p2p", (), VALID_FROM, VALID_UNTIL, 0, 0, None]
@@ -356,7 +357,7 @@ def test_malformed_movement_bodies_are_refused_at_admission(type_, body):
 
 def _with(doc: dict, **changes) -> dict:
     doc = json.loads(json.dumps(doc))
-    doc["classes"][1].update(changes)
+    doc["credits"]["classes"][1].update(changes)
     return doc
 
 
@@ -372,14 +373,14 @@ def _with(doc: dict, **changes) -> dict:
 def test_genesis_refuses_class_rules_its_balances_break(changes, balance, message):
     doc = _with(credit_genesis_document(), **changes)
     if balance is not None:
-        doc["balances"].append({"account": to_address(A.pubkey), "class": "welfare", "amount": balance})
+        doc["credits"]["balances"].append({"account": to_address(A.pubkey), "class": "welfare", "amount": balance})
     with pytest.raises(GenesisError, match=message):
         parse_genesis(json.dumps(doc))
 
 
 def test_genesis_balances_of_a_capped_class_count_toward_the_cap():
     doc = _with(credit_genesis_document(), eligibility=[])
-    doc["balances"].append({"account": to_address(A.pubkey), "class": "welfare", "amount": 400})
+    doc["credits"]["balances"].append({"account": to_address(A.pubkey), "class": "welfare", "amount": 400})
     state = parse_genesis(json.dumps(doc)).initial_state()
     assert decode(state[rules.issued_key("welfare", A.pubkey)]) == 400
     assert credits.decode_class(state[b"class/welfare"]).issued == 400

@@ -23,7 +23,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from genesis.document import parse_genesis
+from genesis.document import modules_json, parse_genesis
 from genesis.rules import MODULES
 from ledger import deadlines
 from ledger.address import to_address
@@ -75,7 +75,7 @@ RULES = ChainRules((*MODULES, TICKER))
 
 def genesis():
     return parse_genesis(json.dumps({
-        "chain_id": CHAIN_ID, "genesis_time_ms": T0, "params": {"max_due_per_block": BUDGET},
+        "chain_id": CHAIN_ID, "genesis_time_ms": T0, "modules": modules_json(), "params": {"max_due_per_block": BUDGET},
         "validators": [{"name": f"v{i}", "pubkey": to_address(k.pubkey)} for i, k in enumerate(VALIDATORS)],
     }))
 

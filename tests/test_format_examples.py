@@ -8,7 +8,8 @@ document is a ```json fence preceded by `<!-- example-json: NAME -->`.
 
 To regenerate the blocks after an intended format change:
 
-    python tests/test_format_examples.py      (prints every block, in order)
+    python tests/test_format_examples.py           (prints every block, in order)
+    python tests/test_format_examples.py --write   (replaces them in FORMAT.md, in place)
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from genesis.document import parse_genesis
+from genesis.document import modules_json, parse_genesis, people_json
 from genesis.rules import RULES
 from ledger import chain
 from ledger.address import to_address
@@ -55,31 +56,36 @@ def genesis_document() -> dict:
     return {
         "chain_id": CHAIN_ID,
         "genesis_time_ms": GENESIS_TIME_MS,
+        "modules": modules_json(RULES),
         "params": {"max_block_txs": 5000, "max_block_bytes": 8388608, "max_tx_bytes": 16384, "max_nonce_gap": 256,
                    "recovery_delay_blocks": 100},
         "validators": [
             {"name": f"validator-{i + 1}", "pubkey": to_address(key.pubkey), "api": "", "p2p": ""}
             for i, key in enumerate(VALIDATORS)
         ],
-        "registrars": [{"name": "Registrar One", "account": to_address(REGISTRAR.pubkey)}],
-        "attesters": [
-            {"name": "Cooperativa Esempio", "account": to_address(ATTESTER.pubkey),
-             "attributes": ["member:coop-esempio", "employee:coop-esempio", "resident:*"]},
-        ],
-        "issuers": [{"name": "Comune di Esempio", "account": to_address(ALICE.pubkey)}],
-        "classes": [
-            {"id": CLASS_ID, "name": "Meal credits 2026", "issuer": to_address(ALICE.pubkey), "decimals": 2,
-             "kind": "community", "eligibility": [], "transferability": "p2p", "categories": ["groceries", "meals"],
-             "valid_from_ms": GENESIS_TIME_MS, "valid_until_ms": YEAR_END_MS, "holder_cap": 0, "budget": 1000000,
-             "description_hash": None},
-            {"id": "welfare-2026", "name": "Welfare plan 2026", "issuer": to_address(ALICE.pubkey), "decimals": 2,
-             "kind": "welfare", "eligibility": ["employee:coop-esempio"], "transferability": "spend_only",
-             "categories": ["education", "health", "sport"], "valid_from_ms": GENESIS_TIME_MS,
-             "valid_until_ms": YEAR_END_MS, "holder_cap": 100000, "budget": 5000000,
-             "description_hash": sha256(b"Welfare plan 2026 regulations").hex()},
-        ],
-        "balances": [{"account": to_address(ALICE.pubkey), "class": CLASS_ID, "amount": 5000}],
         "observers": [{"name": "Observer One", "pubkey": to_address(OBSERVER.pubkey), "p2p": ""}],
+        "credits": {
+            "issuers": [{"name": "Comune di Esempio", "account": to_address(ALICE.pubkey)}],
+            "classes": [
+                {"id": CLASS_ID, "name": "Meal credits 2026", "issuer": to_address(ALICE.pubkey), "decimals": 2,
+                 "kind": "community", "eligibility": [], "transferability": "p2p",
+                 "categories": ["groceries", "meals"], "valid_from_ms": GENESIS_TIME_MS,
+                 "valid_until_ms": YEAR_END_MS, "holder_cap": 0, "budget": 1000000, "description_hash": None},
+                {"id": "welfare-2026", "name": "Welfare plan 2026", "issuer": to_address(ALICE.pubkey), "decimals": 2,
+                 "kind": "welfare", "eligibility": ["employee:coop-esempio"], "transferability": "spend_only",
+                 "categories": ["education", "health", "sport"], "valid_from_ms": GENESIS_TIME_MS,
+                 "valid_until_ms": YEAR_END_MS, "holder_cap": 100000, "budget": 5000000,
+                 "description_hash": sha256(b"Welfare plan 2026 regulations").hex()},
+            ],
+            "balances": [{"account": to_address(ALICE.pubkey), "class": CLASS_ID, "amount": 5000}],
+        },
+        "identity": {
+            "registrars": [{"name": "Registrar One", "account": to_address(REGISTRAR.pubkey)}],
+            "attesters": [
+                {"name": "Cooperativa Esempio", "account": to_address(ATTESTER.pubkey),
+                 "attributes": ["member:coop-esempio", "employee:coop-esempio", "resident:*"]},
+            ],
+        },
     }
 
 
@@ -368,10 +374,29 @@ def test_documented_json_example_equals_the_input_used(documented, name):
     assert jsons.get(name) == JSON_EXAMPLES[name]()
 
 
+def render_json(name: str, value: object) -> str:
+    return f"<!-- example-json: {name} -->\n```json\n" + people_json(value) + "\n```"
+
+
+def rewrite(text: str) -> str:
+    """FORMAT.md with every example block replaced by what the code computes now (the prose untouched)."""
+    def block(match: re.Match[str]) -> str:
+        name = match.group(1).strip()
+        return render_block(name, EXAMPLES[name]())
+
+    text = re.sub(r"```text\nexample: (.*?)\n.*?```", block, text, flags=re.S)
+    return re.sub(r"<!-- example-json: (\S+) -->\s*```json\n.*?```",
+                  lambda m: render_json(m.group(1), JSON_EXAMPLES[m.group(1)]()), text, flags=re.S)
+
+
 if __name__ == "__main__":
-    for example_name, compute in EXAMPLES.items():
-        print(render_block(example_name, compute()))
-        print()
-    for example_name, compute in JSON_EXAMPLES.items():
-        print(f"<!-- example-json: {example_name} -->")
-        print("```json\n" + json.dumps(compute(), indent=2, ensure_ascii=False) + "\n```\n")
+    import sys
+
+    if sys.argv[1:] == ["--write"]:
+        FORMAT_MD.write_text(rewrite(FORMAT_MD.read_text(encoding="utf-8")), encoding="utf-8")
+    else:
+        for example_name, compute in EXAMPLES.items():
+            print(render_block(example_name, compute()))
+            print()
+        for example_name, compute in JSON_EXAMPLES.items():
+            print(render_json(example_name, compute()) + "\n")

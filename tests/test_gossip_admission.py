@@ -20,7 +20,7 @@ import asyncio
 import json
 from typing import Any
 
-from genesis.document import parse_genesis
+from genesis.document import modules_json, parse_genesis
 from genesis.rules import RULES
 from ledger.address import to_address
 from ledger.credit_txs import TRANSFER
@@ -59,12 +59,14 @@ async def until(condition, timeout: float = 5.0) -> None:
 
 def test_gossip_admits_only_what_a_client_could_submit(tmp_path) -> None:
     g = parse_genesis(json.dumps({
-        "chain_id": CHAIN, "genesis_time_ms": 1,
+        "chain_id": CHAIN, "genesis_time_ms": 1, "modules": modules_json(),
         "validators": [{"name": "v", "pubkey": to_address(VALIDATOR.pubkey)}],
-        "registrars": [{"name": "r", "account": to_address(UNFUNDED.pubkey)}],  # known, no credits
-        "issuers": [{"name": "i", "account": to_address(VALIDATOR.pubkey)}],
-        "classes": [{"id": "eur", "name": "euro", "issuer": to_address(VALIDATOR.pubkey), "decimals": 2}],
-        "balances": [{"account": to_address(FUNDED.pubkey), "class": "eur", "amount": 100}],
+        "identity": {"registrars": [{"name": "r", "account": to_address(UNFUNDED.pubkey)}]},  # known, no credits
+        "credits": {
+            "issuers": [{"name": "i", "account": to_address(VALIDATOR.pubkey)}],
+            "classes": [{"id": "eur", "name": "euro", "issuer": to_address(VALIDATOR.pubkey), "decimals": 2}],
+            "balances": [{"account": to_address(FUNDED.pubkey), "class": "eur", "amount": 100}],
+        },
     }))
     store = Store(tmp_path / "db")
     store.init_genesis(g.hash(), g.initial_state(), 1)

@@ -471,7 +471,7 @@ def test_genesis_writes_attesters_and_the_recovery_delay():
 @pytest.mark.parametrize("attributes", [[], ["member"], ["*"], ["member*"], ["Member:x"], ["member:x", "member:x"]])
 def test_genesis_refuses_a_bad_attester_rule(attributes):
     doc = genesis_document()
-    doc["attesters"][0]["attributes"] = attributes
+    doc["identity"]["attesters"][0]["attributes"] = attributes
     with pytest.raises(GenesisError):
         parse_genesis(json.dumps(doc))
 
@@ -482,7 +482,7 @@ def test_genesis_refuses_a_zero_recovery_delay_and_a_repeated_attester():
     with pytest.raises(GenesisError, match="recovery_delay_blocks"):
         parse_genesis(json.dumps(doc))
     doc = genesis_document()
-    doc["attesters"].append(dict(doc["attesters"][0]))
+    doc["identity"]["attesters"].append(dict(doc["identity"]["attesters"][0]))
     with pytest.raises(GenesisError, match="attester"):
         parse_genesis(json.dumps(doc))
 

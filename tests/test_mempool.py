@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from genesis.document import parse_genesis
+from genesis.document import modules_json, parse_genesis
 from genesis.rules import RULES
 from ledger import accounts, credits
 from ledger.address import to_address
@@ -45,13 +45,15 @@ class FakeClock:
 
 def genesis_state(gap: int = GAP) -> DictState:
     doc = {
-        "chain_id": CHAIN, "genesis_time_ms": 1, "params": {"max_nonce_gap": gap},
+        "chain_id": CHAIN, "genesis_time_ms": 1, "modules": modules_json(), "params": {"max_nonce_gap": gap},
         "validators": [{"name": "v", "pubkey": to_address(SigningKey(bytes([0x77]) * 32).pubkey)}],
-        "issuers": [{"name": "issuer", "account": to_address(A.pubkey)}],
-        "registrars": [{"name": "registrar", "account": to_address(E.pubkey)}],
-        "classes": [{"id": CLASS, "name": "demo", "issuer": to_address(A.pubkey), "decimals": 2}],
-        "balances": [{"account": to_address(k.pubkey), "class": CLASS, "amount": FUNDS} for k in (A, B, C)]
-        + [{"account": to_address(D.pubkey), "class": CLASS, "amount": 10}],
+        "credits": {
+            "issuers": [{"name": "issuer", "account": to_address(A.pubkey)}],
+            "classes": [{"id": CLASS, "name": "demo", "issuer": to_address(A.pubkey), "decimals": 2}],
+            "balances": [{"account": to_address(k.pubkey), "class": CLASS, "amount": FUNDS} for k in (A, B, C)]
+            + [{"account": to_address(D.pubkey), "class": CLASS, "amount": 10}],
+        },
+        "identity": {"registrars": [{"name": "registrar", "account": to_address(E.pubkey)}]},
     }
     return DictState(parse_genesis(json.dumps(doc)).initial_state())
 

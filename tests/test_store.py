@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from genesis.document import parse_genesis
+from genesis.document import modules_json, parse_genesis
 from genesis.rules import RULES
 from ledger import credits
 from ledger.address import to_address
@@ -36,10 +36,13 @@ def genesis():
     return parse_genesis(json.dumps({
         "chain_id": CHAIN_ID,
         "genesis_time_ms": T0,
+        "modules": modules_json(),
         "validators": [{"name": "v", "pubkey": to_address(VALIDATOR.pubkey)}],
-        "issuers": [{"name": "alice", "account": to_address(ALICE.pubkey)}],
-        "classes": [{"id": "eur", "name": "Euro", "issuer": to_address(ALICE.pubkey), "decimals": 2}],
-        "balances": [{"account": to_address(ALICE.pubkey), "class": "eur", "amount": 10_000}],
+        "credits": {
+            "issuers": [{"name": "alice", "account": to_address(ALICE.pubkey)}],
+            "classes": [{"id": "eur", "name": "Euro", "issuer": to_address(ALICE.pubkey), "decimals": 2}],
+            "balances": [{"account": to_address(ALICE.pubkey), "class": "eur", "amount": 10_000}],
+        },
     }))
 
 

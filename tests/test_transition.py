@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from genesis.document import parse_genesis
+from genesis.document import modules_json, parse_genesis
 from genesis.rules import RULES
 from ledger import accounts, chain, credits
 from ledger.address import to_address
@@ -48,14 +48,17 @@ def genesis():
     doc = {
         "chain_id": CHAIN_ID,
         "genesis_time_ms": T0,
+        "modules": modules_json(),
         "validators": [{"name": "v", "pubkey": to_address(VALIDATOR.pubkey)}],
-        "issuers": [{"name": "issuer", "account": to_address(ISSUER.pubkey)}],
-        "classes": [
-            {"id": c, "name": c, "issuer": to_address(ISSUER.pubkey), "decimals": 2} for c in CLASSES
-        ],
-        "balances": [
-            {"account": to_address(h.pubkey), "class": "eur", "amount": 1000} for h in HOLDERS[:2]
-        ],
+        "credits": {
+            "issuers": [{"name": "issuer", "account": to_address(ISSUER.pubkey)}],
+            "classes": [
+                {"id": c, "name": c, "issuer": to_address(ISSUER.pubkey), "decimals": 2} for c in CLASSES
+            ],
+            "balances": [
+                {"account": to_address(h.pubkey), "class": "eur", "amount": 1000} for h in HOLDERS[:2]
+            ],
+        },
     }
     return parse_genesis(json.dumps(doc))
 

@@ -134,7 +134,7 @@ def progress_printer(stream: TextIO, interval: float = PROGRESS_INTERVAL_S) -> C
 def _write(rows_out: TextIO, args: argparse.Namespace, selection: Selection, totals: Totals) -> int:
     """Write the CSV; returns the last height replayed."""
     try:
-        genesis = load_genesis(args.genesis)
+        genesis = load_genesis(args.genesis, RULES)
         source = open_source(args.node, args.data, args.ca_file or default_ca_file())
     except (GenesisError, SourceError) as exc:
         raise cannot_run(args.json, str(exc), isinstance(exc, SourceDamaged)) from None

@@ -272,10 +272,12 @@ def _verify_block(rules: ChainRules, prepared: Prepared, head: ChainHead, replay
 
 
 def _check_head(claimed: ChainHead, head: ChainHead) -> None:
+    """FORMAT.md §17 (5): height, block hash, state root and block time, all four."""
     if claimed != head:
         raise AuditFailure("head", f"the source's head (height {claimed.height}, hash {claimed.block_hash.hex()}, "
-                                   f"state root {claimed.state_root.hex()}) is not the last verified block (hash "
-                                   f"{head.block_hash.hex()}, state root {head.state_root.hex()})", head.height)
+                                   f"state root {claimed.state_root.hex()}, time {claimed.time_ms} ms) is not the last "
+                                   f"verified block (hash {head.block_hash.hex()}, state root {head.state_root.hex()}, "
+                                   f"time {head.time_ms} ms)", head.height)
 
 
 def _check_invariants(rules: ChainRules, replay: Store, chain_id: str, height: int) -> dict[str, int]:

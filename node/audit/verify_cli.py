@@ -94,7 +94,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         raise cannot_run(args.json, "--workers must be at least 1")
     try:
-        genesis = load_genesis(args.genesis)
+        genesis = load_genesis(args.genesis, RULES)
     except GenesisError as exc:
         raise cannot_run(args.json, str(exc)) from None
     try:

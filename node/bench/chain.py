@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
-from genesis.document import Genesis, parse_genesis
+from genesis.document import Genesis, modules_json, parse_genesis
 from genesis.rules import RULES
 from ledger.address import to_address
 from ledger.block import Certificate, sign_precommit
@@ -63,11 +63,15 @@ def genesis_document(keys: list[SigningKey]) -> dict:
     return {
         "chain_id": CHAIN_ID,
         "genesis_time_ms": GENESIS_TIME_MS,
+        "modules": modules_json(RULES),
         "params": {"max_block_txs": 100_000, "max_block_bytes": 64 * 1024 * 1024},
         "validators": [{"name": f"v{i}", "pubkey": to_address(k.pubkey)} for i, k in enumerate(VALIDATOR_KEYS)],
-        "issuers": [{"name": "bench issuer", "account": issuer}],
-        "classes": [{"id": CLASS_ID, "name": "Bench euro", "issuer": issuer, "decimals": 2}],
-        "balances": [{"account": to_address(k.pubkey), "class": CLASS_ID, "amount": ACCOUNT_BALANCE} for k in keys],
+        "credits": {
+            "issuers": [{"name": "bench issuer", "account": issuer}],
+            "classes": [{"id": CLASS_ID, "name": "Bench euro", "issuer": issuer, "decimals": 2}],
+            "balances": [{"account": to_address(k.pubkey), "class": CLASS_ID, "amount": ACCOUNT_BALANCE}
+                         for k in keys],
+        },
     }
 
 
@@ -101,7 +105,7 @@ def build_transfer_chain(home: str | Path, accounts: int, txs: int, block_txs: i
         raise FileExistsError(f"{home / 'data'} already exists")
     started = time.monotonic()
     keys = [account_key(i) for i in range(accounts)]
-    genesis: Genesis = parse_genesis(json.dumps(genesis_document(keys)))
+    genesis: Genesis = parse_genesis(json.dumps(genesis_document(keys)), RULES)
     genesis_path = home / "genesis.json"
     genesis_path.write_text(genesis.to_json(), encoding="utf-8")
     proposer = VALIDATOR_KEYS[0].pubkey

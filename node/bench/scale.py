@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genesis.devnet import DEMO_CLASS
-from genesis.document import Genesis
+from genesis.document import Genesis, modules_json, parse_genesis
 from genesis.rules import RULES
 from ledger.address import to_address
 from ledger.block import Certificate, sign_precommit
@@ -63,15 +63,18 @@ def _filler(i: int) -> bytes:
 def _genesis(accounts: int, senders: list[SigningKey]) -> Genesis:
     sender_set = {k.pubkey for k in senders}
     funded = [k.pubkey for k in senders] + [a for a in map(_filler, range(accounts - len(senders))) if a not in sender_set]
-    return Genesis.model_validate({
+    return parse_genesis(json.dumps({
         "chain_id": CHAIN_ID,
         "genesis_time_ms": T0,
+        "modules": modules_json(RULES),
         "params": {"max_block_txs": 100_000},
         "validators": [{"name": "v", "pubkey": to_address(VALIDATOR.pubkey)}],
-        "issuers": [{"name": "issuer", "account": to_address(ISSUER.pubkey)}],
-        "classes": [{"id": DEMO_CLASS, "name": "bench", "issuer": to_address(ISSUER.pubkey), "decimals": 2}],
-        "balances": [{"account": to_address(a), "class": DEMO_CLASS, "amount": BALANCE} for a in funded],
-    })
+        "credits": {
+            "issuers": [{"name": "issuer", "account": to_address(ISSUER.pubkey)}],
+            "classes": [{"id": DEMO_CLASS, "name": "bench", "issuer": to_address(ISSUER.pubkey), "decimals": 2}],
+            "balances": [{"account": to_address(a), "class": DEMO_CLASS, "amount": BALANCE} for a in funded],
+        },
+    }), RULES)
 
 
 def build_store(path: Path, accounts: int, block_txs: int) -> None:

@@ -40,7 +40,7 @@ from genesis.devnet import (
     create_devnet,
     p2p_port,
 )
-from genesis.document import Genesis
+from genesis.document import parse_genesis
 from ledger.address import from_address, to_address
 from ledger.block import decode_raw_block, verify_certificate
 from ledger.credit_txs import TRANSFER
@@ -436,7 +436,7 @@ def _secure_urls(layout: DevnetLayout) -> DevnetLayout:
         for field, plain, secure in (("api", "http://", "https://"), ("p2p", "ws://", "wss://")):
             if entry.get(field, "").startswith(plain):
                 entry[field] = secure + entry[field][len(plain):]
-    genesis = Genesis.model_validate(doc)
+    genesis = parse_genesis(json.dumps(doc))
     for home in (layout.home, *layout.node_homes):
         (home / "genesis.json").write_text(genesis.to_json(), encoding="utf-8")
     urls = ["https://" + url[len("http://"):] for url in layout.api_urls]

@@ -120,7 +120,7 @@ def test_statements_from_the_api_and_from_a_data_directory_match_the_chain(devne
     assert [r for r in statement if r["class"] == CLASS] == rows
     assert [(r["type"], name.get(r["from"], r["from"]), r["amount_minor"]) for r in statement if r["class"] == SEASON] == [
         ("credits.issue", "", "500"), ("credits.reclaim", "marco", "500")]
-    balances = {(b.account, b.class_): b.amount for b in devnet.layout.genesis.balances}
+    balances = {(b.account, b.class_): b.amount for b in devnet.layout.genesis.section("credits").balances}
     for r in statement:
         if r["from"]:
             balances[(r["from"], r["class"])] = balances.get((r["from"], r["class"]), 0) - int(r["amount_minor"])
@@ -131,7 +131,7 @@ def test_statements_from_the_api_and_from_a_data_directory_match_the_chain(devne
         assert next((b["amount"] for b in shown if b["class"] == class_id), 0) == amount, (name.get(address), class_id)
     for class_id in (CLASS, SEASON, DEMO_CLASS):
         books = devnet.api.get(f"/v1/classes/{class_id}")
-        at_genesis = sum(b.amount for b in devnet.layout.genesis.balances if b.class_ == class_id)
+        at_genesis = sum(b.amount for b in devnet.layout.genesis.section("credits").balances if b.class_ == class_id)
         of = [r for r in statement if r["class"] == class_id]
         assert books["issued"] == at_genesis + sum(int(r["amount_minor"]) for r in of if r["type"] == "credits.issue")
         assert books["redeemed"] == sum(int(r["amount_minor"]) for r in of if r["type"] == "credits.redeem")
