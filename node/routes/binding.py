@@ -9,7 +9,7 @@ error middleware of node/api.py turns into the JSON error; the handler
 never sees a value its declaration does not allow.
 
 Registration keeps the app's tables (the document is generated from them,
-node/openapi.py) and lets a fixed path win over a template that would also
+node/openapi.py) and keeps a template off a fixed path that would also
 match it: `GET /v1/txs/batch` is 405 (the resource takes POST), not a
 lookup of the transaction "batch".
 """
@@ -34,8 +34,7 @@ class Served:
     """The routes an app serves, and what was derived from them (kept in the app under SERVED)."""
 
     tables: list[RouteTable] = field(default_factory=list)
-    shadowed: set[tuple[str, str]] = field(default_factory=set)
-    document: dict | None = None  # node/openapi.py fills it on first request
+    document: dict | None = None  # node/routes/service.py fills it on first request
 
     def routes(self) -> list[Route]:
         return [route for table in self.tables for route in table]
@@ -45,56 +44,62 @@ SERVED = web.AppKey("served_routes", Served)
 
 
 def serve(app: web.Application, tables: Sequence[RouteTable]) -> None:
-    """Register the tables' routes in `app` (before it starts)."""
+    """Register the tables' routes in `app` (before it starts).
+
+    A template never matches a fixed path of the same shape (`/v1/txs/{hash}`
+    does not match `/v1/txs/batch`): such a path is its own resource, and a
+    method it lacks is 405 with its own Allow, as the document says. A fixed
+    path added after a template it would collide with is refused: serve the
+    tables together.
+    """
     served = app.get(SERVED)
     if served is None:
         served = app[SERVED] = Served()
-    known = {(r.method, r.path) for r in served.routes()}
-    for table in tables:
-        for route in table:
-            if (route.method, route.path) in known:
-                raise ValueError(f"{route.method} {route.path} is served twice")
-            known.add((route.method, route.path))
-            endpoint = bind(route)
-            if route.method == "GET":
-                app.router.add_get(route.path, endpoint)  # and HEAD, as aiohttp does
-            else:
-                app.router.add_route(route.method, route.path, endpoint)
-        served.tables.append(table)
+    before = served.routes()
+    routes = [route for table in tables for route in table]
+    known = {(r.method, r.path) for r in before}
+    fixed = {r.path for r in [*before, *routes] if "{" not in r.path}
+    for route in before:
+        if "{" in route.path and _collisions(route.path, fixed) != _collisions(route.path, {r.path for r in before}):
+            raise ValueError(f"{route.path} is already served and would match a fixed path added later")
+    for route in routes:
+        if (route.method, route.path) in known:
+            raise ValueError(f"{route.method} {route.path} is served twice")
+        known.add((route.method, route.path))
+        path = _router_path(route.path, fixed)
+        if route.method == "GET":
+            app.router.add_get(path, bind(route))  # and HEAD, as aiohttp does
+        else:
+            app.router.add_route(route.method, path, bind(route))
+    served.tables.extend(tables)
     served.document = None
-    _shadow_templates(app, served)
 
 
-def _template_regex(path: str) -> re.Pattern[str]:
-    return re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)))
-
-
-def _shadow_templates(app: web.Application, served: Served) -> None:
-    """A method that a fixed path lacks but a matching template has is 405 on the fixed path."""
-    routes = served.routes()
-    fixed: dict[str, set[str]] = {}
-    for route in routes:
-        if "{" not in route.path:
-            fixed.setdefault(route.path, set()).add(route.method)
-    for route in routes:
-        if "{" not in route.path:
+def _collisions(template: str, fixed: set[str]) -> dict[int, set[str]]:
+    """For each placeholder of `template`, the words of fixed paths it would otherwise match there."""
+    segments = template.split("/")
+    found: dict[int, set[str]] = {}
+    for path in fixed:
+        words = path.split("/")
+        if len(words) != len(segments):
             continue
-        template = _template_regex(route.path)
-        for path, methods in fixed.items():
-            if route.method in methods or (route.method, path) in served.shadowed or not template.fullmatch(path):
-                continue
-            allowed = sorted(methods | ({"HEAD"} if "GET" in methods else set()))
-            app.router.add_route(route.method, path, _not_allowed(allowed))
-            if route.method == "GET":
-                app.router.add_route("HEAD", path, _not_allowed(allowed))
-            served.shadowed.add((route.method, path))
+        differing = [i for i, (a, b) in enumerate(zip(segments, words, strict=True)) if a != b]
+        if not differing or not all(segments[i].startswith("{") for i in differing):
+            continue
+        if len(differing) > 1:
+            raise ValueError(f"{template} and {path} overlap in more than one segment: declare them apart")
+        found.setdefault(differing[0], set()).add(words[differing[0]])
+    return found
 
 
-def _not_allowed(allowed: list[str]) -> Handler:
-    async def not_allowed(request: web.Request) -> web.StreamResponse:
-        raise web.HTTPMethodNotAllowed(request.method, allowed)
-
-    return not_allowed
+def _router_path(template: str, fixed: set[str]) -> str:
+    """The aiohttp path of a template, its placeholders kept off the fixed paths' words."""
+    segments = template.split("/")
+    for i, words in _collisions(template, fixed).items():
+        name = segments[i][1:-1]
+        excluded = "|".join(re.escape(w) for w in sorted(words))
+        segments[i] = "{" + name + ":(?!(?:" + excluded + ")(?:/|$))[^/]+}"
+    return "/".join(segments)
 
 
 # --- one route's pipeline ------------------------------------------------------------------------

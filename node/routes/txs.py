@@ -29,6 +29,7 @@ from node.routes.types import HEX_PATTERN, HashText, Height, TxHashParam
 routes = RouteTable("txs", "Transactions: submission and status")
 
 TX_FORMAT = "incoop-tx"  # the canonical bytes of one signed transaction (FORMAT.md §7)
+BATCH_FORMAT = "incoop-tx-batch"  # the canonical array of such byte strings (FORMAT.md §2)
 EXECUTION_CODES = [code.name for code in Code if 0 < code < 100]
 
 # docs/api-contract.md: which status a transaction rejection carries (the rest are 400). A
@@ -133,9 +134,6 @@ class TxHashPath(BaseModel):
     hash: TxHashParam
 
 
-_TX_BYTES = {"type": "string", "format": "binary", "description": "the canonical bytes of one signed transaction"}
-_BATCH_BYTES = {"type": "string", "format": "binary",
-                "description": "the canonical array of transaction byte strings (FORMAT.md §2)"}
 
 
 def _client(request: web.Request) -> str:
@@ -148,7 +146,8 @@ def _client(request: web.Request) -> str:
     "/v1/txs", summary="Submit one signed transaction",
     description="A refused transaction takes no nonce. Any node, validator or observer, admits it and gossips it "
                 "once it is includable (not while it waits behind a nonce gap).",
-    body=[Payload(MSGPACK, "the canonical transaction bytes", schema=_TX_BYTES),
+    body=[Payload(MSGPACK, "the canonical bytes of one signed transaction (FORMAT.md §7)",
+                  schema={"type": "string", "format": TX_FORMAT}),
           Payload(JSON, '{"tx": "<hex>"}', model=TxSubmission)],
     replies=[json_reply(Pending, "admitted to the mempool", status=202)],
     refusals=TX_REFUSALS,
@@ -188,7 +187,8 @@ def _render_prepared(item: Prepared) -> dict:
     description="At most api.max_batch_txs. Once one of a signer's transactions is refused (its nonce left free), "
                 "that signer's later nonces in the batch are refused too (NONCE_TOO_FAR, or the first one's "
                 "MEMPOOL_FULL / CLIENT_QUOTA), never left waiting behind the gap.",
-    body=[Payload(MSGPACK, "a canonical array of transaction byte strings", schema=_BATCH_BYTES),
+    body=[Payload(MSGPACK, "the canonical array of signed transactions' byte strings (FORMAT.md §2)",
+                  schema={"type": "string", "format": BATCH_FORMAT}),
           Payload(JSON, '{"txs": ["<hex>", ...]}', model=BatchSubmission,
                   bounds=lambda config: {"txs": {"maxItems": config.max_batch_txs}})],
     replies=[json_reply(BatchResults, "one result per transaction, in order")],
