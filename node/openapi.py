@@ -43,7 +43,7 @@ BODY_REFUSALS = (
 )
 
 
-class _Schema(GenerateJsonSchema):
+class SchemaGenerator(GenerateJsonSchema):
     """pydantic's JSON Schema (draft 2020-12, OpenAPI 3.1's dialect) without the generated titles."""
 
     def field_title_should_be_set(self, schema: Any) -> bool:
@@ -96,7 +96,7 @@ class _Schemas:
             for payload in route.body:
                 if payload.model is not None:
                     inputs.append(((id(payload.model), "body"), "validation", TypeAdapter(payload.model)))
-        by_key, defs = TypeAdapter.json_schemas(inputs, ref_template=REF, schema_generator=_Schema)
+        by_key, defs = TypeAdapter.json_schemas(inputs, ref_template=REF, schema_generator=SchemaGenerator)
         self.by_key = {key: schema for (key, _mode), schema in by_key.items()}
         self.defs: dict[str, Any] = _untitled(defs.get("$defs", {}))
 
@@ -143,7 +143,7 @@ def _operation(route: Route, schemas: _Schemas, config: Any) -> dict[str, Any]:
 def _parameters(model: type[BaseModel] | None, where: str) -> list[dict[str, Any]]:
     if model is None:
         return []
-    schema = model.model_json_schema(ref_template=REF, schema_generator=_Schema)
+    schema = model.model_json_schema(ref_template=REF, schema_generator=SchemaGenerator)
     required = set(schema.get("required", ()))
     out = []
     for name, field_schema in schema["properties"].items():
@@ -232,3 +232,39 @@ def _error_response(refusal: Refuse) -> dict[str, Any]:
             }},
         }}},
     }
+
+
+def route_list(tables: Sequence[RouteTable]) -> str:
+    """The routes as a Markdown table (docs/api-contract.md carries it; a test keeps it current)."""
+    lines = ["| method | path | what | answers |", "|---|---|---|---|"]
+    for route in (route for table in tables for route in table):
+        statuses = [*(reply.status for reply in route.replies), *refusals_of(route)]
+        access = " (signed)" if route.access is not None else ""
+        lines.append(f"| {route.method} | `{route.path}` | {route.summary}{access} | {' '.join(map(str, statuses))} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m node.openapi [--vault] [--markdown]`: the document (or its route list) a node serves,
+    without a node; `--vault` as on a node whose vault is enabled."""
+    import argparse
+    import json
+
+    from node import vault_api
+    from node.config import ApiConfig
+    from node.routes.core import CORE
+
+    parser = argparse.ArgumentParser(prog="python -m node.openapi", description=main.__doc__)
+    parser.add_argument("--vault", action="store_true", help="include the vault's routes")
+    parser.add_argument("--markdown", action="store_true", help="print the route list of docs/api-contract.md")
+    args = parser.parse_args(argv)
+    tables = [*CORE, vault_api.routes] if args.vault else list(CORE)
+    if args.markdown:
+        print(route_list(tables), end="")
+    else:
+        print(json.dumps(openapi_document(tables, ApiConfig()), indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

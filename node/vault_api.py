@@ -48,8 +48,7 @@ from identity.commitment import (
 from identity.vault import RecordExists, Vault, VaultError
 from ledger.address import from_address
 from node import metrics
-from node.openapi import REF
-from node.openapi import _Schema as _SchemaGenerator
+from node.openapi import REF, SchemaGenerator
 from node.request_auth import (
     H_ADDRESS,
     H_SIGNATURE,
@@ -268,7 +267,7 @@ TAX_CODE_FORMAT = "incoop-tax-code"
 
 def _record_schema() -> dict[str, Any]:
     """PersonalRecord's own JSON Schema (identity/commitment.py), with the rules its validators add."""
-    schema = PersonalRecord.model_json_schema(ref_template=REF, schema_generator=_SchemaGenerator)
+    schema = PersonalRecord.model_json_schema(ref_template=REF, schema_generator=SchemaGenerator)
     props = schema["properties"]
     props["name"]["pattern"] = TEXT_PATTERN
     props["address"]["anyOf"][0]["pattern"] = TEXT_PATTERN

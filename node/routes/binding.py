@@ -25,7 +25,7 @@ from aiohttp import web
 from multidict import MultiMapping
 from pydantic import BaseModel, ValidationError
 
-from node.routes.table import JSON, MSGPACK, ApiError, Handler, Route, RouteTable, error_code_of
+from node.routes.table import ApiError, Handler, Route, RouteTable, error_code_of
 from node.untrusted import shown
 
 
@@ -178,10 +178,8 @@ def violation(exc: ValidationError, model: type[BaseModel], what: str) -> ApiErr
     code = own or "BAD_REQUEST"
     where = shown(".".join(str(p) for p in loc)) or "body"  # a key may be the caller's
     message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "string_pattern_mismatch":
-        message = "not of the form /v1/openapi.json gives"
+    if first["type"] == "string_pattern_mismatch":  # the pattern itself may be long: say what was expected
+        description = getattr(declared, "description", None)
+        message = f"not {description}" if description else "not of the form /v1/openapi.json gives"
     return ApiError(400, code, f"{what} ({where}): {message}")
 
-
-__all__ = ["JSON", "MSGPACK", "SERVED", "Served", "bind", "parse_body", "parse_params", "parse_query", "serve",
-           "violation"]

@@ -46,8 +46,11 @@ TX_STATUS = {
 }
 
 
+LATER_ONLY = {Code.EVICTED}  # given to a pending transaction dropped later (GET /v1/txs/{hash}), never at submission
+
+
 def _codes(status: int) -> list[str]:
-    return [code.name for code in Code if code >= 100 and TX_STATUS.get(code, 400) == status]
+    return [code.name for code in Code if code >= 100 and code not in LATER_ONLY and TX_STATUS.get(code, 400) == status]
 
 
 TX_REFUSALS = [

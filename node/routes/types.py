@@ -137,7 +137,8 @@ HeightParam = Annotated[
     WithJsonSchema({"anyOf": [{"type": "integer", "minimum": 0, "maximum": MAX_HEIGHT}, {"const": "latest"}],
                     "description": "a block height, or 'latest' for the head"}),
 ]
-ClassIdParam = Annotated[str, Field(pattern=f"^{credits.CLASS_ID.pattern}$", description="a credit class id")]
+ClassIdParam = Annotated[str, Field(pattern=f"^{credits.CLASS_ID.pattern}$", description=(
+    "a credit class id (1 to 32 lower-case letters, digits and '-', not starting with '-')"))]
 IdentityIdParam = hex_param(identity_records.ID_LEN, "an identity id (16 bytes)")
 TxHashParam = hex_param(HASH_LEN, "a transaction hash (SHA-256 of its canonical bytes)")
 HistoryCursorParam = Annotated[

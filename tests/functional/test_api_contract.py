@@ -181,6 +181,7 @@ def _msgpack_body(context: Any, value: Any) -> bytes:
     return serialize_binary(value)
 
 
+pytest_plugins = ["schemathesis.pytest.plugin"]  # not loaded for the rest of the suite (pyproject.toml)
 contract = schemathesis.pytest.from_fixture("api_schema")
 
 
