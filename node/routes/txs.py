@@ -29,7 +29,7 @@ from node.routes.types import HEX_PATTERN, HashText, Height, TxHashParam
 routes = RouteTable("txs", "Transactions: submission and status")
 
 TX_FORMAT = "incoop-tx"  # the canonical bytes of one signed transaction (FORMAT.md §7)
-BATCH_FORMAT = "incoop-tx-batch"  # the canonical array of such byte strings (FORMAT.md §2)
+BATCH_FORMAT = "incoop-tx-batch"  # a canonical array of byte strings (FORMAT.md §2), each judged on its own
 EXECUTION_CODES = [code.name for code in Code if 0 < code < 100]
 
 # docs/api-contract.md: which status a transaction rejection carries (the rest are 400). A
@@ -87,12 +87,22 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+ItemHex = Annotated[
+    bytes,
+    BeforeValidator(_tx_hex),
+    WithJsonSchema({"type": "string", "pattern": HEX_PATTERN,
+                    "description": "one transaction's bytes, lower-case hex; bytes that are no transaction get "
+                                   "their own error in the results"}),
+    ErrorCode("MALFORMED"),
+]
+
+
 class TxSubmission(_Body):
     tx: TxHex
 
 
 class BatchSubmission(_Body):
-    txs: list[TxHex]
+    txs: list[ItemHex]
 
 
 class Pending(Strict):
