@@ -16,23 +16,25 @@ requests occupy nothing once answered. The replay memory is two: the
 registrar's own, and the subjects' with a share per key, so that neither a
 subject nor all of them together can lock the registrar out. The usual body
 limit and the error middleware of node/api.py apply unchanged; errors are the
-same JSON. Nothing here logs a record, and the middleware's log of an
+same JSON. The routes are declared in `routes` (node/routes/table.py) with
+`VaultAccess`, which makes the checks of FORMAT.md §19.3 in their order
+before the handler runs: authentication, then the path, then authorisation
+and the replay memory, then the body. Nothing here logs a record, and the middleware's log of an
 internal error names the method and path only.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import os
-import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from identity import records as identity_records
 from identity.commitment import (
@@ -46,19 +48,35 @@ from identity.commitment import (
 from identity.vault import RecordExists, Vault, VaultError
 from ledger.address import from_address
 from node import metrics
-from node.api import JSON, NODE, ApiError, NodeContext, render_identity
+from node.openapi import REF, SchemaGenerator
 from node.request_auth import (
+    H_ADDRESS,
+    H_SIGNATURE,
+    H_TIME,
     REPLAY_CACHE_MAX,
     AuthError,
     ReplayCache,
     SignedRequest,
     authenticate_request,
 )
-from node.untrusted import shown
+from node.routes.binding import serve
+from node.routes.context import NODE, NodeContext
+from node.routes.identities import IdentityJson, render_identity
+from node.routes.render import Strict
+from node.routes.table import (
+    JSON,
+    ApiError,
+    Payload,
+    Refuse,
+    ReplyHeader,
+    RouteTable,
+    json_reply,
+    no_content,
+)
+from node.routes.types import HashText, IdentityIdParam, IdentityIdText, hex_pattern
 
 MAX_VAULT_BODY = 64 * 1024
 DEFAULT_SUBJECT_SHARE = 600
-_ID_HEX = re.compile(f"[0-9a-f]{{{2 * identity_records.ID_LEN}}}")
 _REFUSALS = ("UNAUTHENTICATED", "STALE_REQUEST", "FORBIDDEN", "REPLAYED_REQUEST", "TOO_MANY_REQUESTS")
 
 
@@ -83,6 +101,12 @@ class VaultService:
         except AuthError as exc:
             raise ApiError(exc.status, exc.code, exc.message) from None
 
+    def refused(self, error: ApiError) -> ApiError:
+        """Counts a refusal (401, 403, 429) for /metrics; returns it to be raised."""
+        if error.code in self.refusals:
+            self.refusals[error.code] += 1
+        return error
+
     def metric_lines(self) -> list[str]:
         """Prometheus text for node/metrics.py: refusals by code, and how full the replay memories are."""
         out = ["# HELP incoop_vault_refused_total Signed vault requests refused, by error code.",
@@ -96,7 +120,8 @@ class VaultService:
 
 
 VAULT = web.AppKey("vault", VaultService)
-routes = web.RouteTableDef()
+routes = RouteTable("vault", "The registrar's private vault of personal records (FORMAT.md §19); "
+                             "only on a node whose config enables it")
 
 
 def vault_context(
@@ -133,74 +158,175 @@ def vault_context(
 
 
 def add_routes(app: web.Application) -> None:
-    app.add_routes(routes)
+    """Serve the vault's routes in `app` (node/server.py calls it where the vault is enabled)."""
+    serve(app, [routes])
 
 
-# --- the checks every handler makes, in order -----------------------------------------------------
+# --- who may ask (FORMAT.md §19.3), declared as the routes' access --------------------------------
 
 
-def _counted(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-             ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """Counts the handler's refusals (401, 403, 429) for /metrics."""
+SECURITY_SCHEMES: Mapping[str, Mapping[str, Any]] = {
+    "incoopAddress": {"type": "apiKey", "in": "header", "name": H_ADDRESS,
+                      "description": "the signer's text address (FORMAT.md §5)"},
+    "incoopTime": {"type": "apiKey", "in": "header", "name": H_TIME,
+                   "description": "the signing time, ms since the Unix epoch, decimal, at most 19 digits; "
+                                  "within 60 s of the node's clock"},
+    "incoopSignature": {"type": "apiKey", "in": "header", "name": H_SIGNATURE,
+                        "description": "128 lower-case hex: Ed25519 over signing_message(\"incoop/api/v1\", chain_id, "
+                                       "canonical([METHOD, target, SHA-256(body), time_ms])) (FORMAT.md §19.3)"},
+}
+ACCESS_REFUSALS = (
+    Refuse(401, ["UNAUTHENTICATED", "STALE_REQUEST", "REPLAYED_REQUEST"],
+           "a missing, malformed or bad signature; a time outside the window; the same signed request again"),
+    Refuse(403, ["FORBIDDEN"], "a valid signer who may not do this (decided before the record is looked at)"),
+    Refuse(413, ["BODY_TOO_LARGE"], f"a body larger than {MAX_VAULT_BODY} bytes"),
+    Refuse(429, ["TOO_MANY_REQUESTS"], "the signer's share of the replay memory, or the memory, is full: retry later"),
+)
 
-    @functools.wraps(handler)
-    async def counted(request: web.Request) -> web.StreamResponse:
+
+@dataclass(frozen=True)
+class VaultAccess:
+    """The checks of FORMAT.md §19.3 for one route: `who` may use it, the registrar alone or also the
+    subject (an account bound on chain, now, to the identity in the path)."""
+
+    who: Literal["registrar", "registrar or subject"]
+    what: str
+    security_schemes: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: SECURITY_SCHEMES)
+    refusals: Sequence[Refuse] = ACCESS_REFUSALS
+
+    async def authenticate(self, request: web.Request) -> SignedRequest:
+        """Steps 1-4: signed and fresh (401), by a key that could be allowed anything (403, before its
+        signature is verified). Nothing is remembered yet."""
+        service, ctx = request.app[VAULT], request.app[NODE]
         try:
-            return await handler(request)
+            return await _signed(request, service, ctx)
         except ApiError as exc:
-            refusals = request.app[VAULT].refusals
-            if exc.code in refusals:
-                refusals[exc.code] += 1
-            raise
+            raise service.refused(exc) from None
 
-    return counted
+    def authorize(self, request: web.Request, principal: SignedRequest, path: BaseModel | None) -> None:
+        """Step 5, then 6: the signer allowed to do this (403), then the request remembered (401, 429)."""
+        service, ctx = request.app[VAULT], request.app[NODE]
+        try:
+            if principal.signer != service.registrar:
+                if self.who == "registrar":
+                    raise ApiError(403, "FORBIDDEN", f"only the registrar this vault serves may {self.what}")
+                identity_id = getattr(path, "id", None)
+                if identity_id is None or identity_records.identity_of(ctx.store.state, principal.signer) != identity_id:
+                    raise ApiError(403, "FORBIDDEN", "only the registrar or the identity's own keys may read this record")
+            service.remember(principal)
+        except ApiError as exc:
+            raise service.refused(exc) from None
 
 
-async def _signed(request: web.Request) -> tuple[VaultService, NodeContext, SignedRequest, bytes]:
-    """(service, node context, the signed request, body) for a request signed and fresh; 401 otherwise
-    (403 for a key that could be allowed nothing, before its signature is verified).
-
-    Nothing is remembered yet: the handler authorises the signer, then calls
-    `service.remember` (FORMAT.md §19.3).
-    """
-    service, ctx = request.app[VAULT], request.app[NODE]
+async def _signed(request: web.Request, service: VaultService, ctx: NodeContext) -> SignedRequest:
     if request.content_length is not None and request.content_length > MAX_VAULT_BODY:
         raise ApiError(413, "BODY_TOO_LARGE", f"a vault request body is at most {MAX_VAULT_BODY} bytes")
     body = await request.read()
     if len(body) > MAX_VAULT_BODY:
         raise ApiError(413, "BODY_TOO_LARGE", f"a vault request body is at most {MAX_VAULT_BODY} bytes")
+
     def may_sign(signer: bytes) -> bool:
         """The registrar, or a key bound to some identity (a subject of some record): anyone else is refused
         before a signature verification is spent on them (FORMAT.md §19.3, step 2)."""
         return signer == service.registrar or identity_records.identity_of(ctx.store.state, signer) is not None
 
     try:
-        signed = authenticate_request(request.headers, request.method, request.raw_path, body, ctx.chain_id,
-                                      may_sign=may_sign)
+        return authenticate_request(request.headers, request.method, request.raw_path, body, ctx.chain_id,
+                                    may_sign=may_sign)
     except AuthError as exc:
         raise ApiError(exc.status, exc.code, exc.message) from None
-    return service, ctx, signed, body
 
 
-def _only_registrar(service: VaultService, signer: bytes, what: str) -> None:
-    if signer != service.registrar:
-        raise ApiError(403, "FORBIDDEN", f"only the registrar this vault serves may {what}")
+# --- the record, as the document states it -----------------------------------------------------------
 
 
-def _registrar_or_subject(service: VaultService, ctx: NodeContext, signer: bytes, identity_id: bytes) -> None:
-    """The registrar, or an account bound on chain, now, to this very identity."""
-    if signer == service.registrar:
-        return
-    if identity_records.identity_of(ctx.store.state, signer) == identity_id:
-        return
-    raise ApiError(403, "FORBIDDEN", "only the registrar or the identity's own keys may read this record")
+def _char_class(codes: list[int]) -> str:
+    """A regex character class body for these code points, as \\uXXXX ranges."""
+    ranges, start = [], None
+    for i, code in enumerate(codes):
+        if start is None:
+            start = code
+        if i + 1 == len(codes) or codes[i + 1] != code + 1:
+            ranges.append(f"\\u{start:04x}" + (f"-\\u{code:04x}" if code != start else ""))
+            start = None
+    return "".join(ranges)
 
 
-def _record_id(request: web.Request) -> bytes:
-    text = request.match_info["id"]
-    if not _ID_HEX.fullmatch(text):
-        raise ApiError(400, "BAD_REQUEST", f"an identity id is {2 * identity_records.ID_LEN} lower-case hex characters")
-    return bytes.fromhex(text)
+_SPACE = [c for c in range(0x3001) if chr(c).isspace()]  # str.strip's white space (none above U+3000)
+_CONTROL = [*range(0x00, 0x20), *range(0x7F, 0xA0)]  # Unicode category Cc
+TEXT_PATTERN = (
+    f"^[{_char_class(_SPACE)}]*"
+    f"[^{_char_class(sorted(set(_SPACE) | set(_CONTROL)))}]"
+    f"(?:[^{_char_class(_CONTROL)}]*[^{_char_class(sorted(set(_SPACE) | set(_CONTROL)))}])?"
+    f"[{_char_class(_SPACE)}]*$"
+)
+"""The text rule of identity/commitment.py as a pattern: something besides white space, and no control
+character once the white space around it is stripped."""
+TAX_CODE_FORMAT = "incoop-tax-code"
+
+
+def _record_schema() -> dict[str, Any]:
+    """PersonalRecord's own JSON Schema (identity/commitment.py), with the rules its validators add."""
+    schema = PersonalRecord.model_json_schema(ref_template=REF, schema_generator=SchemaGenerator)
+    props = schema["properties"]
+    props["name"]["pattern"] = TEXT_PATTERN
+    props["address"]["anyOf"][0]["pattern"] = TEXT_PATTERN
+    props["contacts"]["items"]["pattern"] = TEXT_PATTERN
+    props["documents"]["items"]["pattern"] = TEXT_PATTERN
+    props["tax_code"].update(format=TAX_CODE_FORMAT, description=(
+        "a person's codice fiscale (16 characters, its check character and date valid), an organisation's "
+        "11-digit partita IVA or numeric codice fiscale (its office code and check digit valid); white space "
+        "and case do not matter (FORMAT.md §6.4.4)"))
+    props["birth_date"]["anyOf"][0].update(pattern="^[0-9]{4}-[0-9]{2}-[0-9]{2}$", format="date")
+    props["birth_date"]["description"] = "for a person, it must agree with the codice fiscale's date"
+    return schema
+
+
+class NewRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    id: IdentityIdParam  # type: ignore[valid-type]
+    record: Annotated[dict, WithJsonSchema(_record_schema())]
+
+
+class StoredRecord(Strict):
+    """A record as the vault returns it: every field, absent ones null or []."""
+
+    kind: Literal[identity_records.KINDS]  # type: ignore[valid-type]
+    name: str
+    tax_code: str
+    birth_date: str | None
+    address: str | None
+    contacts: list[str]
+    documents: list[str]
+
+
+class Stored(Strict):
+    id: IdentityIdText
+    commitment: Annotated[HashText, Field(description='SHA-256(b"incoop/commitment/v1" || salt || canonical record)')]
+
+
+class VaultRecord(Strict):
+    id: IdentityIdText
+    record: StoredRecord
+    commitment: HashText
+
+
+class VaultExport(Strict):
+    id: IdentityIdText
+    record: StoredRecord
+    salt: Annotated[str, Field(pattern=hex_pattern(SALT_LEN))]
+    commitment: HashText
+    identity: Annotated[IdentityJson | None, Field(description="as GET /v1/identities/{id}; null if not on chain")]
+
+
+class RecordPath(BaseModel):
+    id: IdentityIdParam  # type: ignore[valid-type]
+
+
+STORE = VaultAccess("registrar", "store records")
+ERASE = VaultAccess("registrar", "erase records")
+READ = VaultAccess("registrar or subject", "read this record")
+NO_RECORD = Refuse(404, ["NOT_FOUND"], "the vault holds no record under this id (never an erased one)")
 
 
 def _stored(service: VaultService, identity_id: bytes) -> tuple[PersonalRecord, bytes]:
@@ -210,72 +336,53 @@ def _stored(service: VaultService, identity_id: bytes) -> tuple[PersonalRecord, 
     return found
 
 
-class _NewRecord(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    id: str
-    record: dict
-
-
-def _parse_new_record(request: web.Request, body: bytes) -> tuple[bytes, PersonalRecord]:
-    if request.content_type != JSON:
-        raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", f"send {JSON}, not {shown(request.content_type) or 'no content type'}")
-    try:
-        data = _NewRecord.model_validate_json(body)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = shown(".".join(str(p) for p in first["loc"])) or "body"  # a key may be the caller's
-        raise ApiError(400, "BAD_REQUEST", f"invalid JSON request ({where}): {first['msg']}") from None
-    if not _ID_HEX.fullmatch(data.id):
-        raise ApiError(400, "BAD_REQUEST", f"id: an identity id is {2 * identity_records.ID_LEN} lower-case hex characters")
-    try:
-        record = parse_record(data.record)
-    except RecordError as exc:
-        raise ApiError(400, "INVALID_RECORD", str(exc)) from None
-    return bytes.fromhex(data.id), record
-
-
 # --- handlers ---------------------------------------------------------------------------------------
 
 
-@routes.post("/v1/vault/records")
-@_counted
-async def post_record(request: web.Request) -> web.Response:
-    service, _, signed, body = await _signed(request)
-    _only_registrar(service, signed.signer, "store records")
-    service.remember(signed)
-    identity_id, record = _parse_new_record(request, body)
+@routes.post("/v1/vault/records", summary="Store a personal record (the registrar only); the vault draws the salt",
+             access=STORE, body=[Payload(JSON, model=NewRecord)],
+             replies=[json_reply(Stored, "stored", status=201)],
+             refusals=[Refuse(400, ["INVALID_RECORD"], "the record breaks a rule: the message names the field "
+                                                       "first (record.<field>: ...)"),
+                       Refuse(409, ["EXISTS"], "the vault already holds this id")])
+async def post_record(request: web.Request, principal: SignedRequest, body: NewRecord) -> web.Response:
+    service = request.app[VAULT]
+    try:
+        record = parse_record(body.record)
+    except RecordError as exc:
+        raise ApiError(400, "INVALID_RECORD", str(exc)) from None
     salt = os.urandom(SALT_LEN)
     loop = asyncio.get_running_loop()
     try:
-        await loop.run_in_executor(None, service.vault.put, identity_id, record, salt)
+        await loop.run_in_executor(None, service.vault.put, body.id, record, salt)
     except RecordExists:
-        raise ApiError(409, "EXISTS", f"the vault already holds a record for identity {identity_id.hex()}") from None
-    return web.json_response({"id": identity_id.hex(), "commitment": commitment(salt, record).hex()}, status=201)
+        raise ApiError(409, "EXISTS", f"the vault already holds a record for identity {body.id.hex()}") from None
+    return web.json_response({"id": body.id.hex(), "commitment": commitment(salt, record).hex()}, status=201)
 
 
-@routes.get("/v1/vault/records/{id}")
-@_counted
-async def get_record(request: web.Request) -> web.Response:
-    service, ctx, signed, _ = await _signed(request)
-    identity_id = _record_id(request)
-    _registrar_or_subject(service, ctx, signed.signer, identity_id)
-    service.remember(signed)
-    record, salt = _stored(service, identity_id)
+@routes.get("/v1/vault/records/{id}", summary="A personal record (the registrar, or the subject)",
+            access=READ, path_params=RecordPath,
+            replies=[json_reply(VaultRecord, "the record")], refusals=[NO_RECORD])
+async def get_record(request: web.Request, principal: SignedRequest, path: RecordPath) -> web.Response:
+    record, salt = _stored(request.app[VAULT], path.id)
     return web.json_response({
-        "id": identity_id.hex(),
+        "id": path.id.hex(),
         "record": record_json(record),
         "commitment": commitment(salt, record).hex(),
     })
 
 
-@routes.get("/v1/vault/records/{id}/export")
-@_counted
-async def export_record(request: web.Request) -> web.Response:
-    service, ctx, signed, _ = await _signed(request)
-    identity_id = _record_id(request)
-    _registrar_or_subject(service, ctx, signed.signer, identity_id)
-    service.remember(signed)
-    record, salt = _stored(service, identity_id)
+@routes.get("/v1/vault/records/{id}/export",
+            summary="The GDPR art. 15/20 export of a record, its salt and the identity on chain (the registrar, or the subject)",
+            access=READ, path_params=RecordPath,
+            replies=[json_reply(VaultExport, "an attachment", headers=[ReplyHeader(
+                "Content-Disposition", "attachment; filename=incoop-record-<id>.json",
+                {"type": "string", "pattern": '^attachment; filename="incoop-record-[0-9a-f]{32}\\.json"$'})])],
+            refusals=[NO_RECORD])
+async def export_record(request: web.Request, principal: SignedRequest, path: RecordPath) -> web.Response:
+    ctx = request.app[NODE]
+    identity_id = path.id
+    record, salt = _stored(request.app[VAULT], identity_id)
     on_chain = identity_records.get_identity(ctx.store.state, identity_id)
     document = {
         "id": identity_id.hex(),
@@ -292,14 +399,11 @@ async def export_record(request: web.Request) -> web.Response:
     )
 
 
-@routes.delete("/v1/vault/records/{id}")
-@_counted
-async def delete_record(request: web.Request) -> web.Response:
-    service, _, signed, _ = await _signed(request)
-    identity_id = _record_id(request)
-    _only_registrar(service, signed.signer, "erase records")
-    service.remember(signed)
+@routes.delete("/v1/vault/records/{id}", summary="Erase a record and its salt (GDPR art. 17; the registrar only)",
+               access=ERASE, path_params=RecordPath,
+               replies=[no_content("erased from the vault's files")], refusals=[NO_RECORD])
+async def delete_record(request: web.Request, principal: SignedRequest, path: RecordPath) -> web.Response:
     loop = asyncio.get_running_loop()
-    if not await loop.run_in_executor(None, service.vault.delete, identity_id):
-        raise ApiError(404, "NOT_FOUND", f"the vault holds no record for identity {identity_id.hex()}")
+    if not await loop.run_in_executor(None, request.app[VAULT].vault.delete, path.id):
+        raise ApiError(404, "NOT_FOUND", f"the vault holds no record for identity {path.id.hex()}")
     return web.Response(status=204)

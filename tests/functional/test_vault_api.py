@@ -36,6 +36,7 @@ from node.api import create_app
 from node.config import ApiConfig, VaultConfig, load_config, write_config
 from node.openapi import openapi_document
 from node.request_auth import H_ADDRESS, sign_request
+from node.routes.core import CORE
 from tests.functional.framework import FAR_EXPIRY, JSON, Devnet, make_devnet
 from tests.weak_kdf import TEST_KDF
 from wallet.client import NodeClient, NodeError
@@ -111,16 +112,18 @@ def register_identity(devnet: Devnet, identity_id: bytes, record: dict, commitme
 # --- who may ask ------------------------------------------------------------------------------------
 
 
-def test_vault_routes_exist_only_where_enabled_and_are_documented() -> None:
+def test_vault_routes_exist_only_where_enabled_and_are_documented(devnet: Devnet) -> None:
     plain = create_app(ApiConfig())
     assert not [r for r in plain.router.routes() if r.resource.canonical.startswith("/v1/vault")]
+    assert not [p for p in openapi_document(CORE)["paths"] if p.startswith("/v1/vault")]
     app = create_app(ApiConfig())
     vault_api.add_routes(app)
-    document = openapi_document()
     routes = {(r.resource.canonical, r.method.lower()) for r in app.router.routes() if r.resource.canonical.startswith("/v1/vault") and r.method != "HEAD"}
     assert len(routes) == 4
+    served = devnet.api.get("/v1/openapi.json")  # this node enables the vault
     for path, method in routes:
-        assert method in document["paths"].get(path, {}), f"{method.upper()} {path} missing from openapi.json"
+        assert method in served["paths"].get(path, {}), f"{method.upper()} {path} missing from openapi.json"
+        assert served["paths"][path][method]["security"], f"{method.upper()} {path} is signed"
 
 
 def test_unsigned_and_wrongly_signed_requests_are_401(devnet: Devnet) -> None:

@@ -1,0 +1,60 @@
+"""What the route handlers need of the running node (built by node.server, kept in the app)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from ledger.block import Block, Certificate, decode_raw_block
+from ledger.store import Store
+from node.config import ApiConfig
+from node.mempool import Mempool
+
+_BLOCK_CACHE = 64
+
+
+@dataclass
+class NodeContext:
+    """The store, the mempool and the node's identity; consensus and peers once started.
+
+    The handlers read the store directly (LevelDB reads are thread-safe and the
+    consensus driver commits each block in one atomic batch) and touch the
+    mempool only on the event loop.
+    """
+
+    store: Store
+    mempool: Mempool
+    chain_id: str
+    genesis_hash: bytes
+    role: str
+    node_address: str
+    verify_pool: Executor | None = None
+    consensus: Any = None  # node.consensus.driver.Driver, once started
+    peers: Any = None  # node.p2p.PeerManager, once started
+    _blocks: OrderedDict[int, tuple[Block, Certificate]] = field(default_factory=OrderedDict)
+
+    def block(self, height: int) -> tuple[Block, Certificate] | None:
+        """A committed block, decoded; a few recent ones are kept since history reads them often."""
+        cached = self._blocks.get(height)
+        if cached is not None:
+            self._blocks.move_to_end(height)
+            return cached
+        raw = self.store.raw_block(height)
+        if raw is None:
+            return None
+        decoded = decode_raw_block(raw)
+        self._blocks[height] = decoded
+        while len(self._blocks) > _BLOCK_CACHE:
+            self._blocks.popitem(last=False)
+        return decoded
+
+    def next_height(self) -> int:
+        return self.store.head().height + 1
+
+
+NODE = web.AppKey("node", NodeContext)
+CONFIG = web.AppKey("api_config", ApiConfig)

@@ -1,0 +1,111 @@
+"""The node itself: its status, its metrics, and the document of its API."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aiohttp import web
+
+from ledger.address import to_address
+from node import metrics
+from node.openapi import openapi_document
+from node.routes.binding import SERVED
+from node.routes.context import CONFIG, NODE
+from node.routes.render import Strict
+from node.routes.table import JSON, TEXT, RouteTable, json_reply, raw_reply
+from node.routes.types import AddressText, Count, HashText, Height
+
+routes = RouteTable("node", "The node: status, metrics, this document")
+
+
+class ConsensusStatus(Strict):
+    height: Height
+    round: int
+    step: Literal["waiting", "propose", "prevote", "precommit"]
+    voting: bool
+    catching_up: bool
+
+
+class Peer(Strict):
+    address: AddressText
+    remote: str
+    outbound: bool
+
+
+class RulesModule(Strict):
+    name: str
+    version: Count
+    types: list[str]
+
+
+class Rules(Strict):
+    """The chain's rules this node runs: its modules in order (FORMAT.md §14: the genesis names the same
+    list, or the node would not have started) and their digest, for a quick comparison between nodes."""
+
+    modules: list[RulesModule]
+    digest: HashText
+
+
+class Status(Strict):
+    """`height` is the last committed block; `consensus.height` the one being decided and `round` its
+    round (-1 with step `waiting` before the height starts); `voting` is false on an observer;
+    `catching_up` is true while the node fetches blocks from a peer two or more heights ahead."""
+
+    chain_id: str
+    genesis_hash: HashText
+    height: Height
+    block_hash: HashText
+    block_time_ms: Count
+    state_root: HashText
+    role: Literal["validator", "observer"]
+    node_address: AddressText
+    rules: Rules
+    mempool_size: Count
+    consensus: ConsensusStatus | None
+    peers: list[Peer]
+
+
+@routes.get("/v1/status", summary="The node's chain, head, role, consensus step and peers",
+            replies=[json_reply(Status, "status")])
+async def get_status(request: web.Request) -> web.Response:
+    ctx = request.app[NODE]
+    head = ctx.store.head()
+    return web.json_response({
+        "chain_id": ctx.chain_id,
+        "genesis_hash": ctx.genesis_hash.hex(),
+        "height": head.height,
+        "block_hash": head.block_hash.hex(),
+        "block_time_ms": head.time_ms,
+        "state_root": head.state_root.hex(),
+        "role": ctx.role,
+        "node_address": ctx.node_address,
+        "rules": {"modules": ctx.mempool.rules.describe(), "digest": ctx.mempool.rules.digest.hex()},
+        "mempool_size": len(ctx.mempool),
+        "consensus": ctx.consensus.status() if ctx.consensus is not None else None,
+        "peers": [
+            {"address": to_address(p.pubkey), "remote": p.address, "outbound": p.outbound}
+            for p in (ctx.peers.peers() if ctx.peers is not None else [])
+        ],
+    })
+
+
+@routes.get("/metrics", summary="Prometheus metrics (text format 0.0.4; docs/operations.md lists them)",
+            replies=[raw_reply(TEXT, "metrics", {"type": "string"})])
+async def get_metrics(request: web.Request) -> web.Response:
+    text = metrics.render(request.app[NODE], request.app.get(metrics.SOURCES, ()))
+    return web.Response(text=text, content_type="text/plain", charset="utf-8",
+                        headers={"X-Prometheus-Format": "0.0.4"})
+
+
+@routes.get("/v1/openapi.json", summary="This document: the OpenAPI 3.1 description of the routes this node serves",
+            replies=[raw_reply(JSON, "OpenAPI 3.1", {"type": "object"})])
+async def get_openapi(request: web.Request) -> web.Response:
+    return web.json_response(document_of(request.app))
+
+
+def document_of(app: web.Application) -> dict[str, Any]:
+    """The app's document, generated once from the tables it serves and its config."""
+    served = app[SERVED]
+    if served.document is None:
+        served.document = openapi_document(served.tables, app.get(CONFIG))
+    return served.document
