@@ -141,3 +141,11 @@ def test_rules_without_a_module_refuse_its_transactions_rather_than_compute_anot
 
     with pytest.raises(BlockInvalid, match="unknown transaction type"):
         apply_block(ChainRules((CREDITS, EVIDENCE)), state_before, StateTree(nodes_before.get), before, block, CHAIN_ID)
+
+
+def test_a_node_serves_the_routes_of_the_modules_in_its_rules():
+    from node.routes import identities
+    from node.routes.core import CORE, NODE_TABLES, tables_for
+
+    assert identities.routes in CORE and CORE[: len(NODE_TABLES)] == NODE_TABLES
+    assert identities.routes not in tables_for(ChainRules((CREDITS, EVIDENCE)))
