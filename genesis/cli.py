@@ -7,9 +7,9 @@ import json
 import time
 from pathlib import Path
 
+from cli.common import CliError, emit
 from genesis.document import Genesis, GenesisError, load_genesis, modules_json, parse_genesis
 from genesis.rules import RULES
-from node.cli_common import CliError, emit
 
 
 def register(sub: argparse._SubParsersAction) -> None:

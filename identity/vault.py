@@ -3,7 +3,7 @@
 Layout of a vault directory (node config `vault.dir`, default HOME/vault; FORMAT.md §19.4):
 
     vault_key.json   the 32-byte vault key, sealed under the vault's own password (not the node
-                     key's: docs/keys.md) with the node Argon2id setting (wallet.keystore), mode 0600
+                     key's: docs/keys.md) with the node Argon2id setting (keys.keystore), mode 0600
     db/              a LevelDB:
                        r || HMAC-SHA256(index_key, id)   SecretBox(vault_key).encrypt(canonical([id, canonical_record, salt]))
                        m || "check"                      SecretBox(vault_key).encrypt(b"incoop-vault-check")
@@ -47,8 +47,8 @@ from identity.commitment import (
     record_from_canonical,
 )
 from identity.records import ID_LEN
+from keys.keystore import NODE_KDF, KdfCost, KeystoreError, open_secret, seal_secret
 from ledger.encoding import EncodingError, decode, encode
-from wallet.keystore import NODE_KDF, KdfCost, KeystoreError, open_secret, seal_secret
 
 KEY_FILE = "vault_key.json"
 DB_DIR = "db"

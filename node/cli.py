@@ -13,7 +13,7 @@ import importlib.metadata
 import sys
 from typing import NoReturn
 
-from node.cli_common import CliError
+from cli.common import CliError
 
 # Each top-level command, the module whose `register` adds it, and its line in `incoop --help`.
 # Only the module of the command being run is imported: each pulls in its own world

@@ -2,7 +2,7 @@
 
     HOME/config.json     this file (every field has a default)
     HOME/genesis.json    the chain's genesis document
-    HOME/node_key.json   the node's Ed25519 key, encrypted (wallet.keystore format)
+    HOME/node_key.json   the node's Ed25519 key, encrypted (keys.keystore format)
     HOME/data/           the LevelDB store
     HOME/sign_state.bin  what this validator last signed (outside data/: wiping the store keeps it)
     HOME/vault/          a registrar's private vault, when `vault.enabled` (identity/vault.py)

@@ -36,7 +36,9 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from genesis.devnet import (
+from cli.common import CliError, confirm, emit
+from node import devnet_control
+from node.devnet_layout import (
     DEVNET_PASSWORD,
     UNIQUENESS_SECRET,
     DevnetError,
@@ -46,8 +48,6 @@ from genesis.devnet import (
     load_devnet,
     p2p_port,
 )
-from node import devnet_control
-from node.cli_common import CliError, confirm, emit
 from node.devnet_lock import LOCK_FILE, DevnetBusy, DevnetLock, running_pid
 from node.devnet_supervisor import (
     STARTUP_TIMEOUT_S,

@@ -16,7 +16,12 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from genesis.devnet import (
+from identity.taxcode import codice_fiscale_check_char, uniqueness_tag
+from keys.keystore import Keystore
+from ledger.address import to_address
+from ledger.crypto import SigningKey
+from ledger.tx import Tx, sign_tx
+from node.devnet_layout import (
     DEMO_PEOPLE,
     DEMO_PROVIDERS,
     DEMO_RESIDENTS,
@@ -27,12 +32,7 @@ from genesis.devnet import (
     WELFARE_CLASS,
     DevnetLayout,
 )
-from identity.taxcode import codice_fiscale_check_char, uniqueness_tag
-from ledger.address import to_address
-from ledger.crypto import SigningKey
-from ledger.tx import Tx, sign_tx
 from wallet.client import NodeClient
-from wallet.keystore import Keystore
 
 SEEDED_MARKER = "seeded"
 EXPIRY_WINDOW = 1000  # blocks, as a wallet signs: within a node's expiry horizon (docs/admission.md)

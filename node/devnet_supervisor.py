@@ -24,9 +24,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from genesis.devnet import DevnetLayout
-from node.cli_common import CliError
+from cli.common import CliError
 from node.devnet_control import Request
+from node.devnet_layout import DevnetLayout
 from wallet.client import NodeClient, NodeError
 
 STARTUP_TIMEOUT_S = 60.0

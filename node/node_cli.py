@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from node.cli_common import CliError, emit
+from cli.common import CliError, emit
 
 PROGRESS_INTERVAL_S = 1.0
 
@@ -144,6 +144,7 @@ def _init(args: argparse.Namespace) -> int:
     before the first file is written.
     """
     from identity.vault import KEY_FILE, VaultError, create_vault_key
+    from keys.keystore import KeystoreError, write_key_file, write_password_file
     from ledger.address import to_address
     from ledger.crypto import SigningKey
     from node.config import (
@@ -156,7 +157,6 @@ def _init(args: argparse.Namespace) -> int:
         write_config,
     )
     from node.tls import TlsError, check_init_files, init_warning
-    from wallet.keystore import KeystoreError, write_key_file, write_password_file
 
     home: Path = args.home
     if (home / "node_key.json").exists():
@@ -240,7 +240,7 @@ VAULT_KEY_PASS = "vault_key.pass"
 def _new_password(args: argparse.Namespace, home: Path, given: str | None, flag: str, env: str, generated: str,
                   what: str) -> tuple[str, str | None]:
     """(a new key's password, the file the config will name or None): generated, read from a file, $env or a prompt."""
-    from wallet.keystore import MIN_NODE_PASSWORD, KeystoreError, generate_password, read_password
+    from keys.keystore import MIN_NODE_PASSWORD, KeystoreError, generate_password, read_password
 
     if args.generate_passwords:
         if (home / generated).exists():

@@ -36,6 +36,7 @@ from aiohttp import web
 from genesis.document import Genesis, GenesisError, load_genesis
 from genesis.rules import RULES
 from identity.records import is_registrar
+from keys.keystore import MIN_NODE_PASSWORD, KeystoreError, read_key_file, read_password
 from ledger import chain
 from ledger.address import from_address, to_address
 from ledger.crypto import SigningKey
@@ -52,7 +53,6 @@ from node.mempool import Mempool
 from node.p2p.peers import P2PError, PeerManager
 from node.runtime import tune_gc
 from node.tls import NodeTls, TlsError, check_exposure, load_node_tls, own_urls
-from wallet.keystore import MIN_NODE_PASSWORD, KeystoreError, read_key_file, read_password
 
 log = logging.getLogger("incoop.node")
 SHUTDOWN_TIMEOUT_S = 5.0

@@ -1,4 +1,4 @@
-"""TLS for the node's API and peer-to-peer listeners, and for whoever dials them (docs/tls.md).
+"""TLS for the node's API and peer-to-peer listeners (docs/tls.md); what a client trusts is keys/tls_client.py.
 
 The standard library's ssl speaks the protocol; this module turns the files
 named in config.json (`tls`, node/config.py) into ssl.SSLContext objects,
@@ -18,8 +18,7 @@ and host name checked by every client. A node whose vault is enabled refuses
 to serve its API on a non-loopback address without TLS (`check_exposure`):
 the vault's answers carry personal records (FORMAT.md §19.3).
 
-The import is light (ssl and the standard library; `cryptography` only when a
-certificate is inspected), so that the wallet can use `client_context`.
+`cryptography` is imported only when a certificate is inspected.
 """
 
 from __future__ import annotations
@@ -35,12 +34,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from keys.tls_client import MIN_VERSION, TlsError, client_context, ssl_reason
+
 if TYPE_CHECKING:
     from cryptography.x509 import Certificate
 
     from node.config import NodeConfig
 
-MIN_VERSION = ssl.TLSVersion.TLSv1_2
 TLS_HANDSHAKE_TIMEOUT_S = 10.0
 """A connection that has not finished its TLS handshake by then is closed (asyncio's default is 60 s)."""
 TLS_SHUTDOWN_TIMEOUT_S = 5.0
@@ -48,61 +48,6 @@ EXPIRY_WARNING = timedelta(days=30)
 """A certificate expiring sooner than this is named in a warning at every start."""
 DOCS = "docs/tls.md"
 ALL_INTERFACES = ("", "0.0.0.0", "::", "[::]")
-
-
-class TlsError(ValueError):
-    """A TLS file cannot be used, or the node would serve personal data in clear; one line."""
-
-
-# --- clients: the wallet, the auditor, a node dialing wss:// ---------------------------------------
-
-
-def client_context(ca_file: str | Path | None = None, *, system_ca: bool = False,
-                   check_hostname: bool = True, what: str = "the CA file") -> ssl.SSLContext:
-    """A context for dialing https:// and wss://: the server's certificate must chain to a CA in
-    `ca_file` (and the system's store too with `system_ca`; the system's store alone without a
-    `ca_file`) and, with `check_hostname`, name the host dialed. TlsError if `ca_file` is unusable."""
-    try:
-        if ca_file is None:
-            context = ssl.create_default_context()
-        else:
-            context = ssl.create_default_context(cafile=str(ca_file))
-            if system_ca:
-                context.load_default_certs()
-    except ssl.SSLError as exc:
-        raise TlsError(f"{what} {ca_file} holds no usable PEM certificate ({_ssl_reason(exc)})") from None
-    except OSError as exc:
-        raise TlsError(f"cannot read {what} {ca_file}: {exc.strerror or exc}") from None
-    context.minimum_version = MIN_VERSION
-    context.check_hostname = check_hostname
-    return context
-
-
-def describe_client_error(exc: BaseException, plain: str = "plain http:// rather than https://",
-                          ca_hint: str = "give the federation's CA with --ca-file or INCOOP_CA_FILE") -> str | None:
-    """One line for a TLS failure seen by a client, or None if `exc` is not one.
-
-    The certificate cases name what is wrong with it (not trusted, expired, for
-    another host; `ca_hint` follows an untrusted issuer), the others what the
-    handshake said (`plain` names what a server that is not TLS probably serves).
-    """
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        problem = exc.verify_message or _ssl_reason(exc)
-        hint = ""
-        if exc.verify_code in (2, 18, 19, 20, 21):  # the issuer, or a self-signed certificate, is not trusted here
-            hint = f"; {ca_hint}"
-        return f"its TLS certificate is refused: {problem}{hint}"
-    if isinstance(exc, ssl.SSLError):
-        reason = _ssl_reason(exc)
-        if "WRONG_VERSION_NUMBER" in reason.upper().replace(" ", "_"):
-            return f"the TLS handshake failed ({reason}): does it serve {plain}?"
-        return f"the TLS handshake failed ({reason})"
-    return None
-
-
-def _ssl_reason(exc: ssl.SSLError) -> str:
-    reason = getattr(exc, "reason", None)
-    return str(reason).replace("_", " ").lower() if reason else (exc.strerror or str(exc))
 
 
 # --- the node's own certificate ------------------------------------------------------------------------
@@ -147,7 +92,7 @@ def server_context(cert_file: str | Path, key_file: str | Path, *, now: datetime
     try:
         context.load_cert_chain(str(cert_path), str(key_path), password=_no_password)
     except (ssl.SSLError, OSError, ValueError) as exc:
-        reason = _ssl_reason(exc) if isinstance(exc, ssl.SSLError) else str(exc)
+        reason = ssl_reason(exc) if isinstance(exc, ssl.SSLError) else str(exc)
         raise TlsError(f"the TLS library refuses {what_cert} {cert_path} with {what_key} {key_path}: {reason}") from None
     return ServerCertificate(context, _subject(chain[0]), certificate_names(chain[0]),
                              chain[0].not_valid_after_utc, tuple(chain))

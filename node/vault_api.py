@@ -2,7 +2,7 @@
 
 Registered only on a node whose config enables the vault (`vault.enabled`);
 elsewhere these paths are unknown routes (404) like any other. Every request
-must be signed (node/request_auth.py) and is then allowed or not:
+must be signed (keys/request_auth.py) and is then allowed or not:
 
     POST   /v1/vault/records               the registrar only
     GET    /v1/vault/records/{id}          the registrar, or the subject: an account bound to identity id on chain
@@ -46,10 +46,7 @@ from identity.commitment import (
     record_json,
 )
 from identity.vault import RecordExists, Vault, VaultError
-from ledger.address import from_address
-from node import metrics
-from node.openapi import REF, SchemaGenerator
-from node.request_auth import (
+from keys.request_auth import (
     H_ADDRESS,
     H_SIGNATURE,
     H_TIME,
@@ -59,6 +56,9 @@ from node.request_auth import (
     SignedRequest,
     authenticate_request,
 )
+from ledger.address import from_address
+from node import metrics
+from node.openapi import REF, SchemaGenerator
 from node.routes.binding import serve
 from node.routes.context import NODE, NodeContext
 from node.routes.identities import IdentityJson, render_identity

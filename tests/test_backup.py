@@ -27,6 +27,7 @@ import pytest
 
 from identity.commitment import PersonalRecord
 from identity.vault import Vault
+from keys.keystore import write_key_file
 from ledger.crypto import SigningKey
 from ledger.store import Store
 from node.backup import MANIFEST
@@ -34,7 +35,6 @@ from node.bench.chain import build_transfer_chain
 from node.cli import main
 from node.config import NodeConfig, VaultConfig, write_config
 from node.consensus.signstate import PREVOTE, Signed, SignState
-from wallet.keystore import write_key_file
 
 PASSWORD = "correct horse battery staple"
 REGISTRAR = SigningKey(bytes([0x42]) * 32)

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from cli.common import CliError
 from ledger.address import to_address
 from ledger.crypto import SigningKey
 from node.cli import main
-from node.cli_common import CliError
 from wallet.credits_cli import _read_rows, _time_ms
 
 ADDRESS = to_address(SigningKey(bytes(32)).pubkey)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from genesis.devnet import DEVNET_PASSWORD
+from node.devnet_layout import DEVNET_PASSWORD
 from tests.functional.framework import free_port_block
 from tests.functional.terminal import typed_at_terminal
 

@@ -1,4 +1,4 @@
-"""The devnet's node secrets (genesis/devnet.py, docs/keys.md): what `incoop devnet` leaves in each node home.
+"""The devnet's node secrets (node/devnet_layout.py, docs/keys.md): what `incoop devnet` leaves in each node home.
 
 Every node gets its own generated password in node_key.pass, 0600, long
 enough for the node's rule; the vault nodes also a vault key under a second,
@@ -13,11 +13,8 @@ import stat
 
 import pytest
 
-from genesis.devnet import NODE_KEY_PASS, VAULT_KEY_PASS, DevnetError, create_devnet, load_devnet
 from identity.vault import KEY_FILE
-from node.config import load_config
-from tests.weak_kdf import TEST_KDF
-from wallet.keystore import (
+from keys.keystore import (
     MIN_NODE_PASSWORD,
     NODE_KDF,
     KeystoreError,
@@ -26,6 +23,15 @@ from wallet.keystore import (
     read_key_file,
     read_password_file,
 )
+from node.config import load_config
+from node.devnet_layout import (
+    NODE_KEY_PASS,
+    VAULT_KEY_PASS,
+    DevnetError,
+    create_devnet,
+    load_devnet,
+)
+from tests.weak_kdf import TEST_KDF
 
 
 def test_each_node_has_its_own_private_passwords_and_vault_nodes_a_second_one(tmp_path):

@@ -17,10 +17,7 @@ import time
 
 import pytest
 
-from ledger.address import to_address
-from ledger.crypto import SigningKey
-from tests.weak_kdf import TEST_KDF
-from wallet.keystore import (
+from keys.keystore import (
     MAX_PASSWORD_FILE_BYTES,
     MEMLIMIT_MAX,
     MIN_NODE_PASSWORD,
@@ -42,6 +39,9 @@ from wallet.keystore import (
     write_key_file,
     write_password_file,
 )
+from ledger.address import to_address
+from ledger.crypto import SigningKey
+from tests.weak_kdf import TEST_KDF
 
 PASSWORD = "correct horse battery staple"
 

@@ -1,4 +1,4 @@
-"""Signed API requests (node/request_auth.py, FORMAT.md §19.3), with real Ed25519 signatures.
+"""Signed API requests (keys/request_auth.py, FORMAT.md §19.3), with real Ed25519 signatures.
 
 A signature vouches for one method, one request target, one body, one chain
 and one moment: change any of them and it no longer verifies; outside the
@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger.address import to_address
-from ledger.crypto import DOMAIN_API, SigningKey, sha256, signing_message, verify
-from ledger.encoding import encode
-from node.request_auth import (
+from keys.request_auth import (
     H_ADDRESS,
     H_SIGNATURE,
     H_TIME,
@@ -26,6 +23,9 @@ from node.request_auth import (
     request_message,
     sign_request,
 )
+from ledger.address import to_address
+from ledger.crypto import DOMAIN_API, SigningKey, sha256, signing_message, verify
+from ledger.encoding import encode
 
 CHAIN = "incoop-test"
 NOW = 1_800_000_000_000
@@ -184,7 +184,7 @@ def test_format_md_section_19_example_is_what_the_code_computes():
     """FORMAT.md §19.3 quotes a signed request: recomputed here so it cannot drift."""
     from pathlib import Path
 
-    from node.request_auth import request_payload
+    from keys.request_auth import request_payload
 
     text = (Path(__file__).resolve().parents[1] / "FORMAT.md").read_text(encoding="utf-8")
     section = " ".join(text[text.index("### 19.3"):text.index("### 19.4")].split())

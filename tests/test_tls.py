@@ -32,14 +32,13 @@ import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 
+from keys.tls_client import TlsError, client_context
 from ledger.crypto import SigningKey
 from node.config import ApiConfig, NodeConfig, TlsConfig, VaultConfig
 from node.p2p import PeerManager
 from node.tls import (
-    TlsError,
     check_exposure,
     check_init_files,
-    client_context,
     exposure_warnings,
     init_warning,
     is_loopback,
@@ -575,8 +574,8 @@ def test_node_init_with_certificates_writes_the_tls_section_and_without_them_war
 def test_the_devnet_stays_plain_on_loopback(tmp_path):
     """scripts/devnet (create_devnet) writes no TLS and binds 127.0.0.1 only, so it needs no certificate,
     triggers no refusal (node0 and node1 keep vaults) and no warning."""
-    from genesis.devnet import create_devnet
     from node.config import load_config
+    from node.devnet_layout import create_devnet
 
     layout = create_devnet(tmp_path / "devnet", validators=2, base_port=18700, observers=1)
     assert all(url.startswith("http://127.0.0.1:") for url in layout.api_urls)

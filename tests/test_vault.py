@@ -32,11 +32,11 @@ from identity.commitment import (
     record_json,
 )
 from identity.vault import DB_DIR, KEY_FILE, RecordExists, Vault, VaultError, create_vault_key
+from keys.keystore import NODE_KDF, kdf_of, seal_secret
 from ledger.crypto import sha256
 from ledger.encoding import encode
 from tests.vault_files import files_naming
 from tests.weak_kdf import TEST_KDF
-from wallet.keystore import NODE_KDF, kdf_of, seal_secret
 
 PASSWORD = "vault key password"
 NAME = "Maria Bianchi-Esposito"

@@ -14,11 +14,11 @@ import stat
 
 import pytest
 
+from keys.keystore import Keystore
 from ledger.address import from_address, to_address
 from ledger.crypto import SigningKey, sha256
 from ledger.tx import decode_tx
 from node.cli import main
-from wallet.keystore import Keystore
 
 PASSWORD = "s3cret-enough"
 CHAIN = "incoop-test"

@@ -19,11 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
-from ledger.address import ADDRESS_LEN, PREFIX, to_address
-from ledger.crypto import SigningKey
-from ledger.errors import TxError
-from ledger.tx import Tx, decode_tx
-from node.cli_common import (
+from cli.common import (
     CliError,
     default_ca_file,
     default_node,
@@ -32,8 +28,12 @@ from node.cli_common import (
     format_amount,
     parse_amount,
 )
+from keys.keystore import LABEL, KeyInfo, Keystore, KeystoreError, read_password
+from ledger.address import ADDRESS_LEN, PREFIX, to_address
+from ledger.crypto import SigningKey
+from ledger.errors import TxError
+from ledger.tx import Tx, decode_tx
 from wallet.client import NodeClient, NodeError
-from wallet.keystore import LABEL, KeyInfo, Keystore, KeystoreError, read_password
 from wallet.txbuild import (
     TRANSFER,
     BuildError,

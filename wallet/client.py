@@ -21,9 +21,9 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
+from keys.request_auth import sign_request
+from keys.tls_client import TlsError, client_context, describe_client_error
 from ledger.crypto import SigningKey
-from node.request_auth import sign_request
-from node.tls import TlsError, client_context, describe_client_error
 
 MSGPACK = "application/msgpack"
 JSON = "application/json"

@@ -18,11 +18,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
+from cli.common import CliError, emit, format_amount, parse_amount
 from ledger import credit_rules, fields
 from ledger.credit_txs import MAX_RECLAIM
 from ledger.credits import CLASS_ID, MAX_DECIMALS, MAX_MEMO, MAX_NAME
 from ledger.errors import TxError
-from node.cli_common import CliError, emit, format_amount, parse_amount
 from wallet.cli import (
     EXPIRY_WINDOW,
     _account_of,

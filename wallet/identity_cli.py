@@ -26,13 +26,14 @@ import json
 import os
 from pathlib import Path
 
+from cli.common import CliError, confirm, emit
 from identity import records
 from identity.binding import sign_binding
 from identity.commitment import RecordError, parse_record
 from identity.taxcode import TaxCodeError, uniqueness_tag
+from keys.keystore import KeystoreError, read_private_file
 from ledger.address import to_address
 from ledger.crypto import SigningKey
-from node.cli_common import CliError, confirm, emit
 from wallet.cli import (
     EXPIRY_WINDOW,
     _account_of,
@@ -47,7 +48,6 @@ from wallet.cli import (
     _waiting,
 )
 from wallet.client import NodeClient, NodeError
-from wallet.keystore import KeystoreError, read_private_file
 from wallet.txbuild import build_and_sign, parse_address
 
 SECRET_ENV = "INCOOP_UNIQUENESS_SECRET_FILE"

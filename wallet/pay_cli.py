@@ -14,8 +14,8 @@ import sys
 
 import segno
 
+from cli.common import CliError, emit, format_amount, parse_amount
 from ledger.address import to_address
-from node.cli_common import CliError, emit, format_amount, parse_amount
 from wallet.cli import (
     EXPIRY_WINDOW,
     _account_of,

@@ -45,7 +45,7 @@ Example (a 12.50 payment in a class with 2 decimals):
 
 The amount is in minor units, so that a request never depends on how many
 decimals the payer's wallet believes the class has; a wallet shows it with the
-class's decimals (node.cli_common.format_amount).
+class's decimals (cli.common.format_amount).
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
+from cli.common import CliError, emit, format_amount
 from genesis.document import Genesis, GenesisError, load_genesis
 from ledger.address import from_address
 from ledger.lightproof import (
@@ -24,7 +25,6 @@ from ledger.lightproof import (
     decode_balance_proof,
     verify_balance_proof,
 )
-from node.cli_common import CliError, emit, format_amount
 from wallet.cli import _account_of, _client, _guard
 from wallet.client import NodeClient
 

@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from cli.common import format_amount
 from genesis.document import Genesis
 from ledger import chain, credits
 from ledger.address import to_address
@@ -41,7 +42,6 @@ from ledger.state import Overlay, StateReader
 from ledger.store import Store
 from ledger.transition import BlockInvalid, BlockOutcome, apply_block
 from node.audit.source import ChainSource
-from node.cli_common import format_amount
 
 COLUMNS = ("height", "time", "tx_hash", "type", "from", "to", "class", "amount", "amount_minor", "reference")
 """The statement's columns, in order: `amount` in the class's units as the commands read them

@@ -22,6 +22,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import TextIO
 
+from cli.common import CliError, default_ca_file, emit
 from genesis.document import GenesisError, load_genesis
 from genesis.rules import RULES
 from ledger.address import AddressError, from_address
@@ -39,7 +40,6 @@ from node.audit.export import (
 )
 from node.audit.source import SourceDamaged, SourceError, open_source
 from node.audit.verify_cli import cannot_run
-from node.cli_common import CliError, default_ca_file, emit
 
 PROGRESS_INTERVAL_S = 1.0
 

@@ -17,12 +17,12 @@ import argparse
 import sys
 import time
 
+from cli.common import CliError, default_ca_file, emit
 from genesis.document import GenesisError, load_genesis
 from genesis.rules import RULES
 from ledger.store import StoreError
 from node.audit.source import SourceDamaged, SourceError, open_source
 from node.audit.verify import AuditFailure, AuditReport, Progress, default_workers, verify_chain
-from node.cli_common import CliError, default_ca_file, emit
 from node.runtime import tune_gc
 
 EXIT_FAILED = 1

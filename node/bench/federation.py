@@ -30,12 +30,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from genesis.devnet import create_devnet
 from ledger.crypto import SigningKey
 from ledger.encoding import encode
 from ledger.tx import decode_tx
 from node.bench.workload import sender_keys, signed_transfers
 from node.config import load_config, write_config
+from node.devnet_layout import create_devnet
 from node.ports import free_port_block
 from wallet.client import NodeClient
 

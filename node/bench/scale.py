@@ -26,7 +26,6 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from genesis.devnet import DEMO_CLASS
 from genesis.document import Genesis, modules_json, parse_genesis
 from genesis.rules import RULES
 from ledger.address import to_address
@@ -36,6 +35,7 @@ from ledger.store import Store
 from ledger.transition import build_block
 from ledger.tx import decode_tx
 from node.bench.workload import sender_keys, transfer
+from node.devnet_layout import DEMO_CLASS
 from node.runtime import tune_gc
 
 CHAIN_ID = "incoop-bench-scale"

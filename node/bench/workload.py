@@ -14,10 +14,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from genesis.devnet import DEMO_CLASS
 from ledger.credit_txs import TRANSFER
 from ledger.crypto import SigningKey, sha256
 from ledger.tx import Tx, sign_tx
+from node.devnet_layout import DEMO_CLASS
 
 T = TypeVar("T")
 

@@ -35,6 +35,7 @@ import aiohttp
 from aiohttp import WSMsgType, web
 from yarl import URL
 
+from keys.tls_client import describe_client_error
 from ledger.address import to_address
 from ledger.crypto import SigningKey, sha256
 from node.p2p.backoff import Backoff
@@ -64,7 +65,6 @@ from node.p2p.listener import GuardedServer, format_address, reserve_descriptors
 from node.p2p.lograte import LogLimiter
 from node.p2p.readlimit import UnsupportedAiohttp, client_protocol, raise_read_limit
 from node.p2p.seen import SeenSet
-from node.tls import describe_client_error
 from node.tls_site import tcp_site
 
 log = logging.getLogger("incoop.p2p")

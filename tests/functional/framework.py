@@ -1,6 +1,6 @@
 """Functional test framework: real node processes on loopback ports, driven through the API.
 
-A test gets a devnet layout (genesis.devnet) written into its temporary
+A test gets a devnet layout (node.devnet_layout) written into its temporary
 directory, starts `python -m node.cli node start --home …` child processes
 (one per validator or observer), and talks to them over HTTP exactly as a
 wallet would. Peers can be wired through a fault-injecting relay
@@ -32,15 +32,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from genesis.devnet import (
-    DEMO_CLASS,
-    DEVNET_PASSWORD,
-    UNIQUENESS_SECRET,
-    DevnetLayout,
-    create_devnet,
-    p2p_port,
-)
 from genesis.document import parse_genesis
+from keys.keystore import Keystore, read_key_file, read_password_file
+from keys.tls_client import client_context
 from ledger.address import from_address, to_address
 from ledger.block import decode_raw_block, verify_certificate
 from ledger.credit_txs import TRANSFER
@@ -48,12 +42,18 @@ from ledger.crypto import SigningKey
 from ledger.encoding import encode
 from ledger.tx import Tx, sign_tx
 from node.config import ConsensusConfig, TlsConfig, load_config, write_config
+from node.devnet_layout import (
+    DEMO_CLASS,
+    DEVNET_PASSWORD,
+    UNIQUENESS_SECRET,
+    DevnetLayout,
+    create_devnet,
+    p2p_port,
+)
 from node.ports import free_port_block
-from node.tls import client_context
 from tests.functional.relay import Relay
 from tests.tls_certs import write_federation
 from tests.weak_kdf import TEST_KDF
-from wallet.keystore import Keystore, read_key_file, read_password_file
 
 REPO = Path(__file__).resolve().parents[2]
 MSGPACK = "application/msgpack"

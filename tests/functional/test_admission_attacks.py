@@ -36,7 +36,6 @@ from pathlib import Path
 
 import pytest
 
-from genesis.devnet import DEMO_CLASS
 from ledger.address import to_address
 from ledger.crypto import SigningKey
 from ledger.tx import Tx
@@ -44,6 +43,7 @@ from node.bench import attack
 from node.bench.attack import parking_txs, stranger_txs
 from node.bench.workload import sender_keys
 from node.config import MempoolConfig
+from node.devnet_layout import DEMO_CLASS
 from tests.functional.framework import Devnet, incoop, running_devnet, wait_until
 
 STRANGERS = 4000

@@ -25,7 +25,6 @@ from typing import Any
 
 import pytest
 
-from genesis.devnet import DEMO_CLASS
 from ledger.address import from_address, to_address
 from ledger.block import decode_raw_block, verify_precommit
 from ledger.credit_txs import TRANSFER
@@ -36,6 +35,7 @@ from ledger.tx import sign_tx
 from ledger.votes import PRECOMMIT, PREVOTE, sign_vote
 from node import vault_api
 from node.config import load_config
+from node.devnet_layout import DEMO_CLASS
 from node.openapi import openapi_document
 from node.routes.core import CORE
 from tests.functional.framework import (

@@ -42,20 +42,20 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi import checks as openapi_checks
 from schemathesis.transport.serialization import serialize_binary
 
-from genesis.devnet import DEMO_CLASS
 from identity.taxcode import (
     MONTH_LETTERS,
     OFFICE_CODES,
     codice_fiscale_check_char,
     partita_iva_check_digit,
 )
+from keys.request_auth import sign_request
 from ledger.address import AddressError, from_address, to_address
 from ledger.crypto import SigningKey
 from ledger.encoding import EncodingError, decode, encode
 from ledger.errors import TxError
 from ledger.tx import decode_tx
 from node.config import load_config, write_config
-from node.request_auth import sign_request
+from node.devnet_layout import DEMO_CLASS
 from node.routes.txs import BATCH_FORMAT, TX_FORMAT
 from node.routes.types import ADDRESS_FORMAT
 from tests.functional.framework import FAR_EXPIRY, Devnet, make_devnet

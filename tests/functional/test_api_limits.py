@@ -37,11 +37,11 @@ from pathlib import Path
 
 import pytest
 
-from genesis.devnet import DEMO_CLASS
+from keys.request_auth import sign_request
 from ledger.address import to_address
 from ledger.crypto import SigningKey
 from node.config import load_config
-from node.request_auth import sign_request
+from node.devnet_layout import DEMO_CLASS
 from tests.functional.framework import Devnet, incoop, make_devnet, wait_until
 from tests.functional.test_vault_api import ANNA_RECORD, MARCO_RECORD, register_identity
 from wallet.client import NodeClient, NodeError

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from genesis.devnet import DEMO_CLASS
 from ledger.address import to_address
+from node.devnet_layout import DEMO_CLASS
 from tests.functional.framework import Devnet, incoop, running_devnet, wait_until
 
 pytestmark = pytest.mark.timeout(150)

@@ -30,7 +30,6 @@ from typing import NamedTuple
 import plyvel
 import pytest
 
-from genesis.devnet import DEMO_CLASS
 from genesis.document import Genesis, load_genesis
 from genesis.rules import RULES
 from ledger.block import Block, Certificate, decode_raw_block, encode_raw_block, tx_root
@@ -42,6 +41,7 @@ from ledger.transition import apply_block, build_block
 from ledger.tx import decode_tx, sign_tx
 from node.audit.source import DataDirSource
 from node.audit.verify import AuditFailure, AuditReport, verify_chain
+from node.devnet_layout import DEMO_CLASS
 from tests.functional.framework import (
     FAR_EXPIRY,
     Devnet,

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 
+from keys.keystore import generate_password, write_key_file, write_password_file
 from ledger.crypto import SigningKey
 from node.config import VaultConfig, load_config, write_config
 from tests.functional.framework import (
@@ -45,7 +46,6 @@ from tests.functional.framework import (
     wait_until,
 )
 from tests.weak_kdf import TEST_KDF
-from wallet.keystore import generate_password, write_key_file, write_password_file
 
 pytestmark = pytest.mark.timeout(240)
 

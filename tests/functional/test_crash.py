@@ -29,10 +29,10 @@ from pathlib import Path
 
 import pytest
 
-from genesis.devnet import DEMO_CLASS
 from ledger.crypto import SigningKey
 from ledger.tx import Tx
 from node.config import MempoolConfig
+from node.devnet_layout import DEMO_CLASS
 from tests.functional.framework import (
     REPO,
     ApiCallError,

@@ -43,8 +43,8 @@ from pathlib import Path
 
 import pytest
 
-from genesis.devnet import UNIQUENESS_SECRET
 from identity.taxcode import uniqueness_tag
+from node.devnet_layout import UNIQUENESS_SECRET
 from tests.functional.framework import Devnet, incoop, make_devnet, wait_until
 from tests.functional.terminal import typed_at_terminal
 

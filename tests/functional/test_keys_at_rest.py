@@ -33,13 +33,7 @@ from pathlib import Path
 import pytest
 
 from identity.vault import KEY_FILE
-from ledger.address import to_address
-from ledger.crypto import SigningKey
-from node.config import load_config, write_config
-from tests.functional.framework import REPO, free_port_block, make_devnet, wait_until
-from tests.vault_files import files_naming
-from wallet.client import NodeClient, NodeError
-from wallet.keystore import (
+from keys.keystore import (
     NODE_KDF,
     KeystoreError,
     kdf_of,
@@ -47,6 +41,12 @@ from wallet.keystore import (
     read_key_file,
     read_password_file,
 )
+from ledger.address import to_address
+from ledger.crypto import SigningKey
+from node.config import load_config, write_config
+from tests.functional.framework import REPO, free_port_block, make_devnet, wait_until
+from tests.vault_files import files_naming
+from wallet.client import NodeClient, NodeError
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -27,13 +27,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from genesis.devnet import DEMO_CLASS
 from ledger.address import to_address
 from ledger.credits import balance_key
 from ledger.crypto import SigningKey, sha256
 from ledger.encoding import encode
 from ledger.lightproof import BalanceProof, decode_balance_proof
 from ledger.merkle import inner_hash, leaf_hash
+from node.devnet_layout import DEMO_CLASS
 from tests.functional.framework import Devnet, assert_api_error, incoop, running_devnet
 
 pytestmark = pytest.mark.timeout(240)

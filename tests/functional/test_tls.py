@@ -37,9 +37,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from genesis.devnet import DEMO_BALANCE
 from ledger.address import to_address
 from node.config import load_config, write_config
+from node.devnet_layout import DEMO_BALANCE
 from tests.functional.framework import (
     REPO,
     Devnet,

@@ -25,22 +25,22 @@ from collections.abc import Iterator
 
 import pytest
 
-from genesis.devnet import VAULT_KEY_PASS
 from identity.commitment import canonical_record, commitment, parse_record
 from identity.taxcode import uniqueness_tag
+from keys.keystore import seal_secret
+from keys.request_auth import H_ADDRESS, sign_request
 from ledger.address import to_address
 from ledger.crypto import SigningKey, sha256
 from ledger.tx import sign_tx
 from node import vault_api
 from node.api import create_app
 from node.config import ApiConfig, VaultConfig, load_config, write_config
+from node.devnet_layout import VAULT_KEY_PASS
 from node.openapi import openapi_document
-from node.request_auth import H_ADDRESS, sign_request
 from node.routes.core import CORE
 from tests.functional.framework import FAR_EXPIRY, JSON, Devnet, make_devnet
 from tests.weak_kdf import TEST_KDF
 from wallet.client import NodeClient, NodeError
-from wallet.keystore import seal_secret
 
 ANNA_RECORD = {
     "kind": "person",

@@ -22,12 +22,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from genesis.devnet import DEMO_CLASS, DEVNET_PASSWORD
 from ledger.address import to_address
 from ledger.block import decode_raw_block
 from ledger.crypto import SigningKey
 from ledger.tx import decode_tx
 from node.cli import main
+from node.devnet_layout import DEMO_CLASS, DEVNET_PASSWORD
 from tests.functional.framework import REPO, Devnet, running_devnet
 from wallet.client import NodeClient, NodeError
 

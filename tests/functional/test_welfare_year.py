@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from genesis.devnet import DEMO_CLASS
+from node.devnet_layout import DEMO_CLASS
 from tests.functional.framework import (
     Devnet,
     assert_all_agree,

@@ -32,10 +32,7 @@ from pathlib import Path
 
 from genesis.document import Genesis, load_genesis, modules_json, parse_genesis
 from identity.vault import create_vault_key
-from ledger.address import to_address
-from ledger.crypto import SigningKey
-from node.config import ApiConfig, NodeConfig, VaultConfig, write_config
-from wallet.keystore import (
+from keys.keystore import (
     MIN_NODE_PASSWORD,
     NODE_KDF,
     KdfCost,
@@ -46,6 +43,9 @@ from wallet.keystore import (
     write_key_file,
     write_password_file,
 )
+from ledger.address import to_address
+from ledger.crypto import SigningKey
+from node.config import ApiConfig, NodeConfig, VaultConfig, write_config
 
 DEVNET_PASSWORD = "devnet"
 DEVNET_CHAIN_ID = "incoop-devnet"
