@@ -1,4 +1,4 @@
-"""Parts of the consensus driver, each alone (node/consensus/: signer.py, inbox.py, blocks.py).
+"""Parts of the consensus driver, each alone (node/consensus/: signer.py, inbox.py, blocks.py, sync.py).
 
 - The signer records before it sends, refuses what the sign-state refuses, and
   after a restart says where the height resumes: the round and step of its last
@@ -8,6 +8,8 @@
   signatures, a bounded share per signer (the newest), and hands them over once.
 - valid(v) applies the clock bound only when asked (proposals); re-execution
   always.
+- Block sync fetches at once when two heights behind, follows a block only
+  with a quorum's certificate, and whatever its time; it serves what it has.
 """
 
 from __future__ import annotations
@@ -196,3 +198,72 @@ def test_re_execution_applies_whatever_the_bound(tmp_path: Path) -> None:
 
     asyncio.run(check())
     store.close()
+
+
+# --- sync.py -------------------------------------------------------------------------------------
+
+
+class Peer:
+    address = "peer"
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, Any]] = []
+        self.status = None
+
+    def send(self, kind: int, payload: Any) -> bool:
+        self.sent.append((kind, payload))
+        return True
+
+
+class OnePeer(Broadcaster):
+    def __init__(self, peer: Peer) -> None:
+        self.peer = peer
+
+    def peers(self) -> list[Any]:
+        return [self.peer]
+
+
+def _certified(maker: BlockMaker, signers: list[SigningKey], time_ms: int) -> tuple[Block, bytes]:
+    """The next block on `maker`'s store (empty), certified by `signers`, in the raw sync form."""
+    from ledger.block import Certificate, encode_raw_block
+
+    store = maker.ctx.store
+    block, _, _ = build_block(store.state, store.tree, store.head(), CHAIN, KEYS[1].pubkey, time_ms, [])
+    height = block.header.height
+    signatures = tuple(sorted((k.pubkey, sign_vote(k, CHAIN, PRECOMMIT, height, 0, block.hash()).signature)
+                              for k in signers))
+    return block, encode_raw_block(block, Certificate(height, 0, block.hash(), signatures))
+
+
+def test_block_sync_fetches_at_once_when_two_behind_and_follows_only_certified_blocks(tmp_path: Path) -> None:
+    from node.consensus.sync import BlockSync
+
+    maker = _maker(tmp_path, "db")
+    ctx = maker.ctx
+    peer = Peer()
+    ctx.net = OnePeer(peer)
+    committed: list[int] = []
+
+    async def commit(block, certificate, outcome) -> None:
+        ctx.head = ctx.store.commit_block(block, certificate, outcome)
+        maker.reset()
+        committed.append(block.header.height)
+
+    async def scenario() -> None:
+        ctx.enqueue = lambda handler, *args: None
+        sync = BlockSync(ctx, maker, commit, waits_for_votes=lambda: True, caught_up=lambda: asyncio.sleep(0))
+        sync.on_status(peer, wire.Status(2, 3, 0, 0))
+        await sync.check()
+        assert sync.catching_up and peer.sent == [(wire.GET_BLOCKS, (1, 2))]
+        _, too_few = _certified(maker, KEYS[1:3], now_ms())  # two of four: no quorum
+        await sync.on_blocks(peer, (too_few,))
+        assert committed == []
+        block, good = _certified(maker, KEYS[1:4], now_ms() + 3_600_000)  # an hour ahead: followed all the same
+        await sync.on_blocks(peer, (good,))
+        assert committed == [1] and ctx.store.head().block_hash == block.hash()
+        served = Peer()
+        sync.serve(served, 1, 5)
+        assert served.sent == [(wire.BLOCKS, (good,))]
+
+    asyncio.run(scenario())
+    ctx.store.close()
