@@ -22,6 +22,7 @@ from typing import Any
 
 from genesis.document import parse_genesis
 from ledger.address import to_address
+from ledger.block import decode_raw_block
 from ledger.credits import TRANSFER
 from ledger.crypto import SigningKey, sha256
 from ledger.store import Store
@@ -164,8 +165,6 @@ class Node:
         return self.driver.status()
 
     def certificate_signers(self, height: int) -> set[bytes]:
-        from ledger.block import decode_raw_block
-
         assert self.store is not None
         raw = self.store.raw_block(height)
         assert raw is not None, f"{self.name} has no block {height}"
@@ -173,8 +172,6 @@ class Node:
         return {validator for validator, _ in certificate.signatures}
 
     def block_hash(self, height: int) -> bytes:
-        from ledger.block import decode_raw_block
-
         assert self.store is not None
         raw = self.store.raw_block(height)
         assert raw is not None

@@ -22,7 +22,7 @@ from typing import Any
 
 from genesis.document import parse_genesis
 from ledger.address import to_address
-from ledger.block import Block
+from ledger.block import Block, Certificate, Header, encode_raw_block
 from ledger.crypto import SigningKey
 from ledger.store import Store
 from ledger.transition import build_block
@@ -35,6 +35,7 @@ from node.consensus.inbox import PROPOSALS_PER_SIGNER, VOTES_PER_SIGNER, NextHei
 from node.consensus.machine import Machine, Step
 from node.consensus.signer import Signer
 from node.consensus.signstate import SignState
+from node.consensus.sync import BlockSync
 from node.mempool import Mempool
 
 CHAIN = "parts-test"
@@ -104,9 +105,7 @@ def test_after_a_restart_a_recorded_proposal_is_the_only_one_for_its_round(tmp_p
     assert after.proposed(2, 3) == block.hash() and after.proposed(2, 4) is None
 
 
-def _header(height: int):
-    from ledger.block import Header
-
+def _header(height: int) -> Header:
     return Header(1, CHAIN, height, 10, b"\x00" * 32, b"\x00" * 32, b"\x00" * 32, b"\x00" * 32, KEYS[0].pubkey,
                   b"\x00" * 32)
 
@@ -225,8 +224,6 @@ class OnePeer(Broadcaster):
 
 def _certified(maker: BlockMaker, signers: list[SigningKey], time_ms: int) -> tuple[Block, bytes]:
     """The next block on `maker`'s store (empty), certified by `signers`, in the raw sync form."""
-    from ledger.block import Certificate, encode_raw_block
-
     store = maker.ctx.store
     block, _, _ = build_block(store.state, store.tree, store.head(), CHAIN, KEYS[1].pubkey, time_ms, [])
     height = block.header.height
@@ -236,8 +233,6 @@ def _certified(maker: BlockMaker, signers: list[SigningKey], time_ms: int) -> tu
 
 
 def test_block_sync_fetches_at_once_when_two_behind_and_follows_only_certified_blocks(tmp_path: Path) -> None:
-    from node.consensus.sync import BlockSync
-
     maker = _maker(tmp_path, "db")
     ctx = maker.ctx
     peer = Peer()
