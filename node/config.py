@@ -109,11 +109,12 @@ class MempoolConfig(BaseModel):
 
 
 class TestingFaults(BaseModel):
-    """Deliberate misbehaviour for fault tests. Never set these on a real node."""
+    """Deliberate misbehaviour for fault tests (node/consensus/faults.py). Never set these on a real node."""
 
     model_config = ConfigDict(extra="forbid")
     double_sign: bool = False  # also sign and send a conflicting prevote each round
     clock_offset_ms: int = Field(default=0, ge=-3_600_000, le=3_600_000)
+    withhold_precommits: bool = False  # sign no precommit, as if killed between its prevote and its precommit
 
 
 class VaultConfig(BaseModel):

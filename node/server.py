@@ -45,7 +45,7 @@ from node import metrics, vault_api
 from node.api import NODE, NodeContext, create_app
 from node.api_connections import ApiConnections, ApiSite, connection_state
 from node.config import KEY_PASSWORD_ENV, VAULT_PASSWORD_ENV, ConfigError, NodeConfig, load_config
-from node.consensus import wire
+from node.consensus import faults, wire
 from node.consensus.driver import Driver
 from node.consensus.signstate import SignState, SignStateError
 from node.logs import setup_logging
@@ -225,14 +225,17 @@ def build_app(setup: NodeSetup) -> web.Application:
     async def consensus(app: web.Application) -> AsyncIterator[None]:
         ctx = app[NODE]
         config = setup.config
-        voting = ctx.role == "validator"
-        sign_state = None
-        if voting:
+        # a node configured as a validator may vote: at every height whose validator set holds its key
+        # (decided by the driver, height by height), so it opens its sign-state even while outside the set
+        signer = None
+        if config.role == "validator":
             try:
                 sign_state = SignState(config.path(setup.home, config.sign_state_file))
             except SignStateError as exc:
                 raise NodeError(str(exc)) from exc
-        driver = Driver(ctx.store, ctx.mempool, setup.key, ctx.chain_id, config, voting, sign_state, ctx.verify_pool)
+            signer = faults.signer(config.testing_faults, setup.key, ctx.chain_id, sign_state)
+        driver = Driver(ctx.store, ctx.mempool, setup.key, ctx.chain_id, config, signer, ctx.verify_pool,
+                        clock=faults.clock(config.testing_faults))
         store = ctx.store
 
         def is_allowed(pubkey: bytes) -> bool:

@@ -199,6 +199,50 @@ def test_l15_restored_lock_is_re_proposed_after_a_restart():
     assert actions == [Propose(2, V, 0)]
 
 
+def test_l10_resumed_after_its_prevote_waits_in_step_prevote_and_locks_on_a_polka():
+    """L10 after a restart (docs/consensus.md, "Never signing twice"): the sign-state holds this
+    validator's prevote for V in round 2. It resumes in round 2 at step prevote, its prevote counted, and
+    sends nothing new; the others' prevotes and the proposal (sent again) complete L36: it precommits V."""
+    me = 1
+    m = Machine(H, FOUR, pub(me))
+    assert m.step(VoteIn(vote(PREVOTE, 2, V, me))) == []  # its own prevote, before Start
+    assert m.step(Start(2, Step.PREVOTE)) == []
+    assert where(m) == (2, Step.PREVOTE, None, -1, None, -1)
+    assert proposal(m, 2, V) == []  # L22 is for step propose only: no second prevote
+    assert prevotes(m, 2, V, by=(2, 3)) == [ScheduleTimeout(Step.PREVOTE, 2), CastVote(PRECOMMIT, 2, V)]
+    assert where(m) == (2, Step.PRECOMMIT, V, 2, V, 2)
+
+
+def test_l10_resumed_after_its_prevote_without_the_proposal_precommits_nil_on_the_timeout():
+    """L34, L61 after a restart: the proposal died with the process and nobody sends it again; a prevote
+    quorum still schedules the prevote timeout, and its precommit nil lets the others' L47 fire."""
+    m = Machine(H, FOUR, pub(1))
+    m.step(VoteIn(vote(PREVOTE, 0, V, 1)))
+    assert m.step(Start(0, Step.PREVOTE)) == []
+    assert prevotes(m, 0, V, by=(2, 3)) == [ScheduleTimeout(Step.PREVOTE, 0)]
+    assert m.step(Timeout(Step.PREVOTE, 0)) == [CastVote(PRECOMMIT, 0, None)]
+
+
+def test_l10_resumed_after_its_precommit_decides_with_the_others_precommits():
+    """L49 after a restart: resumed in round 0 at step precommit with its own precommit for V counted,
+    the proposal and two more precommits decide V; nothing is signed again."""
+    m = Machine(H, FOUR, pub(1), locked=(0, V))
+    m.step(VoteIn(vote(PRECOMMIT, 0, V, 1)))
+    assert m.step(Start(0, Step.PRECOMMIT)) == []
+    assert proposal(m, 0, V) == []
+    actions = precommits(m, 0, V, by=(2, 3))
+    assert actions[-1] == Decide(0, V, _certificate(0, V, (1, 2, 3)))
+    assert not any(isinstance(a, CastVote) for a in actions)
+
+
+def test_l10_resumed_after_its_proposal_proposes_again_and_the_driver_decides_what():
+    """L11-L19: a proposer resumed at step propose of the round it proposed in runs StartRound as usual;
+    the sign-state lets only the same block through (node/consensus/height.py)."""
+    me = proposer_seed(H, 1)
+    m = Machine(H, FOUR, pub(me))
+    assert m.step(Start(1, Step.PROPOSE)) == [Propose(1, None, -1)]
+
+
 # --- L22-L27: a fresh proposal ---------------------------------------------------------
 
 

@@ -71,8 +71,7 @@ def test_gossip_admits_only_what_a_client_could_submit(tmp_path) -> None:
     store = Store(tmp_path / "db")
     store.init_genesis(g.hash(), g.initial_state(), 1)
     mempool = Mempool(RULES, store.state, CHAIN)
-    driver = Driver(store, mempool, SigningKey(bytes([0xEE]) * 32), CHAIN, NodeConfig(), voting=False,
-                    sign_state=None)
+    driver = Driver(store, mempool, SigningKey(bytes([0xEE]) * 32), CHAIN, NodeConfig(), signer=None)
     net = Recorder()
     stranger, unfunded, gapped = transfer(STRANGER, 0), transfer(UNFUNDED, 0), transfer(FUNDED, 2)
     far, good = transfer(FUNDED, 0, expiry=2**63 - 1), [transfer(FUNDED, 0), transfer(FUNDED, 1)]

@@ -79,8 +79,8 @@ def test_every_program_takes_its_rules_from_the_one_list():
     for module in (server, verify_cli, export_cli, chain, scale):
         assert "RULES" in inspect.getsource(module), module.__name__
     assert inspect.signature(txbuild.check_body).parameters["rules"].default is RULES
-    from node.consensus import driver
-    assert "self.mempool.rules" in inspect.getsource(driver), "the driver executes with its mempool's rules"
+    from node.consensus import blocks
+    assert inspect.getsource(blocks).count("ctx.mempool.rules") == 2, "blocks are built and checked with its rules"
 
 
 REGISTER_PROBE = textwrap.dedent("""

@@ -36,9 +36,16 @@ class Step(IntEnum):
 
 
 class Start(NamedTuple):
-    """L10: begin the height (at round 0, or at the round a restarted validator had reached)."""
+    """L10: begin the height, at round 0 in step propose.
+
+    A validator restarted in the middle of a height begins instead at the round
+    and step of its last signature in the sign-state (`step` prevote or
+    precommit: that vote is already cast, and the driver sends it again; step
+    propose: StartRound(round) runs as usual). docs/consensus.md, "Never signing twice".
+    """
 
     round: int = 0
+    step: Step = Step.PROPOSE
 
 
 class ProposalIn(NamedTuple):
@@ -149,7 +156,7 @@ class Machine:
             return []
         if isinstance(event, Start):
             if s.round < 0:
-                self._start_round(event.round)  # L10
+                self._start(event)
         elif isinstance(event, ProposalIn):
             self._on_proposal(event)
         elif isinstance(event, VoteIn):
@@ -187,6 +194,13 @@ class Machine:
             self._start_round(s.round + 1)
 
     # --- the rules -------------------------------------------------------------
+
+    def _start(self, event: Start) -> None:
+        """L10, or the resumption of a restarted validator after its own vote of `event.step`."""
+        if event.step is Step.PROPOSE:
+            self._start_round(event.round)
+        else:  # its vote of this step was cast before the restart: wait for the others, as it would have
+            self.state.round, self.state.step = event.round, event.step
 
     def _start_round(self, round_: int) -> None:
         """L11-L21."""

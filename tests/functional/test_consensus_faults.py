@@ -13,8 +13,13 @@ Scenarios:
 - a validator paused (SIGSTOP) under load and resumed catches up and votes
   (cometbft#3372);
 - one validator's clock runs 30 s ahead and another's 30 s behind: its
-  blocks are refused while ahead, no fork, block times keep increasing
-  (Jepsen's clock-skew nemesis).
+  blocks are refused while ahead, no fork, block times keep increasing, and
+  the slow one follows the certified blocks by sync at once (the clock bound
+  is for consensus only) (Jepsen's clock-skew nemesis);
+- three of four up, one of them killed with SIGKILL after its prevote and
+  before its precommit: the other two wait in the round with two precommits
+  and no timeout; restarted, it takes the round up where its sign-state left
+  it and the height completes without the fourth.
 
 After each: agreement with valid certificates, no lost commits, conservation.
 """
@@ -29,6 +34,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.crypto import SigningKey
 from node.config import load_config, write_config
 from tests.functional.framework import (
     Devnet,
@@ -42,8 +48,15 @@ from tests.functional.test_consensus import check_invariants, progress
 pytestmark = pytest.mark.timeout(300)
 
 
+# The sender of the transaction that needs a given validator's vote: funded at genesis and used by nothing else,
+# so its next nonce is never one that a steady load's last transaction (still being gossiped from a node just
+# stopped) is about to take.
+WITNESS = SigningKey(bytes([0x7E]) * 32)
+
+
 def started(tmp_path: Path, **options: object) -> Devnet:
-    devnet = make_devnet(tmp_path / "devnet", validators=4, **options)
+    devnet = make_devnet(tmp_path / "devnet", validators=4, funded=[WITNESS.pubkey], **options)
+    devnet.keys["witness"] = WITNESS  # a holder of the demo class: conservation counts it
     devnet.start_all(devnet.validators)
     return devnet
 
@@ -54,7 +67,7 @@ def needs_its_vote(devnet: Devnet, node: NodeProcess) -> bytes:
     bystander.stop()
     remaining = [v for v in devnet.validators if v.alive()]
     assert node in remaining and len(remaining) == 3
-    tx = devnet.transfer("anna", "marco", 9, devnet.targets_nonce("anna", remaining))
+    tx = devnet.transfer("witness", "marco", 9, devnet.targets_nonce("witness", remaining))
     remaining[0].api.submit(tx)
     wait_until(lambda: node.api.tx(tx.hash)["status"] == "committed", 30, what="a block that needs its vote")
     bystander.start()
@@ -168,6 +181,54 @@ def test_skewed_clocks_never_fork_and_block_times_keep_increasing(tmp_path: Path
         assert times[-1] < now_ms + 15_000, "no block carries the fast clock's time: the others refused it"
         proposers = {devnet.node.api.block(h)["header"]["proposer"] for h in range(1, height + 1)}
         assert devnet.layout.genesis.validators[1].pubkey not in proposers
+        slow = devnet.validators[2]  # refuses the others' proposals, follows their certified blocks
+        wait_until(lambda: slow.api.status()["height"] >= height, 10, what="the slow node to follow by sync")
+        assert "does not re-execute" not in slow.log_text()
+    finally:
+        devnet.cleanup()
+        devnet.print_logs()
+
+
+def test_a_validator_killed_between_prevote_and_precommit_completes_the_round_without_the_fourth(tmp_path: Path) -> None:
+    """Steps:
+    1. four validators; the fourth stays down; the third signs no precommit (test-only
+       `withhold_precommits`: its state is that of a validator killed after its prevote);
+    2. the first two precommit (in round 0, unless a start-up race took them further) and wait there:
+       two precommits of four, no timeout pending;
+    3. the third is killed with SIGKILL and restarted without the fault;
+    4. it resumes at that round, step prevote, precommits, and the height commits with three signatures;
+       a transaction then commits too, the fourth still down; no evidence.
+    """
+    devnet = make_devnet(tmp_path / "devnet", validators=4)
+    first, second, victim, down = devnet.validators
+    assert devnet.proposer(1) == 1, "round 0 of height 1 is proposed by a validator that is up"
+    config = load_config(victim.home)
+    config.testing_faults.withhold_precommits = True
+    write_config(victim.home, config)
+    try:
+        devnet.start_all([first, second, victim])
+        wait_until(lambda: all(n.api.status()["consensus"]["step"] == "precommit" for n in (first, second)), 20,
+                   what="the two to precommit in round 0")
+        stuck = first.api.status()["consensus"]["round"]
+        time.sleep(2.0)  # several of every timeout: nothing moves without a third precommit
+        for node in (first, second):
+            status = node.api.status()
+            assert (status["height"], status["consensus"]["round"], status["consensus"]["step"]) == (0, stuck, "precommit")
+        victim.kill()
+        config.testing_faults.withhold_precommits = False
+        write_config(victim.home, config)
+        victim.start()
+        wait_until(lambda: min(devnet.heights([first, second, victim])) >= 1, 15,
+                   what="height 1 without the fourth validator")
+        assert f"resuming height 1 at round {stuck}, step prevote" in victim.log_text()
+        block = first.api.block(1)
+        assert len(block["certificate"]["signatures"]) == 3
+        assert block["certificate"]["round"] == stuck, "decided in the round the two were stuck in"
+        tx = devnet.transfer("anna", "marco", 5, devnet.targets_nonce("anna", [first]))
+        first.api.submit(tx)
+        check_invariants(devnet, [tx.hash], [first, second, victim])
+        assert not down.alive()
+        no_evidence(devnet)
     finally:
         devnet.cleanup()
         devnet.print_logs()
