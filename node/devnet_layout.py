@@ -17,8 +17,11 @@ each node home gets its own generated passwords in node_key.pass (and, on a
 vault node, vault_key.pass for its vault key, made here too), mode 0600, as
 `incoop node init --generate-passwords` makes them, because a node refuses
 short or exposed password files (docs/keys.md). Node and vault keys use the
-node Argon2id setting unless a caller passes another `node_kdf` explicitly
-(the functional tests do, to start dozens of nodes quickly).
+wallet's Argon2id setting (WALLET_KDF, 64 MiB), not a real node's (NODE_KDF,
+256 MiB): each password sits next to its key in the same home, so the costlier
+setting would protect nothing and only slow every start of a local federation
+(a caller may pass another `node_kdf`; the functional tests pass a weaker one
+still, to start dozens of nodes quickly).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from genesis.document import Genesis, load_genesis, modules_json, parse_genesis
 from identity.vault import create_vault_key
 from keys.keystore import (
     MIN_NODE_PASSWORD,
-    NODE_KDF,
+    WALLET_KDF,
     KdfCost,
     Keystore,
     KeystoreError,
@@ -97,7 +100,7 @@ def create_devnet(
     demo_federation: bool = False,
     funded: Sequence[bytes] = (),
     funded_amount: int = DEMO_BALANCE,
-    node_kdf: KdfCost = NODE_KDF,
+    node_kdf: KdfCost = WALLET_KDF,
 ) -> DevnetLayout:
     """Write a fresh devnet under `home` (which must not hold one already); `params` override
     genesis chain parameters (e.g. a short recovery delay for tests); `funded` accounts get
