@@ -279,10 +279,12 @@ def test_every_name_is_1_to_64_bytes_of_utf8_not_characters(path):
 
 
 def test_a_genesis_class_and_a_create_class_body_obey_the_one_rule():
-    """Name and window: the genesis document and the transaction agree (one function checks both)."""
+    """Name, window and vouchers: the genesis document and the transaction agree (one function checks both)."""
     body = ["eur", "Euro credits", 2, "community", (), "p2p", (), 0, 0, 0, 0, None, 0, 0]
     for field, index, value, words in (("name", 1, "", "name must be a string of 1 to 64 bytes"),
-                                       ("valid_until_ms", 8, 5, "valid_until_ms must be after valid_from_ms")):
+                                       ("valid_until_ms", 8, 5, "valid_until_ms must be after valid_from_ms"),
+                                       ("voucher_cap", 13, 100, "voucher_cap needs a face_value (it caps a payment "
+                                                                "of several vouchers)")):
         doc = at(at(document(), "credits.classes.0.valid_from_ms", 5), f"credits.classes.0.{field}", value)
         assert refused(json.dumps(doc)) == f"invalid genesis (credits.classes.0): class 'eur': {words}"
         tx_body = list(body)
