@@ -169,7 +169,7 @@ MESSAGES = {
     Code.NOT_ARBITER: "the account is not an authorised arbiter, or not this order's arbiter",
     Code.ORDER_EXISTS: "an order with this id already exists",
     Code.UNKNOWN_ORDER: "no order with this id",
-    Code.NOT_ORDER_PARTY: "the signer is not the party of the order who may do this",
+    Code.NOT_ORDER_PARTY: "the signer is not (or may not be) the party of the order who does this",
     Code.WRONG_ORDER_STATUS: "the order's status does not allow this",
     Code.ACCEPT_WINDOW_CLOSED: "the order was not accepted in time: it expires",
     Code.DISPUTE_WINDOW_CLOSED: "the buyer's window to dispute the order has closed",

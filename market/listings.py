@@ -1,4 +1,4 @@
-"""The listing transactions: market.list, update, pause, resume, withdraw (FORMAT.md §6.5.1).
+"""The listing transactions: market.list, update, pause, resume, withdraw (FORMAT.md §6.5.2).
 
 A provider offers goods (a number of units left) or a service (no stock) at
 a price per unit in each credit class it accepts. Whether it may accept a

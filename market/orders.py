@@ -1,5 +1,6 @@
 """Orders with escrow: market.order, accept, decline, cancel, confirm, dispute, decide, and the
-end-of-block step that expires an unaccepted order or releases an accepted one (FORMAT.md §6.5.2).
+end-of-block step that expires an unaccepted order or releases an accepted one (FORMAT.md §6.5.3,
+§6.5.4).
 
 Neither side trusts the other with credits: the buyer's payment goes into
 an escrow lot the ledger holds (`credit_ops.lock`, every rule of the class
@@ -142,6 +143,8 @@ def _execute_order(ctx: ExecContext, body: OrderBody) -> None:
     if (listing.valid_from_ms and ctx.time_ms < listing.valid_from_ms) or (
             listing.valid_until_ms and ctx.time_ms >= listing.valid_until_ms):
         raise TxError(Code.LISTING_NOT_OPEN)
+    if ctx.signer == listing.arbiter:
+        raise TxError(Code.NOT_ORDER_PARTY, "the listing's arbiter may not buy from it: it would decide its own dispute")
     unit_price = listing.price_in(body.class_id)
     if unit_price is None:
         raise TxError(Code.CLASS_NOT_ACCEPTED, f"the listing accepts {', '.join(c for c, _ in listing.prices)}")

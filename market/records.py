@@ -174,8 +174,11 @@ def _under(state: RangeReader, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
 
 
 def listings(state: RangeReader, provider: bytes | None = None, category: str | None = None,
-             class_id: str | None = None, status: str | None = None) -> Iterator[tuple[bytes, Listing]]:
-    """(id, listing) of every listing matching all the filters given, in id order."""
+             class_id: str | None = None, status: str | None = None,
+             words: str | None = None) -> Iterator[tuple[bytes, Listing]]:
+    """(id, listing) of every listing matching all the filters given, in id order; `words`: every word
+    of it (split on white space, compared case-insensitively) is in the title."""
+    wanted = [] if words is None else words.casefold().split()
     for key, raw in _under(state, PREFIX_LISTING):
         listing_id = key[len(PREFIX_LISTING):]
         listing = decode_listing(raw)
@@ -186,6 +189,8 @@ def listings(state: RangeReader, provider: bytes | None = None, category: str | 
         if class_id is not None and listing.price_in(class_id) is None:
             continue
         if status is not None and listing.status != status:
+            continue
+        if wanted and not all(word in listing.title.casefold() for word in wanted):
             continue
         yield listing_id, listing
 

@@ -1,4 +1,4 @@
-"""Reviews and provider ratings: market.review, market.erase_review (FORMAT.md §6.5.3).
+"""Reviews and provider ratings: market.review, market.erase_review (FORMAT.md §6.5.5).
 
 Only the buyer of a completed order (the provider was paid: confirmed,
 released, or decided by the arbiter) reviews it, once: so a provider's

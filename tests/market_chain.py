@@ -83,7 +83,7 @@ def order_id(n: int) -> bytes:
 def listing_body(n: int, prices: tuple, quantity: int | None = 10, category: str = "food",
                  window: tuple[int, int] = (0, 0), return_window: int = RETURN_WINDOW,
                  arbiter: SigningKey = ARBITER, title: str = "Fresh bread, 1 kg") -> tuple:
-    """A `market.list` body (FORMAT.md §6.5.1)."""
+    """A `market.list` body (FORMAT.md §6.5.2)."""
     return (listing_id(n), title, "Baked every morning", None, category, prices, quantity, "pickup", *window,
             return_window, arbiter.pubkey)
 

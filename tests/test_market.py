@@ -97,6 +97,8 @@ def test_a_listing_is_written_as_published(c):
     assert list(records.listings(c.state, provider=PROVIDER.pubkey)) == [(listing_id(1), listing)]
     assert list(records.listings(c.state, category="health")) == []
     assert [i for i, _ in records.listings(c.state, class_id="meal")] == [listing_id(1)]
+    assert [i for i, _ in records.listings(c.state, words="BREAD fresh")] == [listing_id(1)]
+    assert list(records.listings(c.state, words="bread rye")) == []
     c.check()
 
 
@@ -414,6 +416,16 @@ def test_a_buyer_cannot_order_from_itself_nor_more_than_it_holds_nor_an_overflow
     assert place(c, 1, class_id="eur", quantity=5) == Code.INSUFFICIENT_BALANCE
     assert place(c, 1, class_id="eur", quantity=2, listing=2) == Code.AMOUNT_OVERFLOW
     assert c.escrowed("eur") == 0 and c.listing(1).quantity == 10
+
+
+def test_the_listings_arbiter_cannot_buy_from_it_and_decide_its_own_dispute(c):
+    for arbiter in (ARBITER, OTHER_ARBITER):
+        assert c.send(A, "credits.transfer", ("eur", arbiter.pubkey, 300, "")) == Code.OK
+    before = dict(c.state.items)
+    assert c.send(ARBITER, "market.order", (order_id(1), listing_id(1), "eur", 1)) == Code.NOT_ORDER_PARTY
+    unchanged_but_the_nonce(c, before)
+    assert c.send(OTHER_ARBITER, "market.order", (order_id(1), listing_id(1), "eur", 1)) == Code.OK, \
+        "the arbiter of other listings buys like anyone"
 
 
 def test_a_suspended_or_frozen_buyer_cannot_order(c):
