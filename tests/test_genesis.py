@@ -355,7 +355,7 @@ def test_genesis_new_and_validate_commands(tmp_path, capsys):
         "genesis", "new", "--chain-id", "coop-fed", "--time-ms", "1",
         "--validator", f"coop1={V},http://127.0.0.1:8700", "--issuer", f"fed={ISSUER}",
         "--class", f"eur:Euro:{ISSUER}:2", "--balance", f"{ANNA}:eur:1000", "--registrar", f"reg={REGISTRAR}",
-        "--out", str(out), "--json",
+        "--arbiter", f"Camera arbitrale={REGISTRAR}", "--out", str(out), "--json",
     ])
     assert status == 0
     written = json.loads(capsys.readouterr().out)
@@ -366,6 +366,7 @@ def test_genesis_new_and_validate_commands(tmp_path, capsys):
                                                                               ["market", 1]]
     assert shown["credits"] == {"issuers": 1, "classes": 1, "balances": 1}
     assert shown["identity"] == {"registrars": 1, "attesters": 0}
+    assert shown["market"] == {"arbiters": 1}
     # refusing to overwrite, and a bad address, are one-line errors
     assert main(["genesis", "new", "--chain-id", "x", "--validator", f"a={V}", "--out", str(out)]) == 1
     assert "exists" in capsys.readouterr().err
