@@ -61,7 +61,7 @@ CONFIRMED, RELEASED, DECIDED = "confirmed", "released", "decided"
 DECLINED, CANCELLED, EXPIRED = "declined", "cancelled", "expired"
 OPEN = (PLACED, ACCEPTED, DISPUTED)
 COMPLETED = (CONFIRMED, RELEASED, DECIDED)
-"""The provider was paid (all, or the arbiter's share): the buyer may review."""
+"""The sale reached its end, by delivery or by the arbiter's decision: the buyer may review."""
 CLOSED = (*COMPLETED, DECLINED, CANCELLED, EXPIRED)
 STATUSES = (*OPEN, *CLOSED)
 

@@ -1,8 +1,8 @@
 """Reviews and provider ratings: market.review, market.erase_review (FORMAT.md §6.5.5).
 
-Only the buyer of a completed order (the provider was paid: confirmed,
-released, or decided by the arbiter) reviews it, once: so a provider's
-rating counts real purchases only, one vote each. The rating aggregate
+Only the buyer of a completed order (confirmed, released, or decided by
+the arbiter) reviews it, once: so a provider's rating counts real
+purchases only, one vote each. The rating aggregate
 `[count, sum]` is kept on review, so that reading it is one get.
 
 The text is the author's personal data: its author may erase it (GDPR art.
