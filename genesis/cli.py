@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="who may attest what, e.g. acme=ic...:employee:acme or comune=ic...:resident:*,age:* (repeatable)",
     )
     new.add_argument("--issuer", action="append", default=[], metavar="NAME=ADDRESS")
+    new.add_argument("--arbiter", action="append", default=[], metavar="NAME=ADDRESS",
+                     help="an arbiter the marketplace's listings may name for their disputes (repeatable)")
     new.add_argument("--class", dest="classes", action="append", default=[], metavar="ID:NAME:ISSUER:DECIMALS")
     new.add_argument("--balance", action="append", default=[], metavar="ADDRESS:CLASS:AMOUNT_MINOR")
     new.add_argument("--out", required=True, help="file to write (refuses to overwrite)")
@@ -106,6 +108,7 @@ def cmd_new(args: argparse.Namespace) -> int:
             "registrars": [_member(v, "registrar") for v in args.registrar],
             "attesters": [_attester(v) for v in args.attester],
         },
+        "market": {"arbiters": [_member(v, "arbiter") for v in args.arbiter]},
     }
     try:
         genesis = _validate(doc)

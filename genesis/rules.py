@@ -12,6 +12,7 @@ from identity.module import MODULE as IDENTITY
 from ledger.credit_txs import MODULE as CREDITS
 from ledger.evidence import MODULE as EVIDENCE
 from ledger.rules import ChainRules
+from market.module import MODULE as MARKET
 
-MODULES = (CREDITS, IDENTITY, EVIDENCE)
+MODULES = (CREDITS, IDENTITY, EVIDENCE, MARKET)
 RULES = ChainRules(MODULES)

@@ -47,6 +47,8 @@ class ClassSpec(StrictObject):
     holder_cap: int = 0
     budget: int = 0
     description_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    face_value: int = 0
+    voucher_cap: int = 0
 
     @model_validator(mode="after")
     def _one_rule(self) -> ClassSpec:
@@ -62,6 +64,7 @@ class ClassSpec(StrictObject):
             self.id, self.name, self.decimals, self.kind, tuple(self.eligibility), self.transferability,
             tuple(self.categories), self.valid_from_ms, self.valid_until_ms, self.holder_cap, self.budget,
             None if self.description_hash is None else bytes.fromhex(self.description_hash),
+            self.face_value, self.voucher_cap,
         ))
 
 

@@ -8,7 +8,8 @@ them passed:
 - `transfer`: holder to holder (spend guard, p2p class, window, freeze,
   recipient's eligibility);
 - `pay`: holder to an accredited provider for a category (spend guard,
-  window, category, accreditation, freeze);
+  window, the payer's eligibility, category, voucher rules, accreditation,
+  freeze);
 - `redeem`, `reclaim`: the two ways credits go out;
 - `lock`: a transfer or a payment whose credits the ledger holds in an escrow
   lot until `release` (to the payee) or `refund` (to the payer) — the same
@@ -97,13 +98,19 @@ def _checked_transfer(ctx: ExecContext, class_id: str, sender: bytes, to: bytes)
     return credit_class
 
 
-def _checked_payment(ctx: ExecContext, class_id: str, payer: bytes, provider: bytes, category: str) -> CreditClass:
-    """FORMAT.md §6.3, credits.pay: every rule, in order; the balance is checked by the move."""
+def _checked_payment(ctx: ExecContext, class_id: str, payer: bytes, provider: bytes, category: str,
+                     amount: int) -> CreditClass:
+    """FORMAT.md §6.3, credits.pay: every rule, in order; the balance is checked by the move.
+
+    The payer must hold the class's attributes now (a plan's beneficiary who is no longer one
+    does not spend it), and a voucher class takes only whole vouchers."""
     ctx.rules.check_can_spend(ctx.state, payer)
     credit_class = load_class(ctx.state, class_id)
     rules.check_window(credit_class.valid_from_ms, credit_class.valid_until_ms, ctx.time_ms)
+    rules.check_eligible(ctx.rules, ctx.state, credit_class.eligibility, payer, ctx.height)
     if credit_class.categories and category not in credit_class.categories:
         raise TxError(Code.WRONG_CATEGORY, f"the class pays for {', '.join(credit_class.categories)}")
+    rules.check_vouchers(credit_class.face_value, credit_class.voucher_cap, amount)
     if provider == payer:
         raise TxError(Code.SELF_TRANSFER)
     if not rules.is_provider_for(ctx.state, provider, credit_class.issuer, category):
@@ -134,7 +141,7 @@ def transfer(ctx: ExecContext, class_id: str, sender: bytes, to: bytes, amount: 
 
 def pay(ctx: ExecContext, class_id: str, payer: bytes, provider: bytes, amount: int, category: str,
         reference: str) -> None:
-    _checked_payment(ctx, class_id, payer, provider, category)
+    _checked_payment(ctx, class_id, payer, provider, category, amount)
     take(ctx.state, class_id, payer, amount)
     credit(ctx.state, class_id, provider, amount)
     rules.add_total(ctx.state, rules.spent_key(class_id, category), amount)
@@ -184,7 +191,7 @@ def lock(ctx: ExecContext, lot: bytes, class_id: str, payer: bytes, payee: bytes
     if get_lot(ctx.state, lot) is not None:
         raise TxError(Code.ESCROW_EXISTS)
     if category:
-        credit_class = _checked_payment(ctx, class_id, payer, payee, category)
+        credit_class = _checked_payment(ctx, class_id, payer, payee, category, amount)
     else:
         credit_class = _checked_transfer(ctx, class_id, payer, payee)
     take(ctx.state, class_id, payer, amount)

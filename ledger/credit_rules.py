@@ -100,6 +100,19 @@ def check_window(valid_from_ms: int, valid_until_ms: int, time_ms: int) -> None:
         raise TxError(Code.CLASS_EXPIRED, f"the class expired at {valid_until_ms}")
 
 
+def check_vouchers(face_value: int, voucher_cap: int, amount: int) -> None:
+    """A voucher class (face_value ≠ 0) pays only in whole vouchers, never part of one nor topped up
+    (FORMAT.md §6.3, "Voucher rules"): one voucher per payment, or with cumulative use (voucher_cap ≠ 0)
+    several, up to the cap. A class without a face value passes."""
+    if not face_value:
+        return
+    if amount % face_value or (not voucher_cap and amount != face_value):
+        one = "one voucher" if not voucher_cap else "whole vouchers"
+        raise TxError(Code.FACE_VALUE_NOT_COVERED, f"{amount} is not {one} of face value {face_value}")
+    if voucher_cap and amount > voucher_cap:
+        raise TxError(Code.VOUCHER_CAP_EXCEEDED, f"{amount} is more than the cumulative cap {voucher_cap}")
+
+
 def is_frozen(state: StateReader, class_id: str, holder: bytes) -> bool:
     return state.get(frozen_key(class_id, holder)) is not None
 

@@ -12,7 +12,8 @@ may do what:
   classes; a registrar accredits for the whole federation (every class), and
   any registrar may revoke a federation accreditation;
 - a holder transfers (p2p classes) or pays an accredited provider within the
-  class's categories;
+  class's categories, while it holds the class's attributes, in whole
+  vouchers for a voucher class;
 - an accredited provider redeems what it was paid (after expiry too).
 """
 
@@ -330,7 +331,7 @@ MODULE = Module(
         Code.CLASS_NOT_YET_VALID, Code.CLASS_EXPIRED, Code.HOLDER_CAP_EXCEEDED, Code.BUDGET_EXCEEDED,
         Code.HOLDER_FROZEN, Code.NOT_FROZEN, Code.WRONG_CATEGORY, Code.NOT_ACCREDITED, Code.NOT_ACCREDITOR,
         Code.TOO_MANY_CATEGORIES, Code.NOT_PROVIDER, Code.RECLAIM_BEFORE_EXPIRY, Code.NOT_DELEGATED,
-        Code.ESCROW_EXISTS, Code.UNKNOWN_ESCROW,
+        Code.ESCROW_EXISTS, Code.UNKNOWN_ESCROW, Code.FACE_VALUE_NOT_COVERED, Code.VOUCHER_CAP_EXCEEDED,
     ),
     prefixes=(PREFIX_CLASS, PREFIX_BALANCE, PREFIX_ISSUER, rules.PREFIX_CREDIT, ops.PREFIX_ESCROW),
     genesis=CreditsGenesis,

@@ -3,7 +3,9 @@
 A class is created by an authorised issuer with rules (FORMAT.md §6.3): a
 kind, who may hold it (attributes), whether holders may pass it on (`p2p`)
 or only spend it with accredited providers (`spend_only`), the categories it
-pays for, a validity window in block time, a per-holder cap and a budget.
+pays for, a validity window in block time, a per-holder cap and a budget, and
+for a voucher class its face value and the cap of a payment of several
+vouchers (FORMAT.md §6.3, "Voucher rules").
 Its record keeps the books: `issued` (the only way in), `redeemed` and
 `reclaimed` (the only ways out), so that at every height
 
@@ -68,6 +70,8 @@ class CreditClass(NamedTuple):
     holder_cap: int = 0  # most ever issued to one holder; 0 = no cap
     budget: int = 0  # most ever issued in the class; 0 = no cap
     description_hash: bytes | None = None
+    face_value: int = 0  # a voucher class: every payment buys with whole vouchers of this value; 0 = not one
+    voucher_cap: int = 0  # with a face value: most one payment may use (several vouchers); 0 = one voucher
     issued: int = 0
     redeemed: int = 0
     reclaimed: int = 0
@@ -217,6 +221,8 @@ class ClassDefinition(NamedTuple):
     holder_cap: int
     budget: int
     description_hash: bytes | None
+    face_value: int
+    voucher_cap: int
 
     def record(self, issuer: bytes) -> CreditClass:
         """The class record with empty books (create_class sorts the rule lists)."""
@@ -225,10 +231,11 @@ class ClassDefinition(NamedTuple):
 
 def parse_class_definition(body: tuple) -> ClassDefinition:
     """The one rule for a class definition (FORMAT.md §6.3, `credits.create_class`; genesis classes, §14):
-    each field's rule, then the window (`valid_until_ms > valid_from_ms` when both are set). Every failure
+    each field's rule, then the window (`valid_until_ms > valid_from_ms` when both are set), then the
+    voucher fields (a cap needs a face value and is at least one voucher). Every failure
     is MALFORMED: a transaction breaking it is refused at admission, a genesis document is invalid."""
     (class_id, name, decimals, kind, eligibility, transferability, categories,
-     valid_from_ms, valid_until_ms, holder_cap, budget, description_hash) = fields.expect_fields(
+     valid_from_ms, valid_until_ms, holder_cap, budget, description_hash, face_value, voucher_cap) = fields.expect_fields(
         body, ClassDefinition._fields
     )
     parsed = ClassDefinition(
@@ -244,7 +251,13 @@ def parse_class_definition(body: tuple) -> ClassDefinition:
         fields.uint(holder_cap, "holder_cap"),
         fields.uint(budget, "budget"),
         optional_hash(description_hash, "description_hash"),
+        fields.uint(face_value, "face_value"),
+        fields.uint(voucher_cap, "voucher_cap"),
     )
     if parsed.valid_from_ms and parsed.valid_until_ms and parsed.valid_until_ms <= parsed.valid_from_ms:
         raise TxError(Code.MALFORMED, "valid_until_ms must be after valid_from_ms")
+    if parsed.voucher_cap and not parsed.face_value:
+        raise TxError(Code.MALFORMED, "voucher_cap needs a face_value (it caps a payment of several vouchers)")
+    if parsed.voucher_cap and parsed.voucher_cap < parsed.face_value:
+        raise TxError(Code.MALFORMED, "voucher_cap must be at least face_value (or 0: one voucher per payment)")
     return parsed

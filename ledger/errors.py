@@ -21,6 +21,7 @@ class Code(IntEnum):
     AMOUNT_OVERFLOW = 4
     CLASS_EXISTS = 5
     NOT_AUTHORISED_ISSUER = 6
+    VOUCHER_CAP_EXCEEDED = 7
     SELF_TRANSFER = 8
     EVIDENCE_INVALID = 9
     EVIDENCE_EXISTS = 10
@@ -64,6 +65,28 @@ class Code(IntEnum):
     NOT_DELEGATED = 46
     ESCROW_EXISTS = 47
     UNKNOWN_ESCROW = 48
+    FACE_VALUE_NOT_COVERED = 49
+    # the marketplace (market/): listings, orders, reviews
+    LISTING_EXISTS = 50
+    UNKNOWN_LISTING = 51
+    NOT_LISTING_OWNER = 52
+    LISTING_WITHDRAWN = 53
+    LISTING_NOT_ACTIVE = 54
+    LISTING_NOT_PAUSED = 55
+    LISTING_NOT_OPEN = 56
+    CLASS_NOT_ACCEPTED = 57
+    QUANTITY_UNAVAILABLE = 58
+    LISTING_KIND_MISMATCH = 59
+    NOT_ARBITER = 60
+    ORDER_EXISTS = 61
+    UNKNOWN_ORDER = 62
+    NOT_ORDER_PARTY = 63
+    WRONG_ORDER_STATUS = 64
+    ACCEPT_WINDOW_CLOSED = 65
+    DISPUTE_WINDOW_CLOSED = 66
+    DECISION_OVER_TOTAL = 67
+    REVIEW_EXISTS = 68
+    UNKNOWN_REVIEW = 69
     # admission rejections (never in a block)
     MALFORMED = 100
     BAD_SIGNATURE = 101
@@ -90,6 +113,7 @@ MESSAGES = {
     Code.AMOUNT_OVERFLOW: "the amount would overflow the class supply or a balance",
     Code.CLASS_EXISTS: "a credit class with this id already exists",
     Code.NOT_AUTHORISED_ISSUER: "the signer is not an authorised issuer",
+    Code.VOUCHER_CAP_EXCEEDED: "the payment uses more vouchers than the class's cumulative cap allows",
     Code.SELF_TRANSFER: "sender and recipient are the same account",
     Code.EVIDENCE_INVALID: "the two votes do not prove that a validator signed conflicting votes",
     Code.EVIDENCE_EXISTS: "evidence of this offence is already recorded",
@@ -131,6 +155,27 @@ MESSAGES = {
     Code.NOT_DELEGATED: "the operator holds no such delegation",
     Code.ESCROW_EXISTS: "an escrow lot with this id already exists",
     Code.UNKNOWN_ESCROW: "no escrow lot with this id",
+    Code.FACE_VALUE_NOT_COVERED: "a voucher pays only for its full face value: the amount is not whole vouchers",
+    Code.LISTING_EXISTS: "a listing with this id already exists",
+    Code.UNKNOWN_LISTING: "no listing with this id",
+    Code.NOT_LISTING_OWNER: "only the listing's provider may do this",
+    Code.LISTING_WITHDRAWN: "the listing was withdrawn; that is final",
+    Code.LISTING_NOT_ACTIVE: "the listing is not active",
+    Code.LISTING_NOT_PAUSED: "the listing is not paused",
+    Code.LISTING_NOT_OPEN: "the listing is outside its validity window",
+    Code.CLASS_NOT_ACCEPTED: "the listing does not accept this credit class",
+    Code.QUANTITY_UNAVAILABLE: "the listing has fewer units left than ordered",
+    Code.LISTING_KIND_MISMATCH: "a service has no quantity (nil) and goods have one (an integer)",
+    Code.NOT_ARBITER: "the account is not an authorised arbiter, or not this order's arbiter",
+    Code.ORDER_EXISTS: "an order with this id already exists",
+    Code.UNKNOWN_ORDER: "no order with this id",
+    Code.NOT_ORDER_PARTY: "the signer is not (or may not be) the party of the order who does this",
+    Code.WRONG_ORDER_STATUS: "the order's status does not allow this",
+    Code.ACCEPT_WINDOW_CLOSED: "the order was not accepted in time: it expires",
+    Code.DISPUTE_WINDOW_CLOSED: "the buyer's window to dispute the order has closed",
+    Code.DECISION_OVER_TOTAL: "the decision gives the provider more than the order's total",
+    Code.REVIEW_EXISTS: "the order already has a review",
+    Code.UNKNOWN_REVIEW: "the order has no review",
     Code.MALFORMED: "the transaction is malformed",
     Code.BAD_SIGNATURE: "the signature does not verify",
     Code.WRONG_CHAIN: "the transaction is for another chain",

@@ -1,7 +1,9 @@
 """A listing: what a provider offers, at what price in which credit classes (FORMAT.md §6.5).
 
 The record is shared by the marketplace's orders and by purchase groups,
-which both buy from a listing; its transactions are in market/listings.py.
+which both buy from a listing; its transactions are in market/listings.py,
+the other records of the marketplace and the reads of all of them in
+market/records.py.
 
     market/listing/ ‖ id(16) = [provider(32), title, description, content_hash(32) or nil, category,
                                 [[class_id, unit_price], …], quantity or nil, delivery, valid_from_ms,
@@ -52,9 +54,11 @@ def listing_key(listing_id: bytes) -> bytes:
     return PREFIX_LISTING + listing_id
 
 
-def get_listing(state: StateReader, listing_id: bytes) -> Listing | None:
-    raw = state.get(listing_key(listing_id))
-    if raw is None:
-        return None
+def decode_listing(raw: bytes) -> Listing:
     fields = decode(raw)
     return Listing(*fields[:5], tuple(tuple(p) for p in fields[5]), *fields[6:])
+
+
+def get_listing(state: StateReader, listing_id: bytes) -> Listing | None:
+    raw = state.get(listing_key(listing_id))
+    return None if raw is None else decode_listing(raw)

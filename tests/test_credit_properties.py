@@ -113,7 +113,7 @@ def to_tx(c: CreditChain, pending: dict, step: tuple):
         window = (T0 + window_s * 1000, T0 + (window_s + 60) * 1000) if window_s else (0, 0)
         signer = ISSUER
         body = ("fresh", "Fresh", 0, "purchase_group", ("resident:trento",) if capped else (), transferability,
-                ("groceries",), *window, 100 if capped else 0, 700 if capped else 0, None)
+                ("groceries",), *window, 100 if capped else 0, 700 if capped else 0, None, 0, 0)
     else:  # an identity suspended or reactivated by its registrar
         i, status = args
         signer, body = REGISTRAR, (IDS[i], status)
@@ -198,4 +198,4 @@ def test_the_property_sees_every_movement_succeed():
     c, applied, ok = run(plan, start=False)
     results = [r for b in applied for r in b.results]
     assert results == [Code.OK] * len(results)
-    assert c.cls("welfare")[12:] == (300, 60, 240, 0)  # A's 200 and the provider's unredeemed 40 reclaimed
+    assert c.cls("welfare")[14:] == (300, 60, 240, 0)  # A's 200 and the provider's unredeemed 40 reclaimed

@@ -70,18 +70,18 @@ def test_genesis_classes_default_to_an_open_community_credit_and_keep_their_rule
     welfare = c.cls("welfare")
     assert welfare == credits.CreditClass(
         ISSUER.pubkey, "Welfare plan", 2, "welfare", ("member:coop-a",), "spend_only", ("health", "sport"),
-        VALID_FROM, VALID_UNTIL, HOLDER_CAP, BUDGET, None, 0, 0, 0,
+        VALID_FROM, VALID_UNTIL, HOLDER_CAP, BUDGET, None, 0, 0, 0, 0, 0,
     )
     assert c.state.items[b"class/welfare"] == encode(tuple(welfare))
 
 
 def test_create_class_writes_every_rule_sorted_with_empty_books(c):
     body = ("plan-27", "Plan 2027", 2, "welfare", ("resident:trento", "member:coop-a"), "spend_only",
-            ("sport", "books"), VALID_FROM, VALID_UNTIL, 100, 1000, bytes(range(32)))
+            ("sport", "books"), VALID_FROM, VALID_UNTIL, 100, 1000, bytes(range(32)), 500, 2500)
     assert c.send(ISSUER, "credits.create_class", body) == Code.OK
     assert c.cls("plan-27") == credits.CreditClass(
         ISSUER.pubkey, "Plan 2027", 2, "welfare", ("member:coop-a", "resident:trento"), "spend_only",
-        ("books", "sport"), VALID_FROM, VALID_UNTIL, 100, 1000, bytes(range(32)), 0, 0, 0,
+        ("books", "sport"), VALID_FROM, VALID_UNTIL, 100, 1000, bytes(range(32)), 500, 2500, 0, 0, 0,
     )
     assert c.send(ISSUER, "credits.create_class", body) == Code.CLASS_EXISTS
     assert c.send(A, "credits.create_class", ("mine", *body[1:])) == Code.NOT_AUTHORISED_ISSUER
@@ -91,9 +91,10 @@ def test_create_class_writes_every_rule_sorted_with_empty_books(c):
     (3, "gift"), (4, ("member",)), (4, ("a:b", "a:b")), (4, ("a:b",) * 9), (5, "both"), (6, ("Sport",)),
     (6, ("x" * 33,)), (6, "sport"), (7, -1), (8, VALID_FROM - 1), (9, -1), (10, 2**63), (11, bytes(31)), (11, ""),
     (1, ""), (1, "é" * 32 + "x"), (8, VALID_FROM),  # a name is 1 to 64 bytes; the window must not be empty
+    (12, -1), (12, 2**63), (13, 499),  # a cap below one voucher allows no payment at all
 ])
 def test_create_class_bodies_that_break_a_field_rule_are_malformed(field, value):
-    body = ["k", "K", 2, "welfare", (), "p2p", (), VALID_FROM, VALID_UNTIL, 0, 0, None]
+    body = ["k", "K", 2, "welfare", (), "p2p", (), VALID_FROM, VALID_UNTIL, 0, 0, None, 500, 0]
     RULES.parse("credits.create_class", tuple(body))
     body[field] = value
     with pytest.raises(TxError) as err:
@@ -213,7 +214,7 @@ def test_after_expiry_nothing_is_paid_issued_or_transferred_but_providers_still_
     assert c.send_at(VALID_UNTIL, A, "credits.pay", ("welfare", PROVIDER.pubkey, 10, "health", "o-2")) == Code.CLASS_EXPIRED
     assert c.send(ISSUER, "credits.issue", ("welfare", A.pubkey, 10, "")) == Code.CLASS_EXPIRED
     assert c.send(PROVIDER, "credits.redeem", ("welfare", 40, "invoice 2026-12")) == Code.OK
-    assert c.cls("welfare")[12:] == (300, 40, 0, 0)
+    assert c.cls("welfare")[14:] == (300, 40, 0, 0)
     check_books(c)
 
 
@@ -315,7 +316,7 @@ def test_redeem_by_a_non_provider_is_not_provider_and_by_a_provider_burns_and_bo
     assert c.send(B, "credits.pay", ("welfare", PROVIDER.pubkey, 30, "health", "o-2")) == Code.OK
     assert c.send(PROVIDER, "credits.redeem", ("welfare", 151, "s")) == Code.INSUFFICIENT_BALANCE
     assert c.send(PROVIDER, "credits.redeem", ("welfare", 100, "SEPA 2026-03-01 #17")) == Code.OK
-    assert c.cls("welfare")[12:] == (600, 100, 0, 0)
+    assert c.cls("welfare")[14:] == (600, 100, 0, 0)
     assert decode(c.state.items[rules.redeemed_key("welfare", PROVIDER.pubkey)]) == 100
     assert c.balance(PROVIDER, "welfare") == 50
     check_books(c)
@@ -332,7 +333,7 @@ def test_reclaim_before_expiry_is_refused_after_it_burns_the_listed_balances(c):
     assert c.send(A, "credits.reclaim", ("welfare", holders)) == Code.NOT_ISSUER
     assert c.send(ISSUER, "credits.reclaim", ("welfare", holders)) == Code.OK
     assert c.balance(A, "welfare") == c.balance(B, "welfare") == 0
-    assert c.cls("welfare")[12:] == (500, 0, 500, 0) and c.cls("welfare").supply == 0
+    assert c.cls("welfare")[14:] == (500, 0, 500, 0) and c.cls("welfare").supply == 0
     check_books(c)
 
 

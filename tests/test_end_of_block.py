@@ -185,6 +185,11 @@ def test_a_step_that_fails_drops_its_writes_and_says_so_in_the_effect():
     assert b"ticker/ran/twice" not in outcome.state_changes
 
 
-def test_rules_without_an_end_of_block_step_leave_blocks_without_effects():
-    """Today's modules schedule nothing: their blocks carry no effects and read no due keys."""
-    assert all(m.end_block is None for m in MODULES)
+def test_only_the_marketplace_has_a_step_and_a_block_with_nothing_due_has_no_effects():
+    """The marketplace's step takes the orders nobody acted on in time (market/orders.py); the other
+    modules schedule nothing. A block with nothing due carries no effects."""
+    from tests.identity_chain import Chain
+
+    assert [m.name for m in MODULES if m.end_block is not None] == ["market"]
+    c = Chain()
+    assert c.block([]).effects == () and c.block([], c.head.time_ms + 10**9).effects == ()

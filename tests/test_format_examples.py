@@ -48,6 +48,7 @@ VALIDATORS = [SigningKey(bytes([seed]) * 32) for seed in (0x03, 0x04, 0x05, 0x06
 REGISTRAR = SigningKey(bytes([0x07]) * 32)
 OBSERVER = SigningKey(bytes([0x08]) * 32)
 ATTESTER = SigningKey(bytes([0x09]) * 32)
+ARBITER = SigningKey(bytes([0x0A]) * 32)
 
 ENCODED_VALUE = [1, -1, 300, 70000, "héllo", b"\x00\xff", True, None, [], 2**64 - 1, -(2**63)]
 
@@ -70,12 +71,14 @@ def genesis_document() -> dict:
                 {"id": CLASS_ID, "name": "Meal credits 2026", "issuer": to_address(ALICE.pubkey), "decimals": 2,
                  "kind": "community", "eligibility": [], "transferability": "p2p",
                  "categories": ["groceries", "meals"], "valid_from_ms": GENESIS_TIME_MS,
-                 "valid_until_ms": YEAR_END_MS, "holder_cap": 0, "budget": 1000000, "description_hash": None},
+                 "valid_until_ms": YEAR_END_MS, "holder_cap": 0, "budget": 1000000, "description_hash": None,
+                 "face_value": 0, "voucher_cap": 0},
                 {"id": "welfare-2026", "name": "Welfare plan 2026", "issuer": to_address(ALICE.pubkey), "decimals": 2,
                  "kind": "welfare", "eligibility": ["employee:coop-esempio"], "transferability": "spend_only",
                  "categories": ["education", "health", "sport"], "valid_from_ms": GENESIS_TIME_MS,
                  "valid_until_ms": YEAR_END_MS, "holder_cap": 100000, "budget": 5000000,
-                 "description_hash": sha256(b"Welfare plan 2026 regulations").hex()},
+                 "description_hash": sha256(b"Welfare plan 2026 regulations").hex(),
+                 "face_value": 0, "voucher_cap": 0},
             ],
             "balances": [{"account": to_address(ALICE.pubkey), "class": CLASS_ID, "amount": 5000}],
         },
@@ -86,6 +89,7 @@ def genesis_document() -> dict:
                  "attributes": ["member:coop-esempio", "employee:coop-esempio", "resident:*"]},
             ],
         },
+        "market": {"arbiters": [{"name": "Camera arbitrale", "account": to_address(ARBITER.pubkey)}]},
     }
 
 

@@ -27,6 +27,7 @@ from ledger.evidence import MODULE as EVIDENCE
 from ledger.merkle import full_root
 from ledger.rules import ChainRules, Module, RulesError
 from ledger.state import DictState
+from market.module import MODULE as MARKET
 from node.cli import main
 
 V = to_address(SigningKey(bytes([1]) * 32).pubkey)
@@ -39,7 +40,7 @@ def document(**changes) -> dict:
     doc = {
         "chain_id": "test-chain",
         "genesis_time_ms": 1_700_000_000_000,
-        "modules": [["credits", 1], ["identity", 1], ["evidence", 1]],
+        "modules": [["credits", 1], ["identity", 1], ["evidence", 1], ["market", 1]],
         "validators": [{"name": "v0", "pubkey": V}],
         "credits": {
             "issuers": [{"name": "fed", "account": ISSUER}],
@@ -159,7 +160,8 @@ def test_null_is_a_value_only_of_description_hash_and_means_no_hash():
     (at(document(), "credits.treasury", []), "credits.treasury"),
     (document(identity={"registrars": [], "notaries": []}), "identity.notaries"),
     (document(evidence={}), "evidence"),  # a listed module with no genesis section has no key
-    (document(market={}), "market"),  # a module this document does not list
+    (document(agora={}), "agora"),  # a module this document does not list
+    (document(market={"arbiters": [], "judges": []}), "market.judges"),
     (document(registrars=[{"name": "r", "account": REGISTRAR}]), "registrars"),  # the old flat form
 ])
 def test_an_unknown_key_at_any_level_is_refused_by_name(doc, where):
@@ -230,7 +232,8 @@ def test_a_required_key_left_out_is_named(missing):
 def test_a_document_without_a_module_list_is_refused_with_the_list_to_write():
     doc = {k: v for k, v in document().items() if k != "modules"}
     assert refused(json.dumps(doc)) == ('invalid genesis (modules): required: the chain\'s modules and versions, for '
-                                        'this program [["credits", 1], ["identity", 1], ["evidence", 1]]')
+                                        'this program [["credits", 1], ["identity", 1], ["evidence", 1], '
+                                        '["market", 1]]')
 
 
 # --- addresses follow §5; names count bytes ---------------------------------------------------------
@@ -276,10 +279,12 @@ def test_every_name_is_1_to_64_bytes_of_utf8_not_characters(path):
 
 
 def test_a_genesis_class_and_a_create_class_body_obey_the_one_rule():
-    """Name and window: the genesis document and the transaction agree (one function checks both)."""
-    body = ["eur", "Euro credits", 2, "community", (), "p2p", (), 0, 0, 0, 0, None]
+    """Name, window and vouchers: the genesis document and the transaction agree (one function checks both)."""
+    body = ["eur", "Euro credits", 2, "community", (), "p2p", (), 0, 0, 0, 0, None, 0, 0]
     for field, index, value, words in (("name", 1, "", "name must be a string of 1 to 64 bytes"),
-                                       ("valid_until_ms", 8, 5, "valid_until_ms must be after valid_from_ms")):
+                                       ("valid_until_ms", 8, 5, "valid_until_ms must be after valid_from_ms"),
+                                       ("voucher_cap", 13, 100, "voucher_cap needs a face_value (it caps a payment "
+                                                                "of several vouchers)")):
         doc = at(at(document(), "credits.classes.0.valid_from_ms", 5), f"credits.classes.0.{field}", value)
         assert refused(json.dumps(doc)) == f"invalid genesis (credits.classes.0): class 'eur': {words}"
         tx_body = list(body)
@@ -299,24 +304,27 @@ def test_the_canonical_form_names_each_module_with_its_section_in_module_order()
     assert listed[0][2] == genesis.section("credits").canonical()
     assert listed[1][2] == ((("r", SigningKey(bytes([4]) * 32).pubkey),), ())
     assert listed[2][2] is None, "evidence has no genesis section"
+    assert listed[3][2] == ((),), "market: no arbiters"
     assert list(json.loads(genesis.to_json())) == ["chain_id", "genesis_time_ms", "modules", "params", "validators",
-                                                   "observers", "credits", "identity"]
+                                                   "observers", "credits", "identity", "market"]
 
 
 def test_a_document_for_other_rules_is_refused_naming_both_lists():
-    doc = document(modules=[["credits", 1], ["identity", 2], ["evidence", 1]])
+    doc = document(modules=[["credits", 1], ["identity", 2], ["evidence", 1], ["market", 1]])
     with pytest.raises(RulesMismatch) as caught:
         parse_genesis(json.dumps(doc))
-    assert str(caught.value) == ("the genesis names the modules [credits 1, identity 2, evidence 1], this program's "
-                                 "rules are [credits 1, identity 1, evidence 1]: it cannot follow this chain")
+    assert str(caught.value) == ("the genesis names the modules [credits 1, identity 2, evidence 1, market 1], this "
+                                 "program's rules are [credits 1, identity 1, evidence 1, market 1]: it cannot follow "
+                                 "this chain")
 
 
 def test_the_module_list_is_in_the_hash():
     """Another program (evidence version 2) reads the same sections yet follows another chain."""
     bumped = ChainRules((CREDITS, IDENTITY, Module("evidence", 2, tx_types=EVIDENCE.tx_types,
-                                                   prefixes=EVIDENCE.prefixes)))
+                                                   prefixes=EVIDENCE.prefixes), MARKET))
     ours = parse_genesis(json.dumps(document()))
-    theirs = parse_genesis(json.dumps(document(modules=[["credits", 1], ["identity", 1], ["evidence", 2]])), bumped)
+    theirs = parse_genesis(json.dumps(document(modules=[["credits", 1], ["identity", 1], ["evidence", 2],
+                                                        ["market", 1]])), bumped)
     assert theirs.initial_state() == ours.initial_state()
     assert theirs.hash() != ours.hash()
     with pytest.raises(RulesMismatch):
@@ -347,16 +355,18 @@ def test_genesis_new_and_validate_commands(tmp_path, capsys):
         "genesis", "new", "--chain-id", "coop-fed", "--time-ms", "1",
         "--validator", f"coop1={V},http://127.0.0.1:8700", "--issuer", f"fed={ISSUER}",
         "--class", f"eur:Euro:{ISSUER}:2", "--balance", f"{ANNA}:eur:1000", "--registrar", f"reg={REGISTRAR}",
-        "--out", str(out), "--json",
+        "--arbiter", f"Camera arbitrale={REGISTRAR}", "--out", str(out), "--json",
     ])
     assert status == 0
     written = json.loads(capsys.readouterr().out)
     assert json.loads(out.read_text())["modules"] == modules_json(RULES), "the program's own list"
     assert main(["genesis", "validate", str(out), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
-    assert shown["hash"] == written["hash"] and shown["modules"] == [["credits", 1], ["identity", 1], ["evidence", 1]]
+    assert shown["hash"] == written["hash"] and shown["modules"] == [["credits", 1], ["identity", 1], ["evidence", 1],
+                                                                              ["market", 1]]
     assert shown["credits"] == {"issuers": 1, "classes": 1, "balances": 1}
     assert shown["identity"] == {"registrars": 1, "attesters": 0}
+    assert shown["market"] == {"arbiters": 1}
     # refusing to overwrite, and a bad address, are one-line errors
     assert main(["genesis", "new", "--chain-id", "x", "--validator", f"a={V}", "--out", str(out)]) == 1
     assert "exists" in capsys.readouterr().err

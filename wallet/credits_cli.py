@@ -135,9 +135,15 @@ def cmd_create_class(args: argparse.Namespace) -> int:
             description_hash = b""
         if len(description_hash) != 32:
             raise CliError("--description-hash must be 64 hex characters (a SHA-256)")
+    face_value = parse_amount(args.face_value, args.decimals) if args.face_value else 0
+    voucher_cap = parse_amount(args.voucher_cap, args.decimals) if args.voucher_cap else 0
+    if voucher_cap and not face_value:
+        raise CliError("--voucher-cap needs --face-value (it caps a payment of several vouchers)")
+    if voucher_cap and voucher_cap < face_value:
+        raise CliError("--voucher-cap must be at least --face-value")
     transferability = credit_rules.SPEND_ONLY if args.spend_only else credit_rules.P2P
     body = (class_id, name, args.decimals, args.kind, eligibility, transferability, categories,
-            valid_from, valid_until, holder_cap, budget, description_hash)
+            valid_from, valid_until, holder_cap, budget, description_hash, face_value, voucher_cap)
     return _tx(args, "credits.create_class", body, f"class {class_id} created")
 
 
@@ -498,6 +504,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--budget", metavar="AMOUNT", help="most ever issued in the class, in units")
     p.add_argument("--decimals", type=int, default=2)
     p.add_argument("--description-hash", metavar="HEX", help="SHA-256 of a description document")
+    p.add_argument("--face-value", metavar="AMOUNT",
+                   help="a voucher class: each payment is one voucher of this value, in units (FORMAT.md §6.3)")
+    p.add_argument("--voucher-cap", metavar="AMOUNT",
+                   help="with --face-value: a payment may use several vouchers up to this total, e.g. 258.23")
 
     p = command("issue", "issue credits to an eligible holder (the issuer or an operator)", cmd_issue)
     p.add_argument("--class", dest="class_id", required=True, metavar="ID")

@@ -76,7 +76,9 @@ def _summary(report: AuditReport) -> str:
         f"  head:        height {report.height}, block {report.head_hash}",
         f"  state root:  {report.state_root}",
         f"  invariants:  {report.classes} credit classes balance, {report.identities} identities with unique tags "
-        f"and keys, {report.evidence} evidence records",
+        f"and keys, {report.evidence} evidence records"
+        + ("" if "market" not in report.invariants else
+           f", {report.invariants['market']:,} listings, orders and reviews agree with their escrow and ratings"),
         f"  stored state {'equals the replay' if report.stored_state_compared else 'not compared (API source)'}",
         f"  speed:       {report.seconds:,.1f} s, {report.tx_per_s:,.0f} tx/s with {report.threads} signature threads",
     ]

@@ -34,7 +34,7 @@ def meal_class(devnet: Devnet) -> str:
     nonce = devnet.next_nonce("federation")
     txs = [
         sign_tx(federation, devnet.chain_id, "credits.create_class", nonce, FAR_EXPIRY,
-                (CLASS, "Meal vouchers 2026", 2, "welfare", (), "spend_only", ("food",), 0, 0, 0, 0, None)),
+                (CLASS, "Meal vouchers 2026", 2, "welfare", (), "spend_only", ("food",), 0, 0, 0, 0, None, 0, 0)),
         sign_tx(federation, devnet.chain_id, "credits.accredit", nonce + 1, FAR_EXPIRY,
                 (devnet.pubkey("marco"), ("food",))),
         sign_tx(federation, devnet.chain_id, "credits.issue", nonce + 2, FAR_EXPIRY,
