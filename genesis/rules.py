@@ -12,6 +12,12 @@ from identity.module import MODULE as IDENTITY
 from ledger.credit_txs import MODULE as CREDITS
 from ledger.evidence import MODULE as EVIDENCE
 from ledger.rules import ChainRules
+from market.groups_module import GROUPS  # purchase groups; the marketplace module goes before it
 
-MODULES = (CREDITS, IDENTITY, EVIDENCE)
+MODULES = (
+    CREDITS,
+    IDENTITY,
+    EVIDENCE,
+    GROUPS,
+)
 RULES = ChainRules(MODULES)

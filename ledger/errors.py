@@ -64,6 +64,17 @@ class Code(IntEnum):
     NOT_DELEGATED = 46
     ESCROW_EXISTS = 47
     UNKNOWN_ESCROW = 48
+    # purchase groups (market/groups.py, FORMAT.md §6.6)
+    GROUP_EXISTS = 70
+    UNKNOWN_GROUP = 71
+    NOT_ORGANISATION = 72
+    LISTING_UNAVAILABLE = 73
+    CLASS_NOT_ACCEPTED = 74
+    TIER_ABOVE_PRICE = 75
+    DEADLINE_PASSED = 76
+    GROUP_FULL = 77
+    NOT_COMMITTED = 78
+    BAD_TERMS_SIGNATURE = 79
     # admission rejections (never in a block)
     MALFORMED = 100
     BAD_SIGNATURE = 101
@@ -131,6 +142,16 @@ MESSAGES = {
     Code.NOT_DELEGATED: "the operator holds no such delegation",
     Code.ESCROW_EXISTS: "an escrow lot with this id already exists",
     Code.UNKNOWN_ESCROW: "no escrow lot with this id",
+    Code.GROUP_EXISTS: "a purchase group with this id already exists",
+    Code.UNKNOWN_GROUP: "no purchase group with this id",
+    Code.NOT_ORGANISATION: "the signer is not the account of an organisation's identity",
+    Code.LISTING_UNAVAILABLE: "the listing does not exist, is not active or is outside its validity window",
+    Code.CLASS_NOT_ACCEPTED: "the listing has no price in this credit class",
+    Code.TIER_ABOVE_PRICE: "a price tier is above the listing's unit price",
+    Code.DEADLINE_PASSED: "the purchase group's deadline has passed",
+    Code.GROUP_FULL: "the quantity would pass the group's maximum (at opening: the listing's stock)",
+    Code.NOT_COMMITTED: "the signer has no commitment in this purchase group",
+    Code.BAD_TERMS_SIGNATURE: "the supplier's signature of the group's terms does not verify",
     Code.MALFORMED: "the transaction is malformed",
     Code.BAD_SIGNATURE: "the signature does not verify",
     Code.WRONG_CHAIN: "the transaction is for another chain",

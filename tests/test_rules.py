@@ -27,9 +27,9 @@ from ledger.handlers import TxType
 from ledger.rules import ChainRules, Module, RulesError
 
 
-def test_the_list_is_credits_identity_evidence_and_names_every_type_once():
-    assert [m.name for m in MODULES] == ["credits", "identity", "evidence"]
-    assert RULES.identity == (("credits", 1), ("identity", 1), ("evidence", 1))
+def test_the_list_is_credits_identity_evidence_gas_and_names_every_type_once():
+    assert [m.name for m in MODULES] == ["credits", "identity", "evidence", "gas"]
+    assert RULES.identity == (("credits", 1), ("identity", 1), ("evidence", 1), ("gas", 1))
     names = [t.name for m in MODULES for t in m.tx_types]
     assert sorted(names) == list(RULES.type_names) and len(set(names)) == len(names)
     assert all(RULES.module_of(t.name) == m.name for m in MODULES for t in m.tx_types)
