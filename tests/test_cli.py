@@ -124,12 +124,14 @@ def test_every_program_refuses_a_genesis_that_names_other_modules(tmp_path):
     assert run("genesis", "new", "--chain-id", "coop-test", "--out", str(genesis_file), "--validator",
                f"coop1={address}", "--issuer", f"fed={to_address(SigningKey.generate().pubkey)}").returncode == 0
     document = json.loads(genesis_file.read_text())
-    assert document["modules"] == [["credits", 1], ["identity", 1], ["evidence", 1]]
-    ours = "[credits 1, identity 1, evidence 1]"
-    for listed, shown in (([["credits", 1], ["identity", 1], ["evidence", 2]], "[credits 1, identity 1, evidence 2]"),
-                          ([["credits", 1], ["identity", 1], ["evidence", 1], ["market", 1]],
-                           "[credits 1, identity 1, evidence 1, market 1]"),
-                          ([["identity", 1], ["credits", 1], ["evidence", 1]], "[identity 1, credits 1, evidence 1]")):
+    assert document["modules"] == [["credits", 1], ["identity", 1], ["evidence", 1], ["gas", 1]]
+    ours = "[credits 1, identity 1, evidence 1, gas 1]"
+    for listed, shown in (([["credits", 1], ["identity", 1], ["evidence", 2], ["gas", 1]],
+                           "[credits 1, identity 1, evidence 2, gas 1]"),
+                          ([["credits", 1], ["identity", 1], ["evidence", 1], ["gas", 1], ["market", 1]],
+                           "[credits 1, identity 1, evidence 1, gas 1, market 1]"),
+                          ([["identity", 1], ["credits", 1], ["evidence", 1], ["gas", 1]],
+                           "[identity 1, credits 1, evidence 1, gas 1]")):
         genesis_file.write_text(json.dumps({**document, "modules": listed}))
         line = f"the genesis names the modules {shown}, this program's rules are {ours}"
         for argv, status in ((("node", "start", "--home", str(home)), 1),
