@@ -94,7 +94,8 @@ def test_node_init_then_genesis_then_start_is_how_a_member_joins(tmp_path):
         assert status["chain_id"] == "coop-test" and status["node_address"] == address
         assert status["role"] == "validator"
         assert [[m["name"], m["version"]] for m in status["rules"]["modules"]] == json.loads(
-            (home / "genesis.json").read_text())["modules"] == [["credits", 1], ["identity", 1], ["evidence", 1]]
+            (home / "genesis.json").read_text())["modules"] == [["credits", 1], ["identity", 1], ["evidence", 1],
+                                                                ["gas", 1]]
     finally:
         node.send_signal(signal.SIGTERM)
         assert node.wait(20) == 0
