@@ -12,7 +12,14 @@ from identity.module import MODULE as IDENTITY
 from ledger.credit_txs import MODULE as CREDITS
 from ledger.evidence import MODULE as EVIDENCE
 from ledger.rules import ChainRules
+from market.groups_module import GROUPS
 from market.module import MODULE as MARKET
 
-MODULES = (CREDITS, IDENTITY, EVIDENCE, MARKET)
+MODULES = (
+    CREDITS,
+    IDENTITY,
+    EVIDENCE,
+    MARKET,
+    GROUPS,
+)
 RULES = ChainRules(MODULES)

@@ -87,6 +87,16 @@ class Code(IntEnum):
     DECISION_OVER_TOTAL = 67
     REVIEW_EXISTS = 68
     UNKNOWN_REVIEW = 69
+    # purchase groups (market/groups.py, FORMAT.md §6.6)
+    GROUP_EXISTS = 70
+    UNKNOWN_GROUP = 71
+    NOT_ORGANISATION = 72
+    LISTING_UNAVAILABLE = 73
+    TIER_ABOVE_PRICE = 75
+    DEADLINE_PASSED = 76
+    GROUP_FULL = 77
+    NOT_COMMITTED = 78
+    BAD_TERMS_SIGNATURE = 79
     # admission rejections (never in a block)
     MALFORMED = 100
     BAD_SIGNATURE = 101
@@ -176,6 +186,15 @@ MESSAGES = {
     Code.DECISION_OVER_TOTAL: "the decision gives the provider more than the order's total",
     Code.REVIEW_EXISTS: "the order already has a review",
     Code.UNKNOWN_REVIEW: "the order has no review",
+    Code.GROUP_EXISTS: "a purchase group with this id already exists",
+    Code.UNKNOWN_GROUP: "no purchase group with this id",
+    Code.NOT_ORGANISATION: "the signer is not the account of an organisation's identity",
+    Code.LISTING_UNAVAILABLE: "the listing does not exist, is not active or is outside its validity window",
+    Code.TIER_ABOVE_PRICE: "a price tier is above the listing's unit price",
+    Code.DEADLINE_PASSED: "the purchase group's deadline has passed",
+    Code.GROUP_FULL: "the quantity would pass the group's maximum (at opening: the listing's stock)",
+    Code.NOT_COMMITTED: "the signer has no commitment in this purchase group",
+    Code.BAD_TERMS_SIGNATURE: "the supplier's signature of the group's terms does not verify",
     Code.MALFORMED: "the transaction is malformed",
     Code.BAD_SIGNATURE: "the signature does not verify",
     Code.WRONG_CHAIN: "the transaction is for another chain",

@@ -16,12 +16,14 @@ OTHER_ISSUER's `other`: open, no rules.
 
 from __future__ import annotations
 
+from genesis.rules import RULES
 from ledger import credit_rules as rules
 from ledger import credits
 from ledger.address import to_address
 from ledger.block import Block
 from ledger.crypto import SigningKey
 from ledger.encoding import decode
+from ledger.rules import ChainRules
 from tests.identity_chain import (
     ATTESTER,
     ISSUER,
@@ -66,8 +68,8 @@ def credit_genesis_document() -> dict:
 
 
 class CreditChain(Chain):
-    def __init__(self, doc: dict | None = None, identities: bool = True):
-        super().__init__(doc or credit_genesis_document())
+    def __init__(self, doc: dict | None = None, identities: bool = True, rules: ChainRules = RULES):
+        super().__init__(doc or credit_genesis_document(), rules)
         self.setup_blocks: list[Block] = []
         if identities:
             self.setup_blocks.append(self.block([

@@ -17,6 +17,7 @@ from ledger.block import Block
 from ledger.crypto import SigningKey
 from ledger.errors import Code
 from ledger.merkle import StateTree, full_root
+from ledger.rules import ChainRules
 from ledger.state import DictState
 from ledger.transition import ChainHead, apply_block, build_block
 from ledger.tx import sign_tx
@@ -64,8 +65,9 @@ def genesis_document() -> dict:
 class Chain:
     """A proposer's state and a follower's, kept in step: every block is built once and applied by both."""
 
-    def __init__(self, doc: dict | None = None):
-        g = parse_genesis(json.dumps(doc or genesis_document()))
+    def __init__(self, doc: dict | None = None, rules: ChainRules = RULES):
+        self.rules = rules  # a test may add a module of its own (its document then names that list)
+        g = parse_genesis(json.dumps(doc or genesis_document()), rules)
         self.state = DictState(g.initial_state())
         self.nodes: dict[bytes, bytes] = {}
         self.tree = StateTree(self.nodes.get)
@@ -98,13 +100,14 @@ class Chain:
         does not know (FORMAT.md §8.1) is left out instead, and so are the later ones of that
         signer in the batch (their nonces counted on it)."""
         block, outcome, rejected = build_block(
-            RULES, self.state, self.tree, self.head, CHAIN_ID, VALIDATOR.pubkey, time_ms or self.head.time_ms + 1000, txs
+            self.rules, self.state, self.tree, self.head, CHAIN_ID, VALIDATOR.pubkey, time_ms or self.head.time_ms + 1000,
+            txs
         )
         if strangers:
             check_only_strangers_left_out(self.state, rejected)
         else:
             assert rejected == [], rejected
-        follower = apply_block(RULES, self.follower_state, self.tree, self.head, block, CHAIN_ID)
+        follower = apply_block(self.rules, self.follower_state, self.tree, self.head, block, CHAIN_ID)
         assert follower.state_root == outcome.state_root
         self.state.apply(outcome.state_changes)
         self.follower_state.apply(follower.state_changes)
@@ -122,7 +125,7 @@ class Chain:
         """The admission code of a transaction no block may hold (build_block leaves it out)."""
         tx = self.tx(key, type_, body)
         block, _, rejected = build_block(
-            RULES, self.state, self.tree, self.head, CHAIN_ID, VALIDATOR.pubkey, self.head.time_ms + 1000, [tx]
+            self.rules, self.state, self.tree, self.head, CHAIN_ID, VALIDATOR.pubkey, self.head.time_ms + 1000, [tx]
         )
         assert block.txs == () and [t.hash for t, _ in rejected] == [tx.hash], rejected
         return rejected[0][1].code

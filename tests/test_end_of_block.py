@@ -185,11 +185,13 @@ def test_a_step_that_fails_drops_its_writes_and_says_so_in_the_effect():
     assert b"ticker/ran/twice" not in outcome.state_changes
 
 
-def test_only_the_marketplace_has_a_step_and_a_block_with_nothing_due_has_no_effects():
-    """The marketplace's step takes the orders nobody acted on in time (market/orders.py); the other
-    modules schedule nothing. A block with nothing due carries no effects."""
-    from tests.identity_chain import Chain
-
-    assert [m.name for m in MODULES if m.end_block is not None] == ["market"]
-    c = Chain()
-    assert c.block([]).effects == () and c.block([], c.head.time_ms + 10**9).effects == ()
+def test_a_block_in_which_nothing_fell_due_carries_no_effects():
+    """The marketplace's step takes the orders nobody acted on in time (market/orders.py), the purchase
+    groups' settles them at their deadline (market/groups_settle.py); the other modules schedule nothing.
+    A block with nothing due carries no effects."""
+    assert [m.name for m in MODULES if m.end_block is not None] == ["market", "gas"]
+    g = genesis()
+    state = DictState(g.initial_state())
+    head = ChainHead(0, g.hash(), full_root(sorted(state.items.items())), T0)
+    block, outcome, _ = build_block(RULES, state, StateTree({}.get), head, CHAIN_ID, SENDER.pubkey, T0 + 1000, [])
+    assert block.effects == () and outcome.effects == ()

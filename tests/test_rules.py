@@ -27,9 +27,9 @@ from ledger.handlers import TxType
 from ledger.rules import ChainRules, Module, RulesError
 
 
-def test_the_list_is_credits_identity_evidence_market_and_names_every_type_once():
-    assert [m.name for m in MODULES] == ["credits", "identity", "evidence", "market"]
-    assert RULES.identity == (("credits", 1), ("identity", 1), ("evidence", 1), ("market", 1))
+def test_the_list_is_credits_identity_evidence_market_gas_and_names_every_type_once():
+    assert [m.name for m in MODULES] == ["credits", "identity", "evidence", "market", "gas"]
+    assert RULES.identity == (("credits", 1), ("identity", 1), ("evidence", 1), ("market", 1), ("gas", 1))
     names = [t.name for m in MODULES for t in m.tx_types]
     assert sorted(names) == list(RULES.type_names) and len(set(names)) == len(names)
     assert all(RULES.module_of(t.name) == m.name for m in MODULES for t in m.tx_types)
