@@ -59,7 +59,9 @@ from wallet.txbuild import check_body, parse_address
 
 MAX_QTY = 2**63 - 1
 GROUP_STATUSES = ("open", "closing", "settled", "failed")
-PAGE = 50
+PAGE = 200
+"""Rows asked of the node per request (the API's most)."""
+MAX_SHOWN = 10_000
 
 
 # --- the terms file -----------------------------------------------------------------------------------------
@@ -240,10 +242,6 @@ def cmd_open(args: argparse.Namespace) -> int:
 # --- join, leave (the members) ---------------------------------------------------------------------------------
 
 
-def _top_price(group: dict) -> int:
-    return int(group["tiers"][0]["unit_price"])
-
-
 @_guard
 def cmd_join(args: argparse.Namespace) -> int:
     group_id = parse_id(args.group, "purchase group")
@@ -253,8 +251,8 @@ def cmd_join(args: argparse.Namespace) -> int:
     key = signer(args)
     cls = group["class"]
     submit(args, client, key, "gas.join", (group_id, quantity), {"group": group_id.hex(), "quantity": quantity},
-           f"{args.signer} committed {quantity} more units to purchase group {group_id.hex()}: "
-           f"{show_amount(classes, cls, quantity * _top_price(group))} more held in escrow at the top price; at the "
+           f"{args.signer} committed {quantity} units to purchase group {group_id.hex()}: "
+           f"{show_amount(classes, cls, quantity * int(group['top_price']))} held in escrow at the top price; at the "
            f"deadline ({show_time(group['deadline_ms'])}) the price the group reached is charged and the rest refunded")
     return 0
 
@@ -278,7 +276,7 @@ def price_reached(group: dict, quantity: int) -> int:
     return [int(t["unit_price"]) for t in group["tiers"] if int(t["min_total"]) <= quantity][-1]
 
 
-def _group_text(group: dict, classes, names: dict[str, str]) -> list[str]:
+def _group_text(group: dict, commitments: list[dict], classes, names: dict[str, str]) -> list[str]:
     cls = group["class"]
     committed = int(group["committed_qty"])
     lines = [
@@ -302,8 +300,9 @@ def _group_text(group: dict, classes, names: dict[str, str]) -> list[str]:
             lines.append(f"  so far     {following - committed} more units to reach the next tier")
     elif int(group.get("unit_price") or 0):
         lines.append(f"  settled at {show_amount(classes, cls, int(group['unit_price']))} a unit")
-    for commitment in group.get("commitments") or []:
-        lines.append(f"  member     {who(commitment['member'], names)}: {commitment['quantity']} units")
+    for commitment in commitments:
+        lines.append(f"  member     {who(commitment['member'], names)}: {commitment['quantity']} units, "
+                     f"{show_amount(classes, cls, int(commitment['escrowed']))} in escrow")
     return lines
 
 
@@ -311,25 +310,31 @@ def _group_text(group: dict, classes, names: dict[str, str]) -> list[str]:
 def cmd_status(args: argparse.Namespace) -> int:
     client, classes = client_and_classes(args)
     names = wallet_names(args)
+    if not 1 <= args.limit <= MAX_SHOWN:
+        raise CliError(f"--limit must be from 1 to {MAX_SHOWN}")
     if args.group:
-        group = reads.gas_group(client, parse_id(args.group, "purchase group").hex())
+        group_id = parse_id(args.group, "purchase group").hex()
+        group = reads.gas_group(client, group_id)
+        commitments, _ = reads.pages(lambda after: reads.gas_commitments(client, group_id, limit=PAGE, after=after),
+                                     "commitments", cursor_of="member")
         if args.json:
-            emit(True, group)
+            emit(True, {**group, "commitments": commitments})
         else:
-            print("\n".join(_group_text(group, classes, names)))
+            print("\n".join(_group_text(group, commitments, classes, names)))
         return 0
-    query = {"organiser": _account_of(args, args.organiser) if args.organiser else None,
-             "listing": parse_id(args.listing, "listing").hex() if args.listing else None,
-             "status": args.status, "limit": args.limit, "after": args.after}
-    page = reads.gas_groups(client, **query)
+    organiser = _account_of(args, args.organiser) if args.organiser else None
+    listing = parse_id(args.listing, "listing").hex() if args.listing else None
+    groups, following = reads.pages(lambda after: reads.gas_groups(
+        client, status=args.status, listing=listing, organiser=organiser, limit=min(args.limit, PAGE), after=after),
+        "groups", args.limit, args.after)
     if args.json:
-        emit(True, page)
+        emit(True, {"groups": groups, "next": following})
         return 0
-    lines = [f"{g['id']}  {g['status']:<7}  {g['committed_qty']}/{g['min_qty']}-{g['max_qty']} units, "
+    lines = [f"{g['id']}  {g['status']:<7}  {g['committed_qty']} units committed of {g['min_qty']} to {g['max_qty']}, "
              f"{g['members']} members, in {g['class']}, until {show_time(g['deadline_ms'])}  "
-             f"by {names.get(g['organiser'], g['organiser'])}" for g in page["groups"]]
-    if page.get("next"):
-        lines.append(f"more: --after {page['next']}")
+             f"by {names.get(g['organiser'], g['organiser'])}" for g in groups]
+    if following:
+        lines.append(f"more: --after {following}")
     print("\n".join(lines) or "no purchase groups")
     return 0
 
@@ -383,5 +388,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--organiser", metavar="KEY|ADDRESS")
     p.add_argument("--listing", metavar="LISTING")
     p.add_argument("--status", choices=GROUP_STATUSES)
-    p.add_argument("--limit", type=int, default=PAGE)
-    p.add_argument("--after", metavar="CURSOR")
+    p.add_argument("--limit", type=int, default=50, help="how many groups (default 50)")
+    p.add_argument("--after", metavar="CURSOR", help="the next page: the 'more' a previous page printed")

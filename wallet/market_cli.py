@@ -53,7 +53,9 @@ LISTING_STATUSES = ("active", "paused", "withdrawn")
 ORDER_STATUSES = ("placed", "accepted", "disputed", "confirmed", "released", "decided", "declined", "cancelled",
                   "expired")
 COMPLETED = ("confirmed", "released", "decided")
-PAGE = 50
+PAGE = 200
+"""Rows asked of the node per request (the API's most)."""
+MAX_SHOWN = 10_000
 
 
 def _checked(call, *args):  # a ledger field rule as the CLI's one-line error (its message names the option)
@@ -103,6 +105,16 @@ def _quantity(text: str) -> int:
 # --- listings: publish, update, pause, resume, withdraw ---------------------------------------------
 
 
+def _only_arbiter(client) -> str:
+    """Without --arbiter: the chain's arbiter, if it has exactly one."""
+    arbiters, _ = reads.pages(lambda after: reads.market_arbiters(client, after=after), "arbiters", 9,
+                              cursor_of="address")
+    if len(arbiters) != 1:
+        named = ", ".join(f"{a['name']} ({a['address']})" for a in arbiters) or "none"
+        raise CliError(f"give --arbiter: the chain's arbiters are {named}")
+    return arbiters[0]["address"]
+
+
 @_guard
 def cmd_publish(args: argparse.Namespace) -> int:
     title = _checked(fields.text, args.title, "--title", listing_rules.MAX_TITLE, 1)
@@ -114,8 +126,9 @@ def cmd_publish(args: argparse.Namespace) -> int:
     quantity = None if args.service else _quantity(args.quantity)
     window = _return_window(args.return_window)
     valid_from, valid_until = _window(args, 0, 0)
-    arbiter = parse_address(_account_of(args, args.arbiter), "arbiter address")
     client, classes = client_and_classes(args)
+    arbiter = parse_address(_account_of(args, args.arbiter) if args.arbiter else _only_arbiter(client),
+                            "arbiter address")
     prices = parse_prices(args.price, classes)
     listing_id = new_id(args.id, "listing")
     key = signer(args)
@@ -145,7 +158,7 @@ def cmd_update(args: argparse.Namespace) -> int:
     content = current.get("content_hash")
     content_hash = (bytes.fromhex(content) if content else None) if args.content_hash is None \
         else _content_hash(args.content_hash)
-    valid_from, valid_until = _window(args, int(current["valid_from_ms"]), int(current["valid_until_ms"]))
+    valid_from, valid_until = _window(args, int(current["valid_from_ms"]), int(current["valid_until_ms"] or 0))
     key = signer(args)
     body = (listing_id, prices, quantity, description, content_hash, valid_from, valid_until)
     shown = ", ".join(show_amount(classes, cls, price) for cls, price in prices)
@@ -267,37 +280,47 @@ def _stock(listing: dict) -> str:
     return "a service" if listing["quantity"] is None else f"{listing['quantity']} left"
 
 
+def _limit(args: argparse.Namespace) -> int:
+    if not 1 <= args.limit <= MAX_SHOWN:
+        raise CliError(f"--limit must be from 1 to {MAX_SHOWN}")
+    return args.limit
+
+
 @_guard
 def cmd_list(args: argparse.Namespace) -> int:
+    want = _limit(args)
     client, classes = client_and_classes(args)
-    query = {"category": args.category, "class": args.class_id, "words": args.words,
-             "status": None if args.status == "all" else args.status, "limit": args.limit, "after": args.after,
-             "provider": _account_of(args, args.provider) if args.provider else None}
-    page = reads.market_listings(client, **query)
+    provider = _account_of(args, args.provider) if args.provider else None
+    status = None if args.status == "all" else args.status
+    listings, following = reads.pages(lambda after: reads.market_listings(
+        client, category=args.category, provider=provider, class_id=args.class_id, words=args.words, status=status,
+        limit=min(want, PAGE), after=after), "listings", want, args.after)
     if args.json:
-        emit(True, page)
+        emit(True, {"listings": listings, "next": following})
         return 0
     names = wallet_names(args)
     lines = []
-    for listing in page["listings"]:
+    for listing in listings:
         lines.append(f"{listing['id']}  {listing['title']}")
         state = "" if listing["status"] == "active" else f" · {listing['status']}"
         lines.append(f"    {listing['category']} · {listing['delivery']} · {_stock(listing)} · {_prices_text(listing, classes)}"
                      f" · by {names.get(listing['provider'], listing['provider'])}{state}")
-    if page.get("next"):
-        lines.append(f"more: --after {page['next']}")
+    if following:
+        lines.append(f"more: --after {following}")
     print("\n".join(lines) or "no listings")
     return 0
 
 
 def _listing_text(listing: dict, reviews: dict | None, classes, names: dict[str, str]) -> list[str]:
-    rating = (reviews or {}).get("rating") or {"count": 0, "sum": 0}
-    stars = f"rated {rating['sum'] / rating['count']:.1f} of 5 by {rating['count']} buyers" if rating["count"] \
+    rating = (reviews or {}).get("rating") or {"count": 0}
+    tenths = rating.get("mean_tenths")
+    stars = f"rated {tenths // 10}.{tenths % 10} of 5 by {rating['count']} buyers" if rating["count"] and tenths \
         else "no reviews yet"
     valid = ", ".join(part for part in (
         f"from {show_time(listing['valid_from_ms'])}" if listing["valid_from_ms"] else "",
         f"until {show_time(listing['valid_until_ms'])}" if listing["valid_until_ms"] else "") if part) or "always"
-    lines = [f"listing {listing['id']} ({listing['status']})", f"  {listing['title']}"]
+    orderable = "" if listing.get("orderable", True) or listing["status"] != "active" else ", outside its window"
+    lines = [f"listing {listing['id']} ({listing['status']}{orderable})", f"  {listing['title']}"]
     if listing["description"]:
         lines.append(f"  {listing['description']}")
     lines += [
@@ -329,11 +352,13 @@ def _order_text(order: dict, classes, names: dict[str, str]) -> list[str]:
         f"  amount     {order['quantity']} × {unit} = {show_amount(classes, cls, int(order['total']))}",
         f"  placed     {show_time(order['placed_ms'])}",
     ]
-    deadline = show_time(order["deadline_ms"])
+    deadline = show_time(order.get("deadline_ms"))
     if order["status"] == "placed":
         lines.append(f"  deadline   {deadline}: the provider accepts by then, else the buyer is refunded")
     elif order["status"] == "accepted":
         lines.append(f"  deadline   {deadline}: the buyer confirms or disputes by then, else the provider is paid")
+    if order.get("escrow"):
+        lines.append(f"  escrow     {show_amount(classes, cls, int(order['escrow']['amount']))} held")
     lines.append(f"  arbiter    {who(order['arbiter'], names)}")
     if order.get("dispute"):
         lines.append(f"  dispute    \"{order['dispute']}\"")
@@ -342,6 +367,10 @@ def _order_text(order: dict, classes, names: dict[str, str]) -> list[str]:
         to_provider = int(decision["to_provider"])
         lines.append(f"  decision   {show_amount(classes, cls, to_provider)} to the provider, "
                      f"{show_amount(classes, cls, int(order['total']) - to_provider)} back: \"{decision['reason']}\"")
+    review = order.get("review")
+    if review:
+        said = "(text erased)" if review["text"] is None else (f'"{review["text"]}"' if review["text"] else "")
+        lines.append(f"  review     {review['rating']}/5 {said}")
     return lines
 
 
@@ -359,7 +388,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         else:
             print("\n".join(_order_text(order, classes, wallet_names(args))))
         return 0
-    reviews = reads.market_reviews(client, listing["provider"])
+    reviews = reads.market_reviews(client, listing["provider"], limit=10)
     if args.json:
         emit(True, {"listing": listing, "rating": reviews.get("rating"), "reviews": reviews.get("reviews", [])})
     else:
@@ -370,33 +399,38 @@ def cmd_show(args: argparse.Namespace) -> int:
 @_guard
 def cmd_orders(args: argparse.Namespace) -> int:
     """An account's orders, as buyer and as provider (or one role), or a listing's."""
+    want = _limit(args)
     client, classes = client_and_classes(args)
     account = _account_of(args, args.who) if args.who else None
+    listing = parse_id(args.listing, "listing").hex() if args.listing else None
+    if args.after and not args.role and account:
+        raise CliError("--after continues one role's list: give --role buyer or --role provider with it")
     roles = [args.role] if args.role else (["buyer", "provider"] if account else [None])
     orders: list[dict] = []
-    following = None
+    following: dict[str, str] = {}  # role -> where its list continues
     for role in roles:
-        query = {"listing": parse_id(args.listing, "listing").hex() if args.listing else None, "status": args.status,
-                 "limit": args.limit, "after": args.after}
-        if role:
-            query[role] = account
-        page = reads.market_orders(client, **query)
-        orders += page["orders"]
-        following = following or page.get("next")
+        mine = {role: account} if role else {}
+        rows, more = reads.pages(lambda after, mine=mine: reads.market_orders(
+            client, listing=listing, status=args.status, limit=min(want, PAGE), after=after, **mine),
+            "orders", want, args.after)
+        orders += rows
+        if more:
+            following[role or ""] = more
     if args.json:
-        emit(True, {"orders": orders, "next": following})
+        emit(True, {"orders": orders, "next": following.get(args.role or "") if len(roles) == 1 else None,
+                    **({"next_by_role": following} if len(roles) > 1 else {})})
         return 0
     names = wallet_names(args)
     lines = []
     for order in orders:
-        side = "bought from" if account and order["buyer"] == account else "sold to"
+        side = "bought from" if order["buyer"] == account else "sold to"
         other = order["provider"] if side == "bought from" else order["buyer"]
         lines.append(f"{order['id']}  {order['status']:<9}  {order['quantity']} × "
                      f"{show_amount(classes, order['class'], int(order['unit_price']))} = "
                      f"{show_amount(classes, order['class'], int(order['total']))}  "
-                     f"{side} {names.get(other, other)}  listing {order['listing']}")
-    if following:
-        lines.append(f"more: --after {following}")
+                     f"{side} {names.get(other, other)}")
+    for role, cursor in following.items():
+        lines.append(f"more: {f'--role {role} ' if role and len(roles) > 1 else ''}--after {cursor}")
     print("\n".join(lines) or "no orders")
     return 0
 
@@ -432,7 +466,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--class", dest="class_id", metavar="ID", help="only listings that accept this class")
     p.add_argument("--words", metavar="TEXT", help="every word must be in the title (any case)")
     p.add_argument("--status", choices=(*LISTING_STATUSES, "all"), default="active", help="default: active")
-    p.add_argument("--limit", type=int, default=PAGE, help=f"listings per page (default {PAGE})")
+    p.add_argument("--limit", type=int, default=50, help="how many listings (default 50)")
     p.add_argument("--after", metavar="CURSOR", help="the next page: the 'more' a previous page printed")
 
     p = command("show", "a listing with its provider's reviews, or an order", cmd_show, signs=False)
@@ -451,7 +485,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     window(p)
     p.add_argument("--return-window", required=True, metavar="DURATION",
                    help="once you accept, how long the buyer has to confirm or dispute: 1h to 90d (e.g. 14d)")
-    p.add_argument("--arbiter", required=True, metavar="KEY|ADDRESS", help="an authorised arbiter for disputes")
+    p.add_argument("--arbiter", metavar="KEY|ADDRESS",
+                   help="an authorised arbiter for disputes (default: the chain's, if it has only one)")
     p.add_argument("--id", metavar="HEX", help="the listing's id (default: drawn at random)")
 
     p = command("update", "change a listing's prices, stock, description or validity (the rest is kept)", cmd_update)
@@ -494,8 +529,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--role", choices=("buyer", "provider"))
     p.add_argument("--listing", metavar="LISTING")
     p.add_argument("--status", choices=ORDER_STATUSES)
-    p.add_argument("--limit", type=int, default=PAGE)
-    p.add_argument("--after", metavar="CURSOR")
+    p.add_argument("--limit", type=int, default=50, help="how many orders of each role (default 50)")
+    p.add_argument("--after", metavar="CURSOR", help="the next page: the 'more' a previous page printed")
 
     p = command("review", "the buyer of a completed order rates it (once)", cmd_review)
     p.add_argument("order", metavar="ORDER")
