@@ -386,7 +386,7 @@ def make_devnet(
     """Write a devnet on free ports with fast test timings (nothing started yet); `funded` accounts
     hold demo credits from genesis (so the chain knows them).
 
-    Node and vault keys use the suite's weak Argon2id setting (tests/weak_kdf.py).
+    Node and vault keys, and the demo wallet's, use the suite's weak Argon2id setting (tests/weak_kdf.py).
 
     With `relay`, every node dials its peers through a fault-injecting relay:
     link (i, j) carries node i's connection to node j, so `devnet.relay`
@@ -399,7 +399,7 @@ def make_devnet(
     layout = create_devnet(
         directory, validators=validators, observers=observers, base_port=base_port, demo=True,
         block_interval_ms=TEST_BLOCK_INTERVAL_MS, heartbeat_ms=TEST_HEARTBEAT_MS, params=genesis_params,
-        node_kdf=TEST_KDF, funded=funded,
+        node_kdf=TEST_KDF, wallet_kdf=TEST_KDF, funded=funded,
     )
     certificates = write_federation(directory / "tls", nodes) if tls else None
     if certificates is not None:
