@@ -171,7 +171,7 @@ class Api:
 
 # --- the `incoop` program ---------------------------------------------------------------------
 
-LONG_RUNNING = ("node", "devnet")
+LONG_RUNNING = (("node", "start"), ("devnet",))
 """Commands that serve or supervise processes: they always run as a child process."""
 
 
@@ -246,7 +246,7 @@ def incoop(devnet: Devnet, *argv: str, node: int = 0, check: bool = True, error_
     with a non-zero exit and `error_lines` lines on stderr (None: any number).
     """
     env = cli_env(devnet, node, extra_env)
-    if process or stdin is not None or (argv and argv[0] in LONG_RUNNING):
+    if process or stdin is not None or any(tuple(argv[:len(prefix)]) == prefix for prefix in LONG_RUNNING):
         proc = run_cli(*argv, env=env, stdin=stdin)
     else:
         proc = run_main(*argv, env=env)
