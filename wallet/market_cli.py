@@ -105,12 +105,22 @@ def _quantity(text: str) -> int:
 # --- listings: publish, update, pause, resume, withdraw ---------------------------------------------
 
 
-def _only_arbiter(client) -> str:
-    """Without --arbiter: the chain's arbiter, if it has exactly one."""
-    arbiters, _ = reads.pages(lambda after: reads.market_arbiters(client, after=after), "arbiters", 9,
-                              cursor_of="address")
+MAX_ARBITERS = 1000
+"""Arbiters read to check --arbiter: a federation names a handful (genesis section `market.arbiters`)."""
+
+
+def _arbiter(args: argparse.Namespace, client) -> str:
+    """--arbiter if the chain authorised it (checked before signing: the ledger would refuse the listing
+    with NOT_ARBITER and the nonce would be spent); without it, the chain's arbiter if it has only one."""
+    arbiters, _ = reads.pages(lambda after: reads.market_arbiters(client, limit=PAGE, after=after), "arbiters",
+                              MAX_ARBITERS, cursor_of="address")
+    named = ", ".join(f"{a['name']} ({a['address']})" for a in arbiters[:5]) or "none"
+    if args.arbiter:
+        given = _account_of(args, args.arbiter)
+        if given not in {a["address"] for a in arbiters}:
+            raise CliError(f"--arbiter {args.arbiter} is not an authorised arbiter; the chain's are {named}")
+        return given
     if len(arbiters) != 1:
-        named = ", ".join(f"{a['name']} ({a['address']})" for a in arbiters) or "none"
         raise CliError(f"give --arbiter: the chain's arbiters are {named}")
     return arbiters[0]["address"]
 
@@ -127,8 +137,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
     window = _return_window(args.return_window)
     valid_from, valid_until = _window(args, 0, 0)
     client, classes = client_and_classes(args)
-    arbiter = parse_address(_account_of(args, args.arbiter) if args.arbiter else _only_arbiter(client),
-                            "arbiter address")
+    arbiter = parse_address(_arbiter(args, client), "arbiter address")
     prices = parse_prices(args.price, classes)
     listing_id = new_id(args.id, "listing")
     key = signer(args)
