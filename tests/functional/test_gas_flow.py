@@ -11,7 +11,8 @@ supplier, fornitore, funded at genesis, and an organiser's key, coop, added to t
    the listing sets 70 crates aside.
 3. Group A: anna commits 6 (72.00 held at the top price); marco commits 3 and leaves (refunded),
    then commits 5 (60.00): 11 crates, the 10.00 tier reached so far (`gas status`). Group B: anna
-   commits 2 (22.00). A commitment above a group's room is refused (GROUP_FULL).
+   commits 2 (22.00). A commitment above a group's room is refused (GROUP_FULL). The issuer's
+   report counts the 154.00 in escrow and balances.
 4. The deadline passes: the first block whose time reaches it settles both (audit export: every
    movement of each group's end-of-block step is in that block). A is settled at 10.00: anna paid
    60.00 and got 12.00 back, marco paid 50.00 and got 10.00 back, fornitore received 110.00, and
@@ -142,6 +143,9 @@ def test_two_groups_one_settled_one_refunded(devnet: Devnet, tmp_path: Path) -> 
     assert sorted((c["quantity"], c["escrowed"]) for c in open_a["commitments"]) == [(5, 60_00), (6, 72_00)]
     text = incoop(devnet, "gas", "status", GROUP_A).stdout
     assert "from 10 units: 10.00 demo-eur a unit  <- reached" in text and "9 more units to reach the next tier" in text
+    held = run(devnet, "credits", "report", DEMO_CLASS)  # the issuer's books count what is in escrow
+    assert (held["escrowed"], held["balanced"]) == (72_00 + 60_00 + 22_00, True)
+    assert "escrowed" in incoop(devnet, "credits", "report", DEMO_CLASS).stdout
     listed = run(devnet, "gas", "status", "--status", "open", "--organiser", ORGANISER)
     assert sorted(g["id"] for g in listed["groups"]) == [GROUP_A, GROUP_B]
     assert devnet.api.status()["block_time_ms"] < deadline, f"the steps before the deadline took over {DEADLINE_S} s"
