@@ -176,7 +176,7 @@ def cmd_sign_terms(args: argparse.Namespace) -> int:
         raise CliError(f"--max {max_qty} is below the minimum or a tier")
     deadline = parse_when(args.deadline, "--deadline")
     supplier = _key_info(args, args.signer).address
-    listing = reads.market_listing(client, listing_id.hex())
+    listing = reads.found(client, f"no listing {listing_id.hex()}", client.market_listing, listing_id)
     if listing["provider"] != supplier:
         raise CliError(f"listing {listing_id.hex()} is {listing['provider']}'s: only its provider signs its terms")
     price = next((int(p["unit_price"]) for p in listing["prices"] if p["class"] == cls), None)
@@ -247,7 +247,7 @@ def cmd_join(args: argparse.Namespace) -> int:
     group_id = parse_id(args.group, "purchase group")
     quantity = _quantity(args.quantity, "--quantity")
     client, classes = client_and_classes(args)
-    group = reads.gas_group(client, group_id.hex())
+    group = reads.found(client, f"no purchase group {group_id.hex()}", client.gas_group, group_id)
     key = signer(args)
     cls = group["class"]
     submit(args, client, key, "gas.join", (group_id, quantity), {"group": group_id.hex(), "quantity": quantity},
@@ -314,8 +314,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         raise CliError(f"--limit must be from 1 to {MAX_SHOWN}")
     if args.group:
         group_id = parse_id(args.group, "purchase group").hex()
-        group = reads.gas_group(client, group_id)
-        commitments, _ = reads.pages(lambda after: reads.gas_commitments(client, group_id, limit=PAGE, after=after),
+        group = reads.found(client, f"no purchase group {group_id}", client.gas_group, group_id)
+        commitments, _ = reads.pages(lambda after: client.gas_commitments(group_id, limit=PAGE, after=after),
                                      "commitments", cursor_of="member")
         if args.json:
             emit(True, {**group, "commitments": commitments})
@@ -324,8 +324,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     organiser = _account_of(args, args.organiser) if args.organiser else None
     listing = parse_id(args.listing, "listing").hex() if args.listing else None
-    groups, following = reads.pages(lambda after: reads.gas_groups(
-        client, status=args.status, listing=listing, organiser=organiser, limit=min(args.limit, PAGE), after=after),
+    groups, following = reads.pages(lambda after: client.gas_groups(
+        status=args.status, listing=listing, organiser=organiser, limit=min(args.limit, PAGE), after=after),
         "groups", args.limit, args.after)
     if args.json:
         emit(True, {"groups": groups, "next": following})

@@ -13,7 +13,7 @@ expires (refunded), one whose window passed is released to the provider.
 Every signing command takes `--as KEY`, waits for the block and prints the
 result (or fails in one line with the ledger's code); the id of a new
 listing or order is drawn at random and printed (`--id` gives one, to retry
-safely). Reads go through the node's API (wallet/market_reads.py).
+safely). Reads go through the node's API (NodeClient, wallet/client.py; paging and a missing record: wallet/market_reads.py).
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ MAX_ARBITERS = 1000
 def _arbiter(args: argparse.Namespace, client) -> str:
     """--arbiter if the chain authorised it (checked before signing: the ledger would refuse the listing
     with NOT_ARBITER and the nonce would be spent); without it, the chain's arbiter if it has only one."""
-    arbiters, _ = reads.pages(lambda after: reads.market_arbiters(client, limit=PAGE, after=after), "arbiters",
+    arbiters, _ = reads.pages(lambda after: client.market_arbiters(limit=PAGE, after=after), "arbiters",
                               MAX_ARBITERS, cursor_of="address")
     named = ", ".join(f"{a['name']} ({a['address']})" for a in arbiters[:5]) or "none"
     if args.arbiter:
@@ -154,7 +154,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
 def cmd_update(args: argparse.Namespace) -> int:
     listing_id = parse_id(args.listing, "listing")
     client, classes = client_and_classes(args)
-    current = reads.market_listing(client, listing_id.hex())
+    current = reads.found(client, f"no listing {listing_id.hex()}", client.market_listing, listing_id)
     if current["provider"] != _key_info(args, args.signer).address:
         raise CliError(f"listing {listing_id.hex()} is {current['provider']}'s, not {args.signer}'s")
     prices = parse_prices(args.price, classes) if args.price else tuple(
@@ -197,7 +197,7 @@ def cmd_order(args: argparse.Namespace) -> int:
     if not 1 <= args.quantity <= listing_rules.MAX_QUANTITY:
         raise CliError(f"--quantity must be from 1 to {listing_rules.MAX_QUANTITY}")
     client, classes = client_and_classes(args)
-    listing = reads.market_listing(client, listing_id.hex())
+    listing = reads.found(client, f"no listing {listing_id.hex()}", client.market_listing, listing_id)
     price = next((int(p["unit_price"]) for p in listing["prices"] if p["class"] == cls), None)
     if price is None:
         accepted = ", ".join(p["class"] for p in listing["prices"])
@@ -245,7 +245,7 @@ def cmd_decide(args: argparse.Namespace) -> int:
     order_id = parse_id(args.order, "order")
     reason = _checked(fields.text, args.reason, "--reason", order_rules.MAX_REASON, 1)
     client, classes = client_and_classes(args)
-    order = reads.market_order(client, order_id.hex())
+    order = reads.found(client, f"no order {order_id.hex()}", client.market_order, order_id)
     cls, total = order["class"], int(order["total"])
     to_provider = parse_share(args.to_provider, decimals_of(classes, cls), "--to-provider")
     if to_provider > total:
@@ -301,8 +301,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     client, classes = client_and_classes(args)
     provider = _account_of(args, args.provider) if args.provider else None
     status = None if args.status == "all" else args.status
-    listings, following = reads.pages(lambda after: reads.market_listings(
-        client, category=args.category, provider=provider, class_id=args.class_id, words=args.words, status=status,
+    listings, following = reads.pages(lambda after: client.market_listings(
+        category=args.category, provider=provider, class_id=args.class_id, words=args.words, status=status,
         limit=min(want, PAGE), after=after), "listings", want, args.after)
     if args.json:
         emit(True, {"listings": listings, "next": following})
@@ -389,15 +389,16 @@ def cmd_show(args: argparse.Namespace) -> int:
     record_id = parse_id(args.id, "listing or order").hex()
     client, classes = client_and_classes(args)
     try:
-        listing = reads.market_listing(client, record_id)
+        listing = reads.found(client, f"no listing {record_id}", client.market_listing, record_id)
     except CliError:
-        order = reads.market_order(client, record_id)  # not a listing: an order, or nothing (one line)
+        # not a listing: an order, or nothing (one line)
+        order = reads.found(client, f"no listing or order {record_id}", client.market_order, record_id)
         if args.json:
             emit(True, {"order": order})
         else:
             print("\n".join(_order_text(order, classes, wallet_names(args))))
         return 0
-    reviews = reads.market_reviews(client, listing["provider"], limit=10)
+    reviews = client.market_reviews(listing["provider"], limit=10)
     if args.json:
         emit(True, {"listing": listing, "rating": reviews.get("rating"), "reviews": reviews.get("reviews", [])})
     else:
@@ -419,8 +420,8 @@ def cmd_orders(args: argparse.Namespace) -> int:
     following: dict[str, str] = {}  # role -> where its list continues
     for role in roles:
         mine = {role: account} if role else {}
-        rows, more = reads.pages(lambda after, mine=mine: reads.market_orders(
-            client, listing=listing, status=args.status, limit=min(want, PAGE), after=after, **mine),
+        rows, more = reads.pages(lambda after, mine=mine: client.market_orders(
+            listing=listing, status=args.status, limit=min(want, PAGE), after=after, **mine),
             "orders", want, args.after)
         orders += rows
         if more:

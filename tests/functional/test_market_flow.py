@@ -246,7 +246,7 @@ def test_bad_input_is_one_line_and_writes_nothing(devnet: Devnet, bread: str) ->
     fails(devnet, "market", "review", placed, "--rating", "6", "--as", "anna", says="--rating")
     fails(devnet, "market", "review", placed, "--rating", "5", "--text", "x" * 281, "--as", "anna", says="--text")
     fails(devnet, "market", "dispute", placed, "--reason", "", "--as", "anna", says="--reason")
-    fails(devnet, "market", "show", "11" * 16, says="no order")
+    fails(devnet, "market", "show", "11" * 16, says="no listing or order")
     fails(devnet, "market", "show", "not-an-id", says="not a listing or order id")
     fails(devnet, "market", "list", "--limit", "0", says="--limit")
     fails(devnet, "market", "orders", "anna", "--after", "00" * 16, says="--role")
