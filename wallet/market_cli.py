@@ -366,7 +366,7 @@ def _order_text(order: dict, classes, names: dict[str, str]) -> list[str]:
         lines.append(f"  deadline   {deadline}: the provider accepts by then, else the buyer is refunded")
     elif order["status"] == "accepted":
         lines.append(f"  deadline   {deadline}: the buyer confirms or disputes by then, else the provider is paid")
-    if order.get("escrow"):
+    if order.get("open"):  # placed, accepted or disputed: its total is in escrow until a final step
         lines.append(f"  escrow     {show_amount(classes, cls, int(order['escrow']['amount']))} held")
     lines.append(f"  arbiter    {who(order['arbiter'], names)}")
     if order.get("dispute"):
