@@ -42,6 +42,10 @@ routes = RouteTable("market", "The marketplace: listings, orders in escrow, revi
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
 MAX_WORDS_CHARS = 80  # a title is at most 80 bytes: longer words cannot all be in one
+# at least one character that is not white space, the same in the node's pattern engine, JSON Schema's and
+# Python's (whose str.split also splits on \x1c-\x1f, \x85; JSON Schema's \s also holds \ufeff): `words`
+# of white space alone would be no filter at all
+WORDS_PATTERN = r"[^\s\x1c-\x1f\x85\ufeff]"
 CATEGORY_PATTERN = f"^{credit_rules.CATEGORY.pattern}$"
 
 ListingIdParam = hex_param(records.ID_LEN, "a listing id (16 bytes)")
@@ -196,8 +200,8 @@ class ListingsQuery(BaseModel):
     category: Annotated[str | None, Field(pattern=CATEGORY_PATTERN, description="only listings of this category")] = None
     provider: Annotated[AddressParam | None, Field(description="only this provider's listings")] = None
     class_: Annotated[ClassIdParam | None, Field(alias="class", description="only listings with a price in this class")] = None
-    words: Annotated[str | None, Field(min_length=1, max_length=MAX_WORDS_CHARS, description=(
-        "only listings whose title holds every one of these words (split on white space, any case)"))] = None
+    words: Annotated[str | None, Field(min_length=1, max_length=MAX_WORDS_CHARS, pattern=WORDS_PATTERN, description=(
+        "words, at least one, split on white space: only listings whose title holds every one (any case)"))] = None
     status: Annotated[Literal[LISTING_STATUSES] | None, Field(description="only listings of this status")] = None  # type: ignore[valid-type]
     limit: Limit = DEFAULT_LIMIT  # type: ignore[valid-type]
     after: Annotated[ListingIdParam | None, Field(description="the `next` of the previous page")] = None  # type: ignore[valid-type]
