@@ -26,7 +26,9 @@ and starts ten days ago):
    deadline, and their commitments. Bad input is a 400 with its code, an
    unknown id a 404, an unknown path a 404 and a wrong method a 405: always a
    JSON error, never a 5xx. The node's OpenAPI document declares exactly
-   these routes, their filters and bounds.
+   these routes, their filters and bounds. The wallet's NodeClient reads the
+   same answers through its market_* and gas_* methods, and its refusals as
+   NodeError.
 4. What existing routes now show: a block's end-of-block effects; a class's
    escrowed total and voucher fields, its statement's held and escrowed;
    the provider's history holding its payout at the deadline (and the
@@ -81,6 +83,7 @@ from tests.functional.market_setup import (
     listing_body,
     with_market,
 )
+from wallet.client import NodeClient, NodeError
 
 DAY_MS = 24 * HOUR_MS
 PAST_MS = 10 * DAY_MS
@@ -547,6 +550,43 @@ def test_groups_are_listed_by_status_listing_and_organiser_and_settled_at_the_de
     unknown = identifier("no group").hex()
     assert_api_error(404, "NOT_FOUND", lambda: market.get(f"/v1/gas/groups/{unknown}"))
     assert_api_error(404, "NOT_FOUND", lambda: market.get(f"/v1/gas/groups/{unknown}/commitments"))
+
+
+# --- the wallet's client ------------------------------------------------------------------------------
+
+
+def test_the_node_client_reads_what_the_routes_answer(market: Market) -> None:
+    client = NodeClient(market.devnet.node.url)
+    bottega, anna = market.address(BOTTEGA), market.address("anna")
+    assert client.market_listings(category="food", provider=bottega, class_id=DEMO_CLASS, words="o", status="active",
+                                  limit=1) == market.get(f"/v1/market/listings?category=food&provider={bottega}"
+                                                         f"&class={DEMO_CLASS}&words=o&status=active&limit=1")
+    first = client.market_listings(limit=4)
+    assert ids(first["listings"] + client.market_listings(limit=4, after=first["next"])["listings"]) == \
+        hexes(BREAD, APPLES, OIL, SOAP, REPAIR, RENTAL)
+    assert client.market_listing(APPLES) == client.market_listing(APPLES.hex()) == \
+        market.get(f"/v1/market/listings/{APPLES.hex()}")
+    assert ids(client.market_orders(buyer=anna, provider=bottega, listing=APPLES, status="confirmed")["orders"]) == \
+        [CONFIRMED.hex()]
+    assert ids(client.market_orders(buyer=anna, limit=200)["orders"]) == hexes(RELEASED, CONFIRMED, CANCELLED, ACCEPTED)
+    assert client.market_order(DECIDED) == market.get(f"/v1/market/orders/{DECIDED.hex()}")
+    assert client.market_reviews(bottega, limit=1, after=client.market_reviews(bottega, limit=1)["next"]) == \
+        market.get(f"/v1/market/providers/{bottega}/reviews?limit=1&after={hexes(RELEASED, CONFIRMED, DECIDED)[0]}")
+    assert client.market_arbiters() == market.get("/v1/market/arbiters")
+    assert ids(client.gas_groups(status="settled", listing=APPLES, organiser=market.address(ORGANISER))["groups"]) == \
+        [TIERED.hex()]
+    assert client.gas_group(SHORT) == market.get(f"/v1/gas/groups/{SHORT.hex()}")
+    assert client.gas_commitments(TIERED, limit=1) == {"group": TIERED.hex(), "commitments": [], "next": None}
+    for call, status, code in [
+        (lambda: client.market_listing(identifier("nothing")), 404, "NOT_FOUND"),
+        (lambda: client.gas_group("zz"), 400, "BAD_REQUEST"),
+        (lambda: client.market_listings(limit=500), 400, "BAD_REQUEST"),
+        (lambda: client.market_orders(buyer="nope"), 400, "INVALID_ADDRESS"),
+        (lambda: client.market_reviews("ic" + "a" * 58), 400, "INVALID_ADDRESS"),
+    ]:
+        with pytest.raises(NodeError) as refused:
+            call()
+        assert (refused.value.status, refused.value.code) == (status, code)
 
 
 # --- 4. what the existing routes show now -------------------------------------------------------------
