@@ -208,6 +208,8 @@ class ListingsQuery(BaseModel):
 
 
 class OrdersQuery(BaseModel):
+    account: Annotated[AddressParam | None, Field(description="only orders this account is the buyer or the "
+                                                              "provider of")] = None
     buyer: Annotated[AddressParam | None, Field(description="only this buyer's orders")] = None
     provider: Annotated[AddressParam | None, Field(description="only orders to this provider")] = None
     listing: Annotated[ListingIdParam | None, Field(description="only orders of this listing")] = None  # type: ignore[valid-type]
@@ -333,8 +335,9 @@ async def get_market_listing(request: web.Request, path: ListingPath) -> web.Res
     return web.json_response(render_listing(path.id, listing, ctx.store.head().time_ms))
 
 
-@routes.get("/v1/market/orders", summary="Orders: of a buyer, to a provider, of a listing, by status; in id order",
-            description="Every filter given must hold (an account's orders: once as `buyer`, once as `provider`). "
+@routes.get("/v1/market/orders", summary="Orders: of an account (as buyer or provider), of a buyer, to a provider, "
+                                         "of a listing, by status; in id order",
+            description="Every filter given must hold (`account`: the orders it placed or received, in one list). "
                         "A page reads at most a bounded number of records (docs/api-contract.md, Pages): follow "
                         "`next` until it is null.",
             query=OrdersQuery, replies=[json_reply(Orders, "one page")])
@@ -342,8 +345,8 @@ async def get_market_orders(request: web.Request, query: OrdersQuery) -> web.Res
     ctx = request.app[NODE]
     page, following = scan_page(
         ctx.store.state,
-        lambda state: records.orders(state, buyer=query.buyer, provider=query.provider, listing_id=query.listing,
-                                     status=query.status, after=query.after),
+        lambda state: records.orders(state, account=query.account, buyer=query.buyer, provider=query.provider,
+                                     listing_id=query.listing, status=query.status, after=query.after),
         query.limit, _id_after(records.PREFIX_ORDER))
     return web.json_response({"orders": [render_order(ctx, i, order) for i, order in page],
                               "next": hex_or_none(following)})
