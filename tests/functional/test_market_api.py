@@ -262,7 +262,7 @@ def ids(items: list[dict]) -> list[str]:
 MARKET_ROUTES = {
     "/v1/market/listings": {"category", "provider", "class", "words", "status", "limit", "after"},
     "/v1/market/listings/{id}": {"id"},
-    "/v1/market/orders": {"buyer", "provider", "listing", "status", "limit", "after"},
+    "/v1/market/orders": {"account", "buyer", "provider", "listing", "status", "limit", "after"},
     "/v1/market/orders/{id}": {"id"},
     "/v1/market/providers/{address}/reviews": {"address", "limit", "after"},
     "/v1/market/arbiters": {"limit", "after"},
@@ -370,6 +370,7 @@ def test_a_listing_shows_its_terms_stock_and_whether_it_can_be_ordered(market: M
     ("/v1/market/listings?after=zz", "BAD_REQUEST"),
     ("/v1/market/listings?status=active&status=paused", "BAD_REQUEST"),
     ("/v1/market/orders?buyer=nope", "INVALID_ADDRESS"),
+    ("/v1/market/orders?account=" + to_address(bytes(32)).upper(), "INVALID_ADDRESS"),
     ("/v1/market/orders?status=lost", "BAD_REQUEST"),
     ("/v1/market/orders?listing=00", "BAD_REQUEST"),
     ("/v1/market/orders/" + "0" * 31, "BAD_REQUEST"),
@@ -442,6 +443,10 @@ def test_orders_are_listed_by_buyer_provider_listing_and_status_and_paged(market
         (f"provider={market.address(CICLO)}", (CANCELLED, PLACED)),
         (f"buyer={marco}&provider={market.address(CICLO)}", (PLACED,)),
         (f"buyer={market.address(BOTTEGA)}", ()),
+        (f"account={anna}", (RELEASED, CONFIRMED, CANCELLED, ACCEPTED)),
+        (f"account={market.address(CICLO)}", (CANCELLED, PLACED)),
+        (f"account={market.address(CICLO)}&buyer={anna}", (CANCELLED,)),
+        (f"account={market.address(ARBITER)}", ()),
         (f"listing={APPLES.hex()}", (CONFIRMED, DECIDED)),
         ("status=released", (RELEASED,)),
         ("status=expired", (EXPIRED,)),
@@ -455,6 +460,9 @@ def test_orders_are_listed_by_buyer_provider_listing_and_status_and_paged(market
         assert ids(market.get(f"/v1/market/orders?{query}")["orders"]) == hexes(*expected), query
     assert pages(market, f"/v1/market/orders?provider={market.address(BOTTEGA)}", "orders", 2) == \
         market.get(f"/v1/market/orders?provider={market.address(BOTTEGA)}")["orders"]
+    # an account's orders, paged with one cursor
+    both = pages(market, f"/v1/market/orders?account={market.address(BOTTEGA)}", "orders", 2)
+    assert ids(both) == hexes(RELEASED, EXPIRED, CONFIRMED, DECIDED, ACCEPTED)
 
 
 def test_an_order_shows_its_escrow_lot_and_deadline(market: Market) -> None:
@@ -569,6 +577,7 @@ def test_the_node_client_reads_what_the_routes_answer(market: Market) -> None:
     assert ids(client.market_orders(buyer=anna, provider=bottega, listing=APPLES, status="confirmed")["orders"]) == \
         [CONFIRMED.hex()]
     assert ids(client.market_orders(buyer=anna, limit=200)["orders"]) == hexes(RELEASED, CONFIRMED, CANCELLED, ACCEPTED)
+    assert ids(client.market_orders(account=market.address(CICLO))["orders"]) == hexes(CANCELLED, PLACED)
     assert client.market_order(DECIDED) == market.get(f"/v1/market/orders/{DECIDED.hex()}")
     assert client.market_reviews(bottega, limit=1, after=client.market_reviews(bottega, limit=1)["next"]) == \
         market.get(f"/v1/market/providers/{bottega}/reviews?limit=1&after={hexes(RELEASED, CONFIRMED, DECIDED)[0]}")
