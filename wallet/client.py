@@ -234,6 +234,64 @@ class NodeClient:
     def openapi(self) -> dict:
         return self._json("GET", "/v1/openapi.json")
 
+    # --- the marketplace and purchase groups (FORMAT.md §6.5, §6.6) ------------
+    # Lists are pages in id order: pass a page's "next" as `after` for the following one, until it is
+    # None; a page may be short, even empty, with a "next" (docs/api-contract.md, "Pages").
+
+    def market_listings(self, category: str | None = None, provider: str | None = None, class_id: str | None = None,
+                        words: str | None = None, status: str | None = None, limit: int | None = None,
+                        after: str | None = None) -> dict:
+        """One page {"listings": [...], "next"} of the listings matching every filter given; `words` must all
+        be in the title (any case), `status` is active, paused or withdrawn."""
+        return self._json("GET", "/v1/market/listings", query={
+            "category": category, "provider": provider, "class": class_id, "words": words, "status": status,
+            "limit": limit, "after": after})
+
+    def market_listing(self, listing_id: bytes | str) -> dict:
+        """One listing: provider, title, prices [{"class", "unit_price"}], quantity (None: a service), terms, status."""
+        return self._json("GET", f"/v1/market/listings/{_quote(_id_hex(listing_id))}")
+
+    def market_orders(self, buyer: str | None = None, provider: str | None = None, listing: bytes | str | None = None,
+                      status: str | None = None, limit: int | None = None, after: str | None = None,
+                      account: str | None = None) -> dict:
+        """One page {"orders": [...], "next"} of the orders matching every filter given (`account`: those
+        it is the buyer or the provider of)."""
+        return self._json("GET", "/v1/market/orders", query={
+            "account": account, "buyer": buyer, "provider": provider, "listing": None if listing is None else _id_hex(listing),
+            "status": status, "limit": limit, "after": after})
+
+    def market_order(self, order_id: bytes | str) -> dict:
+        """One order with its escrow {"lot", "amount"}, its deadline and what happens then ("at_deadline"),
+        the dispute, the arbiter's decision and the buyer's review."""
+        return self._json("GET", f"/v1/market/orders/{_quote(_id_hex(order_id))}")
+
+    def market_reviews(self, provider: str, limit: int | None = None, after: str | None = None) -> dict:
+        """{"provider", "rating": {"count", "sum", "mean_tenths"}, "reviews": [{"order", "rating", "text"}], "next"}."""
+        return self._json("GET", f"/v1/market/providers/{_quote(provider)}/reviews",
+                          query={"limit": limit, "after": after})
+
+    def market_arbiters(self, limit: int | None = None, after: str | None = None) -> dict:
+        """One page {"arbiters": [{"address", "name"}], "next"}."""
+        return self._json("GET", "/v1/market/arbiters", query={"limit": limit, "after": after})
+
+    def gas_groups(self, status: str | None = None, listing: bytes | str | None = None, organiser: str | None = None,
+                   limit: int | None = None, after: str | None = None) -> dict:
+        """One page {"groups": [...], "next"} of the purchase groups matching every filter given
+        (`status="open"`: those still taking commitments)."""
+        return self._json("GET", "/v1/gas/groups", query={
+            "status": status, "listing": None if listing is None else _id_hex(listing), "organiser": organiser,
+            "limit": limit, "after": after})
+
+    def gas_group(self, group_id: bytes | str) -> dict:
+        """One purchase group with its fill: committed_qty, members, room, the tier "reached" so far, the
+        "next_tier" and what it still misses, the deadline, whether it is "accepting"."""
+        return self._json("GET", f"/v1/gas/groups/{_quote(_id_hex(group_id))}")
+
+    def gas_commitments(self, group_id: bytes | str, limit: int | None = None, after: str | None = None) -> dict:
+        """One page {"group", "commitments": [{"member", "quantity", "lot", "escrowed"}], "next"}."""
+        return self._json("GET", f"/v1/gas/groups/{_quote(_id_hex(group_id))}/commitments",
+                          query={"limit": limit, "after": after})
+
     # --- the registrar's vault (signed by `signer`; docs/api-contract.md) ---------------
 
     def vault_store(self, identity_id: bytes | str, record: dict) -> dict:
