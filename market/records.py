@@ -206,11 +206,13 @@ def listings(state: RangeReader, provider: bytes | None = None, category: str | 
 
 def orders(state: RangeReader, buyer: bytes | None = None, provider: bytes | None = None,
            listing_id: bytes | None = None, status: str | None = None,
-           after: bytes | None = None) -> Iterator[tuple[bytes, Order]]:
+           after: bytes | None = None, account: bytes | None = None) -> Iterator[tuple[bytes, Order]]:
     """(id, order) of every order matching all the filters given, in id order, after the id `after`
-    if given (an account's orders: once with `buyer=`, once with `provider=`)."""
+    if given; `account`: the orders it is the buyer or the provider of (one list with one cursor)."""
     for key, raw in under(state, PREFIX_ORDER, after):
         order = decode_order(raw)
+        if account is not None and account not in (order.buyer, order.provider):
+            continue
         if buyer is not None and order.buyer != buyer:
             continue
         if provider is not None and order.provider != provider:

@@ -252,11 +252,12 @@ class NodeClient:
         return self._json("GET", f"/v1/market/listings/{_quote(_id_hex(listing_id))}")
 
     def market_orders(self, buyer: str | None = None, provider: str | None = None, listing: bytes | str | None = None,
-                      status: str | None = None, limit: int | None = None, after: str | None = None) -> dict:
-        """One page {"orders": [...], "next"} of the orders matching every filter given (an account's
-        orders: once as `buyer`, once as `provider`)."""
+                      status: str | None = None, limit: int | None = None, after: str | None = None,
+                      account: str | None = None) -> dict:
+        """One page {"orders": [...], "next"} of the orders matching every filter given (`account`: those
+        it is the buyer or the provider of)."""
         return self._json("GET", "/v1/market/orders", query={
-            "buyer": buyer, "provider": provider, "listing": None if listing is None else _id_hex(listing),
+            "account": account, "buyer": buyer, "provider": provider, "listing": None if listing is None else _id_hex(listing),
             "status": status, "limit": limit, "after": after})
 
     def market_order(self, order_id: bytes | str) -> dict:

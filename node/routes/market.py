@@ -42,6 +42,10 @@ routes = RouteTable("market", "The marketplace: listings, orders in escrow, revi
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
 MAX_WORDS_CHARS = 80  # a title is at most 80 bytes: longer words cannot all be in one
+# at least one character that is not white space, the same in the node's pattern engine, JSON Schema's and
+# Python's (whose str.split also splits on \x1c-\x1f, \x85; JSON Schema's \s also holds \ufeff): `words`
+# of white space alone would be no filter at all
+WORDS_PATTERN = r"[^\s\x1c-\x1f\x85\ufeff]"
 CATEGORY_PATTERN = f"^{credit_rules.CATEGORY.pattern}$"
 
 ListingIdParam = hex_param(records.ID_LEN, "a listing id (16 bytes)")
@@ -196,14 +200,16 @@ class ListingsQuery(BaseModel):
     category: Annotated[str | None, Field(pattern=CATEGORY_PATTERN, description="only listings of this category")] = None
     provider: Annotated[AddressParam | None, Field(description="only this provider's listings")] = None
     class_: Annotated[ClassIdParam | None, Field(alias="class", description="only listings with a price in this class")] = None
-    words: Annotated[str | None, Field(min_length=1, max_length=MAX_WORDS_CHARS, description=(
-        "only listings whose title holds every one of these words (split on white space, any case)"))] = None
+    words: Annotated[str | None, Field(min_length=1, max_length=MAX_WORDS_CHARS, pattern=WORDS_PATTERN, description=(
+        "words, at least one, split on white space: only listings whose title holds every one (any case)"))] = None
     status: Annotated[Literal[LISTING_STATUSES] | None, Field(description="only listings of this status")] = None  # type: ignore[valid-type]
     limit: Limit = DEFAULT_LIMIT  # type: ignore[valid-type]
     after: Annotated[ListingIdParam | None, Field(description="the `next` of the previous page")] = None  # type: ignore[valid-type]
 
 
 class OrdersQuery(BaseModel):
+    account: Annotated[AddressParam | None, Field(description="only orders this account is the buyer or the "
+                                                              "provider of")] = None
     buyer: Annotated[AddressParam | None, Field(description="only this buyer's orders")] = None
     provider: Annotated[AddressParam | None, Field(description="only orders to this provider")] = None
     listing: Annotated[ListingIdParam | None, Field(description="only orders of this listing")] = None  # type: ignore[valid-type]
@@ -329,8 +335,9 @@ async def get_market_listing(request: web.Request, path: ListingPath) -> web.Res
     return web.json_response(render_listing(path.id, listing, ctx.store.head().time_ms))
 
 
-@routes.get("/v1/market/orders", summary="Orders: of a buyer, to a provider, of a listing, by status; in id order",
-            description="Every filter given must hold (an account's orders: once as `buyer`, once as `provider`). "
+@routes.get("/v1/market/orders", summary="Orders: of an account (as buyer or provider), of a buyer, to a provider, "
+                                         "of a listing, by status; in id order",
+            description="Every filter given must hold (`account`: the orders it placed or received, in one list). "
                         "A page reads at most a bounded number of records (docs/api-contract.md, Pages): follow "
                         "`next` until it is null.",
             query=OrdersQuery, replies=[json_reply(Orders, "one page")])
@@ -338,8 +345,8 @@ async def get_market_orders(request: web.Request, query: OrdersQuery) -> web.Res
     ctx = request.app[NODE]
     page, following = scan_page(
         ctx.store.state,
-        lambda state: records.orders(state, buyer=query.buyer, provider=query.provider, listing_id=query.listing,
-                                     status=query.status, after=query.after),
+        lambda state: records.orders(state, account=query.account, buyer=query.buyer, provider=query.provider,
+                                     listing_id=query.listing, status=query.status, after=query.after),
         query.limit, _id_after(records.PREFIX_ORDER))
     return web.json_response({"orders": [render_order(ctx, i, order) for i, order in page],
                               "next": hex_or_none(following)})

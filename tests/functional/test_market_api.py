@@ -24,7 +24,11 @@ and starts ten days ago):
    rating (count, sum, mean in tenths) and reviews; the arbiters; groups by
    status, listing and organiser with their fill before and after the
    deadline, and their commitments. Bad input is a 400 with its code, an
-   unknown id a 404.
+   unknown id a 404, an unknown path a 404 and a wrong method a 405: always a
+   JSON error, never a 5xx. The node's OpenAPI document declares exactly
+   these routes, their filters and bounds. The wallet's NodeClient reads the
+   same answers through its market_* and gas_* methods, and its refusals as
+   NodeError.
 4. What existing routes now show: a block's end-of-block effects; a class's
    escrowed total and voucher fields, its statement's held and escrowed;
    the provider's history holding its payout at the deadline (and the
@@ -79,6 +83,7 @@ from tests.functional.market_setup import (
     listing_body,
     with_market,
 )
+from wallet.client import NodeClient, NodeError
 
 DAY_MS = 24 * HOUR_MS
 PAST_MS = 10 * DAY_MS
@@ -254,6 +259,43 @@ def ids(items: list[dict]) -> list[str]:
     return [item["id"] for item in items]
 
 
+MARKET_ROUTES = {
+    "/v1/market/listings": {"category", "provider", "class", "words", "status", "limit", "after"},
+    "/v1/market/listings/{id}": {"id"},
+    "/v1/market/orders": {"account", "buyer", "provider", "listing", "status", "limit", "after"},
+    "/v1/market/orders/{id}": {"id"},
+    "/v1/market/providers/{address}/reviews": {"address", "limit", "after"},
+    "/v1/market/arbiters": {"limit", "after"},
+    "/v1/gas/groups": {"status", "listing", "organiser", "limit", "after"},
+    "/v1/gas/groups/{id}": {"id"},
+    "/v1/gas/groups/{id}/commitments": {"id", "limit", "after"},
+}
+
+
+def test_the_openapi_document_declares_the_routes_their_filters_and_bounds(market: Market) -> None:
+    document = market.get("/v1/openapi.json")
+    ours = {path: item for path, item in document["paths"].items() if path.startswith(("/v1/market/", "/v1/gas/"))}
+    assert set(ours) == set(MARKET_ROUTES)
+    assert {tag["name"] for tag in document["tags"]} >= {"market", "gas"}
+    for path, params in MARKET_ROUTES.items():
+        assert list(ours[path]) == ["get"], path
+        operation = ours[path]["get"]
+        assert operation["tags"] == [path.split("/")[2]]
+        declared = {p["name"]: p for p in operation["parameters"]}
+        assert set(declared) == params, path
+        assert [p["name"] for p in operation["parameters"] if p["required"]] == \
+            [name for name in ("id", "address") if name in declared], "only the path is required"
+        assert {"200", "400", "503"} <= set(operation["responses"]), path
+        assert ("404" in operation["responses"]) == ("{id}" in path), "an id that names nothing is 404"
+        assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+        if "limit" in declared:
+            assert {k: declared["limit"]["schema"][k] for k in ("minimum", "maximum", "default")} == \
+                {"minimum": 1, "maximum": 200, "default": 50}, path
+    schemas = document["components"]["schemas"]
+    assert "effects" in schemas["BlockJson"]["required"], "a block's JSON carries its end-of-block effects"
+    assert {"face_value", "voucher_cap", "escrowed"} <= set(schemas["CreditClass"]["properties"])
+
+
 def test_listings_are_searched_by_every_filter_and_paged(market: Market) -> None:
     everything = market.get("/v1/market/listings")
     assert everything["next"] is None
@@ -279,6 +321,20 @@ def test_listings_are_searched_by_every_filter_and_paged(market: Market) -> None
         (f"category=food&status=active&provider={market.address(BOTTEGA)}&words=o", (APPLES, OIL)),
     ]:
         assert ids(market.get(f"/v1/market/listings?{query}")["listings"]) == hexes(*expected), query
+    # the cursor is any id: the page holds what comes after it
+    everything_ids = ids(everything["listings"])
+    assert market.get("/v1/market/listings?after=" + "00" * 16)["listings"] == everything["listings"]
+    assert market.get("/v1/market/listings?after=" + "ff" * 16) == {"listings": [], "next": None}
+    between = everything_ids[2][:-1] + ("0" if everything_ids[2][-1] != "0" else "1")
+    assert between not in everything_ids
+    assert ids(market.get(f"/v1/market/listings?after={between}")["listings"]) == \
+        [i for i in everything_ids if i > between]
+    first = market.get("/v1/market/listings?limit=2&category=food")
+    assert (ids(first["listings"]), first["next"]) == (hexes(BREAD, APPLES, OIL)[:2], hexes(BREAD, APPLES, OIL)[1])
+    last = market.get(f"/v1/market/listings?limit=2&category=food&after={first['next']}")
+    assert (ids(last["listings"]), last["next"]) == (hexes(BREAD, APPLES, OIL)[2:], None)
+    full = market.get("/v1/market/listings?limit=6")
+    assert (len(full["listings"]), full["next"]) == (6, None), "exactly a page's worth: no next"
 
 
 def test_a_listing_shows_its_terms_stock_and_whether_it_can_be_ordered(market: Market) -> None:
@@ -314,6 +370,7 @@ def test_a_listing_shows_its_terms_stock_and_whether_it_can_be_ordered(market: M
     ("/v1/market/listings?after=zz", "BAD_REQUEST"),
     ("/v1/market/listings?status=active&status=paused", "BAD_REQUEST"),
     ("/v1/market/orders?buyer=nope", "INVALID_ADDRESS"),
+    ("/v1/market/orders?account=" + to_address(bytes(32)).upper(), "INVALID_ADDRESS"),
     ("/v1/market/orders?status=lost", "BAD_REQUEST"),
     ("/v1/market/orders?listing=00", "BAD_REQUEST"),
     ("/v1/market/orders/" + "0" * 31, "BAD_REQUEST"),
@@ -332,6 +389,47 @@ def test_bad_input_is_a_400_with_its_code(market: Market, path: str, code: str) 
     assert len(error.message) <= 320
 
 
+SOME_ID = "ab" * 16
+
+
+@pytest.mark.parametrize(("method", "path", "status", "code"), [
+    ("GET", "/v1/market/listings?limit=abc", 400, "BAD_REQUEST"),
+    ("GET", "/v1/market/listings?limit=1.5", 400, "BAD_REQUEST"),
+    ("GET", "/v1/market/listings?limit=%2B5", 400, "BAD_REQUEST"),
+    ("GET", "/v1/market/listings?limit=" + "9" * 40, 400, "BAD_REQUEST"),
+    ("GET", "/v1/market/orders?limit=", 400, "BAD_REQUEST"),
+    ("GET", "/v1/market/listings?words=%20%20", 400, "BAD_REQUEST"),
+    ("GET", "/v1/market/listings?words=%09%1C%E3%80%80", 400, "BAD_REQUEST"),
+    ("GET", "/v1/market/listings?category=" + "a" * 1000, 400, "BAD_REQUEST"),
+    ("GET", "/v1/market/listings?class=" + "x" * 500, 400, "BAD_REQUEST"),
+    ("GET", "/v1/market/listings?class=", 400, "BAD_REQUEST"),
+    ("GET", "/v1/market/listings?after=" + "00" * 17, 400, "BAD_REQUEST"),
+    ("GET", "/v1/market/listings/%C3%A9", 400, "BAD_REQUEST"),
+    ("GET", "/v1/market/listings/" + "0" * 32 + "%00", 400, "BAD_REQUEST"),
+    ("GET", "/v1/market/orders/" + "00" * 32, 400, "BAD_REQUEST"),
+    ("GET", "/v1/market/orders?provider=" + "ic" + "a" * 58, 400, "INVALID_ADDRESS"),
+    ("GET", "/v1/market/providers/" + "ic" + "a" * 58 + "/reviews", 400, "INVALID_ADDRESS"),
+    ("GET", f"/v1/gas/groups/{SOME_ID}/commitments?after=xyz", 400, "INVALID_ADDRESS"),
+    ("GET", "/v1/gas/groups?status=OPEN", 400, "BAD_REQUEST"),
+    ("GET", "/v1/market/listings/", 404, "NOT_FOUND"),
+    ("GET", f"/v1/market/orders/{SOME_ID}/review", 404, "NOT_FOUND"),
+    ("GET", "/v1/market/reviews", 404, "NOT_FOUND"),
+    ("GET", f"/v1/gas/groups/{SOME_ID}/members", 404, "NOT_FOUND"),
+    ("POST", "/v1/market/listings", 405, "METHOD_NOT_ALLOWED"),
+    ("PUT", f"/v1/market/orders/{SOME_ID}", 405, "METHOD_NOT_ALLOWED"),
+    ("DELETE", f"/v1/gas/groups/{SOME_ID}", 405, "METHOD_NOT_ALLOWED"),
+])
+def test_odd_requests_are_a_json_4xx_never_a_5xx(market: Market, method: str, path: str, status: int,
+                                                code: str) -> None:
+    error = assert_api_error(status, code, lambda: market.devnet.api.request(method, path))
+    assert 400 <= error.status < 500 and json.loads(error.body) == {"error": {"code": code, "message": error.message}}
+
+
+def test_a_search_for_what_no_title_holds_is_an_empty_page_not_an_error(market: Market) -> None:
+    for words in ("%00", "%F0%9F%A5%96", "%FF%FE", "bread%00", "%25", "*", ".*", "[", "\\"):
+        assert market.get(f"/v1/market/listings?words={words}") == {"listings": [], "next": None}, words
+
+
 def test_orders_are_listed_by_buyer_provider_listing_and_status_and_paged(market: Market) -> None:
     everything = market.get("/v1/market/orders?limit=200")
     assert everything["next"] is None
@@ -345,6 +443,10 @@ def test_orders_are_listed_by_buyer_provider_listing_and_status_and_paged(market
         (f"provider={market.address(CICLO)}", (CANCELLED, PLACED)),
         (f"buyer={marco}&provider={market.address(CICLO)}", (PLACED,)),
         (f"buyer={market.address(BOTTEGA)}", ()),
+        (f"account={anna}", (RELEASED, CONFIRMED, CANCELLED, ACCEPTED)),
+        (f"account={market.address(CICLO)}", (CANCELLED, PLACED)),
+        (f"account={market.address(CICLO)}&buyer={anna}", (CANCELLED,)),
+        (f"account={market.address(ARBITER)}", ()),
         (f"listing={APPLES.hex()}", (CONFIRMED, DECIDED)),
         ("status=released", (RELEASED,)),
         ("status=expired", (EXPIRED,)),
@@ -358,6 +460,9 @@ def test_orders_are_listed_by_buyer_provider_listing_and_status_and_paged(market
         assert ids(market.get(f"/v1/market/orders?{query}")["orders"]) == hexes(*expected), query
     assert pages(market, f"/v1/market/orders?provider={market.address(BOTTEGA)}", "orders", 2) == \
         market.get(f"/v1/market/orders?provider={market.address(BOTTEGA)}")["orders"]
+    # an account's orders, paged with one cursor
+    both = pages(market, f"/v1/market/orders?account={market.address(BOTTEGA)}", "orders", 2)
+    assert ids(both) == hexes(RELEASED, EXPIRED, CONFIRMED, DECIDED, ACCEPTED)
 
 
 def test_an_order_shows_its_escrow_lot_and_deadline(market: Market) -> None:
@@ -453,6 +558,44 @@ def test_groups_are_listed_by_status_listing_and_organiser_and_settled_at_the_de
     unknown = identifier("no group").hex()
     assert_api_error(404, "NOT_FOUND", lambda: market.get(f"/v1/gas/groups/{unknown}"))
     assert_api_error(404, "NOT_FOUND", lambda: market.get(f"/v1/gas/groups/{unknown}/commitments"))
+
+
+# --- the wallet's client ------------------------------------------------------------------------------
+
+
+def test_the_node_client_reads_what_the_routes_answer(market: Market) -> None:
+    client = NodeClient(market.devnet.node.url)
+    bottega, anna = market.address(BOTTEGA), market.address("anna")
+    assert client.market_listings(category="food", provider=bottega, class_id=DEMO_CLASS, words="o", status="active",
+                                  limit=1) == market.get(f"/v1/market/listings?category=food&provider={bottega}"
+                                                         f"&class={DEMO_CLASS}&words=o&status=active&limit=1")
+    first = client.market_listings(limit=4)
+    assert ids(first["listings"] + client.market_listings(limit=4, after=first["next"])["listings"]) == \
+        hexes(BREAD, APPLES, OIL, SOAP, REPAIR, RENTAL)
+    assert client.market_listing(APPLES) == client.market_listing(APPLES.hex()) == \
+        market.get(f"/v1/market/listings/{APPLES.hex()}")
+    assert ids(client.market_orders(buyer=anna, provider=bottega, listing=APPLES, status="confirmed")["orders"]) == \
+        [CONFIRMED.hex()]
+    assert ids(client.market_orders(buyer=anna, limit=200)["orders"]) == hexes(RELEASED, CONFIRMED, CANCELLED, ACCEPTED)
+    assert ids(client.market_orders(account=market.address(CICLO))["orders"]) == hexes(CANCELLED, PLACED)
+    assert client.market_order(DECIDED) == market.get(f"/v1/market/orders/{DECIDED.hex()}")
+    assert client.market_reviews(bottega, limit=1, after=client.market_reviews(bottega, limit=1)["next"]) == \
+        market.get(f"/v1/market/providers/{bottega}/reviews?limit=1&after={hexes(RELEASED, CONFIRMED, DECIDED)[0]}")
+    assert client.market_arbiters() == market.get("/v1/market/arbiters")
+    assert ids(client.gas_groups(status="settled", listing=APPLES, organiser=market.address(ORGANISER))["groups"]) == \
+        [TIERED.hex()]
+    assert client.gas_group(SHORT) == market.get(f"/v1/gas/groups/{SHORT.hex()}")
+    assert client.gas_commitments(TIERED, limit=1) == {"group": TIERED.hex(), "commitments": [], "next": None}
+    for call, status, code in [
+        (lambda: client.market_listing(identifier("nothing")), 404, "NOT_FOUND"),
+        (lambda: client.gas_group("zz"), 400, "BAD_REQUEST"),
+        (lambda: client.market_listings(limit=500), 400, "BAD_REQUEST"),
+        (lambda: client.market_orders(buyer="nope"), 400, "INVALID_ADDRESS"),
+        (lambda: client.market_reviews("ic" + "a" * 58), 400, "INVALID_ADDRESS"),
+    ]:
+        with pytest.raises(NodeError) as refused:
+            call()
+        assert (refused.value.status, refused.value.code) == (status, code)
 
 
 # --- 4. what the existing routes show now -------------------------------------------------------------
