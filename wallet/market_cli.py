@@ -408,27 +408,18 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 @_guard
 def cmd_orders(args: argparse.Namespace) -> int:
-    """An account's orders, as buyer and as provider (or one role), or a listing's."""
+    """An account's orders (as buyer and as provider, or one role), or a listing's: one list, one cursor."""
     want = _limit(args)
     client, classes = client_and_classes(args)
     account = _account_of(args, args.who) if args.who else None
+    if args.role and not account:
+        raise CliError("--role needs the account: incoop market orders KEY|ADDRESS --role buyer")
     listing = parse_id(args.listing, "listing").hex() if args.listing else None
-    if args.after and not args.role and account:
-        raise CliError("--after continues one role's list: give --role buyer or --role provider with it")
-    roles = [args.role] if args.role else (["buyer", "provider"] if account else [None])
-    orders: list[dict] = []
-    following: dict[str, str] = {}  # role -> where its list continues
-    for role in roles:
-        mine = {role: account} if role else {}
-        rows, more = reads.pages(lambda after, mine=mine: client.market_orders(
-            listing=listing, status=args.status, limit=min(want, PAGE), after=after, **mine),
-            "orders", want, args.after)
-        orders += rows
-        if more:
-            following[role or ""] = more
+    mine = {(args.role or "account"): account} if account else {}
+    orders, following = reads.pages(lambda after: client.market_orders(
+        listing=listing, status=args.status, limit=min(want, PAGE), after=after, **mine), "orders", want, args.after)
     if args.json:
-        emit(True, {"orders": orders, "next": following.get(args.role or "") if len(roles) == 1 else None,
-                    **({"next_by_role": following} if len(roles) > 1 else {})})
+        emit(True, {"orders": orders, "next": following})
         return 0
     names = wallet_names(args)
     lines = []
@@ -439,8 +430,8 @@ def cmd_orders(args: argparse.Namespace) -> int:
                      f"{show_amount(classes, order['class'], int(order['unit_price']))} = "
                      f"{show_amount(classes, order['class'], int(order['total']))}  "
                      f"{side} {names.get(other, other)}")
-    for role, cursor in following.items():
-        lines.append(f"more: {f'--role {role} ' if role and len(roles) > 1 else ''}--after {cursor}")
+    if following:
+        lines.append(f"more: --after {following}")
     print("\n".join(lines) or "no orders")
     return 0
 
@@ -539,7 +530,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--role", choices=("buyer", "provider"))
     p.add_argument("--listing", metavar="LISTING")
     p.add_argument("--status", choices=ORDER_STATUSES)
-    p.add_argument("--limit", type=int, default=50, help="how many orders of each role (default 50)")
+    p.add_argument("--limit", type=int, default=50, help="how many orders (default 50)")
     p.add_argument("--after", metavar="CURSOR", help="the next page: the 'more' a previous page printed")
 
     p = command("review", "the buyer of a completed order rates it (once)", cmd_review)

@@ -22,6 +22,7 @@ key, bottega, funded at genesis, is added to the wallet; every step goes through
    the listing does not take, a split above the total, an unknown listing or order.
 7. update, pause, resume, withdraw: a paused listing takes no order (LISTING_NOT_ACTIVE), a
    withdrawn one never again.
+8. An account's orders, as buyer and as provider, are one list paged with one cursor.
 """
 
 from __future__ import annotations
@@ -166,7 +167,7 @@ def test_order_accept_confirm_review(devnet: Devnet, bread: str) -> None:
     sold = run(devnet, "market", "orders", SHOP, "--role", "provider", "--status", "confirmed")
     assert [o["id"] for o in sold["orders"]] == [order_id]
     both = run(devnet, "market", "orders", "anna")
-    assert order_id in [o["id"] for o in both["orders"]] and both["next_by_role"] == {}
+    assert order_id in [o["id"] for o in both["orders"]] and both["next"] is None
     text = incoop(devnet, "market", "orders", SHOP).stdout
     assert f"{order_id}  confirmed" in text and "sold to anna" in text
 
@@ -250,7 +251,7 @@ def test_bad_input_is_one_line_and_writes_nothing(devnet: Devnet, bread: str) ->
     fails(devnet, "market", "show", "11" * 16, says="no listing or order")
     fails(devnet, "market", "show", "not-an-id", says="not a listing or order id")
     fails(devnet, "market", "list", "--limit", "0", says="--limit")
-    fails(devnet, "market", "orders", "anna", "--after", "00" * 16, says="--role")
+    fails(devnet, "market", "orders", "--role", "buyer", says="--role needs the account")
     fails(devnet, "market", "update", bread, "--as", "anna", "--quantity", "3", says="not anna's")
     # nothing of the above reached the chain
     after = {who: (nonce(devnet, who), balance(devnet, who)) for who in before}
@@ -284,3 +285,24 @@ def test_update_pause_resume_withdraw(devnet: Devnet, bread: str) -> None:
     run(devnet, "market", "accept", order_id, "--as", SHOP)
     run(devnet, "market", "confirm", order_id, "--as", "marco")
     assert order(devnet, order_id)["status"] == "confirmed"
+
+
+def test_an_accounts_orders_page_with_one_cursor(devnet: Devnet, bread: str) -> None:
+    """Step 8: the shop's orders, all roles in one list, two at a time with the `--after` each page gives."""
+    everything = run(devnet, "market", "orders", SHOP)
+    assert len(everything["orders"]) >= 5 and everything["next"] is None
+    pages, after = [], None
+    while True:
+        page = run(devnet, "market", "orders", SHOP, "--limit", "2", *(("--after", after) if after else ()))
+        assert len(page["orders"]) <= 2
+        pages += page["orders"]
+        after = page["next"]
+        if after is None:
+            break
+        assert after == pages[-1]["id"]
+    assert [o["id"] for o in pages] == [o["id"] for o in everything["orders"]]
+    text = incoop(devnet, "market", "orders", SHOP, "--limit", "2").stdout
+    assert text.splitlines()[-1] == f"more: --after {pages[1]['id']}"
+    assert [o["id"] for o in run(devnet, "market", "orders", "marco", "--role", "provider")["orders"]] == []
+    assert {o["buyer"] for o in run(devnet, "market", "orders", "marco", "--role", "buyer")["orders"]} == {
+        address(devnet, "marco")}
