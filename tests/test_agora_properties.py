@@ -5,8 +5,9 @@ MULTI, whose three keys all vote), a public one in the federation's space
 (five identities) and a commit-then-reveal one in coop-a's space. Random
 blocks of votes (changed, by any key of an identity, by non-members),
 commitments (changed too), reveals (right, with the wrong option or salt,
-twice, too early, too late), with block times that jump past the closings
-and the reveal window. A model that knows nothing of the ledger's counts —
+twice, too early, too late) and membership changes (coop-a's attester
+admitting C or removing B, so eligibility is checked at each action), with
+block times that jump past the closings and the reveal window. A model that knows nothing of the ledger's counts —
 a map from identity to its last vote — predicts every result code, and
 after every block:
 
@@ -27,7 +28,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, given, settings, target
 from hypothesis import strategies as st
 
 from genesis.document import parse_genesis
@@ -58,25 +59,26 @@ from tests.agora_chain import (
     post_id,
 )
 from tests.chain_source import ListSource, certificate
-from tests.identity_chain import CHAIN_ID, VALIDATORS
+from tests.identity_chain import ATTESTER, CHAIN_ID, VALIDATORS
 
 KEYS = [A, B, C, D, *TRIO]
 IDENTITY = {A.pubkey: IDS[0], B.pubkey: IDS[1], C.pubkey: IDS[2], D.pubkey: IDS[3],
             **{k.pubkey: MULTI for k in TRIO}}
 COOP_MEMBERS = {IDS[0], IDS[1], MULTI}
 COOP_PUBLIC, FED_PUBLIC, COOP_SECRET = 1, 2, 3
-VOTING, REVEALING = 40 * SECOND, 30 * SECOND
+VOTING, REVEALING = 45 * SECOND, 30 * SECOND
 SALTS = [bytes([s]) * 32 for s in (1, 2)]
 
-key_n = st.integers(0, len(KEYS) - 1)
-option = st.integers(0, 3)  # 3 is no option of a yes/no/abstain ballot
+key_n = st.sampled_from([0, 1, 4, 5, 6, 0, 1, 4, 5, 6, 2, 3])  # mostly coop-a's members' keys, also C and D
+option = st.sampled_from([0, 0, 1, 1, 2, 3])  # 3 is no option of a yes/no/abstain ballot
 op = st.one_of(
     st.tuples(st.just("vote"), st.sampled_from([COOP_PUBLIC, FED_PUBLIC]), key_n, option),
     st.tuples(st.just("commit"), st.just(COOP_SECRET), key_n, option, st.integers(0, 1)),
-    st.tuples(st.just("reveal"), st.just(COOP_SECRET), key_n, option, st.integers(0, 1)),
+    st.tuples(st.just("reveal"), st.just(COOP_SECRET), key_n, option, st.integers(0, 1), st.booleans()),
+    st.tuples(st.just("membership"), st.just(0), st.sampled_from([1, 2]), st.booleans()),
 )
-blocks = st.lists(st.tuples(st.lists(op, max_size=6), st.sampled_from([SECOND, SECOND, 5 * SECOND, 25 * SECOND])),
-                  max_size=12)
+blocks = st.lists(st.tuples(st.lists(op, max_size=8), st.sampled_from([SECOND, SECOND, 5 * SECOND, 25 * SECOND])),
+                  max_size=14)
 
 
 def audited_document() -> dict:
@@ -94,12 +96,22 @@ class Model:
         self.reveal_until = reveal_until
         self.votes: dict[int, dict[bytes, int]] = {COOP_PUBLIC: {}, FED_PUBLIC: {}, COOP_SECRET: {}}
         self.commitments: dict[bytes, tuple[int, int]] = {}
+        self.members = set(COOP_MEMBERS)
 
     def eligible(self, ballot: int, identity: bytes) -> bool:
-        return ballot == FED_PUBLIC or identity in COOP_MEMBERS
+        return ballot == FED_PUBLIC or identity in self.members
 
     def step(self, t: int, kind: str, ballot: int, key_i: int, opt: int, salt: int = 0) -> Code:
         """The result the rules must give, and the model's state after it."""
+        if kind == "membership":  # coop-a's attester admits (opt true) or removes IDS[key_i]
+            identity = IDS[key_i]
+            if opt:
+                self.members.add(identity)
+            elif identity not in self.members:
+                return Code.ATTESTATION_NOT_FOUND
+            else:
+                self.members.discard(identity)
+            return Code.OK
         identity = IDENTITY[KEYS[key_i].pubkey]
         if kind == "reveal":
             if not self.closes[ballot] <= t < self.reveal_until:
@@ -143,7 +155,13 @@ class Model:
 
 def to_tx(c: AgoraChain, pending: dict[bytes, int], step: tuple):
     kind, ballot, key_i, opt, *salt = step
-    key = KEYS[key_i]
+    key = ATTESTER if kind == "membership" else KEYS[key_i]
+    if kind == "membership":
+        type_, body = ("attest.issue", (IDS[key_i], "member:coop-a", 0)) if opt else \
+            ("attest.revoke", (IDS[key_i], "member:coop-a"))
+        nonce = c.nonce(key) + pending.get(key.pubkey, 0)
+        pending[key.pubkey] = pending.get(key.pubkey, 0) + 1
+        return c.tx(key, type_, body, nonce=nonce)
     if kind == "vote":
         body: tuple = (ballot_id(ballot), opt)
     elif kind == "commit":
@@ -156,10 +174,15 @@ def to_tx(c: AgoraChain, pending: dict[bytes, int], step: tuple):
     return c.tx(key, f"agora.{kind}", body, nonce=nonce)
 
 
-def normalised(step: tuple) -> tuple:
-    """A commitment is made to an existing option (min(opt, 2)): what the model records."""
+def normalised(step: tuple, model: Model) -> tuple:
+    """The step as sent: a commitment is to an existing option (min(opt, 2)); an honest reveal (last
+    field true) reveals what the identity committed, if it did, else the step's own option and salt."""
     if step[0] == "commit":
         return (*step[:3], min(step[3], 2), step[4])
+    if step[0] == "reveal":
+        kind, ballot, key_i, opt, salt, honest = step
+        committed = model.commitments.get(IDENTITY[KEYS[key_i].pubkey])
+        return (kind, ballot, key_i, *(committed if honest and committed else (opt, salt)))
     return step
 
 
@@ -212,9 +235,13 @@ def play(plan) -> tuple[RecordingChain, Model]:
     assert (opened.eligible, c.ballot(FED_PUBLIC).eligible) == (3, 5)
     for steps, gap in plan:
         t = c.time + gap
-        expected = [model.step(t, *normalised(s)) for s in steps]
+        sent = []
+        expected = []
+        for s_ in steps:
+            sent.append(normalised(s_, model))
+            expected.append(model.step(t, *sent[-1]))
         pending: dict[bytes, int] = {}
-        block = c.block([to_tx(c, pending, s) for s in steps], t)
+        block = c.block([to_tx(c, pending, s_) for s_ in sent], t)
         assert list(block.results) == expected, (steps, block.results, expected)
         assert all(e.code == Code.OK for e in block.effects), block.effects
         check_against(c, model)
@@ -233,6 +260,7 @@ def test_every_interleaving_counts_one_vote_per_identity_and_the_auditor_agrees(
     c, model = play(plan)
     for n in (COOP_PUBLIC, FED_PUBLIC, COOP_SECRET):
         event(f"ballot {n} {c.ballot(n).status}")
+    target(sum(c.ballot(n).cast for n in (COOP_PUBLIC, FED_PUBLIC, COOP_SECRET)))  # toward many counted votes
     genesis = parse_genesis(json.dumps(audited_document()))
     raws = [encode_raw_block(b, certificate(b, CHAIN_ID, VALIDATORS[:3])) for b in c.made]
     report = verify_chain(RULES, genesis, ListSource(genesis.hash(), raws, c.head), workers=1)
@@ -248,10 +276,11 @@ def test_the_property_sees_every_path():
         ([("vote", COOP_PUBLIC, t0, 0), ("vote", COOP_PUBLIC, t1, 1), ("vote", COOP_PUBLIC, t2, 0),
           ("vote", COOP_PUBLIC, i_a, 0), ("vote", COOP_PUBLIC, i_c, 0), ("vote", FED_PUBLIC, i_c, 1),
           ("commit", COOP_SECRET, i_a, 1, 0), ("commit", COOP_SECRET, i_a, 0, 1), ("commit", COOP_SECRET, t0, 0, 0),
-          ("commit", COOP_SECRET, i_b, 1, 0), ("reveal", COOP_SECRET, i_a, 0, 1)], SECOND),
+          ("commit", COOP_SECRET, i_b, 1, 0), ("reveal", COOP_SECRET, i_a, 0, 1, True)], SECOND),
         ([], VOTING),
-        ([("reveal", COOP_SECRET, i_a, 1, 0), ("reveal", COOP_SECRET, i_a, 0, 1), ("reveal", COOP_SECRET, t1, 0, 0),
-          ("reveal", COOP_SECRET, t2, 0, 0), ("reveal", COOP_SECRET, i_c, 0, 0), ("vote", COOP_PUBLIC, i_b, 0)],
+        ([("reveal", COOP_SECRET, i_a, 1, 0, False), ("reveal", COOP_SECRET, i_a, 0, 1, False),
+          ("reveal", COOP_SECRET, t1, 0, 0, False), ("reveal", COOP_SECRET, t2, 0, 0, True),
+          ("reveal", COOP_SECRET, i_c, 0, 0, True), ("vote", COOP_PUBLIC, i_b, 0)],
          SECOND),
     ]
     c, model = play(plan)
