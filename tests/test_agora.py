@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import pytest
 
+from genesis.rules import RULES
 from governance import records as rec
 from governance.invariants import check_agora
+from identity.invariants import check_identities
 from identity.records import ACTIVE_COUNT_KEY, attribute_count_key
+from ledger.block import encode_raw_block
+from ledger.crypto import SigningKey
 from ledger.encoding import decode, encode
-from ledger.errors import Code
+from ledger.errors import Code, TxError
+from ledger.handlers import ExecContext
 from ledger.invariants import InvariantBroken
+from ledger.state import DictState, Overlay
 from tests.agora_chain import (
     ADMIN,
     COOP,
@@ -40,7 +46,8 @@ from tests.agora_chain import (
     space_body,
     text_hash,
 )
-from tests.identity_chain import ATTESTER, REGISTRAR
+from tests.chain_source import certificate
+from tests.identity_chain import ATTESTER, CHAIN_ID, REGISTRAR, VALIDATOR
 
 YES, NO, ABSTAIN = 0, 1, 2
 SALT = bytes([0x5A]) * 32
@@ -289,7 +296,6 @@ def test_a_forged_outcome_is_caught(c):
 
 
 def _reader(items: dict):
-    from ledger.state import DictState
     return DictState(items)
 
 
@@ -433,8 +439,6 @@ def test_a_suspended_author_may_not_open_a_ballot_on_its_proposal(c):
     ("agora.reveal", (ballot_id(1), 0, bytes(31)), "salt"),
 ])
 def test_a_malformed_body_never_enters_a_block(c, type_, body, field):
-    from genesis.rules import RULES
-    from ledger.errors import TxError
     with pytest.raises(TxError, match=field) as caught:
         RULES.parse(type_, body)
     assert caught.value.code == Code.MALFORMED
@@ -469,6 +473,61 @@ def test_identity_counters_follow_registration_status_erasure_and_attestations(c
     c.check()
     forged = dict(c.state.items)
     forged[ACTIVE_COUNT_KEY] = encode(7)
-    from identity.invariants import check_identities
     with pytest.raises(InvariantBroken, match="counters"):
         check_identities(_reader(forged), _scan(forged))
+
+
+# --- what the chain holds, and what opening a ballot costs ------------------------------------
+
+
+def test_only_the_hash_of_a_text_reaches_the_chain(c):
+    text = "Riapriamo la biblioteca di quartiere la domenica"
+    block = c.block([c.tx(A, "agora.propose", (post_id(1), COOP, text_hash(text)))])
+    assert block.results == (Code.OK,)
+    raw = encode_raw_block(block, certificate(block, CHAIN_ID, [VALIDATOR]))
+    assert text_hash(text) in raw, "the author's transaction in the block carries the hash"
+    assert text.encode() not in raw and all(text.encode() not in v for v in c.state.items.values())
+    assert c.post(1).text_hash == text_hash(text)
+
+
+class CountingState:
+    """A state reader that counts its gets and range reads (what the transition may not do: scan)."""
+
+    def __init__(self, items: dict):
+        self.inner = DictState(items)
+        self.gets = 0
+        self.ranges = 0
+
+    def get(self, key: bytes):
+        self.gets += 1
+        return self.inner.get(key)
+
+    def range(self, start: bytes, end: bytes):
+        self.ranges += 1
+        return self.inner.range(start, end)
+
+
+def opening_reads(c: AgoraChain, n: int) -> tuple[int, int, int]:
+    """(gets, range reads, electorate) of opening a ballot on a fresh supported proposal n."""
+    ready(c, n)
+    counting = CountingState(dict(c.state.items))
+    ctx = ExecContext(Overlay(counting), CHAIN_ID, c.height + 1, c.time + SECOND, MODERATOR.pubkey, RULES, [])
+    body = RULES.parse("agora.ballot", (ballot_id(n), post_id(n), YES_NO, c.time + SECOND, c.time + 60 * SECOND, 0))
+    RULES.tx_type("agora.ballot").execute(ctx, body)
+    return counting.gets, counting.ranges, rec.get_ballot(ctx.state, ballot_id(n)).eligible
+
+
+def test_opening_a_ballot_reads_a_fixed_number_of_records_whatever_the_membership(c):
+    """The electorate is one counter (FORMAT.md §6.7): 3 members or 43, the same reads and no scan."""
+    few = opening_reads(c, 1)
+    ids = [bytes([0xE0, i]) + bytes(14) for i in range(40)]
+    keys = [SigningKey(bytes([0x90 + i]) + bytes(31)) for i in range(40)]
+    c.block([c.tx(REGISTRAR, "identity.register", (ids[i], "person", bytes([0xD0, i]) + bytes(30), bytes(32),
+                                                   (keys[i].pubkey,)), nonce=c.nonce(REGISTRAR) + i)
+             for i in range(40)])
+    c.block([c.tx(ATTESTER, "attest.issue", (ids[i], "member:coop-a", 0), nonce=c.nonce(ATTESTER) + i)
+             for i in range(40)])
+    many = opening_reads(c, 2)
+    assert few[2] == 3 and many[2] == 43
+    assert few[:2] == many[:2] and few[1] == 0, (few, many)
+    c.check()
