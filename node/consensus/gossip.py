@@ -24,9 +24,11 @@ position changes), passes on each such message that reaches it later. A node
 asks only when it has reason to think something is missing:
 
 1. a vote for a block whose proposal it lacks: it asks the peer that sent the vote;
-2. a peer's STATUS shows that peer further on (a later height, round or step) while
-   this node has not moved for `BEHIND_GRACE_MS`: it asks that peer, once per
-   position of the peer;
+2. a peer's STATUS shows that peer further on (a later height, round or step): the
+   peer moved on what had reached it, and the same should have reached this node
+   about as soon. It asks the first such peer at once (one per position of its
+   own), and, once it has not moved for `BEHIND_GRACE_MS`, every peer further on
+   (once per position of the peer);
 3. at a status interval, if its own position has not changed since the last one:
    it asks every validator peer (a pull: each answers with only what is missing).
 
@@ -133,7 +135,9 @@ class Gossip:
         self._current: _Height | None = None
         self._previous: _Height | None = None
         self.views: dict[bytes, PeerView] = {}
+        self._asking: set[bytes] = set()  # peers with an open request
         self._gap_asked: set[int] = set()  # rounds of the current height already asked about for a proposal
+        self._quick_asked: tuple[int, int, int] | None = None  # this node's position at its last ask in the grace
         # counters for /metrics and the simulation
         self.stats = {"asked": 0, "answered": 0, "passed_on": 0, "ignored": 0}
 
@@ -155,6 +159,7 @@ class Gossip:
         self._gap_asked = set()
         for view in self.views.values():
             view.prune(height - 1, height)
+        self._asking = {peer for peer in self._asking if self.views[peer].open}
 
     def _at(self, height: int) -> _Height | None:
         for h in (self._current, self._previous):
@@ -181,6 +186,7 @@ class Gossip:
     def connected(self, peer: bytes) -> None:
         """A new connection: nothing is known of what the peer has."""
         self.views[peer] = PeerView()
+        self._asking.discard(peer)
 
     # --- messages ------------------------------------------------------------------------------
 
@@ -207,7 +213,8 @@ class Gossip:
         if not self._hold(key, payload):
             return []
         targets = []
-        for other, view in self.views.items():
+        for other in sorted(self._asking):
+            view = self.views[other]
             if other != peer and (key.height, key.round) in view.open and not view.has(key):
                 view.mark(key)
                 targets.append(other)
@@ -243,9 +250,15 @@ class Gossip:
         if view.position != position:
             view.position = position
             view.open = []  # it moved: what it asked for before is no longer what it needs
-        if (position <= ours or position[0] > ours[0] + 1 or ours[1] < 0 or still_ms < BEHIND_GRACE_MS
-                or view.asked_at == position):
+            self._asking.discard(peer)
+        if position <= ours or position[0] > ours[0] + 1 or ours[1] < 0 or view.asked_at == position:
             return None  # two heights ahead is block sync's work (sync.py)
+        if still_ms < BEHIND_GRACE_MS:
+            # the peer moved on what reached it by then, and the same reached this node about as soon, unless
+            # it was lost: ask this one peer now, and the others only once the grace has passed
+            if self._quick_asked == ours:
+                return None
+            self._quick_asked = ours
         view.asked_at = position
         self.stats["asked"] += 1
         return self.has(ours[0], ours[1])
@@ -267,13 +280,14 @@ class Gossip:
             self.stats["ignored"] += 1
             return []
         view = self._view(peer)
-        masks = view.masks(has.height, has.round)
-        for slot in (PROPOSAL, PREVOTE, PRECOMMIT):
-            masks[slot] |= has.masks[slot]
+        # the request is the peer's own word on this round: what it does not list, it lacks, whatever this
+        # node sent it before (a copy may have been lost, or be on its way: then the answer is a duplicate)
+        view.masks(has.height, has.round)[:] = has.masks
         if h is self._current:
             other = our_round
             if (has.height, has.round) not in view.open:
                 view.open = [*view.open, (has.height, has.round)][-MAX_OPEN:]
+                self._asking.add(peer)
         else:
             other = h.decided_round if h.decided_round is not None else has.round
         out = []
