@@ -208,14 +208,17 @@ class Gossip:
             self._view(peer).mark(key)
 
     def received(self, peer: bytes, key: Key, payload: Any) -> list[bytes]:
-        """A checked message from `peer`: the peers to pass it on to (those with an open request that lack it)."""
+        """A checked message from `peer`: the peers to pass it on to (those with an open request that lack it,
+        but never its own signer)."""
         self._view(peer).mark(key)
         if not self._hold(key, payload):
             return []
+        h = self._at(key.height)
+        signer = h.validators[key.index] if h is not None else None
         targets = []
         for other in sorted(self._asking):
             view = self.views[other]
-            if other != peer and (key.height, key.round) in view.open and not view.has(key):
+            if other not in (peer, signer) and (key.height, key.round) in view.open and not view.has(key):
                 view.mark(key)
                 targets.append(other)
         self.stats["passed_on"] += len(targets)
