@@ -424,8 +424,9 @@ class Heights:
             peer.send(wire.PROPOSAL if key.slot == gossip.PROPOSAL else wire.VOTE, payload)
 
     def on_status(self, peer: Any, status: wire.Status) -> None:
-        """A validator peer further on while this node stands still: ask it for what this node lacks."""
-        if self.machine is None or not self.started or not self.gossip.is_validator(self.machine.height, peer.pubkey):
+        """A validator peer's position; if it is further on, ask it for what this node lacks (not before this
+        node's height has started: its round is then -1, and gossip.py never asks from there)."""
+        if self.machine is None or not self.gossip.is_validator(self.machine.height, peer.pubkey):
             return
         still_ms = (time.monotonic() - self._moved_at) * 1000
         ours = self.position()
