@@ -18,8 +18,9 @@ way `node.consensus.driver.Driver` drives it; only the world around it is simula
 - Gossip (`gossip="known"`, the node since issue 15): each node runs the node's own
   `node.consensus.gossip.Gossip`, as `Heights` does: the signer sends its message to every peer; a
   node passes a message on only to peers with an open request that lack it; it asks (a HAS) when a
-  vote names a proposal it lacks, when a peer's status shows that peer further on while it has
-  not moved for `BEHIND_GRACE_MS`, and at a status interval that finds it where the last one did;
+  vote names a proposal it lacks, when a peer's status shows that peer further on (the first such
+  peer at once, the others once it has not moved for `BEHIND_GRACE_MS`), and at a status interval
+  that finds it where the last one did;
   a peer answers with only what the request lacks. Statuses are delivered (each copy lossy), since
   they drive the second kind of request. Every node sends its status whenever (height, round, step)
   changes and every status interval.
