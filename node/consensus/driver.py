@@ -13,10 +13,11 @@ The parts (docs/consensus.md, "Where it lives"):
   it, its machine, when it starts, carrying out the machine's actions, the
   proposals and votes from peers; the next height's messages (inbox.py).
 - blocks.py   `BlockMaker`: building this node's proposal, and valid(v).
-- signer.py   `Signer`: the never-sign-twice gate, signing, sending, re-sends,
+- signer.py   `Signer`: the never-sign-twice gate, signing, sending (and again to a peer that connects),
   and where a restarted validator resumes.
 - sync.py     `BlockSync`: fetching and following certified blocks.
 - txgossip.py `TxGossip`: admitting and relaying transactions in batches.
+- gossip.py   `Gossip`: what each peer is known to have; which proposals and votes go to whom, when to ask.
 - status.py   the status message and the metrics.
 - faults.py   test-only misbehaviour; never part of a real node's driver.
 

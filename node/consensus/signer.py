@@ -136,10 +136,7 @@ class Signer:
         self.own.append((kind, payload))
         self.net.broadcast(kind, payload)
 
-    def resend(self, peer: Any = None) -> None:
-        """This height's own messages again: to one peer (a new connection) or to all."""
+    def resend(self, peer: Any) -> None:
+        """This height's own messages again, to a peer that connects (a connected one asks: gossip.py)."""
         for kind, payload in self.own:
-            if peer is None:
-                self.net.broadcast(kind, payload)
-            else:
-                peer.send(kind, payload)
+            peer.send(kind, payload)
