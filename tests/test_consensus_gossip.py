@@ -151,6 +151,13 @@ def test_a_peer_further_on_is_asked_at_once_one_peer_per_own_position_the_rest_a
     assert g.on_status(D, (H + 1, -1, 0), ours, still_ms=10_000) is not None
 
 
+def test_a_node_that_stands_still_asks_with_what_it_has_of_its_round_but_not_before_it_starts() -> None:
+    g = gossip()
+    g.own(vote_key(g, A, round_=1), "mine", [])
+    assert g.stuck((H, -1, 0)) is None
+    assert g.stuck((H, 1, PREVOTE)) == Has(H, 1, (0, 1 << 0, 0))
+
+
 # --- 4. bounds ------------------------------------------------------------------------------------------
 
 
