@@ -349,7 +349,8 @@ def cmd_reveal(args: argparse.Namespace) -> int:
 def cmd_tally(args: argparse.Namespace) -> int:
     ballot = _client(args).agora_ballot(parse_id(args.ballot, "ballot"))
     lines = [f"ballot {ballot['id']} on proposal {ballot['proposal']}: {ballot['status']} ({ballot['mode']})",
-             f"  votes from {show_time(ballot['opens_ms'])} until {show_time(ballot['closes_ms'])}"
+             (f"  votes from {show_time(ballot['opens_ms'])} until {show_time(ballot['closes_ms'])}" if ballot["opens_ms"]
+              else f"  votes until {show_time(ballot['closes_ms'])}")
              + (f", reveals until {show_time(ballot['reveal_until_ms'])}" if ballot["reveal_until_ms"] else ""),
              f"  electorate {ballot['eligible']}, quorum {ballot['quorum_permille']}‰, "
              f"pass {ballot['pass_permille']}‰"]
