@@ -1,6 +1,6 @@
 """The agora through `incoop agora …` on a three-validator federation (FORMAT.md §6.7, docs/agora.md).
 
-Scenario (three validators; the genesis makes the federation's key the agora
+Scenario (three validators and an observer started late; the genesis makes the federation's key the agora
 admin; the demo wallet also holds MODERATOR and the three keys of MULTI):
 1. The federation registers anna, marco and MULTI (one identity, three keys
    in the wallet); the comune attests anna and MULTI as residents of trento.
@@ -9,8 +9,9 @@ admin; the demo wallet also holds MODERATOR and the three keys of MULTI):
    cannot propose (NOT_SPACE_ELIGIBLE, one line); a stranger key cannot
    create a space (AGORA_NOT_ADMIN).
 3. anna proposes through node 0 (the text goes with the transaction);
-   MULTI's first key comments through node 0: every node ends up holding
-   both texts, the other two fetching them from their peers (GET_TEXTS).
+   MULTI's first key comments through node 0; then the observer starts,
+   syncing the blocks from its peers: every node ends up holding both
+   texts, all but node 0 fetching them from their peers (GET_TEXTS).
 4. MULTI supports with its second key, and cannot support again with its
    third (ALREADY_SUPPORTED): one identity, one support.
 5. The moderator opens a public ballot: MULTI votes no with key one, then
@@ -66,7 +67,8 @@ TRIO_NAMES = ("tre-uno", "tre-due", "tre-tre")
 
 @pytest.fixture(scope="module")
 def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
-    devnet = make_devnet(tmp_path_factory.mktemp("agora-flow") / "devnet", validators=3, genesis_edit=with_agora)
+    devnet = make_devnet(tmp_path_factory.mktemp("agora-flow") / "devnet", validators=3, observers=1,
+                         genesis_edit=with_agora)
     wallet = Keystore(devnet.layout.wallet_dir)
     for name, key in (*zip(TRIO_NAMES, TRIO, strict=True), ("moderatore", MODERATOR)):
         wallet.create(name, DEVNET_PASSWORD, key=key, kdf=TEST_KDF)
@@ -110,6 +112,8 @@ def test_the_agora_through_the_cli(devnet: Devnet) -> None:
     # 3. a proposal and a comment through node 0; every node gets both texts
     proposal = agora(devnet, "propose", space, "--as", "anna", "--text", PROPOSAL)["post"]
     comment = agora(devnet, "comment", proposal, "--as", TRIO_NAMES[0], "--text", COMMENT)["post"]
+    devnet.observers[0].start()  # a node that joins later syncs the blocks, then asks its peers for the texts
+    devnet.wait_height(devnet.api.status()["height"], nodes=devnet.nodes, timeout=30)
     for node in devnet.nodes:
         wait_until(lambda node=node: node.api.get(f"/v1/agora/posts/{proposal}")["comments"][0]["text"] == COMMENT
                    and node.api.get(f"/v1/agora/posts/{proposal}")["post"]["text"] == PROPOSAL,
