@@ -266,7 +266,8 @@ class AgoraTexts:
         found = []
         for post_id in wanted[:MAX_ASK]:
             raw = self.store.db.get(K_TEXT + post_id)
-            if raw is not None:
+            post = None if raw is None else rec.get_post(self.store.state, post_id)
+            if post is not None and post.status != rec.ERASED:  # (an erasure not applied yet: a restored backup)
                 found.append((post_id, raw))
         return tuple(found)
 

@@ -110,6 +110,7 @@ def test_an_erased_text_leaves_every_file_of_the_store(node, tmp_path: Path) -> 
     assert files_holding(tmp_path / "data", needle), "the search finds the text while it is kept"
     assert chain.send(TRIO[0], "agora.erase", (post_id(1),)) != 0  # not the author: refused, nothing erased
     assert chain.send(A, "agora.erase", (post_id(1),)) == 0
+    assert texts.answer((post_id(1),)) == ()  # committed, not applied here yet: already never passed on
     texts.catch_up()
     assert texts.get(post_id(1)) is None and texts.erased == 1
     assert files_holding(tmp_path / "data", needle) == []
