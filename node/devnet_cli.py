@@ -297,6 +297,7 @@ def _announce(args: argparse.Namespace, layout: DevnetLayout, statuses: list, no
         f"  export INCOOP_NODE={layout.api_urls[0]} INCOOP_WALLET={wallet} INCOOP_PASSWORD={DEVNET_PASSWORD}",
         "  .venv/bin/incoop wallet balance anna",
         "  .venv/bin/incoop market list                 # the providers' listings; README: Buy and sell",
+        "  .venv/bin/incoop agora space list            # the agora's spaces; README: Take part in the agora",
         f"  .venv/bin/incoop devnet stop-node {last}{home_option}     # or kill -9 its pid: the others go on",
         f"  .venv/bin/incoop devnet restart-node {last}{home_option}  # it catches up and votes again",
         "",

@@ -171,6 +171,8 @@ def create_devnet(
         # the marketplace's disputes are decided by an arbiter of their own, not by a party to the
         # federation's other roles (it issues, registers and accredits the providers it would judge)
         doc["market"] = {"arbiters": [{"name": "Camera arbitrale della federazione (demo)", "account": arbitro.address}]}
+        # the agora's spaces are opened by the federation (FORMAT.md §6.7: an admin has no other power there)
+        doc["agora"] = {"admins": [{"name": "Agora della federazione (demo)", "account": federation.address}]}
         vault_of = {0: federation.address, 1: comune.address}
         secret_path = home / UNIQUENESS_SECRET
         secret_path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,12 +11,19 @@ marketplace opens: the providers publish listings priced in the classes they
 are accredited for, the purchase group opens a pooled order of apples on
 terms SAIT signed and two members join it, anna buys bread with her welfare
 credits, confirms and reviews it, and giulia disputes a language course the
-arbiter has yet to decide. Everything goes through the same transactions and
-vault calls a registrar, issuer, provider or resident would use.
+arbiter has yet to decide. In the agora the federation opens its assembly
+and the comune's consulta (residents of trento); giulia proposes a bicycle
+rack, luca and she discuss it, three residents support it, and the comune
+opens a ballot that stays open for two weeks (sara and paolo have voted);
+SAIT proposes common pick-up hours in the federation's assembly. Every
+post's text goes to node 0 with its transaction and the nodes share it.
+Everything goes through the same transactions and vault calls a registrar,
+issuer, provider or resident would use.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -125,6 +132,7 @@ def seed_demo(layout: DevnetLayout, progress: Callable[[str], None] = lambda _: 
         signer.add("gas", "credits.issue", (GROUP_CLASS, keys[name].pubkey, 5_000, "monthly order"))
     signer.commit()
     seed_market(signer, progress)
+    seed_agora(signer, progress)
     (layout.home / SEEDED_MARKER).write_text("".join(f"{n} {i.hex()}\n" for n, i in ids.items()), encoding="utf-8")
     return {name: identity_id.hex() for name, identity_id in ids.items()}
 
@@ -192,6 +200,52 @@ def seed_market(signer: _Signers, progress: Callable[[str], None]) -> None:
     signer.commit()
 
 
+# --- the agora's first day ------------------------------------------------------------------------------
+
+TOWN_SPACE = "Consulta di Trento"
+FEDERATION_SPACE = "Assemblea della federazione"
+RACK = "Una rastrelliera per biciclette davanti alla biblioteca comunale, con dieci posti coperti."
+RACK_COMMENTS = (
+    ("luca", "Sì, ma meglio sul lato di via Roma: davanti all'ingresso passano i furgoni."),
+    ("giulia", "Buona idea, ho chiesto alla biblioteca: il lato di via Roma va bene anche a loro."),
+)
+PICKUP_HOURS = "Orari comuni per i punti di ritiro dei gruppi d'acquisto: il sabato dalle 9 alle 12."
+BALLOT_DAYS = 14
+
+
+def seed_agora(signer: _Signers, progress: Callable[[str], None]) -> None:
+    """Two spaces, a proposal with a thread and supports under an open ballot, a proposal in the assembly."""
+    keys = signer.keys
+    progress("the agora: the federation's assembly and the comune's consulta; a proposal, its thread, an open ballot")
+    federation_space, town_space = os.urandom(16), os.urandom(16)
+    signer.add("federation", "agora.space", (federation_space, FEDERATION_SPACE, "", (keys["federation"].pubkey,),
+                                             0, 30 * DAY_MS, 200, 500))
+    signer.add("federation", "agora.space", (town_space, TOWN_SPACE, "resident:trento", (keys["comune"].pubkey,),
+                                             3, 30 * DAY_MS, 200, 500))
+    signer.commit()
+    rack, hours = os.urandom(16), os.urandom(16)
+    signer.post("giulia", "agora.propose", (rack, town_space), RACK)
+    signer.post("sait", "agora.propose", (hours, federation_space), PICKUP_HOURS)
+    signer.commit()
+    parent = rack
+    for who, text in RACK_COMMENTS:  # a reply, then a reply to the reply
+        comment = os.urandom(16)
+        signer.post(who, "agora.comment", (comment, parent), text)
+        signer.commit()
+        parent = comment
+    for who in ("sara", "paolo", "elena"):
+        signer.add(who, "agora.support", (rack,))
+    signer.commit()
+    now = int(signer.api.status()["block_time_ms"])
+    signer.add("comune", "agora.ballot", (os.urandom(16), rack, ("sì", "no", "astensione"), now,
+                                          now + BALLOT_DAYS * DAY_MS, 0))
+    signer.commit()
+    ballot = signer.api.agora_post(rack)["post"]["ballot"]
+    signer.add("sara", "agora.vote", (bytes.fromhex(ballot), 0))
+    signer.add("paolo", "agora.vote", (bytes.fromhex(ballot), 1))
+    signer.commit()
+
+
 class _Signers:
     """Collects transactions per signer with consecutive nonces, submits them in one batch, waits for all."""
 
@@ -201,6 +255,7 @@ class _Signers:
         self.chain_id = chain_id
         self.nonces: dict[str, int] = {}
         self.pending: list[Tx] = []
+        self.texts: dict[bytes, tuple[bytes, str]] = {}  # tx hash -> (post id, text): the agora's posts
         self.expiry = int(api.status()["height"]) + EXPIRY_WINDOW
 
     def add(self, label: str, type_: str, body: tuple) -> None:
@@ -210,11 +265,20 @@ class _Signers:
         self.pending.append(sign_tx(key, self.chain_id, type_, self.nonces[label], self.expiry, body))
         self.nonces[label] += 1
 
+    def post(self, label: str, type_: str, head: tuple, text: str) -> None:
+        """An agora post: `head` is the body without its text_hash; the text goes to the node with the tx."""
+        self.add(label, type_, (*head, hashlib.sha256(text.encode("utf-8")).digest()))
+        self.texts[self.pending[-1].hash] = (head[0], text)
+
     def commit(self) -> None:
         txs, self.pending = self.pending, []
         for item, tx in zip(self.api.submit_batch([tx.raw for tx in txs]), txs, strict=True):
             if "error" in item:
                 raise SeedError(f"{tx.type} refused: {item['error']['code']}: {item['error']['message']}")
+        for tx in txs:
+            if tx.hash in self.texts:
+                post_id, text = self.texts.pop(tx.hash)
+                self.api.agora_text(post_id, text, tx.raw)
         for tx in txs:
             record = self.api.wait_for_tx(tx.hash, timeout=60)
             code = (record.get("result") or record.get("error") or {}).get("code")

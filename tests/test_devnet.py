@@ -132,6 +132,7 @@ def test_devnet_starts_stops_on_ctrl_c_and_resumes(tmp_path):
         attributes = {a["attribute"] for a in Api(url).get(f"/v1/identities/{sara['identity']}")["attestations"]}
         assert attributes == {"resident:trento", "member:gas-trento"}
         _assert_demo_market(url, layout["wallet_dir"])
+        _assert_demo_agora([n["api"] for n in nodes], layout["wallet_dir"])
     finally:
         assert first.interrupt() == 0
 
@@ -197,6 +198,33 @@ def _assert_demo_market(url: str, wallet_dir: str) -> None:
     env = dict(os.environ, INCOOP_NODE=url, INCOOP_WALLET=wallet_dir, INCOOP_PASSWORD=DEVNET_PASSWORD)
     shown = _incoop("market", "show", bread[0]["listing"], env=env)
     assert shown.returncode == 0 and "Pane di montagna" in shown.stdout and "rated 5.0 of 5 by 1 buyers" in shown.stdout
+
+
+def _assert_demo_agora(urls: list[str], wallet_dir: str) -> None:
+    """The demo agora of the first day (node/devnet_seed.py; README, "Take part in the agora"): the
+    federation's assembly and the comune's consulta, giulia's proposal with its thread and three supports
+    under an open ballot (sara yes, paolo no), SAIT's proposal in the assembly; every node holds the texts."""
+    api = Api(urls[0])
+    who = {label: _address(wallet_dir, label) for label in ("federation", "comune", "giulia", "sait")}
+    spaces = {s["name"]: s for s in api.get("/v1/agora/spaces")["spaces"]}
+    assert set(spaces) == {"Assemblea della federazione", "Consulta di Trento"}
+    town, assembly = spaces["Consulta di Trento"], spaces["Assemblea della federazione"]
+    assert (town["eligibility"], town["moderators"], assembly["eligibility"]) == ("resident:trento", [who["comune"]], "")
+    [rack] = api.get(f"/v1/agora/spaces/{town['id']}/proposals")["proposals"]
+    assert (rack["signer"], rack["supports"], rack["status"]) == (who["giulia"], 3, "visible")
+    [hours] = api.get(f"/v1/agora/spaces/{assembly['id']}/proposals")["proposals"]
+    assert hours["signer"] == who["sait"] and hours["text"].startswith("Orari comuni")
+    ballot = api.get(f"/v1/agora/ballots/{rack['ballot']}")
+    assert (ballot["status"], ballot["counts"], ballot["mode"]) == ("open", [1, 1, 0], "public")
+    for url in urls:  # the texts went to node 0 only; every node fetched them from its peers
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            thread = Api(url).get(f"/v1/agora/posts/{rack['id']}")
+            if thread["post"]["text_state"] == "shown" and all(c["text_state"] == "shown" for c in thread["comments"]):
+                break
+            time.sleep(0.2)
+        assert thread["post"]["text"].startswith("Una rastrelliera"), url
+        assert [c["depth"] for c in thread["comments"]] == [1, 2] and all(c["text"] for c in thread["comments"]), url
 
 
 def test_devnet_refuses_a_federation_without_validators(tmp_path):

@@ -292,6 +292,43 @@ class NodeClient:
         return self._json("GET", f"/v1/gas/groups/{_quote(_id_hex(group_id))}/commitments",
                           query={"limit": limit, "after": after})
 
+    # --- the agora (FORMAT.md §6.7; texts kept off chain by the nodes: docs/agora.md) ---------
+
+    def agora_spaces(self, limit: int | None = None, after: str | None = None) -> dict:
+        """One page {"spaces": [...], "next"} of the agora's spaces, in id order."""
+        return self._json("GET", "/v1/agora/spaces", query={"limit": limit, "after": after})
+
+    def agora_space(self, space_id: bytes | str) -> dict:
+        """One space: name, eligibility ("" for the whole federation), moderators, thresholds."""
+        return self._json("GET", f"/v1/agora/spaces/{_quote(_id_hex(space_id))}")
+
+    def agora_proposals(self, space_id: bytes | str, status: str | None = None, limit: int | None = None,
+                        after: str | None = None) -> dict:
+        """One page {"proposals": [...], "next"} of a space's proposals (supports, status, ballot, text)."""
+        return self._json("GET", f"/v1/agora/spaces/{_quote(_id_hex(space_id))}/proposals",
+                          query={"status": status, "limit": limit, "after": after})
+
+    def agora_post(self, post_id: bytes | str) -> dict:
+        """{"post", "comments": [... with "depth"], "truncated"}: a post and its thread."""
+        return self._json("GET", f"/v1/agora/posts/{_quote(_id_hex(post_id))}")
+
+    def agora_ballot(self, ballot_id: bytes | str) -> dict:
+        """A ballot: options, window, quorum, status; counts and outcome once they may be shown."""
+        return self._json("GET", f"/v1/agora/ballots/{_quote(_id_hex(ballot_id))}")
+
+    def agora_vote(self, ballot_id: bytes | str, identity_id: bytes | str) -> dict:
+        """An identity's vote in a ballot: option (None while only committed), label, signer, height."""
+        return self._json("GET", f"/v1/agora/ballots/{_quote(_id_hex(ballot_id))}/votes/{_quote(_id_hex(identity_id))}")
+
+    def agora_text(self, post_id: bytes | str, text: str, tx: bytes | None = None) -> dict:
+        """Give the node a post's text: {"post", "status": "stored" | "pending"}; `tx` (the signed post
+        transaction) while it is pending."""
+        payload: dict[str, Any] = {"post": _id_hex(post_id), "text": text}
+        if tx is not None:
+            payload["tx"] = tx.hex()
+        return self._json("POST", "/v1/agora/texts", body=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+                          content_type=JSON)
+
     # --- the registrar's vault (signed by `signer`; docs/api-contract.md) ---------------
 
     def vault_store(self, identity_id: bytes | str, record: dict) -> dict:

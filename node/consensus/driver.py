@@ -87,6 +87,7 @@ class Driver:
         self.gossip = TxGossip(self.ctx, on_admitted=self._work_arrived)
         self._queue: asyncio.Queue | None = None
         self._tasks: list[asyncio.Task] = []
+        self.texts: Any = None  # node/agora_texts.py: answers GET_TEXTS and takes TEXTS, once the node sets it
 
     # --- what the node reads -------------------------------------------------------------------
 
@@ -228,6 +229,12 @@ class Driver:
                 self.sync.serve(peer, *wire.parse_get_blocks(payload))
             elif kind == wire.BLOCKS:
                 self._enqueue(self.sync.on_blocks, peer, wire.parse_blocks(payload))
+            elif kind == wire.GET_TEXTS and self.texts is not None:
+                found = self.texts.answer(wire.parse_get_texts(payload))
+                if found:
+                    peer.send(wire.TEXTS, found)
+            elif kind == wire.TEXTS and self.texts is not None:
+                self.texts.receive(wire.parse_texts(payload))
         except wire.WireError as exc:
             log.warning("dropped a malformed message (kind %d) from %s: %s", kind, getattr(peer, "address", "?"), exc)
 

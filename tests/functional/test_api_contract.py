@@ -61,6 +61,7 @@ from node.config import load_config, write_config
 from node.devnet_layout import DEMO_CLASS
 from node.routes.txs import BATCH_FORMAT, TX_FORMAT
 from node.routes.types import ADDRESS_FORMAT
+from tests.functional.agora_setup import seed_agora, with_agora
 from tests.functional.framework import FAR_EXPIRY, Devnet, make_devnet
 from tests.functional.market_setup import seed_market, with_market
 from tests.functional.test_vault_api import ANNA_RECORD, register_identity
@@ -96,7 +97,7 @@ SENT: defaultdict[tuple[str, str], Counter[tuple[str, int]]] = defaultdict(Count
 # operations with no parameter and no body: no request can break their declaration (a wrong method is
 # checked on every operation by `unsupported_method`)
 NOTHING_TO_BREAK = {("GET", "/v1/status"), ("GET", "/metrics"), ("GET", "/v1/classes")}
-SEARCHES = {"/v1/market/listings", "/v1/market/orders", "/v1/gas/groups"}
+SEARCHES = {"/v1/market/listings", "/v1/market/orders", "/v1/gas/groups", "/v1/agora/spaces/{id}/proposals"}
 
 
 # --- the node and its history ------------------------------------------------------------------------
@@ -105,8 +106,10 @@ SEARCHES = {"/v1/market/listings", "/v1/market/orders", "/v1/gas/groups"}
 class Chain:
     """What the generator draws real values from: the devnet, its accounts, ids and hashes that exist."""
 
-    def __init__(self, devnet: Devnet, identity_id: bytes, tx_hashes: list[str], market: dict[str, Any]):
+    def __init__(self, devnet: Devnet, identity_id: bytes, tx_hashes: list[str], market: dict[str, Any],
+                 agora: dict[str, Any]):
         self.devnet = devnet
+        self.agora = agora
         self.identity_id = identity_id
         self.tx_hashes = tx_hashes
         self.market = market
@@ -125,7 +128,11 @@ class Chain:
 
 @pytest.fixture(scope="module")
 def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
-    devnet = make_devnet(tmp_path_factory.mktemp("contract") / "devnet", genesis_edit=with_market)
+    def genesis_edit(doc: dict) -> None:
+        with_market(doc)
+        with_agora(doc)
+
+    devnet = make_devnet(tmp_path_factory.mktemp("contract") / "devnet", genesis_edit=genesis_edit)
     try:
         config = load_config(devnet.node.home)
         config.api.max_batch_txs = MAX_BATCH  # the document's maxItems follows the node's config
@@ -149,7 +156,8 @@ def chain(devnet: Devnet) -> Chain:
     stored = registrar.vault_store(identity_id, ANNA_RECORD)
     register_identity(devnet, identity_id, ANNA_RECORD, stored["commitment"], devnet.keys["anna"])
     market = seed_market(devnet)
-    return Chain(devnet, identity_id, [tx.hash.hex() for tx in txs], market)
+    agora = seed_agora(devnet)
+    return Chain(devnet, identity_id, [tx.hash.hex() for tx in txs], market, agora)
 
 
 # --- 2. the document lists what the node serves ------------------------------------------------------
@@ -161,7 +169,7 @@ def test_the_document_lists_exactly_the_routes_served(devnet: Devnet) -> None:
     assert ("/v1/txs/batch", "POST") in documented and ("/v1/vault/records", "POST") in documented
     for path, method in sorted(documented):
         probe = path.replace("{hash}", "00" * 32).replace("{height}", "1").replace("{id}", "00" * 16)
-        probe = probe.replace("{address}", to_address(devnet.keys["anna"].pubkey))
+        probe = probe.replace("{identity}", "00" * 16).replace("{address}", to_address(devnet.keys["anna"].pubkey))
         response = requests.request("OPTIONS", devnet.node.url + probe, timeout=10)
         allowed = set(response.headers.get("Allow", "").replace(" ", "").split(","))
         assert method in allowed, f"{method} {path} is documented but not served (Allow: {allowed})"
@@ -279,6 +287,9 @@ def make_valid(chain: Chain, case: schemathesis.Case, rng: random.Random) -> Non
                 case.query = values
     if route in (("POST", "/v1/txs"), ("POST", "/v1/txs/batch")):
         _valid_transactions(chain, case, rng)
+    elif route == ("POST", "/v1/agora/texts") and rng.random() < 0.5:
+        post = rng.choice(chain.agora["posts"])  # a text that matches its post's hash: stored (201)
+        case.body = {"post": post, "text": chain.agora["texts"][post]}
     elif route == ("POST", "/v1/vault/records") and isinstance(case.body, dict):
         if isinstance(case.body.get("record"), dict):
             case.body = {**case.body, "record": _valid_record(case.body["record"], rng)}
@@ -296,7 +307,13 @@ def make_valid(chain: Chain, case: schemathesis.Case, rng: random.Random) -> Non
             "/v1/market/providers/{address}/reviews": ("address", [chain.market["provider"]]),
             "/v1/gas/groups/{id}": ("id", [chain.market["group"]]),
             "/v1/gas/groups/{id}/commitments": ("id", [chain.market["group"]]),
+            "/v1/agora/spaces/{id}": ("id", chain.agora["spaces"]),
+            "/v1/agora/spaces/{id}/proposals": ("id", chain.agora["spaces"]),
+            "/v1/agora/posts/{id}": ("id", chain.agora["posts"]),
+            "/v1/agora/ballots/{id}": ("id", [chain.agora["ballot"]]),
         }.get(case.operation.path)
+        if case.operation.path == "/v1/agora/ballots/{id}/votes/{identity}":
+            case.path_parameters = {"id": chain.agora["ballot"], "identity": chain.agora["voter"]}
         if existing is not None:
             name, values = existing
             case.path_parameters = {**case.path_parameters, name: rng.choice(values)}
