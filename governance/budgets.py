@@ -182,6 +182,6 @@ def execute_select(ctx: ExecContext, body: SelectBody) -> None:
 
 
 BUDGET = TxType("agora.budget", parse_budget, execute_budget)
-PROJECT = TxType("agora.project", parse_project, execute_project)
+PROJECT = TxType("agora.project", parse_project, execute_project, lambda b: (b.owner,))
 SELECT = TxType("agora.select", parse_select, execute_select)
 TYPES = (BUDGET, PROJECT, SELECT)
