@@ -186,6 +186,25 @@ def test_a_changed_selection_counts_once_and_an_empty_one_withdraws(c):
     c.check()
 
 
+def test_a_selection_names_only_projects_of_its_own_budget(c):
+    assert c.open_budget(1, COOP, 1000) == Code.OK
+    assert c.open_budget(2, COOP, 1000) == Code.OK
+    c.proposed_and_submitted(1, [(1, A, OWNERS[1], 300)], COOP)
+    assert c.submit(2, 1, A, OWNERS[2], 200) == Code.OK, "one proposal may be a project of two budgets"
+    assert c.last_outcome.parties == ((OWNERS[2].pubkey,),), "the owner's history shows the project"
+    assert c.new_proposal(2, COOP, B) == Code.OK
+    assert c.submit(2, 2, B, OWNERS[3], 200) == Code.OK
+    c.to_selection(2)  # budget 2 opened a block after budget 1: both take selections now
+    assert c.select(1, A, (1, 2)) == Code.UNKNOWN_PROJECT, "post 2 is a project of budget 2 only"
+    assert c.select(2, A, (1, 2)) == Code.OK
+    assert (c.project(1, 1).selections, c.project(2, 1).selections) == (0, 1)
+    c.close(2)
+    assert [c.budget(n).status for n in (1, 2)] == [brec.CLOSED, brec.CLOSED]
+    assert eur(c, OWNERS[1]) == 0 and (eur(c, OWNERS[2]), eur(c, OWNERS[3])) == (200, 200)
+    assert eur(c, ADMIN) == FUNDS - 400 and c.cls("eur").escrowed == 0
+    c.check()
+
+
 def test_a_selection_must_be_ascending_and_distinct():
     c = BudgetChain()
     assert c.open_budget(1, COOP, 1000) == Code.OK
