@@ -26,14 +26,17 @@ from hypothesis import strategies as st
 from genesis.document import parse_genesis
 from genesis.rules import RULES
 from governance import budget_records as brec
+from governance.budget_close import close_budget
 from governance.budget_records import FUNDED, INELIGIBLE, UNFUNDED, Candidate
 from governance.invariants import check_agora
 from ledger import credit_ops as ops
 from ledger.block import encode_raw_block
+from ledger.crypto import SigningKey
 from ledger.encoding import encode
 from ledger.errors import Code
+from ledger.handlers import ExecContext
 from ledger.invariants import InvariantBroken
-from ledger.state import DictState
+from ledger.state import DictState, Overlay
 from node.audit.export import Selection, export_movements
 from node.audit.verify import verify_chain
 from tests.agora_chain import (
@@ -53,7 +56,8 @@ from tests.agora_chain import (
 )
 from tests.budget_chain import FUNDS, OWNERS, BudgetChain, budget_id
 from tests.chain_source import ListSource, certificate
-from tests.identity_chain import ATTESTER, CHAIN_ID, ISSUER, VALIDATORS
+from tests.identity_chain import ATTESTER, CHAIN_ID, ISSUER, REGISTRAR, VALIDATORS
+from tests.test_agora import CountingState
 from tests.test_agora_properties import RecordingChain, audited_document
 
 
@@ -311,6 +315,38 @@ def test_an_owner_who_may_no_longer_receive_at_the_closing_is_skipped():
     c.close(1)
     assert [c.project(1, p).status for p in (1, 2)] == [INELIGIBLE, FUNDED]
     assert (c.balance(C, "virtue"), c.balance(D, "virtue"), c.balance(A, "virtue")) == (0, 300, 100)
+    c.check()
+
+
+def closing_reads(c: BudgetChain, n: int) -> tuple[int, int, list[str]]:
+    """(gets, range reads, statuses) of budget n's closing, run on a copy of the state."""
+    counting = CountingState(dict(c.state.items))
+    ctx = ExecContext(Overlay(counting), CHAIN_ID, c.height + 1, c.budget(n).closes_ms, b"", RULES, [])
+    close_budget(ctx, budget_id(n))
+    budget = brec.get_budget(ctx.state, budget_id(n))
+    return counting.gets, counting.ranges, [brec.get_project(ctx.state, budget_id(n), p).status
+                                            for p in budget.projects]
+
+
+def test_the_closing_reads_the_same_records_for_one_selector_or_41(c):
+    """The counts are moved by the selections (FORMAT.md §6.7.1), so the closing reads the budget and its
+    projects, never the selections: its work is bounded by the 64 projects, not by who took part."""
+    keys = [SigningKey(bytes([0x90 + i]) + bytes(31)) for i in range(40)]
+    c.block([c.tx(REGISTRAR, "identity.register", (bytes([0xE0, i]) + bytes(14), "person", bytes([0xD0, i]) + bytes(30),
+                                                   bytes(32), (keys[i].pubkey,)), nonce=c.nonce(REGISTRAR) + i)
+             for i in range(40)])
+    for n in (1, 2):
+        assert c.open_budget(n, FED, 1000) == Code.OK
+    c.proposed_and_submitted(1, [(1, A, OWNERS[1], 100), (2, B, OWNERS[2], 100), (3, C, OWNERS[3], 100)], FED)
+    c.proposed_and_submitted(2, [(4, A, OWNERS[1], 100), (5, B, OWNERS[2], 100), (6, C, OWNERS[3], 100)], FED)
+    c.to_selection(2)
+    assert c.select(1, A, (1, 2, 3)) == Code.OK
+    block = c.block([c.tx(k, "agora.select", (budget_id(2), (post_id(4), post_id(5), post_id(6)))) for k in (A, *keys)])
+    assert list(block.results) == [Code.OK] * 41
+    assert (c.budget(1).selectors, c.budget(2).selectors) == (1, 41)
+    one, many = closing_reads(c, 1), closing_reads(c, 2)
+    assert one[2] == many[2] == [FUNDED] * 3
+    assert one[:2] == many[:2] and one[1] == 0, (one, many)
     c.check()
 
 
