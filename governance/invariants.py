@@ -14,12 +14,14 @@ so a counting bug shows as a named broken invariant:
 - a ballot's proposal names it; every vote belongs to a ballot;
 - every proposal's supports are the recount of its support records; a
   comment's parent exists in the same space; posts keep a 32-byte hash
-  whatever their status, and only a hidden or erased post carries a reason.
+  whatever their status, and only a hidden or erased post carries a reason;
+- participatory budgets' (governance/budget_invariants.py).
 """
 
 from __future__ import annotations
 
 from governance import records as rec
+from governance.budget_invariants import check_budgets
 from governance.records import COMMENT, DECIDED, FINAL, OPEN, PROPOSAL, SCHEDULED, Ballot
 from ledger.deadlines import BY_TIME
 from ledger.encoding import EncodingError
@@ -127,7 +129,7 @@ def _check_posts(state: StateReader, scan: StateScan) -> int:
 
 
 def check_agora(state: StateReader, scan: StateScan, chain_id: str = "", height: int = 0) -> int:
-    """Every post, support, ballot and vote; returns how many posts and ballots were checked."""
+    """Every post, support, ballot, vote and budget; returns how many posts, ballots and budgets were checked."""
     count = _check_posts(state, scan)
     for key, raw in scan(rec.PREFIX_BALLOT):
         ballot_id = key[len(rec.PREFIX_BALLOT):]
@@ -137,4 +139,4 @@ def check_agora(state: StateReader, scan: StateScan, chain_id: str = "", height:
         ballot_id = key[len(rec.PREFIX_VOTE):len(rec.PREFIX_VOTE) + rec.ID_LEN]
         if state.get(rec.ballot_key(ballot_id)) is None:
             raise InvariantBroken(CHECK, f"a vote in ballot {ballot_id.hex()}, which does not exist")
-    return count
+    return count + check_budgets(state, scan)

@@ -15,7 +15,10 @@ them passed:
   lot until `release` (to the payee) or `refund` (to the payer) — the same
   rules as the transfer or payment, checked when the credits are locked,
   which is the moment of payment. Escrow is part of a class's books:
-  `issued = held + escrowed + redeemed + reclaimed`.
+  `issued = held + escrowed + redeemed + reclaimed`;
+- `lock_fund`, `pay_out`: a lot whose payees are named later, one part at a
+  time (a participatory budget): the payer's rules are checked when it is
+  locked, each payee's when it is paid out; the rest goes back by `refund`.
 
 Each operation appends what it moved to `ctx.moves` (a `Movement`), so that
 statements, histories and the auditor read movements off execution instead
@@ -46,6 +49,8 @@ from ledger.state import StateReader
 
 PREFIX_ESCROW = b"escrow/"
 LOT_LEN = 32
+NO_PAYEE = bytes(32)
+"""The payee of a fund (`lock_fund`): nobody yet; `pay_out` names each payee (FORMAT.md §6.3.2)."""
 
 
 class Movement(NamedTuple):
@@ -200,6 +205,52 @@ def lock(ctx: ExecContext, lot: bytes, class_id: str, payer: bytes, payee: bytes
     put_class(ctx.state, class_id, credit_class._replace(escrowed=credit_class.escrowed + amount))
     ctx.state.put(escrow_key(lot), encode(tuple(Lot(class_id, payer, payee, category, amount, ctx.height))))
     ctx.moves.append(Movement("lock", class_id, payer, None, amount, reference, lot))
+
+
+def lock_fund(ctx: ExecContext, lot: bytes, class_id: str, payer: bytes, amount: int, reference: str = "") -> None:
+    """Take `amount` from `payer` into a new lot whose payees `pay_out` names later (FORMAT.md §6.3.2).
+
+    The checks of a transfer that concern the payer, now: the spend guard, the
+    class, p2p, the window, the payer's freeze, the balance. The payees' own
+    rule (eligibility) is theirs, checked when each is paid out.
+    """
+    if len(lot) != LOT_LEN:
+        raise ValueError("an escrow lot id is 32 bytes")
+    if get_lot(ctx.state, lot) is not None:
+        raise TxError(Code.ESCROW_EXISTS)
+    ctx.rules.check_can_spend(ctx.state, payer)
+    credit_class = load_class(ctx.state, class_id)
+    if credit_class.transferability != rules.P2P:
+        raise TxError(Code.NOT_TRANSFERABLE)
+    rules.check_window(credit_class.valid_from_ms, credit_class.valid_until_ms, ctx.time_ms)
+    rules.check_not_frozen(ctx.state, class_id, payer)
+    take(ctx.state, class_id, payer, amount)
+    if credit_class.escrowed + amount > MAX_AMOUNT:
+        raise TxError(Code.AMOUNT_OVERFLOW)
+    put_class(ctx.state, class_id, credit_class._replace(escrowed=credit_class.escrowed + amount))
+    ctx.state.put(escrow_key(lot), encode(tuple(Lot(class_id, payer, NO_PAYEE, "", amount, ctx.height))))
+    ctx.moves.append(Movement("lock", class_id, payer, None, amount, reference, lot))
+
+
+def check_payee(ctx: ExecContext, class_id: str, payer: bytes, to: bytes) -> None:
+    """What a fund's payee must pass when it is named and when it is paid (FORMAT.md §6.3.2, pay_out):
+    not the payer (`SELF_TRANSFER`), eligible(to) now (`NOT_ELIGIBLE`)."""
+    if to == payer:
+        raise TxError(Code.SELF_TRANSFER)
+    rules.check_eligible(ctx.rules, ctx.state, load_class(ctx.state, class_id).eligibility, to, ctx.height)
+
+
+def pay_out(ctx: ExecContext, lot: bytes, to: bytes, amount: int, reference: str = "") -> None:
+    """Pay `amount` of a fund (a lot of `lock_fund`) to `to`, checked as its payee now."""
+    held = get_lot(ctx.state, lot)
+    if held is None:
+        raise TxError(Code.UNKNOWN_ESCROW)
+    if held.payee != NO_PAYEE:
+        raise ValueError("pay_out is for a fund's lot; an ordinary lot is released to its payee")
+    check_payee(ctx, held.class_id, held.payer, to)
+    _draw(ctx, lot, amount)
+    credit(ctx.state, held.class_id, to, amount)
+    ctx.moves.append(Movement("release", held.class_id, None, to, amount, reference, lot))
 
 
 def release(ctx: ExecContext, lot: bytes, amount: int, reference: str = "") -> None:

@@ -1,8 +1,9 @@
 """Result and rejection codes: one table, shared by the ledger, the API and FORMAT.md.
 
-Codes below 100 are execution results recorded in a block (the transaction
-was included and consumed its nonce). Codes from 100 are admission
-rejections: such a transaction never enters a block. 107, 108 and 111–113
+Codes below 100, and from 200 to 299 (a second block, opened when 1–99
+were all taken), are execution results recorded in a block (the transaction
+was included and consumed its nonce): `is_execution`. Codes from 100 to 199
+are admission rejections: such a transaction never enters a block. 107, 108 and 111–113
 are the mempool's alone (a node's limits, docs/admission.md), never a chain
 rule; the others are the envelope rules of FORMAT.md §8.1.
 """
@@ -134,6 +135,19 @@ class Code(IntEnum):
     EXPIRY_TOO_FAR = 111
     CLIENT_QUOTA = 112
     EVICTED = 113
+    # execution results, second block (recorded in blocks): participatory budgets (governance/budgets.py)
+    BUDGET_EXISTS = 200
+    UNKNOWN_BUDGET = 201
+    BUDGET_WINDOW = 202
+    PROJECT_EXISTS = 203
+    UNKNOWN_PROJECT = 204
+    TOO_MANY_PROJECTS = 205
+    OVER_BUDGET = 206
+
+
+def is_execution(code: int) -> bool:
+    """An execution result (FORMAT.md §7): OK, 1–99 or 200–299; a block records only these."""
+    return 0 <= code < 100 or 200 <= code < 300
 
 
 MESSAGES = {
@@ -250,6 +264,14 @@ MESSAGES = {
     Code.EXPIRY_TOO_FAR: "the expiry is further ahead than this node keeps transactions",
     Code.CLIENT_QUOTA: "this client holds its share of the mempool already, try again later",
     Code.EVICTED: "the transaction was evicted from the mempool",
+    Code.BUDGET_EXISTS: "a participatory budget with this id already exists",
+    Code.UNKNOWN_BUDGET: "no participatory budget with this id",
+    Code.BUDGET_WINDOW: "the budget does not take this now (projects before submit_until_ms, selections from then "
+                        "until closes_ms)",
+    Code.PROJECT_EXISTS: "this proposal is already a project of the budget",
+    Code.UNKNOWN_PROJECT: "no such project in this budget",
+    Code.TOO_MANY_PROJECTS: "the budget has as many projects as it may have",
+    Code.OVER_BUDGET: "the selected projects ask more than the budget",
 }
 
 
