@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import replace
 
 import pytest
 
-from node.bench.sim import SYNC_GRACE_MS, SimResult, finality_bound_ms, rows, simulate
+from node.bench.sim import SimResult, finality_bound_ms, rows, simulate
 from node.config import ConsensusConfig
 
 
@@ -67,19 +68,26 @@ def test_flooding_relayed_what_a_node_saw_first_while_the_height_was_its_own() -
     assert simulate(n, 8, loss=0.0).relays_per_block == 0  # the node's gossip: nobody lacks anything
 
 
-def test_a_lossy_network_still_decides_every_height_and_a_loss_costs_hops_not_timeouts() -> None:
+def test_a_lossy_network_still_decides_every_height_in_its_first_round() -> None:
+    """At 20 % loss, what a node lacks comes by a request and its answer a few hops later, or for the
+    unluckiest by block sync; no height needs a second round, and no height waits for a timeout.
+    Flooding had every copy a hop later anyway (100 ms at worst at these seeds, where asking took
+    200-355 ms): the price of n^2 messages instead of n^3, measured here, not hidden."""
     clean = simulate(16, 20, loss=0.0)
-    lossy = simulate(16, 20, loss=0.2, seed=3)
-    assert lossy.heights == 20 and lossy.rounds_max == 1  # simulate raises if a height stalls
-    assert lossy.lost_per_block > 0 and lossy.recovered > 0
-    assert lossy.has_per_block > 0 and lossy.relays_per_block > 0  # asked for, and answered
-    # the lacking node asks and gets what it lacks a few hops later, and a late proposer starts its
-    # height that much later: nothing waits for a timeout, a status interval or block sync
-    assert clean.finality_max_ms < lossy.finality_max_ms <= 3 * clean.finality_max_ms  # 180 ms: six more hops
-    assert lossy.finality_max_ms < min(ConsensusConfig().timeout_prevote_ms, SYNC_GRACE_MS)
-    assert lossy.synced_commits == 0
-    # a loss costs the request and the answer, not a flood
-    assert lossy.messages_per_block < 1.2 * clean.messages_per_block
+    for seed in (1, 2, 3):
+        lossy = simulate(16, 20, loss=0.2, seed=seed)
+        assert lossy.heights == 20 and lossy.rounds_max == 1  # simulate raises if a height stalls
+        assert lossy.lost_per_block > 0 and lossy.recovered > 0
+        assert lossy.has_per_block > 0 and lossy.relays_per_block > 0  # asked for, and answered
+        assert clean.finality_max_ms < lossy.finality_max_ms < ConsensusConfig().timeout_prevote_ms
+        # a loss costs the request and the answer, not a flood
+        assert lossy.messages_per_block < 1.2 * clean.messages_per_block
+
+
+def test_one_seed_gives_one_run() -> None:
+    """The simulation is a measurement: the same arguments give the same figures, run after run."""
+    runs = [simulate(16, 10, loss=0.2, seed=3) for _ in range(2)]
+    assert replace(runs[0], wall_s=0) == replace(runs[1], wall_s=0)
 
 
 def test_messages_grow_as_n_squared_with_the_same_finality_and_as_n_cubed_when_flooding() -> None:

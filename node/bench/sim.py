@@ -154,9 +154,12 @@ def _p99(values: list[float]) -> float:
 class _Message:
     """One proposal or vote, its gossip key, and which live nodes have no copy of it on the way yet."""
 
-    __slots__ = ("height", "event", "key", "late")
+    __slots__ = ("serial", "height", "event", "key", "late")
 
-    def __init__(self, height: int, event: Event, key: Key):
+    def __init__(self, serial: int, height: int, event: Event, key: Key):
+        # the seen-sets hold serials, not id(): an id is reused once a message is freed, and a new
+        # message taken for a freed one's copy made runs of one seed differ
+        self.serial = serial
         self.height = height
         self.event = event  # what a receiver's machine steps: ProposalIn or VoteIn
         self.key = key
@@ -178,7 +181,7 @@ class _Validator:
         self.behind_since: float | None = None
         self.sync_sent_at = -math.inf
         self.gossip = Gossip()  # the node's own gossip logic (known mode)
-        self.seen: set[int] = set()  # ids of the messages delivered: the p2p layer's seen-set (known mode)
+        self.seen: set[int] = set()  # serials of the messages delivered: the p2p layer's seen-set (known mode)
         self.moved_at = 0.0  # when the status last changed
         self.tick_status: tuple = ()  # the status at the last status interval
         self.decided_round: int | None = None
@@ -218,6 +221,7 @@ class _Simulation:
         self.decided_at: dict[int, list[float]] = {}
         self.round_of: dict[int, int] = {}
         self.status_seen: set[int] = set()
+        self.messages = 0  # serials of the proposals and votes made
         self.finished = 0
         self.events = 0
 
@@ -296,7 +300,8 @@ class _Simulation:
 
     def _broadcast_own(self, v: _Validator, event: Event, key: Key) -> None:
         """The signer's `send`: sign (here: not), remember for re-sends, send to every peer."""
-        msg = _Message(v.height, event, key)
+        self.messages += 1
+        msg = _Message(self.messages, v.height, event, key)
         v.own.append(msg)
         if self.mode == "known":
             v.gossip.own(key, msg, self.peer_keys[v.index])
@@ -367,13 +372,13 @@ class _Simulation:
 
     def _receive(self, v: _Validator, msg: _Message, sender: int) -> None:
         if self.mode == "known":  # the p2p layer's seen-set: a copy already delivered is dropped
-            if id(msg) in v.seen:
+            if msg.serial in v.seen:
                 return
-            v.seen.add(id(msg))
+            v.seen.add(msg.serial)
         if msg.height != v.height and msg.height != v.height + 1:
             if msg.height > v.height:
                 msg.late.add(v.index)  # too far ahead: forgotten, so that a later copy gets through
-                v.seen.discard(id(msg))
+                v.seen.discard(msg.serial)
             return  # an old height: dropped, not relayed
         if msg.height == v.height + 1:
             v.future.append((msg, sender))  # replayed (and passed on) when the height starts
