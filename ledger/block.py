@@ -26,6 +26,7 @@ from ledger.crypto import (
     verify,
 )
 from ledger.encoding import EncodingError, decode, encode
+from ledger.errors import is_execution_result
 from ledger.merkle import list_root
 from ledger.votes import MAX_ROUND, PRECOMMIT, vote_payload
 
@@ -193,7 +194,7 @@ def block_from_tuple(value: Any) -> Block:
     header, txs, results, effects = value
     if type(txs) is not tuple or any(type(t) is not bytes for t in txs):
         raise BlockFormatError("transactions must be an array of byte strings")
-    if type(results) is not tuple or any(type(r) is not int or not 0 <= r < 100 for r in results):
+    if type(results) is not tuple or any(type(r) is not int or not is_execution_result(r) for r in results):
         raise BlockFormatError("results must be an array of result codes")
     if len(results) != len(txs):
         raise BlockFormatError("one result per transaction")
@@ -206,7 +207,7 @@ def _effects(value: Any) -> tuple[Effect, ...]:
     out = []
     for item in value:
         if (type(item) is not tuple or len(item) != 3 or type(item[0]) is not str or type(item[1]) is not bytes
-                or type(item[2]) is not int or not 0 <= item[2] < 100):
+                or type(item[2]) is not int or not is_execution_result(item[2])):
             raise BlockFormatError("an effect is [module, item, result code]")
         out.append(Effect(*item))
     return tuple(out)

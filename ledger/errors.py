@@ -134,6 +134,16 @@ class Code(IntEnum):
     EXPIRY_TOO_FAR = 111
     CLIENT_QUOTA = 112
     EVICTED = 113
+    # the federation's own rules (governance/federation*.py, FORMAT.md §6.8): execution results, in the
+    # second block of them (200-299) because 1-99 is full; still recorded in blocks, never an admission code
+    NOT_VALIDATOR = 200
+    PROPOSAL_EXISTS = 201
+    UNKNOWN_PROPOSAL = 202
+    ALREADY_APPROVED = 203
+    PROPOSAL_CLOSED = 204
+    EFFECTIVE_HEIGHT_OUT_OF_RANGE = 205
+    CHANGE_REFUSED = 206
+    TOO_MANY_OPEN_PROPOSALS = 207
 
 
 MESSAGES = {
@@ -250,7 +260,20 @@ MESSAGES = {
     Code.EXPIRY_TOO_FAR: "the expiry is further ahead than this node keeps transactions",
     Code.CLIENT_QUOTA: "this client holds its share of the mempool already, try again later",
     Code.EVICTED: "the transaction was evicted from the mempool",
+    Code.NOT_VALIDATOR: "the signer is not a validator of the current set",
+    Code.PROPOSAL_EXISTS: "a federation proposal with this id already exists",
+    Code.UNKNOWN_PROPOSAL: "no federation proposal with this id",
+    Code.ALREADY_APPROVED: "the signer has already approved this proposal",
+    Code.PROPOSAL_CLOSED: "the proposal takes no more approvals: approved, final, or past its last approval height",
+    Code.EFFECTIVE_HEIGHT_OUT_OF_RANGE: "the effective height is too close (or too far) from the current height",
+    Code.CHANGE_REFUSED: "the change does not apply to the current state (see the detail)",
+    Code.TOO_MANY_OPEN_PROPOSALS: "the validator already has the most open proposals allowed",
 }
+
+
+def is_execution_result(code: int) -> bool:
+    """A code recorded in blocks (FORMAT.md §7): 0 (OK), 1-99, or 200-299."""
+    return 0 <= code < 100 or 200 <= code < 300
 
 
 class TxError(Exception):

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.crypto import sha256
 from ledger.encoding import encode
-from ledger.errors import Code, TxError
+from ledger.errors import Code, TxError, is_execution_result
 from ledger.handlers import TxType
 from ledger.state import StateReader
 
@@ -63,7 +63,7 @@ class Module:
     name: str
     version: int
     tx_types: tuple[TxType, ...] = ()
-    codes: tuple[Code, ...] = ()  # execution results (1-99) this module introduces; others' it may also give
+    codes: tuple[Code, ...] = ()  # execution results (1-99, 200-299) this module introduces; others' it may also give
     prefixes: tuple[bytes, ...] = ()  # state keys this module writes (FORMAT.md §9)
     genesis: type[GenesisSection] | None = None  # its section of the genesis document (ledger/genesis_section.py)
     end_block: Callable[[Any], None] | None = None  # ledger.deadlines.EndBlockContext -> None
@@ -101,8 +101,8 @@ class ChainRules:
             for code in module.codes:
                 if code in code_owner:
                     raise RulesError(f"result code {code.name} is introduced by {code_owner[code]!r} and {module.name!r}")
-                if not 0 < code < 100:
-                    raise RulesError(f"{module.name!r} introduces {code.name}, not an execution result (1-99)")
+                if code == Code.OK or not is_execution_result(code):
+                    raise RulesError(f"{module.name!r} introduces {code.name}, not an execution result (1-99, 200-299)")
                 code_owner[code] = module.name
             prefixes += [(prefix, module.name) for prefix in module.prefixes]
         for i, (a, owner_a) in enumerate(prefixes):

@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from ledger.encoding import EncodingError, decode
-from ledger.errors import Code, TxError
+from ledger.errors import Code, TxError, is_execution_result
 from ledger.tx import MAX_TX_BYTES
 from node.mempool import Prepared
 from node.routes.context import CONFIG, NODE
@@ -30,13 +30,13 @@ routes = RouteTable("txs", "Transactions: submission and status")
 
 TX_FORMAT = "incoop-tx"  # the canonical bytes of one signed transaction (FORMAT.md §7)
 BATCH_FORMAT = "incoop-tx-batch"  # a canonical array of byte strings (FORMAT.md §2), each judged on its own
-EXECUTION_CODES = [code.name for code in Code if 0 < code < 100]
+EXECUTION_CODES = [code.name for code in Code if code != Code.OK and is_execution_result(code)]
 
 # docs/api-contract.md: which status a transaction rejection carries (the rest are 400). A
 # transaction the ledger's rules refuse at admission (check-tx: an execution code below 100) is 422;
 # a node's policy refusals (its share per client, its size) are 429 and 503: try again later.
 TX_STATUS = {
-    **{code: 422 for code in Code if 0 < code < 100},
+    **{code: 422 for code in Code if code != Code.OK and is_execution_result(code)},
     Code.UNKNOWN_SIGNER: 403,
     Code.BAD_NONCE: 409,
     Code.DUPLICATE: 409,
@@ -50,7 +50,7 @@ LATER_ONLY = {Code.EVICTED}  # given to a pending transaction dropped later (GET
 
 
 def _codes(status: int) -> list[str]:
-    return [code.name for code in Code if code >= 100 and code not in LATER_ONLY and TX_STATUS.get(code, 400) == status]
+    return [code.name for code in Code if not is_execution_result(code) and code not in LATER_ONLY and TX_STATUS.get(code, 400) == status]
 
 
 TX_REFUSALS = [
