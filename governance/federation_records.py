@@ -123,3 +123,28 @@ def proposals(state: Any) -> list[tuple[bytes, Proposal]]:
     """Every proposal, in id order (a reader of the whole state: API and CLI, not the rules)."""
     return [(k[len(PREFIX_PROPOSAL):], decode_proposal(v))
             for k, v in state.range(PREFIX_PROPOSAL, prefix_end(PREFIX_PROPOSAL))]
+
+
+def due_at(state: StateReader, height: int) -> list[bytes]:
+    """The ids of the proposals whose item falls due at `height` (ledger/deadlines.py keys), in key order."""
+    queue = b"due/h/" + MODULE_NAME.encode("ascii") + b"/" + height.to_bytes(8, "big")
+    return [key[len(queue):] for key, _ in state.range(queue, prefix_end(queue))]
+
+
+def incoming_validators(state: StateReader, height: int) -> frozenset[bytes]:
+    """Keys that approved changes due at `height` add to the set (so they validate from `height + 1`).
+
+    Read by the consensus for the messages of the next height it keeps before it gets there
+    (node/consensus/inbox.py); at most MAX_VALIDATORS × MAX_OPEN_PER_VALIDATOR proposals fall due at one height.
+    """
+    keys: set[bytes] = set()
+    for proposal_id in due_at(state, height):
+        proposal = get_proposal(state, proposal_id)
+        if proposal is not None and proposal.status == APPROVED and proposal.change[0] in (ADD, REPLACE):
+            keys.add(proposal.change[1] if proposal.change[0] == ADD else proposal.change[2])
+    return frozenset(keys)
+
+
+def peers(state: StateReader) -> list[tuple[bytes, str]]:
+    """(validator, address) of every peer address the federation voted into the state, in key order."""
+    return [(key[len(PREFIX_PEER):], decode(raw)[0]) for key, raw in state.range(PREFIX_PEER, prefix_end(PREFIX_PEER))]
