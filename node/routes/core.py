@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from genesis.rules import RULES
 from ledger.rules import ChainRules
-from node.routes import accounts, blocks, credits, evidence, gas, identities, market, service, txs
+from node.routes import (
+    accounts,
+    blocks,
+    credits,
+    evidence,
+    federation,
+    gas,
+    identities,
+    market,
+    service,
+    txs,
+)
 from node.routes.table import RouteTable
 
 NODE_TABLES: tuple[RouteTable, ...] = (service.routes, txs.routes, blocks.routes, accounts.routes)
@@ -19,6 +30,7 @@ MODULE_TABLES: dict[str, tuple[RouteTable, ...]] = {
     "evidence": (evidence.routes,),
     "market": (market.routes,),
     "gas": (gas.routes,),
+    "federation": (federation.routes,),
 }
 
 
