@@ -14,7 +14,7 @@ removed, with the chain final throughout and nothing lost to a SIGKILL during th
 5. node0 proposes removing node3, effective E2; node1, node2 and observer0 approve (four of five);
    observer0 is then killed (SIGKILL) and restarted before E2. From E2 node3 (still running) signs no
    certificate, the set is four (`incoop governance validators`), node0 closes its connection to node3,
-   and blocks go on.
+   and blocks go on. node1 dialled observer0 at the address the state gave it.
 6. observer1, started from genesis only now, syncs across both changes. Every node holds the same block at
    every height, each certified by the set its header names; every accepted transfer is committed once
    everywhere; balances add up to the supply.
@@ -43,6 +43,7 @@ from tests.functional.framework import (
     Devnet,
     NodeProcess,
     SteadyLoad,
+    assert_api_error,
     assert_committed_everywhere,
     assert_conserved,
     incoop,
@@ -119,6 +120,8 @@ def test_a_fifth_validator_is_added_by_vote_then_one_removed(federation: Devnet,
         assert joiner_address not in signers(node0, effective - 1)  # the old set certifies E − 1
         assert proposal(node0, added)["status"] == "applied"
         assert f"is a validator of height {effective}: it votes" in joiner.log_text()
+        wait_until(lambda: f"dialing peer {joiner_peer}/p2p, learnt from the chain's state" in node1.log_text(), 10,
+                   what="node1 to dial the joiner's address from the state")
         five = (*genesis_set, keys[joiner].pubkey)
 
         # 4. node3 back: it syncs across the change and catches up
@@ -182,3 +185,5 @@ def test_a_fifth_validator_is_added_by_vote_then_one_removed(federation: Devnet,
     bad_peer = incoop(devnet, "governance", "propose-validator", "--add", "anna", "--peer", "http://x:1",
                       "--as", "anna", check=False)
     assert "peer address" in bad_peer.stderr
+    assert_api_error(404, "NOT_FOUND", lambda: node0.api.get(f"/v1/governance/proposals/{bytes(16).hex()}"))
+    assert_api_error(400, "BAD_REQUEST", lambda: node0.api.get("/v1/governance/proposals?status=maybe"))
