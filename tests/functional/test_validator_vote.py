@@ -174,7 +174,7 @@ def test_a_fifth_validator_is_added_by_vote_then_one_removed(federation: Devnet,
     assert report["ok"] and report["height"] >= effective2 + 4, report
     proven = incoop(devnet, "wallet", "verify-balance", "anna", "--class", DEMO_CLASS,
                     "--genesis", str(devnet.layout.home / "genesis.json"), "--json")
-    assert json.loads(proven.stdout)["validators"] == 4, proven.stdout
+    assert (json.loads(proven.stdout)["validators"], json.loads(proven.stdout)["set_updates"]) == (4, 2), proven.stdout
 
     # the CLI refuses in one line what the ledger would refuse (and spend a nonce on)
     closed = incoop(devnet, "governance", "approve", added.hex(), "--as", "anna", check=False)
