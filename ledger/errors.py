@@ -135,15 +135,15 @@ class Code(IntEnum):
     CLIENT_QUOTA = 112
     EVICTED = 113
     # the federation's own rules (governance/federation*.py, FORMAT.md §6.8): execution results, in the
-    # second block of them (200-299) because 1-99 is full; still recorded in blocks, never an admission code
-    NOT_VALIDATOR = 200
-    PROPOSAL_EXISTS = 201
-    UNKNOWN_PROPOSAL = 202
-    ALREADY_APPROVED = 203
-    PROPOSAL_CLOSED = 204
-    EFFECTIVE_HEIGHT_OUT_OF_RANGE = 205
-    CHANGE_REFUSED = 206
-    TOO_MANY_OPEN_PROPOSALS = 207
+    # second block of them (200-299) because 1-99 is full; 220-239 (200-219 left to participatory budgets)
+    NOT_VALIDATOR = 220
+    PROPOSAL_EXISTS = 221
+    UNKNOWN_PROPOSAL = 222
+    ALREADY_APPROVED = 223
+    PROPOSAL_CLOSED = 224
+    EFFECTIVE_HEIGHT_OUT_OF_RANGE = 225
+    CHANGE_REFUSED = 226
+    TOO_MANY_OPEN_PROPOSALS = 227
 
 
 MESSAGES = {
