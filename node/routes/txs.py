@@ -33,7 +33,7 @@ BATCH_FORMAT = "incoop-tx-batch"  # a canonical array of byte strings (FORMAT.md
 EXECUTION_CODES = [code.name for code in Code if code != Code.OK and is_execution_result(code)]
 
 # docs/api-contract.md: which status a transaction rejection carries (the rest are 400). A
-# transaction the ledger's rules refuse at admission (check-tx: an execution code below 100) is 422;
+# transaction the ledger's rules refuse at admission (check-tx: an execution code, 1-99 or 200-299) is 422;
 # a node's policy refusals (its share per client, its size) are 429 and 503: try again later.
 TX_STATUS = {
     **{code: 422 for code in Code if code != Code.OK and is_execution_result(code)},
