@@ -8,6 +8,7 @@ adding a module is one line here, its own folder, and FORMAT.md.
 
 from __future__ import annotations
 
+from governance.federation_module import MODULE as FEDERATION
 from governance.module import MODULE as AGORA
 from identity.module import MODULE as IDENTITY
 from ledger.credit_txs import MODULE as CREDITS
@@ -23,5 +24,6 @@ MODULES = (
     MARKET,
     GROUPS,
     AGORA,
+    FEDERATION,
 )
 RULES = ChainRules(MODULES)

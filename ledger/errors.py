@@ -135,7 +135,7 @@ class Code(IntEnum):
     EXPIRY_TOO_FAR = 111
     CLIENT_QUOTA = 112
     EVICTED = 113
-    # execution results, second block (recorded in blocks): participatory budgets (governance/budgets.py)
+    # execution results, second block (recorded in blocks): participatory budgets (governance/budgets.py), 200-219
     BUDGET_EXISTS = 200
     UNKNOWN_BUDGET = 201
     BUDGET_WINDOW = 202
@@ -143,6 +143,16 @@ class Code(IntEnum):
     UNKNOWN_PROJECT = 204
     TOO_MANY_PROJECTS = 205
     OVER_BUDGET = 206
+    # the federation's own rules (governance/federation*.py, FORMAT.md §6.8): execution results, in the
+    # second block of them (200-299) because 1-99 is full: 220-239
+    NOT_VALIDATOR = 220
+    PROPOSAL_EXISTS = 221
+    UNKNOWN_PROPOSAL = 222
+    ALREADY_APPROVED = 223
+    PROPOSAL_CLOSED = 224
+    EFFECTIVE_HEIGHT_OUT_OF_RANGE = 225
+    CHANGE_REFUSED = 226
+    TOO_MANY_OPEN_PROPOSALS = 227
 
 
 def is_execution(code: int) -> bool:
@@ -272,6 +282,14 @@ MESSAGES = {
     Code.UNKNOWN_PROJECT: "no such project in this budget",
     Code.TOO_MANY_PROJECTS: "the budget has as many projects as it may have",
     Code.OVER_BUDGET: "the selected projects ask more than the budget",
+    Code.NOT_VALIDATOR: "the signer is not a validator of the current set",
+    Code.PROPOSAL_EXISTS: "a federation proposal with this id already exists",
+    Code.UNKNOWN_PROPOSAL: "no federation proposal with this id",
+    Code.ALREADY_APPROVED: "the signer has already approved this proposal",
+    Code.PROPOSAL_CLOSED: "the proposal takes no more approvals: approved, final, or past its last approval height",
+    Code.EFFECTIVE_HEIGHT_OUT_OF_RANGE: "the effective height is too close (or too far) from the current height",
+    Code.CHANGE_REFUSED: "the change does not apply to the current state (see the detail)",
+    Code.TOO_MANY_OPEN_PROPOSALS: "the validator already has the most open proposals allowed",
 }
 
 

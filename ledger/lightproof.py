@@ -11,8 +11,8 @@ validators to be believed.
 The validator set lives in the state (`sys/validators`), so when governance
 changes it, the bundle carries "validator-set updates": a certified header
 whose state proves the next set, each verified with the set trusted so far.
-No transaction changes the set yet, so nodes send no updates today; the step
-is implemented and tested so that a wallet built now keeps working later.
+The federation changes the set by vote (FORMAT.md §6.8); the node sends one
+update per block that changed it (node/balance_proofs.py).
 
 Pure: no I/O, no clock. `build_balance_proof` reads through the functions it
 is given (the node passes reads of one LevelDB snapshot, tests a dict).

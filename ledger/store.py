@@ -35,6 +35,7 @@ from typing import Any
 import plyvel
 
 from ledger.block import Block, BlockFormatError, Certificate, decode_raw_block, encode_raw_block
+from ledger.chain import KEY_VALIDATORS
 from ledger.credit_ops import Movement
 from ledger.encoding import EncodingError, decode, encode
 from ledger.merkle import StateTree
@@ -47,6 +48,7 @@ P_HISTORY = b"x"
 P_STATE = b"s"
 P_TREE = b"n"
 P_META = b"m"
+P_VSET = b"v"  # BE8(height): the validator set block `height` wrote, with its proof (FORMAT.md §15, §21)
 K_HEAD = P_META + b"head"
 K_GENESIS = P_META + b"genesis"
 
@@ -136,6 +138,7 @@ _KEY_NAMES = {
     b"t": "the transaction index",
     b"x": "the per-account history index",
     b"n": "the state tree",
+    b"v": "the validator-set index",
 }
 
 
@@ -440,6 +443,8 @@ class Store:
             written[P_STATE + key] = value
         for key, value in outcome.tree_writes.items():
             written[P_TREE + key] = value
+        if KEY_VALIDATORS in outcome.state_changes:
+            written[P_VSET + h8] = self._validator_set_record(outcome)
         self._cache.begin_commit()
         try:
             with self.db.write_batch(transaction=True, sync=self._sync) as batch:
@@ -460,6 +465,22 @@ class Store:
             raise self._write_failed(exc, f"committing block {height}") from None
         self._cache.end_commit(written)
         return head
+
+    def _validator_set_record(self, outcome: BlockOutcome) -> bytes:
+        """`canonical([validators, [siblings, terminal]])`: the set a block wrote and its §10.2 proof under the
+        block's state root, taken now because the store keeps only the latest tree (FORMAT.md §15). A light
+        client that trusts the old set follows the change with it and the block's certificate (§21)."""
+        writes = outcome.tree_writes
+        tree = StateTree(lambda position: writes[position] if position in writes else self.tree.read(position))
+        siblings, terminal = tree.prove(KEY_VALIDATORS)
+        value = outcome.state_changes[KEY_VALIDATORS]
+        assert value is not None  # the set is never deleted (FORMAT.md §6.8)
+        return encode((decode(value), (tuple(siblings), None if terminal is None else tuple(terminal))))
+
+    def validator_set_changes(self, upto: int) -> list[tuple[int, bytes]]:
+        """(height, record) of every block up to `upto` that changed the validator set, in height order."""
+        changes = ((int.from_bytes(k, "big"), v) for k, v in self.entries(P_VSET))
+        return [(height, v) for height, v in changes if height <= upto]
 
     # --- reads ------------------------------------------------------------------
 

@@ -35,6 +35,7 @@ from aiohttp import web
 
 from genesis.document import Genesis, GenesisError, load_genesis
 from genesis.rules import RULES
+from governance.federation_records import peers as federation_peers
 from identity.records import is_registrar
 from keys.keystore import MIN_NODE_PASSWORD, KeystoreError, read_key_file, read_password
 from ledger import chain
@@ -258,10 +259,13 @@ def build_app(setup: NodeSetup) -> web.Application:
         ctx.consensus, ctx.peers = driver, peers
         ctx.texts.peers, driver.texts = peers, ctx.texts
         texts_task = asyncio.create_task(ctx.texts.run())
+        follower = asyncio.get_running_loop().create_task(follow_peer_set(store, peers, setup.key.pubkey))
         try:
             yield
         finally:
             texts_task.cancel()
+            follower.cancel()
+            await asyncio.gather(texts_task, follower, return_exceptions=True)
             await driver.stop()
             await peers.stop()
             log.info("consensus stopped at height %d", driver.head.height)
@@ -289,6 +293,30 @@ def _warn_if_vault_serves_no_registrar(setup: NodeSetup, store: Store) -> None:
     if vault.enabled and vault.registrar and not is_registrar(store.state, from_address(vault.registrar)):
         log.warning("the vault serves %s, which is not a registrar of this chain (yet): registrations by it will "
                     "be refused on chain", vault.registrar)
+
+
+PEER_SET_INTERVAL_S = 1.0
+
+
+async def follow_peer_set(store: Store, peers: PeerManager, me: bytes) -> None:
+    """Peers follow the chain's state (FORMAT.md §6.8, "Following the set"): dial the address of every
+    validator the federation added by vote (`fed/peer/`), and close connections of keys that are no longer
+    validators or observers. A state read once a second: at most 100 validators."""
+    while True:
+        await asyncio.sleep(PEER_SET_INTERVAL_S)
+        try:
+            validators = set(chain.get_validators(store.state))
+            for validator, address in federation_peers(store.state):
+                if validator != me and validator in validators:
+                    try:
+                        peers.dial(address)
+                    except P2PError as exc:  # the state's address passed FORMAT.md's pattern; this says why not
+                        log.warning("cannot dial %s from the state: %s", address, exc)
+            dropped = peers.drop_disallowed()
+            if dropped:
+                log.info("closed %d peer connection(s) of keys no longer in the validator set", dropped)
+        except StoreFailure:
+            return  # the store stops the node (serve's on_failure); nothing more to follow
 
 
 def peer_urls(setup: NodeSetup) -> list[str]:

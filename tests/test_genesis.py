@@ -39,7 +39,8 @@ def document(**changes) -> dict:
     doc = {
         "chain_id": "test-chain",
         "genesis_time_ms": 1_700_000_000_000,
-        "modules": [["credits", 1], ["identity", 1], ["evidence", 1], ["market", 1], ["gas", 1], ["agora", 1]],
+        "modules": [["credits", 1], ["identity", 1], ["evidence", 1], ["market", 1], ["gas", 1], ["agora", 1],
+                    ["federation", 1]],
         "validators": [{"name": "v0", "pubkey": V}],
         "credits": {
             "issuers": [{"name": "fed", "account": ISSUER}],
@@ -124,11 +125,14 @@ def test_invalid_genesis_is_refused_with_the_field_named(changes, message):
     ("credits.balances.0.amount", True, "credits.balances.0.amount"),
     ("credits.classes.0.decimals", True, "credits.classes.0.decimals"),
     ("credits.classes.0.valid_until_ms", "0", "credits.classes.0.valid_until_ms"),
-    ("modules", [["credits", True], ["identity", 1], ["evidence", 1], ["market", 1], ["gas", 1], ["agora", 1]],
+    ("modules", [["credits", True], ["identity", 1], ["evidence", 1], ["market", 1], ["gas", 1], ["agora", 1],
+      ["federation", 1]],
      "modules.0.1"),
-    ("modules", [["credits", 1.0], ["identity", 1], ["evidence", 1], ["market", 1], ["gas", 1], ["agora", 1]],
+    ("modules", [["credits", 1.0], ["identity", 1], ["evidence", 1], ["market", 1], ["gas", 1], ["agora", 1],
+      ["federation", 1]],
      "modules.0.1"),
-    ("modules", [["credits", 1, 0], ["identity", 1], ["evidence", 1], ["market", 1], ["gas", 1], ["agora", 1]],
+    ("modules", [["credits", 1, 0], ["identity", 1], ["evidence", 1], ["market", 1], ["gas", 1], ["agora", 1],
+      ["federation", 1]],
      "modules.0"),
     ("modules", "credits", "modules"),
     ("chain_id", 7, "chain_id"),
@@ -236,7 +240,7 @@ def test_a_document_without_a_module_list_is_refused_with_the_list_to_write():
     doc = {k: v for k, v in document().items() if k != "modules"}
     assert refused(json.dumps(doc)) == ('invalid genesis (modules): required: the chain\'s modules and versions, for '
                                         'this program [["credits", 1], ["identity", 1], ["evidence", 1], '
-                                        '["market", 1], ["gas", 1], ["agora", 1]]')
+                                        '["market", 1], ["gas", 1], ["agora", 1], ["federation", 1]]')
 
 
 # --- addresses follow §5; names count bytes ---------------------------------------------------------
@@ -310,18 +314,19 @@ def test_the_canonical_form_names_each_module_with_its_section_in_module_order()
     assert listed[3][2] == ((),), "market: no arbiters"
     assert listed[4][2] is None, "gas has no genesis section"
     assert listed[5][2] == ((),), "agora: no admins"
+    assert listed[6][2] is None, "federation has no genesis section"
     assert list(json.loads(genesis.to_json())) == ["chain_id", "genesis_time_ms", "modules", "params", "validators",
                                                    "observers", "credits", "identity", "market", "agora"]
 
 
 def test_a_document_for_other_rules_is_refused_naming_both_lists():
     doc = document(modules=[["credits", 1], ["identity", 2], ["evidence", 1], ["market", 1], ["gas", 1],
-                            ["agora", 1]])
+                            ["agora", 1], ["federation", 1]])
     with pytest.raises(RulesMismatch) as caught:
         parse_genesis(json.dumps(doc))
     assert str(caught.value) == ("the genesis names the modules [credits 1, identity 2, evidence 1, market 1, gas 1, "
-                                 "agora 1], this program's rules are [credits 1, identity 1, evidence 1, market 1, "
-                                 "gas 1, agora 1]: it cannot follow this chain")
+                                 "agora 1, federation 1], this program's rules are [credits 1, identity 1, evidence 1, "
+                                 "market 1, gas 1, agora 1, federation 1]: it cannot follow this chain")
 
 
 def test_the_module_list_is_in_the_hash():
@@ -330,7 +335,7 @@ def test_the_module_list_is_in_the_hash():
                                                    prefixes=EVIDENCE.prefixes), *MODULES[3:]))
     ours = parse_genesis(json.dumps(document()))
     theirs = parse_genesis(json.dumps(document(modules=[["credits", 1], ["identity", 1], ["evidence", 2],
-                                                        ["market", 1], ["gas", 1], ["agora", 1]])), bumped)
+                                                        ["market", 1], ["gas", 1], ["agora", 1], ["federation", 1]])), bumped)
     assert theirs.initial_state() == ours.initial_state()
     assert theirs.hash() != ours.hash()
     with pytest.raises(RulesMismatch):
@@ -369,7 +374,7 @@ def test_genesis_new_and_validate_commands(tmp_path, capsys):
     assert main(["genesis", "validate", str(out), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["hash"] == written["hash"] and shown["modules"] == [["credits", 1], ["identity", 1], ["evidence", 1],
-                                                                              ["market", 1], ["gas", 1], ["agora", 1]]
+                                                                              ["market", 1], ["gas", 1], ["agora", 1], ["federation", 1]]
     assert shown["credits"] == {"issuers": 1, "classes": 1, "balances": 1}
     assert shown["identity"] == {"registrars": 1, "attesters": 0}
     assert shown["market"] == {"arbiters": 1}

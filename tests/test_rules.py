@@ -27,10 +27,10 @@ from ledger.handlers import TxType
 from ledger.rules import ChainRules, Module, RulesError
 
 
-def test_the_list_is_credits_identity_evidence_market_gas_agora_and_names_every_type_once():
-    assert [m.name for m in MODULES] == ["credits", "identity", "evidence", "market", "gas", "agora"]
+def test_the_list_is_credits_identity_evidence_market_gas_agora_federation_and_names_every_type_once():
+    assert [m.name for m in MODULES] == ["credits", "identity", "evidence", "market", "gas", "agora", "federation"]
     assert RULES.identity == (("credits", 1), ("identity", 1), ("evidence", 1), ("market", 1), ("gas", 1),
-                              ("agora", 1))
+                              ("agora", 1), ("federation", 1))
     names = [t.name for m in MODULES for t in m.tx_types]
     assert sorted(names) == list(RULES.type_names) and len(set(names)) == len(names)
     assert all(RULES.module_of(t.name) == m.name for m in MODULES for t in m.tx_types)
@@ -49,6 +49,8 @@ def test_the_list_identity_changes_with_any_version():
     (Module("copycat", 1, prefixes=(b"ba",)), "overlap"),
     (Module("copycat", 1, codes=(Code.NOT_ISSUER,)), "introduced by"),
     (Module("copycat", 1, codes=(Code.MALFORMED,)), "not an execution result"),
+    (Module("copycat", 1, codes=(Code.EVICTED,)), "not an execution result"),
+    (Module("copycat", 1, codes=(Code.NOT_VALIDATOR,)), "introduced by"),
 ])
 def test_modules_that_collide_do_not_compose(extra, message):
     with pytest.raises(RulesError, match=message):

@@ -274,6 +274,18 @@ class NodeClient:
         """One page {"arbiters": [{"address", "name"}], "next"}."""
         return self._json("GET", "/v1/market/arbiters", query={"limit": limit, "after": after})
 
+    def governance_validators(self) -> dict:
+        """{"height", "quorum", "validators": [{"address", "peer"}]}: the set of the next block (FORMAT.md §6.8)."""
+        return self._json("GET", "/v1/governance/validators")
+
+    def governance_proposals(self, status: str | None = None, limit: int | None = None,
+                             after: str | None = None) -> dict:
+        """One page {"proposals": [...], "next"} of the federation's proposals, in id order."""
+        return self._json("GET", "/v1/governance/proposals", query={"status": status, "limit": limit, "after": after})
+
+    def governance_proposal(self, proposal_id: bytes | str) -> dict:
+        return self._json("GET", f"/v1/governance/proposals/{_quote(_id_hex(proposal_id))}")
+
     def gas_groups(self, status: str | None = None, listing: bytes | str | None = None, organiser: str | None = None,
                    limit: int | None = None, after: str | None = None) -> dict:
         """One page {"groups": [...], "next"} of the purchase groups matching every filter given

@@ -56,12 +56,15 @@ def _genesis_note(client: NodeClient, genesis_hash: str) -> str | None:
     return f"the node reports genesis {str(claimed)[:HASH_PREFIX]}, not the file's {genesis_hash[:HASH_PREFIX]}"
 
 
-def _describe(verified: VerifiedBalance, address: str, genesis_hash: str) -> str:
+def _describe(verified: VerifiedBalance, address: str, genesis_hash: str, updates: int) -> str:
     when = datetime.fromtimestamp(verified.time_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     amount = format_amount(verified.amount, verified.decimals)
+    # a set changed by vote (FORMAT.md §6.8) is reached from the genesis set through certified updates (§21)
+    followed = "" if updates == 0 else f", reached from them through {updates} certified validator-set update(s)"
     return (
         f"balance of {address} in {verified.class_id}: {amount} at block {verified.height} ({when}), "
         f"proved against {verified.signers} of {verified.validators} validators of genesis {genesis_hash[:HASH_PREFIX]}"
+        f"{followed}"
     )
 
 
@@ -77,8 +80,9 @@ def cmd_verify_balance(args: argparse.Namespace) -> int:
     answer = client.account_proof(address, args.class_id)
     note = _genesis_note(client, genesis_hash)
     try:
+        bundle = _bundle(answer)
         verified = verify_balance_proof(
-            _bundle(answer), trusted_set(genesis), genesis.chain_id, from_address(address), args.class_id
+            bundle, trusted_set(genesis), genesis.chain_id, from_address(address), args.class_id
         )
     except ProofRejected as exc:
         reason = str(exc) if note is None else f"{exc} ({note})"
@@ -96,9 +100,10 @@ def cmd_verify_balance(args: argparse.Namespace) -> int:
         "block_hash": verified.block_hash.hex(),
         "signers": verified.signers,
         "validators": verified.validators,
+        "set_updates": len(bundle.updates),
         "genesis_hash": genesis_hash,
     }
-    emit(args.json, data, _describe(verified, address, genesis_hash))
+    emit(args.json, data, _describe(verified, address, genesis_hash, len(bundle.updates)))
     return 0
 
 

@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 from ledger.address import to_address
 from ledger.crypto import PUBKEY_LEN
-from ledger.store import P_HASH, P_HISTORY, P_STATE, P_TREE, P_TX, Store
+from ledger.store import P_HASH, P_HISTORY, P_STATE, P_TREE, P_TX, P_VSET, Store
 
 COMPARED = (
     (P_STATE, "state", "stored_state"),
@@ -31,6 +31,7 @@ COMPARED = (
     (P_HASH, "block-hash index", "stored_index"),
     (P_TX, "transaction index", "stored_index"),
     (P_HISTORY, "history index", "stored_index"),
+    (P_VSET, "validator-set index", "stored_index"),
 )
 
 

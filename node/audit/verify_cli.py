@@ -80,7 +80,9 @@ def _summary(report: AuditReport) -> str:
         + ("" if "market" not in report.invariants else
            f", {report.invariants['market']:,} listings, orders and reviews agree with their escrow and ratings")
         + ("" if "agora" not in report.invariants else
-           f", {report.invariants['agora']:,} posts and ballots agree with their supports and the recount of their votes"),
+           f", {report.invariants['agora']:,} posts and ballots agree with their supports and the recount of their votes")
+        + ("" if "federation" not in report.invariants else
+           f", {report.invariants['federation']:,} federation records (the validator set, peers, proposals) hold"),
         f"  stored state {'equals the replay' if report.stored_state_compared else 'not compared (API source)'}",
         f"  speed:       {report.seconds:,.1f} s, {report.tx_per_s:,.0f} tx/s with {report.threads} signature threads",
     ]

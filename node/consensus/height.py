@@ -36,6 +36,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from governance.federation_records import incoming_validators
 from ledger import chain
 from ledger.address import to_address
 from ledger.block import Block, Certificate
@@ -89,6 +90,7 @@ class Heights:
         self.commit = commit
         self.catching_up = catching_up
         self.validators: tuple[bytes, ...] = ()  # of the height being decided
+        self.next_signers: frozenset[bytes] = frozenset()  # whose messages for the next height are kept
         self.machine: Machine | None = None  # None: this node does not vote at this height
         self.started = False
         self.resume: Resume | None = None
@@ -112,6 +114,10 @@ class Heights:
         ctx.head = ctx.store.head()
         height = ctx.next_height
         self.validators = chain.get_validators(ctx.store.state)
+        # who may sign messages of the next height: this set and the keys a change voted for height + 1 adds
+        # (FORMAT.md §6.8, applied by this height's end-of-block step); an over-approximation, as the buffer
+        # only keeps them: each is checked against the set of its height when that height begins
+        self.next_signers = frozenset(self.validators) | incoming_validators(ctx.store.state, height)
         self.blocks.reset()
         self.started = False
         self.started_at = time.monotonic()
@@ -312,7 +318,7 @@ class Heights:
         height = ctx.next_height
         if proposal.height == height + 1:
             if self.signer is not None:  # only a node that may vote there has a use for it
-                self.next.add_proposal(peer, proposal, block, self.validators)
+                self.next.add_proposal(peer, proposal, block, self.next_signers)
             return
         if proposal.height > height + 1:  # dropped, but its repeats may come in once this node gets there
             ctx.net.forget(wire.PROPOSAL, (tuple(proposal), block.as_tuple()))
@@ -339,7 +345,7 @@ class Heights:
         height = ctx.next_height
         if vote.height == height + 1:
             if self.signer is not None:
-                self.next.add_vote(peer, vote, self.validators)
+                self.next.add_vote(peer, vote, self.next_signers)
             return
         if vote.height > height + 1:
             ctx.net.forget(wire.VOTE, vote.as_tuple())

@@ -4,8 +4,8 @@ docs/consensus.md, "Messages for other heights". A peer one height ahead sends
 the messages of its height; they are kept so that this node can use them as
 soon as it commits the block it is missing. Any peer the chain allows could send
 such messages, so the buffer checks before it keeps: the signer must be a
-validator (of the current height: today the set changes only with a block, and
-a set that takes effect at a known future height would be added here), the
+validator of the current height or a key that a change voted by the federation
+adds at the next one (FORMAT.md §6.8; node/consensus/height.py), the
 signature must be valid, and a proposal's block must match its signed hash. It
 then keeps at most `VOTES_PER_SIGNER` votes and `PROPOSALS_PER_SIGNER` proposals
 per signer, the newest: a validator that signs a flood of messages fills only its

@@ -341,6 +341,27 @@ class PeerManager:
 
     # -- the application's side ---------------------------------------------------------------------
 
+    def dial(self, url: str) -> bool:
+        """Start keeping a connection to one more peer URL (a validator's address learnt from the state,
+        FORMAT.md §6.8); False if it is dialed already or the layer is not running."""
+        url = peer_url(url)
+        if self._runner is None or self._stopping or url in self._urls:
+            return False
+        self._urls.append(url)
+        self._dialers.append(asyncio.get_running_loop().create_task(self._dial_loop(url)))
+        log.info("dialing peer %s, learnt from the chain's state", url)
+        return True
+
+    def drop_disallowed(self) -> int:
+        """Close the connections of peers no longer allowed (a validator removed by vote that is not an
+        observer); how many were closed. Their dialers keep trying and are refused at the handshake."""
+        dropped = 0
+        for peer in list(self._live.values()):
+            if not self._allowed(peer.pubkey):
+                peer.close("no longer a validator or observer of this chain")
+                dropped += 1
+        return dropped
+
     @property
     def port(self) -> int:
         """The bound listening port (the real one when constructed with port 0)."""

@@ -15,6 +15,7 @@ from node.routes import (
     blocks,
     credits,
     evidence,
+    federation,
     gas,
     identities,
     market,
@@ -31,6 +32,7 @@ MODULE_TABLES: dict[str, tuple[RouteTable, ...]] = {
     "market": (market.routes,),
     "gas": (gas.routes,),
     "agora": (agora.routes,),
+    "federation": (federation.routes,),
 }
 
 

@@ -39,6 +39,7 @@ from keys.keystore import Keystore, read_key_file, read_password_file
 from keys.tls_client import client_context
 from ledger.address import from_address, to_address
 from ledger.block import decode_raw_block, verify_certificate
+from ledger.chain import validators_hash
 from ledger.credit_txs import TRANSFER
 from ledger.crypto import SigningKey
 from ledger.encoding import encode
@@ -539,18 +540,23 @@ def block_hashes(node: NodeProcess, upto: int) -> list[str]:
     return [node.api.block(h)["hash"] for h in range(1, upto + 1)]
 
 
-def assert_all_agree(devnet: Devnet, nodes: list[NodeProcess] | None = None) -> int:
+def assert_all_agree(devnet: Devnet, nodes: list[NodeProcess] | None = None,
+                     sets: Sequence[Sequence[bytes]] = ()) -> int:
     """Agreement and certificates: every common height holds the same block on every node, and each
-    block's stored certificate is a valid quorum of that height's validators. Returns the common height."""
+    block's stored certificate is a valid quorum of that height's validators: the genesis set, or one of
+    `sets` (a set voted by the federation, FORMAT.md §6.8) — the one the header names. Returns the common
+    height."""
     nodes = nodes or devnet.running()
     common = min(n.api.status()["height"] for n in nodes)
-    validators = tuple(devnet.validator_keys())
+    known = {validators_hash(tuple(v)): tuple(v) for v in (devnet.validator_keys(), *sets)}
     chain_id = devnet.chain_id
     reference: list[bytes] = []
     for index, node in enumerate(nodes):
         for height in range(1, common + 1):
             block, certificate = decode_raw_block(node.api.get_raw(f"/v1/blocks/{height}/raw"))
             block_hash = block.hash()
+            validators = known.get(block.header.validators_hash)
+            assert validators is not None, f"block {height} names a validator set the test does not know"
             verify_certificate(certificate, chain_id, validators, height, block_hash)
             if index == 0:
                 reference.append(block_hash)
