@@ -101,11 +101,13 @@ def create_devnet(
     funded: Sequence[bytes] = (),
     funded_amount: int = DEMO_BALANCE,
     node_kdf: KdfCost = WALLET_KDF,
+    arbiters: Sequence[bytes] = (),
 ) -> DevnetLayout:
     """Write a fresh devnet under `home` (which must not hold one already); `params` override
     genesis chain parameters (e.g. a short recovery delay for tests); `funded` accounts get
     `funded_amount` demo credits each at genesis (the benchmarks' senders); `node_kdf` is the
-    Argon2id setting of the node and vault keys."""
+    Argon2id setting of the node and vault keys; `arbiters` are authorised in the genesis's
+    market section (FORMAT.md §14), so that listings may name them (the market benchmark's)."""
     home = Path(home)
     if not 1 <= validators <= MAX_VALIDATORS:
         raise DevnetError(f"--validators {validators}: a devnet has 1 to {MAX_VALIDATORS} validators")
@@ -143,6 +145,9 @@ def create_devnet(
     }
     if params:
         doc["params"] = dict(params)
+    if arbiters:
+        doc["market"] = {"arbiters": [{"name": f"Bench arbiter {i}", "account": to_address(account)}
+                                      for i, account in enumerate(arbiters)]}
     vault_of: dict[int, str] = {}
     if demo:
         federation = wallet.create("federation", DEVNET_PASSWORD)
