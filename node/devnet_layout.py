@@ -21,7 +21,11 @@ wallet's Argon2id setting (WALLET_KDF, 64 MiB), not a real node's (NODE_KDF,
 256 MiB): each password sits next to its key in the same home, so the costlier
 setting would protect nothing and only slow every start of a local federation
 (a caller may pass another `node_kdf`; the functional tests pass a weaker one
-still, to start dozens of nodes quickly).
+still, to start dozens of nodes quickly). The demo wallet's keys use the
+wallet setting too, under a password that is public anyway; a caller may pass
+another `wallet_kdf` (the functional tests do: each devnet they write would
+otherwise spend two seconds deriving keys for five wallet entries, and every
+`incoop` call of theirs that signs would spend a fifth of a second more).
 """
 
 from __future__ import annotations
@@ -101,13 +105,15 @@ def create_devnet(
     funded: Sequence[bytes] = (),
     funded_amount: int = DEMO_BALANCE,
     node_kdf: KdfCost = WALLET_KDF,
+    wallet_kdf: KdfCost = WALLET_KDF,
     arbiters: Sequence[bytes] = (),
 ) -> DevnetLayout:
     """Write a fresh devnet under `home` (which must not hold one already); `params` override
     genesis chain parameters (e.g. a short recovery delay for tests); `funded` accounts get
     `funded_amount` demo credits each at genesis (the benchmarks' senders); `node_kdf` is the
-    Argon2id setting of the node and vault keys; `arbiters` are authorised in the genesis's
-    market section (FORMAT.md §14), so that listings may name them (the market benchmark's)."""
+    Argon2id setting of the node and vault keys, `wallet_kdf` that of the demo wallet's keys;
+    `arbiters` are authorised in the genesis's market section (FORMAT.md §14), so that listings
+    may name them (the market benchmark's)."""
     home = Path(home)
     if not 1 <= validators <= MAX_VALIDATORS:
         raise DevnetError(f"--validators {validators}: a devnet has 1 to {MAX_VALIDATORS} validators")
@@ -150,10 +156,10 @@ def create_devnet(
                                       for i, account in enumerate(arbiters)]}
     vault_of: dict[int, str] = {}
     if demo:
-        federation = wallet.create("federation", DEVNET_PASSWORD)
-        comune = wallet.create("comune", DEVNET_PASSWORD)
-        acme = wallet.create("acme", DEVNET_PASSWORD)
-        residents = [wallet.create(name, DEVNET_PASSWORD) for name in DEMO_RESIDENTS]
+        federation = wallet.create("federation", DEVNET_PASSWORD, kdf=wallet_kdf)
+        comune = wallet.create("comune", DEVNET_PASSWORD, kdf=wallet_kdf)
+        acme = wallet.create("acme", DEVNET_PASSWORD, kdf=wallet_kdf)
+        residents = [wallet.create(name, DEVNET_PASSWORD, kdf=wallet_kdf) for name in DEMO_RESIDENTS]
         credits: dict = {"issuers": [{"name": "Federazione (demo)", "account": federation.address}]}
         doc["credits"] = credits
         doc["identity"] = {"registrars": [
@@ -180,7 +186,7 @@ def create_devnet(
             {"account": to_address(account), "class": DEMO_CLASS, "amount": funded_amount} for account in funded
         ]
         if demo_federation:
-            _add_demo_federation(credits, wallet, int(doc["genesis_time_ms"]))
+            _add_demo_federation(credits, wallet, int(doc["genesis_time_ms"]), wallet_kdf)
     genesis = parse_genesis(json.dumps(doc))
     (home / "genesis.json").write_text(genesis.to_json(), encoding="utf-8")
 
@@ -240,13 +246,13 @@ VIRTUE_CLASS = "virtu-trento"
 GROUP_CLASS = "gas-trento"
 
 
-def _add_demo_federation(credits: dict, wallet: Keystore, genesis_time_ms: int) -> None:
+def _add_demo_federation(credits: dict, wallet: Keystore, genesis_time_ms: int, kdf: KdfCost = WALLET_KDF) -> None:
     """Ten more residents, four providers, a purchase group, and three credit classes with rules
     (added to the genesis's credits section)."""
-    people = [wallet.create(name, DEVNET_PASSWORD) for name in DEMO_PEOPLE]
+    people = [wallet.create(name, DEVNET_PASSWORD, kdf=kdf) for name in DEMO_PEOPLE]
     for label in DEMO_PROVIDERS:
-        wallet.create(label, DEVNET_PASSWORD)
-    gas = wallet.create("gas", DEVNET_PASSWORD)
+        wallet.create(label, DEVNET_PASSWORD, kdf=kdf)
+    gas = wallet.create("gas", DEVNET_PASSWORD, kdf=kdf)
     address = {info.label: info.address for info in wallet.list()}
     credits["issuers"] += [
         {"name": "ACME cooperativa (demo)", "account": address["acme"]},

@@ -37,9 +37,9 @@ from market import groups_record as rec
 from market.groups_terms import sign_terms
 from market.listings_record import ACTIVE, Listing, get_listing, listing_key
 from node.audit.verify import AuditReport, verify_chain
+from tests.chain_source import ListSource, certificate
 from tests.credit_chain import PROVIDER, CreditChain, credit_genesis_document
-from tests.identity_chain import CHAIN_ID, ISSUER, KEYS, REGISTRAR
-from tests.test_audit_verify import VALIDATORS, ListSource, certificate
+from tests.identity_chain import CHAIN_ID, ISSUER, KEYS, REGISTRAR, VALIDATORS
 
 
 def _put_listing(ctx: ExecContext, body: tuple) -> None:
@@ -159,5 +159,5 @@ class GasChain(CreditChain):
     def audit(self) -> AuditReport:
         """The auditor replays the raw blocks from genesis and checks every invariant (`incoop audit verify`)."""
         g = parse_genesis(json.dumps(self.doc), self.rules)
-        raws = [encode_raw_block(block, certificate(block)) for block in self.blocks]
+        raws = [encode_raw_block(block, certificate(block, CHAIN_ID, VALIDATORS[:3])) for block in self.blocks]
         return verify_chain(self.rules, g, ListSource(g.hash(), list(raws), self.head), workers=1)

@@ -1,7 +1,8 @@
 """A one-validator chain with registrars, an attester and credits, for the identity tests.
 
-Blocks go through build_block (the proposer) and apply_block (a follower that
-re-executes them), with real Ed25519 signatures, exactly as on a node.
+Blocks go through build_block (the proposer's tests/chain_source.py Replica)
+and apply_block (a follower that re-executes them), with real Ed25519
+signatures, exactly as on a node.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from ledger.address import to_address
 from ledger.block import Block
 from ledger.crypto import SigningKey
 from ledger.errors import Code
-from ledger.merkle import StateTree, full_root
+from ledger.merkle import full_root
 from ledger.rules import ChainRules
 from ledger.state import DictState
-from ledger.transition import ChainHead, apply_block, build_block
+from ledger.transition import apply_block
 from ledger.tx import sign_tx
+from tests.chain_source import Replica
 
 CHAIN_ID = "test-identity"
 T0 = 1_700_000_000_000
@@ -34,6 +36,9 @@ ATTESTER = SigningKey(bytes([0x63]) * 32)  # a cooperative: its members, and res
 ISSUER = SigningKey(bytes([0x64]) * 32)
 ATTESTER_2 = SigningKey(bytes([0x65]) * 32)  # a municipality: residency only
 KEYS = [SigningKey(bytes([0x70 + i]) * 32) for i in range(10)]  # people's accounts
+OTHER_VALIDATORS = [SigningKey(bytes([0x50 + i]) * 32) for i in range(3)]
+VALIDATORS = [VALIDATOR, *OTHER_VALIDATORS]
+"""A four-validator set (VALIDATOR first) for the tests whose certificates carry a quorum of three."""
 ATTESTER_PATTERNS = ["member:coop-a", "resident:*"]
 
 
@@ -62,27 +67,15 @@ def genesis_document() -> dict:
     }
 
 
-class Chain:
-    """A proposer's state and a follower's, kept in step: every block is built once and applied by both."""
+class Chain(Replica):
+    """A proposer's replica and a follower's state, kept in step: every block is built once (by VALIDATOR)
+    and applied by both."""
 
     def __init__(self, doc: dict | None = None, rules: ChainRules = RULES):
-        self.rules = rules  # a test may add a module of its own (its document then names that list)
-        g = parse_genesis(json.dumps(doc or genesis_document()), rules)
-        self.state = DictState(g.initial_state())
-        self.nodes: dict[bytes, bytes] = {}
-        self.tree = StateTree(self.nodes.get)
-        _, writes = self.tree.update(sorted(self.state.items.items()))
-        self._commit_tree(writes)
-        self.head = ChainHead(0, g.hash(), self.tree.root(), T0)
+        # a test may add a module of its own (its document then names that list)
+        super().__init__(parse_genesis(json.dumps(doc or genesis_document()), rules), VALIDATOR.pubkey, rules)
         self.follower_state = DictState(dict(self.state.items))
         self.last_outcome = None
-
-    def _commit_tree(self, writes) -> None:
-        for position, record in writes.items():
-            if record is None:
-                self.nodes.pop(position, None)
-            else:
-                self.nodes[position] = record
 
     @property
     def height(self) -> int:
@@ -99,21 +92,15 @@ class Chain:
         return it. All must be admissible; with `strangers`, a transaction whose signer the chain
         does not know (FORMAT.md §8.1) is left out instead, and so are the later ones of that
         signer in the batch (their nonces counted on it)."""
-        block, outcome, rejected = build_block(
-            self.rules, self.state, self.tree, self.head, CHAIN_ID, VALIDATOR.pubkey, time_ms or self.head.time_ms + 1000,
-            txs
-        )
+        block, outcome, rejected = self.propose(txs, time_ms)
         if strangers:
             check_only_strangers_left_out(self.state, rejected)
         else:
             assert rejected == [], rejected
         follower = apply_block(self.rules, self.follower_state, self.tree, self.head, block, CHAIN_ID)
         assert follower.state_root == outcome.state_root
-        self.state.apply(outcome.state_changes)
+        self.commit(block, outcome)
         self.follower_state.apply(follower.state_changes)
-        self._commit_tree(outcome.tree_writes)
-        h = block.header
-        self.head = ChainHead(h.height, h.hash(), h.state_root, h.time_ms)
         self.last_outcome = outcome
         return block
 
@@ -124,9 +111,7 @@ class Chain:
     def refused(self, key: SigningKey, type_: str, body: tuple) -> Code:
         """The admission code of a transaction no block may hold (build_block leaves it out)."""
         tx = self.tx(key, type_, body)
-        block, _, rejected = build_block(
-            self.rules, self.state, self.tree, self.head, CHAIN_ID, VALIDATOR.pubkey, self.head.time_ms + 1000, [tx]
-        )
+        block, _, rejected = self.propose([tx])
         assert block.txs == () and [t.hash for t, _ in rejected] == [tx.hash], rejected
         return rejected[0][1].code
 

@@ -2,7 +2,7 @@
 
 The chain is tests/credit_chain.py's (one validator, real Ed25519 signatures),
 each block stored with a commit certificate signed by its validator, served
-by a small in-memory source. The year it plays:
+by an in-memory source (tests/chain_source.py). The year it plays:
 
 1. height 3 (day 0, before the welfare window opens): the issuer accredits a
    provider and delegates issuance of `welfare` to an operator;
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -34,7 +33,6 @@ from ledger import credits
 from ledger.block import Block, Certificate, decode_raw_block, encode_raw_block, sign_precommit
 from ledger.crypto import SigningKey
 from ledger.encoding import decode
-from ledger.transition import ChainHead
 from node.audit.export import (
     DAY_MS,
     MAX_ISO_TIME_MS,
@@ -48,6 +46,7 @@ from node.audit.export import (
     iso_time,
 )
 from node.audit.export_cli import progress_printer
+from tests.chain_source import ListSource, certificate
 from tests.credit_chain import (
     ISSUER,
     KEYS,
@@ -69,38 +68,8 @@ class CertifiedChain(CreditChain):
 
     def block(self, txs, time_ms: int | None = None) -> Block:
         block = super().block(txs, time_ms)
-        height, block_hash = block.header.height, block.hash()
-        signature = sign_precommit(VALIDATOR, CHAIN_ID, height, 0, block_hash)
-        certificate = Certificate(height, 0, block_hash, ((VALIDATOR.pubkey, signature),))
-        self.__dict__.setdefault("raw_blocks", []).append(encode_raw_block(block, certificate))
+        self.__dict__.setdefault("raw_blocks", []).append(encode_raw_block(block, certificate(block, CHAIN_ID, [VALIDATOR])))
         return block
-
-
-class ListSource:
-    """A ChainSource over raw blocks held in memory (index 0 is height 1), claiming a genesis hash."""
-
-    description = "test chain"
-
-    def __init__(self, raw_blocks: list[bytes], genesis_hash: bytes):
-        self.blocks = raw_blocks
-        self.claimed_genesis = genesis_hash
-
-    def head_height(self) -> int:
-        return len(self.blocks)
-
-    def head(self) -> ChainHead:
-        block, _ = decode_raw_block(self.blocks[-1])
-        return ChainHead(block.header.height, block.hash(), block.header.state_root, block.header.time_ms)
-
-    def genesis_hash(self) -> bytes:
-        return self.claimed_genesis
-
-    def raw_blocks(self, start: int, stop: int) -> Iterator[tuple[int, bytes | None]]:
-        for height in range(start, stop + 1):
-            yield height, self.blocks[height - 1]
-
-    def close(self) -> None:
-        pass
 
 
 class Year:
@@ -128,7 +97,7 @@ class Year:
         c.check_root()
 
     def source(self) -> ListSource:
-        return ListSource(list(self.chain.raw_blocks), self.genesis.hash())
+        return ListSource(self.genesis.hash(), list(self.chain.raw_blocks))
 
     def export(self, **selection) -> list[Movement]:
         return list(export_movements(RULES, self.source(), self.genesis, Selection(**selection)))
@@ -277,17 +246,17 @@ def test_a_source_that_claims_the_genesis_but_serves_another_chain_is_refused_at
     doc = credit_genesis_document()
     doc["genesis_time_ms"] += 1
     other = parse_genesis(json.dumps(doc))
-    lying = ListSource(list(year.chain.raw_blocks), other.hash())
+    lying = ListSource(other.hash(), list(year.chain.raw_blocks))
     with pytest.raises(ExportError, match="block 1 does not follow this genesis"):
         list(export_movements(RULES, lying, other, Selection()))
 
 
 def test_a_block_whose_certificate_is_not_the_validators_is_refused(year: Year) -> None:
     source = year.source()
-    block, _ = decode_raw_block(source.blocks[4])
+    block, _ = decode_raw_block(source.raws[4])
     impostor = SigningKey(bytes([0x99]) * 32)
     forged = Certificate(5, 0, block.hash(), ((impostor.pubkey, sign_precommit(impostor, CHAIN_ID, 5, 0, block.hash())),))
-    source.blocks[4] = encode_raw_block(block, forged)
+    source.raws[4] = encode_raw_block(block, forged)
     with pytest.raises(ExportError, match="invalid chain: certificate signer"):
         list(export_movements(RULES, source, year.genesis, Selection()))
 
@@ -295,15 +264,15 @@ def test_a_block_whose_certificate_is_not_the_validators_is_refused(year: Year) 
 def test_a_block_whose_results_were_altered_is_refused(year: Year) -> None:
     source = year.source()
     index = year.mixed.header.height - 1
-    block, certificate = decode_raw_block(source.blocks[index])
-    source.blocks[index] = encode_raw_block(block._replace(results=(0, 0, 0)), certificate)
+    block, cert = decode_raw_block(source.raws[index])
+    source.raws[index] = encode_raw_block(block._replace(results=(0, 0, 0)), cert)
     with pytest.raises(ExportError, match="invalid chain"):
         list(export_movements(RULES, source, year.genesis, Selection()))
 
 
 def test_a_missing_block_is_an_error_not_a_short_statement(year: Year) -> None:
     source = year.source()
-    source.blocks[3] = None  # type: ignore[call-overload]
+    source.raws[3] = None
     with pytest.raises(ExportError, match="block 4 is missing"):
         list(export_movements(RULES, source, year.genesis, Selection()))
 
@@ -313,7 +282,7 @@ def test_a_block_time_no_iso_date_can_write_is_an_error_not_a_traceback() -> Non
     c.at(MAX_ISO_TIME_MS + 1)
     genesis = parse_genesis(json.dumps(credit_genesis_document()))
     with pytest.raises(ExportError, match="past the year 9999"):
-        list(export_movements(RULES, ListSource(c.raw_blocks, genesis.hash()), genesis, Selection()))
+        list(export_movements(RULES, ListSource(genesis.hash(), c.raw_blocks), genesis, Selection()))
 
 
 def test_progress_is_printed_at_most_once_per_interval() -> None:

@@ -49,45 +49,17 @@ from ledger.votes import PREVOTE, sign_vote
 from node.audit.source import DataDirSource
 from node.audit.verify import AuditFailure, AuditReport, Progress, verify_chain
 from node.bench.chain import build_transfer_chain
+from tests.chain_source import ListSource
+from tests.chain_source import certificate as certify
 from tests.credit_chain import IDS, PROVIDER, CreditChain, credit_genesis_document
-from tests.identity_chain import CHAIN_ID, ISSUER, KEYS, VALIDATOR
+from tests.identity_chain import CHAIN_ID, ISSUER, KEYS, OTHER_VALIDATORS, VALIDATORS
 
-OTHER_VALIDATORS = [SigningKey(bytes([0x50 + i]) * 32) for i in range(3)]
-VALIDATORS = [VALIDATOR, *OTHER_VALIDATORS]
 OUTSIDER = SigningKey(bytes([0x5F]) * 32)
 
 
 def certificate(block: Block, signers: list[SigningKey] | None = None, round_: int = 0) -> Certificate:
-    signers = sorted(signers if signers is not None else VALIDATORS[:3], key=lambda k: k.pubkey)
-    h, block_hash = block.header.height, block.hash()
-    return Certificate(h, round_, block_hash, tuple((k.pubkey, sign_precommit(k, CHAIN_ID, h, round_, block_hash))
-                                                   for k in signers))
-
-
-class ListSource:
-    """A chain source over raw blocks in memory: what an untrusted node's API would serve."""
-
-    def __init__(self, genesis_hash: bytes, raws: list[bytes | None], head: ChainHead):
-        self.description = "a list of raw blocks"
-        self.raws = raws
-        self.claimed_head = head
-        self.claimed_genesis = genesis_hash
-
-    def head_height(self) -> int:
-        return self.claimed_head.height
-
-    def head(self) -> ChainHead:
-        return self.claimed_head
-
-    def genesis_hash(self) -> bytes:
-        return self.claimed_genesis
-
-    def raw_blocks(self, start: int, stop: int) -> Iterator[tuple[int, bytes | None]]:
-        for height in range(start, stop + 1):
-            yield height, self.raws[height - 1]
-
-    def close(self) -> None:
-        pass
+    """A quorum's certificate (the first three validators) unless other signers are named."""
+    return certify(block, CHAIN_ID, VALIDATORS[:3] if signers is None else signers, round_)
 
 
 class AuditedChain:

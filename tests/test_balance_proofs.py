@@ -8,21 +8,16 @@ bob holding exactly as many cents as the height of the block it is against.
 
 from __future__ import annotations
 
-import json
 import threading
 
 import pytest
 
-from genesis.document import modules_json, parse_genesis
-from genesis.rules import RULES
-from ledger.address import to_address
-from ledger.block import Certificate, sign_precommit
 from ledger.crypto import SigningKey
 from ledger.lightproof import TrustedSet, verify_balance_proof
 from ledger.store import Store
-from ledger.transition import build_block
 from ledger.tx import sign_tx
 from node.balance_proofs import NoCommittedBlock, balance_proof_at_head
+from tests.chain_source import commit_to_store, one_class_genesis
 
 CHAIN_ID = "test-proofs"
 T0 = 1_700_000_000_000
@@ -35,31 +30,15 @@ BLOCKS = 40
 
 @pytest.fixture
 def store(tmp_path):
-    g = parse_genesis(json.dumps({
-        "chain_id": CHAIN_ID,
-        "genesis_time_ms": T0,
-        "modules": modules_json(),
-        "validators": [{"name": "v", "pubkey": to_address(VALIDATOR.pubkey)}],
-        "credits": {
-            "issuers": [{"name": "alice", "account": to_address(ALICE.pubkey)}],
-            "classes": [{"id": "eur", "name": "Euro", "issuer": to_address(ALICE.pubkey), "decimals": 2}],
-            "balances": [{"account": to_address(ALICE.pubkey), "class": "eur", "amount": 10_000}],
-        },
-    }))
+    g = one_class_genesis(CHAIN_ID, VALIDATOR, ALICE, time_ms=T0)
     with Store(tmp_path / "db") as opened:
         opened.init_genesis(g.hash(), g.initial_state(), T0)
         yield opened
 
 
 def commit_cent_to_bob(store: Store) -> None:
-    head = store.head()
-    tx = sign_tx(ALICE, CHAIN_ID, "credits.transfer", head.height, 10**6, ("eur", BOB.pubkey, 1, ""))
-    block, outcome, rejected = build_block(RULES, store.state, store.tree, head, CHAIN_ID, VALIDATOR.pubkey,
-                                           head.time_ms + 1000, [tx])
-    assert not rejected
-    height, block_hash = block.header.height, block.hash()
-    signature = sign_precommit(VALIDATOR, CHAIN_ID, height, 0, block_hash)
-    store.commit_block(block, Certificate(height, 0, block_hash, ((VALIDATOR.pubkey, signature),)), outcome)
+    tx = sign_tx(ALICE, CHAIN_ID, "credits.transfer", store.head().height, 10**6, ("eur", BOB.pubkey, 1, ""))
+    commit_to_store(store, CHAIN_ID, VALIDATOR, [tx])
 
 
 def test_at_genesis_there_is_no_certificate_to_prove_with(store):

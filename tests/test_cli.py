@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+from tests.functional.framework import run_cli
+
 
 @pytest.mark.parametrize(
     "argv",
@@ -18,14 +20,14 @@ import pytest
     ],
 )
 def test_usage_mistakes_are_one_line(argv):
-    proc = subprocess.run([sys.executable, "-m", "node.cli", *argv], capture_output=True, text=True, timeout=60)
+    proc = run_cli(*argv)
     assert proc.returncode == 2
     assert proc.stderr.startswith("incoop: ") and len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
 
 
 def test_help_lists_every_role():
-    proc = subprocess.run([sys.executable, "-m", "node.cli", "--help"], capture_output=True, text=True, timeout=60)
+    proc = run_cli("--help")
     assert proc.returncode == 0
     for command in ("node", "devnet", "genesis", "wallet", "tx", "registrar", "credits", "audit"):
         assert command in proc.stdout
@@ -44,61 +46,45 @@ def test_help_imports_no_command_module():
 
 
 def test_each_command_loads_its_own_module_and_version_is_printed():
-    proc = subprocess.run([sys.executable, "-m", "node.cli", "credits", "--help"], capture_output=True, text=True,
-                          timeout=60)
+    proc = run_cli("credits", "--help")
     assert proc.returncode == 0 and "create-class" in proc.stdout
-    proc = subprocess.run([sys.executable, "-m", "node.cli", "--version"], capture_output=True, text=True, timeout=60)
+    proc = run_cli("--version")
     assert proc.returncode == 0 and proc.stdout.startswith("incoop ")
 
 
 def test_node_init_then_genesis_then_start_is_how_a_member_joins(tmp_path):
     """node init makes an encrypted key and config; its address goes into genesis; the node starts from it."""
     import json
-    import os
-    import signal
-    import time
-    import urllib.request
 
-    from tests.functional.framework import free_port_block
+    from tests.functional.framework import NodeProcess, free_port_block
 
     port = free_port_block(2)
     (tmp_path / "pw").write_text("a secret of a node\n")
     (tmp_path / "pw").chmod(0o600)
     home = tmp_path / "coop1"
-    run = lambda *a: subprocess.run([sys.executable, "-m", "node.cli", *a], capture_output=True, text=True, timeout=60)  # noqa: E731
-    made = run("node", "init", "--home", str(home), "--api-port", str(port), "--p2p-port", str(port + 1),
+    made = run_cli("node", "init", "--home", str(home), "--api-port", str(port), "--p2p-port", str(port + 1),
                "--password-file", str(tmp_path / "pw"), "--json")
     assert made.returncode == 0, made.stderr
     assert home.stat().st_mode & 0o777 == 0o700, "the node's home is the member's alone"
     address = json.loads(made.stdout)["address"]
-    again = run("node", "init", "--home", str(home), "--password-file", str(tmp_path / "pw"))
+    again = run_cli("node", "init", "--home", str(home), "--password-file", str(tmp_path / "pw"))
     assert again.returncode == 1 and "not replacing a node key" in again.stderr
-    genesis = run("genesis", "new", "--chain-id", "coop-test", "--out", str(home / "genesis.json"),
+    genesis = run_cli("genesis", "new", "--chain-id", "coop-test", "--out", str(home / "genesis.json"),
                   "--validator", f"coop1={address},,ws://127.0.0.1:{port + 1}", "--observer", f"watch={address}")
     assert genesis.returncode == 1 and "observer" in genesis.stderr, "a key is a validator or an observer, not both"
-    genesis = run("genesis", "new", "--chain-id", "coop-test", "--out", str(home / "genesis.json"),
+    genesis = run_cli("genesis", "new", "--chain-id", "coop-test", "--out", str(home / "genesis.json"),
                   "--validator", f"coop1={address},,ws://127.0.0.1:{port + 1}")
     assert genesis.returncode == 0, genesis.stderr
-    node = subprocess.Popen([sys.executable, "-m", "node.cli", "node", "start", "--home", str(home)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=dict(os.environ))
+    node = NodeProcess(home, f"http://127.0.0.1:{port}")
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/status", timeout=2) as response:
-                    status = json.loads(response.read())
-                break
-            except OSError:
-                assert time.monotonic() < deadline and node.poll() is None, node.stderr.read() if node.poll() else ""
-                time.sleep(0.2)
+        status = node.start(wait=False).wait_serving(30)
         assert status["chain_id"] == "coop-test" and status["node_address"] == address
         assert status["role"] == "validator"
         assert [[m["name"], m["version"]] for m in status["rules"]["modules"]] == json.loads(
             (home / "genesis.json").read_text())["modules"] == [["credits", 1], ["identity", 1], ["evidence", 1],
                                                                 ["market", 1], ["gas", 1]]
     finally:
-        node.send_signal(signal.SIGTERM)
-        assert node.wait(20) == 0
+        assert node.stop() == 0
 
 
 def test_every_program_refuses_a_genesis_that_names_other_modules(tmp_path):
@@ -115,14 +101,12 @@ def test_every_program_refuses_a_genesis_that_names_other_modules(tmp_path):
     from ledger.address import to_address
     from ledger.crypto import SigningKey
 
-    run = lambda *a: subprocess.run([sys.executable, "-m", "node.cli", *a], capture_output=True, text=True,  # noqa: E731
-                                    timeout=60, stdin=subprocess.DEVNULL)
     home = tmp_path / "home"
-    made = run("node", "init", "--home", str(home), "--generate-passwords", "--json")
+    made = run_cli("node", "init", "--home", str(home), "--generate-passwords", "--json")
     assert made.returncode == 0, made.stderr
     address = json.loads(made.stdout)["address"]
     genesis_file = home / "genesis.json"
-    assert run("genesis", "new", "--chain-id", "coop-test", "--out", str(genesis_file), "--validator",
+    assert run_cli("genesis", "new", "--chain-id", "coop-test", "--out", str(genesis_file), "--validator",
                f"coop1={address}", "--issuer", f"fed={to_address(SigningKey.generate().pubkey)}").returncode == 0
     document = json.loads(genesis_file.read_text())
     assert document["modules"] == [["credits", 1], ["identity", 1], ["evidence", 1], ["market", 1], ["gas", 1]]
@@ -138,21 +122,20 @@ def test_every_program_refuses_a_genesis_that_names_other_modules(tmp_path):
         for argv, status in ((("node", "start", "--home", str(home)), 1),
                              (("audit", "verify", "--genesis", str(genesis_file), "--data", str(home)), 2),
                              (("genesis", "validate", str(genesis_file)), 1)):
-            refused = run(*argv)
+            refused = run_cli(*argv)
             assert refused.returncode == status, (argv, refused.stderr)
             assert refused.stderr.startswith(f"incoop: {line}") and len(refused.stderr.strip().splitlines()) == 1, \
                 refused.stderr
             assert "Traceback" not in refused.stderr
     genesis_file.write_text(json.dumps(document))
-    assert run("genesis", "validate", str(genesis_file)).returncode == 0
+    assert run_cli("genesis", "validate", str(genesis_file)).returncode == 0
 
 
 def _init(tmp_path, *argv: str, **env: str) -> subprocess.CompletedProcess:
     import os
 
     clean = {k: v for k, v in os.environ.items() if k not in ("INCOOP_KEY_PASSWORD", "INCOOP_VAULT_PASSWORD")}
-    return subprocess.run([sys.executable, "-m", "node.cli", "node", "init", "--home", str(tmp_path / "home"), *argv],
-                          capture_output=True, text=True, timeout=60, env=dict(clean, **env), stdin=subprocess.DEVNULL)
+    return run_cli("node", "init", "--home", str(tmp_path / "home"), *argv, env=dict(clean, **env))
 
 
 def _secret(tmp_path, name: str, text: str, mode: int = 0o600) -> str:

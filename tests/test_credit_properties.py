@@ -25,12 +25,9 @@ from hypothesis import HealthCheck, given, settings, target
 from hypothesis import strategies as st
 
 from genesis.document import parse_genesis
-from genesis.rules import RULES
 from ledger.errors import Code
 from ledger.fields import MAX_AMOUNT
-from ledger.merkle import StateTree
-from ledger.state import DictState
-from ledger.transition import ChainHead, apply_block
+from tests.chain_source import Replica
 from tests.credit_chain import (
     IDS,
     OPERATOR,
@@ -41,7 +38,7 @@ from tests.credit_chain import (
     check_books,
     credit_genesis_document,
 )
-from tests.identity_chain import CHAIN_ID, ISSUER, KEYS, REGISTRAR, T0
+from tests.identity_chain import ISSUER, KEYS, REGISTRAR, T0, VALIDATOR
 
 HOLDERS = KEYS[:4] + [KEYS[6]]  # four identities (members and residents in turn) and an unbound account
 PROVIDERS = [PROVIDER, PROVIDER_2]
@@ -126,28 +123,11 @@ def to_tx(c: CreditChain, pending: dict, step: tuple):
 
 def replay(block_list) -> list[bytes]:
     """A fresh node from the genesis document alone, applying the same blocks: its state roots."""
-    g = parse_genesis(json.dumps(credit_genesis_document()))
-    state = DictState(g.initial_state())
-    nodes: dict[bytes, bytes] = {}
-    tree = StateTree(nodes.get)
-
-    def commit(writes):
-        for position, record in writes.items():
-            if record is None:
-                nodes.pop(position, None)
-            else:
-                nodes[position] = record
-
-    commit(tree.update(sorted(state.items.items()))[1])
-    head = ChainHead(0, g.hash(), tree.root(), T0)
+    node = Replica(parse_genesis(json.dumps(credit_genesis_document())), VALIDATOR.pubkey)
     roots = []
     for block in block_list:
-        outcome = apply_block(RULES, state, tree, head, block, CHAIN_ID)
-        state.apply(outcome.state_changes)
-        commit(outcome.tree_writes)
-        h = block.header
-        head = ChainHead(h.height, h.hash(), h.state_root, h.time_ms)
-        roots.append(tree.root())
+        node.apply(block)
+        roots.append(node.tree.root())
     return roots
 
 

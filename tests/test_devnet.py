@@ -20,34 +20,30 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from node.devnet_layout import DEVNET_PASSWORD
-from tests.functional.framework import free_port_block
+from tests.functional.framework import Api, ApiCallError, free_port_block, run_cli
 from tests.functional.terminal import typed_at_terminal
 
 pytestmark = pytest.mark.timeout(180)
 
 
 def _status(url: str) -> dict:
-    with urllib.request.urlopen(url + "/v1/status", timeout=5) as response:
-        return json.loads(response.read())
+    return Api(url).status()
 
 
 def _account(url: str, wallet_dir: str, label: str) -> dict:
     address = json.loads(Path(wallet_dir, f"{label}.json").read_text())["address"]
-    with urllib.request.urlopen(f"{url}/v1/accounts/{address}", timeout=5) as response:
-        return json.loads(response.read())
+    return Api(url).get(f"/v1/accounts/{address}")
 
 
 def _incoop(*argv: str, stdin: int = subprocess.DEVNULL, env: dict | None = None) -> subprocess.CompletedProcess:
-    """`incoop ...` with no terminal on stdin unless one is given; never a traceback."""
-    proc = subprocess.run([sys.executable, "-m", "node.cli", *argv], capture_output=True, text=True, timeout=120,
-                          stdin=stdin, env=env)
+    """`incoop ...` as its own process (the devnet supervises processes), with no terminal on stdin unless
+    one is given; never a traceback."""
+    proc = run_cli(*argv, env=env, stdin=stdin)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 
@@ -131,8 +127,7 @@ def test_devnet_starts_stops_on_ctrl_c_and_resumes(tmp_path):
         assert {b["class"]: b["amount"] for b in anna["balances"]}["welfare-acme-2026"] == 50_000
         sara = _account(url, layout["wallet_dir"], "sara")
         assert {b["class"] for b in sara["balances"]} >= {"virtu-trento", "gas-trento"}
-        with urllib.request.urlopen(f"{url}/v1/identities/{sara['identity']}", timeout=5) as response:
-            attributes = {a["attribute"] for a in json.loads(response.read())["attestations"]}
+        attributes = {a["attribute"] for a in Api(url).get(f"/v1/identities/{sara['identity']}")["attestations"]}
         assert attributes == {"resident:trento", "member:gas-trento"}
     finally:
         assert first.interrupt() == 0
@@ -170,12 +165,7 @@ def test_devnet_starts_stops_on_ctrl_c_and_resumes(tmp_path):
 
 
 def test_devnet_refuses_a_federation_without_validators(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, "-m", "node.cli", "devnet", "--home", str(tmp_path / "d"), "--validators", "0"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    proc = _incoop("devnet", "--home", str(tmp_path / "d"), "--validators", "0")
     assert proc.returncode == 1
     assert proc.stderr.startswith("incoop: --validators 0") and len(proc.stderr.strip().splitlines()) == 1
 
@@ -203,7 +193,7 @@ def _answers(url: str) -> bool:
     try:
         _status(url)
         return True
-    except (urllib.error.URLError, OSError):
+    except (OSError, ApiCallError):
         return False
 
 

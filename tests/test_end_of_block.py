@@ -32,15 +32,13 @@ from ledger.encoding import decode, encode
 from ledger.errors import Code, TxError
 from ledger.fields import expect_fields
 from ledger.handlers import ExecContext, TxType
-from ledger.merkle import StateTree, full_root
 from ledger.rules import ChainRules, Module
-from ledger.state import DictState
-from ledger.transition import ChainHead, apply_block, build_block
 from ledger.tx import sign_tx
 from node.audit.verify import verify_chain
-from tests.test_audit_verify import VALIDATORS, ListSource, certificate
+from tests.chain_source import ListSource, Replica, certificate
+from tests.identity_chain import VALIDATORS
 
-CHAIN_ID = "test-identity"  # the one tests.test_audit_verify's certificates sign for
+CHAIN_ID = "test-end-of-block"
 T0 = 1_700_000_000_000
 BUDGET = 3
 SENDER = VALIDATORS[0]
@@ -119,16 +117,7 @@ def model(plan) -> tuple[dict[bytes, int], list[list[bytes]]]:
 @given(blocks_strategy)
 def test_due_items_run_once_in_order_within_the_bound_and_every_replica_agrees(plan):
     g = genesis()
-    proposer = DictState(g.initial_state())
-    follower = DictState(dict(proposer.items))
-    tree_p, tree_f = {}, {}
-    root = full_root(sorted(proposer.items.items()))
-    head = ChainHead(0, g.hash(), root, T0)
-    heads = {"p": head, "f": head}
-    trees = {"p": StateTree(tree_p.get), "f": StateTree(tree_f.get)}
-    for tree, nodes in ((trees["p"], tree_p), (trees["f"], tree_f)):
-        _, writes = tree.update(sorted(proposer.items.items()))
-        nodes.update({k: v for k, v in writes.items() if v is not None})
+    proposer, follower = Replica(g, SENDER.pubkey, RULES), Replica(g, SENDER.pubkey, RULES)
     nonce, scheduled, raws, effects_seen = 0, set(), [], []
     time_ms = T0
     for height, (gap, schedules) in enumerate(plan, start=1):
@@ -142,44 +131,33 @@ def test_due_items_run_once_in_order_within_the_bound_and_every_replica_agrees(p
             at = max(0, (time_ms + offset * 20_000) if by == "t" else height + offset)
             txs.append(sign_tx(SENDER, CHAIN_ID, "ticker.schedule", nonce, 10**6, (by, at, item)))
             nonce += 1
-        block, outcome, rejected = build_block(RULES, proposer, trees["p"], heads["p"], CHAIN_ID, SENDER.pubkey,
-                                               time_ms, txs)
+        block, outcome, rejected = proposer.propose(txs, time_ms)
         assert not rejected and all(r == 0 for r in block.results)
-        replayed = apply_block(RULES, follower, trees["f"], heads["f"], block, CHAIN_ID)
+        replayed = follower.apply(block)
         assert replayed.effects == outcome.effects == block.effects and replayed.state_root == outcome.state_root
-        for name, state, nodes, done in (("p", proposer, tree_p, outcome), ("f", follower, tree_f, replayed)):
-            state.apply(done.state_changes)
-            for position, record in done.tree_writes.items():
-                if record is None:
-                    nodes.pop(position, None)
-                else:
-                    nodes[position] = record
-            heads[name] = ChainHead(height, block.hash(), done.state_root, block.header.time_ms)
+        proposer.commit(block, outcome)
         effects_seen.append(block.effects)
-        raws.append(encode_raw_block(block, certificate(block)))
+        raws.append(encode_raw_block(block, certificate(block, CHAIN_ID, VALIDATORS[:3])))
 
     ran, order = model(plan)
     assert [[e.item for e in effects] for effects in effects_seen] == order
     assert all(e == Effect("ticker", e.item, Code.OK) for effects in effects_seen for e in effects), "none ran twice"
     for item, height in ran.items():
-        assert decode(proposer.get(b"ticker/ran/" + item)) == (height,)
-    assert len([k for k in proposer.items if k.startswith(b"ticker/ran/")]) == len(ran)
-    left = [k for k in proposer.items if k.startswith(deadlines.PREFIX_DUE)]
+        assert decode(proposer.state.get(b"ticker/ran/" + item)) == (height,)
+    assert len([k for k in proposer.state.items if k.startswith(b"ticker/ran/")]) == len(ran)
+    left = [k for k in proposer.state.items if k.startswith(deadlines.PREFIX_DUE)]
     assert len(left) == len(scheduled) - len(ran), "what did not run is still due"
 
-    report = verify_chain(RULES, g, ListSource(g.hash(), raws, heads["p"]), workers=1)
-    assert report.height == len(plan) and report.state_root == heads["p"].state_root.hex()
+    report = verify_chain(RULES, g, ListSource(g.hash(), raws, proposer.head), workers=1)
+    assert report.height == len(plan) and report.state_root == proposer.head.state_root.hex()
 
 
 def test_a_step_that_fails_drops_its_writes_and_says_so_in_the_effect():
     """An item whose step raises is taken (not retried forever), its writes are dropped, its code recorded."""
-    g = genesis()
-    state = DictState(g.initial_state())
-    tree = StateTree({}.get)
-    head = ChainHead(0, g.hash(), full_root(sorted(state.items.items())), T0)
-    state.items[b"ticker/ran/twice"] = encode((0,))  # as if it had run: the step refuses to run it again
+    node = Replica(genesis(), SENDER.pubkey, RULES)
+    node.state.items[b"ticker/ran/twice"] = encode((0,))  # as if it had run: the step refuses to run it again
     txs = [sign_tx(SENDER, CHAIN_ID, "ticker.schedule", 0, 100, ("h", 1, b"twice"))]
-    block, outcome, _ = build_block(RULES, state, tree, head, CHAIN_ID, SENDER.pubkey, T0 + 1000, txs)
+    block, outcome, _ = node.propose(txs, T0 + 1000)
     assert block.effects == (Effect("ticker", b"twice", Code.EVIDENCE_EXISTS),)
     assert not any(k.startswith(deadlines.PREFIX_DUE) and v is not None for k, v in outcome.state_changes.items())
     assert b"ticker/ran/twice" not in outcome.state_changes
@@ -190,8 +168,5 @@ def test_a_block_in_which_nothing_fell_due_carries_no_effects():
     groups' settles them at their deadline (market/groups_settle.py); the other modules schedule nothing.
     A block with nothing due carries no effects."""
     assert [m.name for m in MODULES if m.end_block is not None] == ["market", "gas"]
-    g = genesis()
-    state = DictState(g.initial_state())
-    head = ChainHead(0, g.hash(), full_root(sorted(state.items.items())), T0)
-    block, outcome, _ = build_block(RULES, state, StateTree({}.get), head, CHAIN_ID, SENDER.pubkey, T0 + 1000, [])
+    block, outcome, _ = Replica(genesis(), SENDER.pubkey, RULES).propose([], T0 + 1000)
     assert block.effects == () and outcome.effects == ()

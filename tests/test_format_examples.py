@@ -29,8 +29,8 @@ from ledger.crypto import DOMAIN_TX, DOMAIN_VOTE, SigningKey, sha256, signing_me
 from ledger.encoding import encode
 from ledger.merkle import StateTree, inner_hash, leaf_hash, list_root, node_key, verify_proof
 from ledger.state import DictState
-from ledger.transition import ChainHead, apply_block, build_block
 from ledger.tx import sign_tx
+from tests.chain_source import Replica
 
 FORMAT_MD = Path(__file__).resolve().parent.parent / "FORMAT.md"
 
@@ -238,18 +238,12 @@ def _genesis() -> list[tuple[str, str]]:
 
 
 def example_block1():
-    """Block 1 on the example genesis: alice's transfer, built and re-applied."""
+    """Block 1 on the example genesis: alice's transfer, built and re-applied (tests/chain_source.py)."""
     genesis = example_genesis()
-    state = genesis.initial_state()
-    tree, nodes, root = _memory_tree(state)
-    head = ChainHead(0, genesis.hash(), root, genesis.genesis_time_ms)
-    validators = chain.get_validators(DictState(state))
-    proposer = chain.proposer(validators, 1, 0)
-    block, outcome, rejected = build_block(
-        RULES, DictState(state), tree, head, CHAIN_ID, proposer, BLOCK1_TIME_MS, [example_tx()]
-    )
+    proposer = chain.proposer(chain.get_validators(DictState(genesis.initial_state())), 1, 0)
+    block, outcome, rejected = Replica(genesis, proposer).propose([example_tx()], BLOCK1_TIME_MS)
     assert not rejected
-    assert apply_block(RULES, DictState(state), tree, head, block, CHAIN_ID).state_root == outcome.state_root
+    assert Replica(genesis, proposer).apply(block).state_root == outcome.state_root
     return block, outcome
 
 

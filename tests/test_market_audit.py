@@ -29,6 +29,7 @@ from genesis.rules import RULES
 from ledger.errors import Code
 from market.records import order_lot
 from node.audit.export import Selection, export_movements
+from tests.chain_source import ListSource
 from tests.market_chain import (
     ARBITER,
     PROVIDER,
@@ -39,7 +40,7 @@ from tests.market_chain import (
     market_genesis_document,
     order_id,
 )
-from tests.test_audit_export import CertifiedChain, ListSource, held_by_class
+from tests.test_audit_export import CertifiedChain, held_by_class
 
 
 class CertifiedMarket(CertifiedChain, MarketChain):
@@ -72,7 +73,7 @@ class Orders:
         c.check()
 
     def export(self, **selection):
-        source = ListSource(self.chain.raw_blocks, self.genesis.hash())
+        source = ListSource(self.genesis.hash(), self.chain.raw_blocks)
         return list(export_movements(RULES, source, self.genesis, Selection(**selection)))
 
 

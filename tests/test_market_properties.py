@@ -37,7 +37,8 @@ from ledger.block import Block, encode_raw_block
 from ledger.errors import Code
 from market import records
 from node.audit.verify import verify_chain
-from tests.identity_chain import REGISTRAR
+from tests.chain_source import ListSource, certificate
+from tests.identity_chain import CHAIN_ID, REGISTRAR, VALIDATORS
 from tests.market_chain import (
     ARBITER,
     BONUS_FACE,
@@ -58,7 +59,6 @@ from tests.market_chain import (
     market_genesis_document,
     order_id,
 )
-from tests.test_audit_verify import VALIDATORS, ListSource, certificate
 
 PEOPLE = [A, B, C, D]
 ACCOUNTS = [A, B, C, D, PROVIDER, PROVIDER_2, ARBITER, OTHER_ARBITER]
@@ -242,7 +242,7 @@ def test_interleavings_conserve_credits_and_leave_nothing_in_a_closed_orders_esc
     for status in sorted({c.order(n).status for n in range(ORDERS) if records.get_order(c.state, order_id(n))}):
         event(f"an order ended {status}")
     genesis = parse_genesis(json.dumps(audited_document()))
-    raws = [encode_raw_block(b, certificate(b)) for b in blocks_made]
+    raws = [encode_raw_block(b, certificate(b, CHAIN_ID, VALIDATORS[:3])) for b in blocks_made]
     report = verify_chain(RULES, genesis, ListSource(genesis.hash(), raws, c.head), workers=1)
     assert report.state_root == c.head.state_root.hex() and report.height == c.height
     assert report.invariants["market"] >= 0

@@ -9,20 +9,16 @@ auditor's check of a data directory).
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from genesis.document import modules_json, parse_genesis
-from genesis.rules import RULES
 from ledger import credits
-from ledger.address import to_address
-from ledger.block import Certificate, decode_raw_block, sign_precommit
+from ledger.block import decode_raw_block
 from ledger.crypto import SigningKey
 from ledger.merkle import StateTree, full_root
 from ledger.store import P_TREE, Store, StoreError
-from ledger.transition import ChainHead, apply_block, build_block
+from ledger.transition import ChainHead
 from ledger.tx import sign_tx
+from tests.chain_source import commit_to_store, one_class_genesis
 
 CHAIN_ID = "test-store"
 T0 = 1_700_000_000_000
@@ -33,27 +29,12 @@ CAROL = SigningKey(bytes([0x53]) * 32)
 
 
 def genesis():
-    return parse_genesis(json.dumps({
-        "chain_id": CHAIN_ID,
-        "genesis_time_ms": T0,
-        "modules": modules_json(),
-        "validators": [{"name": "v", "pubkey": to_address(VALIDATOR.pubkey)}],
-        "credits": {
-            "issuers": [{"name": "alice", "account": to_address(ALICE.pubkey)}],
-            "classes": [{"id": "eur", "name": "Euro", "issuer": to_address(ALICE.pubkey), "decimals": 2}],
-            "balances": [{"account": to_address(ALICE.pubkey), "class": "eur", "amount": 10_000}],
-        },
-    }))
+    return one_class_genesis(CHAIN_ID, VALIDATOR, ALICE, time_ms=T0)
 
 
 def commit(store: Store, txs, time_ms: int):
-    head = store.head()
-    block, outcome, rejected = build_block(RULES, store.state, store.tree, head, CHAIN_ID, VALIDATOR.pubkey, time_ms, txs)
-    assert not rejected
-    apply_block(RULES, store.state, store.tree, head, block, CHAIN_ID)
-    cert = Certificate(block.header.height, 0, block.hash(),
-                       ((VALIDATOR.pubkey, sign_precommit(VALIDATOR, CHAIN_ID, block.header.height, 0, block.hash())),))
-    return block, cert, store.commit_block(block, cert, outcome)
+    """A block of `txs` built by the validator, re-executed on the store's state, certified and committed."""
+    return commit_to_store(store, CHAIN_ID, VALIDATOR, txs, time_ms, reexecute=True)
 
 
 def transfer(key, nonce, to, amount):

@@ -17,7 +17,6 @@ import shutil
 import socket
 import ssl
 import subprocess
-import sys
 import threading
 import time
 import warnings
@@ -47,6 +46,7 @@ from node.tls import (
     server_context,
 )
 from node.tls_site import tcp_site
+from tests.functional.framework import run_cli
 from tests.tls_certs import make_ca, make_node_cert, write_federation
 from wallet.client import TLS, NodeClient, NodeError
 
@@ -551,21 +551,20 @@ def test_the_wallet_client_says_when_an_https_url_reaches_a_plain_node():
 
 
 def test_node_init_with_certificates_writes_the_tls_section_and_without_them_warns(tmp_path, fed):
-    run_cli = lambda *a: subprocess.run([sys.executable, "-m", "node.cli", *a], capture_output=True,  # noqa: E731
-                                        text=True, timeout=60, cwd=REPO, env=dict(os.environ, INCOOP_KEY_PASSWORD="pw-for-tests"))
-    plain = run_cli("node", "init", "--home", str(tmp_path / "plain"), "--host", "0.0.0.0")
+    env = dict(os.environ, INCOOP_KEY_PASSWORD="pw-for-tests")
+    plain = run_cli("node", "init", "--home", str(tmp_path / "plain"), "--host", "0.0.0.0", env=env)
     assert plain.returncode == 0, plain.stderr
     assert plain.stderr.startswith("warning: with --host 0.0.0.0 and no certificate, the API and the peer port are "
                                    "plain text on every interface")
     assert len(plain.stderr.strip().splitlines()) == 1 and "ws://<this host>" in plain.stdout
     secure = run_cli("node", "init", "--home", str(tmp_path / "secure"), "--host", "0.0.0.0", "--tls-cert",
-                     str(fed[0].cert), "--tls-key", str(fed[0].key), "--tls-ca", str(fed[0].ca))
+                     str(fed[0].cert), "--tls-key", str(fed[0].key), "--tls-ca", str(fed[0].ca), env=env)
     assert secure.returncode == 0 and secure.stderr == "", secure.stderr
     assert "wss://<this host>" in secure.stdout
     tls = json.loads((tmp_path / "secure" / "config.json").read_text())["tls"]
     assert tls["cert_file"] == str(fed[0].cert) and tls["ca_file"] == str(fed[0].ca)
     wrong = run_cli("node", "init", "--home", str(tmp_path / "wrong"), "--tls-cert", str(fed[0].cert),
-                    "--tls-key", str(fed[1].key))
+                    "--tls-key", str(fed[1].key), env=env)
     assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
     assert wrong.stderr.strip().splitlines() == [wrong.stderr.strip()] and "is not the key of the certificate" in wrong.stderr
     assert not (tmp_path / "wrong" / "node_key.json").exists(), "a refused init writes nothing"

@@ -29,10 +29,11 @@ from ledger.crypto import SigningKey
 from ledger.encoding import decode, encode
 from ledger.errors import Code
 from ledger.fields import MAX_AMOUNT
-from ledger.merkle import StateTree, full_root
-from ledger.state import DictState, Overlay
-from ledger.transition import BlockInvalid, ChainHead, apply_block, build_block
+from ledger.merkle import full_root
+from ledger.state import Overlay
+from ledger.transition import BlockInvalid, apply_block, build_block
 from ledger.tx import sign_tx
+from tests.chain_source import Replica
 
 CHAIN_ID = "test-transition"
 T0 = 1_700_000_000_000
@@ -63,38 +64,11 @@ def genesis():
     return parse_genesis(json.dumps(doc))
 
 
-class Node:
-    """One node's view: a state, its tree and the head, built from genesis alone."""
+class Node(Replica):
+    """One node's view (tests/chain_source.py): a state, its tree and the head, built from genesis alone."""
 
     def __init__(self):
-        g = genesis()
-        self.state = DictState(g.initial_state())
-        self.nodes: dict[bytes, bytes] = {}
-        self.tree = StateTree(self.nodes.get)
-        root = self._commit(self.tree.update(sorted(self.state.items.items()))[1], {})
-        self.head = ChainHead(0, g.hash(), root, T0)
-
-    def _commit(self, tree_writes, state_changes) -> bytes:
-        self.state.apply(state_changes)
-        for position, record in tree_writes.items():
-            if record is None:
-                self.nodes.pop(position, None)
-            else:
-                self.nodes[position] = record
-        return self.tree.root()
-
-    def propose(self, txs, time_ms=None):
-        return build_block(
-            RULES, self.state, self.tree, self.head, CHAIN_ID, VALIDATOR.pubkey,
-            time_ms or self.head.time_ms + 1000, txs,
-        )
-
-    def apply(self, block: Block):
-        outcome = apply_block(RULES, self.state, self.tree, self.head, block, CHAIN_ID)
-        self._commit(outcome.tree_writes, outcome.state_changes)
-        h = block.header
-        self.head = ChainHead(h.height, h.hash(), h.state_root, h.time_ms)
-        return outcome
+        super().__init__(genesis(), VALIDATOR.pubkey)
 
     def nonce(self, key: SigningKey) -> int:
         return accounts.next_nonce(self.state, key.pubkey)

@@ -17,6 +17,8 @@ gives https:// and wss:// URLs, and the test's clients trust the CA.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import signal
@@ -167,15 +169,56 @@ class Api:
         return wait_until(lambda: (s := self.status())["height"] >= height and s, timeout, what=f"height {height}")
 
 
-def incoop(devnet: Devnet, *argv: str, node: int = 0, check: bool = True, error_lines: int | None = 1,
-           extra_env: dict[str, str] | None = None, stdin: int | None = None) -> subprocess.CompletedProcess:
-    """`incoop ...` as a person runs it against node `node`, with the devnet's demo wallet and secrets
-    (and, on a TLS devnet, its CA as INCOOP_CA_FILE); `extra_env` adds or overrides variables; `stdin`
-    is its standard input (default: the test's own; tests/functional/terminal.py gives a terminal).
+# --- the `incoop` program ---------------------------------------------------------------------
 
-    Never a traceback. With `check`, it must succeed; otherwise it must fail
-    with a non-zero exit and `error_lines` lines on stderr (None: any number).
-    """
+LONG_RUNNING = (("node", "start"), ("devnet",))
+"""Commands that serve or supervise processes: they always run as a child process."""
+
+
+def run_cli(*argv: str, env: dict[str, str] | None = None, stdin: int | None = subprocess.DEVNULL,
+            timeout: float = 120) -> subprocess.CompletedProcess:
+    """`incoop ARGV` as a child process (`python -m node.cli`) from the repository, output captured as
+    text; `env` replaces the environment (default: the test's own). The one way the tests start it."""
+    return subprocess.run([sys.executable, "-m", "node.cli", *argv], capture_output=True, text=True,
+                          env=dict(os.environ) if env is None else env, timeout=timeout, cwd=REPO, stdin=stdin)
+
+
+_IN_PROCESS = threading.Lock()
+
+
+def run_main(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`incoop ARGV` in this process: node.cli.main with the environment's INCOOP_* variables set to
+    `env`'s for the call, stdout and stderr captured. The same command code as the program runs, without
+    a Python start and the command's imports (a quarter of a second of CPU each); a usage mistake exits
+    through argparse as it does there. An exception the program would have printed as a traceback fails
+    the test here with its traceback."""
+    from node.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    changes = {k: v for k, v in (env or {}).items() if k.startswith("INCOOP_") and os.environ.get(k) != v}
+    with _IN_PROCESS:
+        saved = {k: os.environ.get(k) for k in changes}
+        os.environ.update(changes)
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                try:
+                    status = main(list(argv))
+                except SystemExit as exc:
+                    if isinstance(exc.code, str):
+                        print(exc.code, file=sys.stderr)
+                    status = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    return subprocess.CompletedProcess(["incoop", *argv], status, out.getvalue(), err.getvalue())
+
+
+def cli_env(devnet: Devnet, node: int = 0, extra_env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of `incoop` against node `node`: the devnet's demo wallet and secrets (and, on a
+    TLS devnet, its CA as INCOOP_CA_FILE), as the devnet tells a person to export them."""
     env = dict(
         os.environ,
         INCOOP_CA_FILE=str(devnet.ca_file or ""),
@@ -186,8 +229,27 @@ def incoop(devnet: Devnet, *argv: str, node: int = 0, check: bool = True, error_
         PYTHONPATH=str(REPO),
     )
     env.update(extra_env or {})
-    proc = subprocess.run([sys.executable, "-m", "node.cli", *argv], capture_output=True, text=True, env=env,
-                          timeout=120, cwd=REPO, stdin=stdin)
+    return env
+
+
+def incoop(devnet: Devnet, *argv: str, node: int = 0, check: bool = True, error_lines: int | None = 1,
+           extra_env: dict[str, str] | None = None, stdin: int | None = None,
+           process: bool = False) -> subprocess.CompletedProcess:
+    """`incoop ...` as a person runs it against node `node`, with cli_env's variables; `extra_env` adds or
+    overrides variables; `stdin` is its standard input (tests/functional/terminal.py gives a terminal).
+
+    With `process`, a given `stdin`, or a command of LONG_RUNNING, it is a child process (run_cli);
+    otherwise node.cli.main in this process (run_main), which runs the same command: tests/functional/
+    test_wallet_flow.py, tests/test_cli.py and tests/test_devnet.py keep the program's own process.
+
+    Never a traceback. With `check`, it must succeed; otherwise it must fail
+    with a non-zero exit and `error_lines` lines on stderr (None: any number).
+    """
+    env = cli_env(devnet, node, extra_env)
+    if process or stdin is not None or any(tuple(argv[:len(prefix)]) == prefix for prefix in LONG_RUNNING):
+        proc = run_cli(*argv, env=env, stdin=stdin)
+    else:
+        proc = run_main(*argv, env=env)
     assert "Traceback" not in proc.stderr, proc.stderr
     if check:
         assert proc.returncode == 0, proc.stderr
@@ -213,12 +275,14 @@ def assert_api_error(status: int, code: str, call: Callable[[], Any]) -> ApiCall
 
 
 class NodeProcess:
-    """One `incoop node start` child process and its home directory."""
+    """One `incoop node start` child process and its home directory (its environment `env`, default the
+    test's own); the one way the tests start a node."""
 
-    def __init__(self, home: Path, url: str, ca_file: Path | None = None):
+    def __init__(self, home: Path, url: str, ca_file: Path | None = None, env: dict[str, str] | None = None):
         self.home = home
         self.url = url
         self.api = Api(url, ca_file)
+        self.env = env
         self.log_path = home / "node.log"
         self.out_path = home / "node.out"
         self.process: subprocess.Popen | None = None
@@ -226,7 +290,8 @@ class NodeProcess:
     def start(self, wait: bool = True) -> NodeProcess:
         assert self.process is None or self.process.poll() is not None, "already running"
         out = open(self.out_path, "ab")
-        env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        base = os.environ if self.env is None else self.env
+        env = dict(base, PYTHONPATH=str(REPO) + os.pathsep + base.get("PYTHONPATH", ""))
         self.process = subprocess.Popen(
             [sys.executable, "-m", "node.cli", "node", "start", "--home", str(self.home)],
             stdout=out, stderr=subprocess.STDOUT, cwd=REPO, env=env,
@@ -256,7 +321,7 @@ class NodeProcess:
         self.process.wait(10)
 
     def stop(self, timeout: float = 20.0) -> int:
-        """SIGTERM and wait: the node's clean shutdown path; returns its exit status."""
+        """SIGTERM and wait: the node's clean shutdown path; returns its exit status (of an exited node too)."""
         self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout)
 
@@ -386,7 +451,7 @@ def make_devnet(
     """Write a devnet on free ports with fast test timings (nothing started yet); `funded` accounts
     hold demo credits from genesis (so the chain knows them).
 
-    Node and vault keys use the suite's weak Argon2id setting (tests/weak_kdf.py).
+    Node and vault keys, and the demo wallet's, use the suite's weak Argon2id setting (tests/weak_kdf.py).
 
     With `relay`, every node dials its peers through a fault-injecting relay:
     link (i, j) carries node i's connection to node j, so `devnet.relay`
@@ -399,7 +464,7 @@ def make_devnet(
     layout = create_devnet(
         directory, validators=validators, observers=observers, base_port=base_port, demo=True,
         block_interval_ms=TEST_BLOCK_INTERVAL_MS, heartbeat_ms=TEST_HEARTBEAT_MS, params=genesis_params,
-        node_kdf=TEST_KDF, funded=funded,
+        node_kdf=TEST_KDF, wallet_kdf=TEST_KDF, funded=funded,
     )
     certificates = write_federation(directory / "tls", nodes) if tls else None
     if certificates is not None:

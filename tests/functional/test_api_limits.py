@@ -17,7 +17,7 @@ registrar, default API limits except where a step says otherwise):
    none is remembered; the registrar then stores and reads a record (no 429).
    A subject reading its own record past its share of the replay memory gets
    429; the registrar is still served.
-4. (A node of its own) with a 64 KiB log limit and two backups, a node
+4. (A node of its own, a block every 10 ms) with a 64 KiB log limit and two backups, a node
    logging at DEBUG under load keeps node.log and its backups within bounds.
 """
 
@@ -318,22 +318,26 @@ def test_a_subject_past_its_share_is_refused_and_the_registrar_is_not(devnet: De
 
 
 def test_the_node_log_rotates_within_its_bounds(tmp_path: Path) -> None:
-    devnet = make_devnet(tmp_path / "devnet", log_level="DEBUG", log_max_bytes=64 * 1024, log_backups=2)
+    """DEBUG writes two lines a block (proposing, committed) whatever the block holds, so what fills the log is
+    blocks: about 580 fill two 64 KiB files. At the config's fastest block interval (10 ms), with a transfer
+    always pending, they come in a few seconds (the earlier batches with pauses took half a minute)."""
+    devnet = make_devnet(tmp_path / "devnet", log_level="DEBUG", log_max_bytes=64 * 1024, log_backups=2,
+                         block_interval_ms=10)
     try:
         devnet.start_all(devnet.validators)
         senders = ["anna", "marco"]
         nonce = {name: devnet.next_nonce(name) for name in senders}
         deadline = time.monotonic() + 60
+        turn = 0
         while not (devnet.node.home / "node.log.2").exists():
             assert time.monotonic() < deadline, "the log never rotated twice"
-            for i in range(50):
-                sender = senders[i % 2]
-                devnet.api.submit(devnet.transfer(sender, senders[1 - i % 2], 1, nonce[sender]))
-                nonce[sender] += 1
-            time.sleep(0.2)
+            sender = senders[turn % 2]
+            devnet.api.submit(devnet.transfer(sender, senders[1 - turn % 2], 1, nonce[sender]))
+            nonce[sender] += 1
+            turn += 1
         files = devnet.node.log_files()
         sizes = {p.name: p.stat().st_size for p in files if p.exists()}
-        print(f"log files under DEBUG load: {sizes}")
+        print(f"log files under DEBUG load ({turn} transfers): {sizes}")
         assert set(sizes) == {"node.log", "node.log.1", "node.log.2"}
         assert all(size <= 64 * 1024 + 8192 for size in sizes.values()), sizes
         assert devnet.node.out_text().count("\n") <= 2, "the node writes its log itself, not to stdout/stderr"

@@ -43,6 +43,7 @@ from tests.functional.framework import (
     assert_conserved,
     free_port_block,
     make_devnet,
+    running_devnet,
     wait_until,
 )
 from tests.weak_kdf import TEST_KDF
@@ -93,16 +94,6 @@ def assert_stalled(nodes: list[NodeProcess], seconds: float) -> int:
     after = [n.api.status()["height"] for n in nodes]
     assert after == before, f"heights moved from {before} to {after} without a quorum"
     return max(after)
-
-
-def test_four_validators_commit_every_transaction_under_steady_load(federation: Devnet) -> None:
-    load = SteadyLoad(federation, federation.validators, rate=60)
-    load.start()
-    time.sleep(5)
-    accepted = load.stop()
-    assert len(accepted) >= 200 and not load.errors, load.errors[:3]
-    height = check_invariants(federation, accepted)
-    assert height >= 3
 
 
 def test_a_killed_validator_catches_up_after_restart_and_votes_again(federation: Devnet) -> None:
@@ -206,28 +197,48 @@ def test_a_double_signing_validator_is_recorded_and_the_honest_three_commit(tmp_
         devnet.print_logs()
 
 
-@pytest.mark.federation(observers=1)
-def test_a_fresh_observer_syncs_from_genesis_verifies_and_forwards_transactions(federation: Devnet) -> None:
-    load = SteadyLoad(federation, federation.validators, rate=40)
+# --- the tests that leave the federation whole share one (started once, for the last three tests) -----
+
+
+@pytest.fixture(scope="module")
+def shared_federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
+    """Four validators and an observer (not started: its test syncs it from genesis), for the tests that
+    stop, kill, cut or fault no validator: steady load, a fresh observer, a stranger refused. They are the
+    module's last tests, so it runs only while they do."""
+    yield from running_devnet(tmp_path_factory.mktemp("shared") / "devnet", validators=4, observers=1)
+
+
+def test_four_validators_commit_every_transaction_under_steady_load(shared_federation: Devnet) -> None:
+    load = SteadyLoad(shared_federation, shared_federation.validators, rate=60)
     load.start()
-    progress(federation.validators[0], 8, timeout=30)
+    time.sleep(5)
     accepted = load.stop()
-    observer = federation.observers[0]
+    assert len(accepted) >= 200 and not load.errors, load.errors[:3]
+    height = check_invariants(shared_federation, accepted)
+    assert height >= 3
+
+
+def test_a_fresh_observer_syncs_from_genesis_verifies_and_forwards_transactions(shared_federation: Devnet) -> None:
+    load = SteadyLoad(shared_federation, shared_federation.validators, rate=40)
+    load.start()
+    progress(shared_federation.validators[0], 8, timeout=30)
+    accepted = load.stop()
+    observer = shared_federation.observers[0]
     observer.start()
-    target = federation.validators[0].api.status()["height"]
+    target = shared_federation.validators[0].api.status()["height"]
     observer.api.wait_height(target, timeout=30)
     status = observer.api.status()
     assert status["role"] == "observer" and status["consensus"]["voting"] is False
-    tx = federation.transfer("anna", "marco", 11, federation.targets_nonce("anna", [observer]))
+    tx = shared_federation.transfer("anna", "marco", 11, shared_federation.targets_nonce("anna", [observer]))
     observer.api.submit(tx)  # gossiped to the validators, committed, then synced back
     observer.api.wait_committed(tx.hash, timeout=30)
-    check_invariants(federation, [*accepted, tx.hash])
+    check_invariants(shared_federation, [*accepted, tx.hash])
 
 
-def test_a_node_with_a_key_the_chain_does_not_know_is_refused(federation: Devnet, tmp_path: Path) -> None:
+def test_a_node_with_a_key_the_chain_does_not_know_is_refused(shared_federation: Devnet, tmp_path: Path) -> None:
     stranger_home = tmp_path / "stranger"
     stranger_home.mkdir()
-    template = federation.validators[0].home
+    template = shared_federation.validators[0].home
     (stranger_home / "genesis.json").write_text((template / "genesis.json").read_text())
     password = generate_password()
     write_password_file(stranger_home / "node_key.pass", password)
@@ -242,7 +253,7 @@ def test_a_node_with_a_key_the_chain_does_not_know_is_refused(federation: Devnet
     try:
         stranger.start()
         wait_until(lambda: any("refused" in v.log_text() and "not a validator or registered observer" in v.log_text()
-                               for v in federation.validators), 15, what="a validator to refuse the stranger")
+                               for v in shared_federation.validators), 15, what="a validator to refuse the stranger")
         time.sleep(1)
         status = stranger.api.status()
         assert status["peers"] == [] and status["height"] == 0

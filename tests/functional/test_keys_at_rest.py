@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -44,7 +43,7 @@ from keys.keystore import (
 from ledger.address import to_address
 from ledger.crypto import SigningKey
 from node.config import load_config, write_config
-from tests.functional.framework import REPO, free_port_block, make_devnet, wait_until
+from tests.functional.framework import REPO, NodeProcess, free_port_block, make_devnet, run_cli
 from tests.vault_files import files_naming
 from wallet.client import NodeClient, NodeError
 
@@ -60,8 +59,7 @@ def _env(**extra: str) -> dict[str, str]:
 
 
 def _incoop(*argv: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "node.cli", *argv], capture_output=True, text=True, cwd=REPO,
-                          env=_env(**env), timeout=120, stdin=subprocess.DEVNULL)
+    return run_cli(*argv, env=_env(**env))
 
 
 def _refused(home: Path, words: str, **env: str) -> str:
@@ -73,32 +71,6 @@ def _refused(home: Path, words: str, **env: str) -> str:
     assert words in result.stderr, result.stderr
     assert time.monotonic() - started < 30
     return result.stderr.strip()
-
-
-class _Node:
-    def __init__(self, home: Path, url: str):
-        self.home, self.url, self.process = home, url, None
-
-    def start(self) -> None:
-        log = open(self.home / "node.log", "ab")  # noqa: SIM115 - the child owns it
-        self.process = subprocess.Popen([sys.executable, "-m", "node.cli", "node", "start", "--home", str(self.home)],
-                                        stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=_env())
-        log.close()
-
-        def serving() -> bool:
-            assert self.process.poll() is None, (self.home / "node.log").read_text()[-2000:]
-            try:
-                NodeClient(self.url, timeout=1).status()
-                return True
-            except NodeError:
-                return False
-
-        wait_until(serving, 60, 0.1, "the node to serve")
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            assert self.process.wait(30) == 0
 
 
 def test_node_init_seals_two_keys_under_two_secrets_and_the_node_holds_to_them(tmp_path: Path) -> None:
@@ -137,15 +109,15 @@ def test_node_init_seals_two_keys_under_two_secrets_and_the_node_holds_to_them(t
     assert genesis.returncode == 0, genesis.stderr
 
     # 2. the node starts and its vault serves the registrar
-    node = _Node(home, f"http://127.0.0.1:{port}")
+    node = NodeProcess(home, f"http://127.0.0.1:{port}", env=_env())
     ident = os.urandom(16)
     try:
-        node.start()
+        node.start(wait=False).wait_serving(60)
         vault = NodeClient(node.url, signer=registrar, chain_id="keys-test")
         stored = vault.vault_store(ident, RECORD)
         assert vault.vault_record(ident)["commitment"] == stored["commitment"]
     finally:
-        node.stop()
+        assert node.stop(30) == 0
 
     # 3. every weakening is refused at the next start, in one line
     node_pass.chmod(0o644)
@@ -178,11 +150,11 @@ def test_node_init_seals_two_keys_under_two_secrets_and_the_node_holds_to_them(t
 
     # 4. restored: the node starts and the record is still there
     try:
-        node.start()
+        node.start(wait=False).wait_serving(60)
         assert NodeClient(node.url, signer=registrar, chain_id="keys-test").vault_record(ident)["commitment"] \
             == stored["commitment"]
     finally:
-        node.stop()
+        assert node.stop(30) == 0
 
 
 def test_an_erased_record_leaves_no_id_in_any_vault_file_after_a_restart(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Strangers on the p2p port of real validators (issue 12, finding 3; docs/p2p.md), on loopback.
 
-Scenarios, each on four validators started as real processes:
+Scenarios, on validators started as real processes (the first two on one federation of four: the
+oversized frames leave it whole, then a validator of it restarts):
 - oversized frames before the handshake: eight connections each send a
   30 MiB frame to validator 0's p2p port at once, as the attack that took a
   node from 70 MB to 556 MB RSS did. Its RSS (/proc/PID/status VmRSS),
@@ -59,9 +60,11 @@ pytestmark = pytest.mark.timeout(300)
 MIB = 1024 * 1024
 
 
-@pytest.fixture
-def federation(tmp_path: Path) -> Iterator[Devnet]:
-    devnet = make_devnet(tmp_path / "devnet", validators=4)
+@pytest.fixture(scope="module")
+def federation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
+    """Four validators for the module's last two tests: the oversized frames leave them whole (the test
+    shows they keep committing with all their peers), then the silent-connection test restarts one."""
+    devnet = make_devnet(tmp_path_factory.mktemp("p2p") / "devnet", validators=4)
     try:
         devnet.start_all(devnet.validators)
         yield devnet
@@ -118,83 +121,6 @@ class RssSampler(threading.Thread):
 
 def signers(node: NodeProcess, height: int) -> set[str]:
     return {s["validator"] for s in node.api.block(height)["certificate"]["signatures"]}
-
-
-def test_oversized_frames_before_the_handshake_do_not_grow_the_node(federation: Devnet) -> None:
-    target = federation.validators[0]
-    port = p2p_port(target)
-    wait_until(lambda: peer_count(target) == 3, 20, what="validator 0 connected to its peers")
-    progress(target, 2)
-    time.sleep(1)
-    before = rss_mb(target)
-    sampler = RssSampler(target)
-    sampler.start()
-    declared = 30 * MIB
-    with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda _: send_oversized_frame(port, declared, 20.0), range(8)))
-    time.sleep(1)
-    peak = sampler.stop()
-    after = rss_mb(target)
-    print(f"validator 0 RSS: {before:.1f} MB before, {peak:.1f} MB peak during, {after:.1f} MB after; "
-          f"frames accepted before the close: {[round(sent / MIB, 1) for sent, _ in results]} MiB")
-    assert all(closed for _, closed in results), results
-    assert all(sent < declared // 4 for sent, _ in results), "the node read a large part of a frame"
-    assert peak - before < 50 and after - before < 50, (before, peak, after)
-    assert metric(target, "incoop_p2p_oversized_frames") == 8
-    assert metric(target, "incoop_p2p_pending_handshakes") == 0
-    progress(target, 3)
-    assert peer_count(target) == 3
-    tx = federation.transfer("anna", "marco", 3, federation.targets_nonce("anna", [target]))
-    target.api.submit(tx)
-    target.api.wait_committed(tx.hash, timeout=20)
-    check_invariants(federation, [tx.hash])
-
-
-def test_a_validator_restarts_and_signs_again_while_silent_connections_are_held(federation: Devnet) -> None:
-    validators = federation.validators
-    victim = validators[3]
-    victim_address = federation.layout.genesis.validators[3].pubkey
-    wait_until(lambda: all(peer_count(v) == 3 for v in validators), 20, what="a full mesh")
-    crowds = []
-    for node in validators:
-        crowds += [SilentCrowd(p2p_port(node), 64, upgrade=True, limit_s=150),
-                   SilentCrowd(p2p_port(node), 64, upgrade=False, limit_s=150)]
-    for crowd in crowds:
-        crowd.start()
-    try:
-        wait_until(lambda: all(metric(v, "incoop_p2p_pending_handshakes") >= 100 for v in validators), 20,
-                   what="the silent connections held on every validator")
-        victim.stop()
-        progress(validators[0], 2)
-        time.sleep(6)  # past one handshake timeout: the crowd has been closed once and is back
-        live = crowds[:6]  # those against validators 0-2: closed at the timeout, opened again
-        assert all(c.closed >= 32 and c.opened >= 96 for c in live), [(c.opened, c.closed) for c in crowds]
-        restarted_at = time.monotonic()
-        victim.start()
-        wait_until(lambda: peer_count(victim) == 3, 30, what="the restarted validator to reconnect to all three")
-        reconnected_s = time.monotonic() - restarted_at
-        wait_until(lambda: victim.api.status()["height"] >= validators[0].api.status()["height"] - 1, 30,
-                   what="the restarted validator to catch up")
-        start = validators[0].api.status()["height"]
-        wait_until(lambda: any(victim_address in signers(validators[0], h)
-                               for h in range(start + 1, validators[0].api.status()["height"] + 1)),
-                   30, 0.2, what="a certificate with the restarted validator's signature")
-        # now no block can commit without it: validator 0 stops, three remain
-        validators[0].stop()
-        remaining = validators[1:]
-        tx = federation.transfer("anna", "marco", 7, federation.targets_nonce("anna", remaining))
-        remaining[0].api.submit(tx)
-        committed = remaining[0].api.wait_committed(tx.hash, timeout=30)
-        assert victim_address in signers(remaining[0], committed["height"])
-        pending = [metric(v, "incoop_p2p_pending_handshakes") for v in remaining]
-        timeouts = [metric(v, "incoop_p2p_handshake_timeouts") for v in remaining]
-        print(f"restarted validator reconnected in {reconnected_s:.1f} s; pending on the others: {pending}; "
-              f"handshake timeouts: {timeouts}; crowd opened {sum(c.opened for c in crowds)} connections")
-        assert all(p >= 100 for p in pending), "the attack was still on"
-    finally:
-        for crowd in crowds:
-            crowd.stop()
-    check_invariants(federation, [tx.hash], validators[1:])
 
 
 def test_junk_on_the_p2p_port_is_neither_echoed_nor_logged(tmp_path: Path) -> None:
@@ -277,3 +203,80 @@ def test_slow_handshakes_are_closed_at_the_timeout(tmp_path: Path) -> None:
     finally:
         devnet.cleanup()
         devnet.print_logs()
+
+
+def test_oversized_frames_before_the_handshake_do_not_grow_the_node(federation: Devnet) -> None:
+    target = federation.validators[0]
+    port = p2p_port(target)
+    wait_until(lambda: peer_count(target) == 3, 20, what="validator 0 connected to its peers")
+    progress(target, 2)
+    time.sleep(1)
+    before = rss_mb(target)
+    sampler = RssSampler(target)
+    sampler.start()
+    declared = 30 * MIB
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: send_oversized_frame(port, declared, 20.0), range(8)))
+    time.sleep(1)
+    peak = sampler.stop()
+    after = rss_mb(target)
+    print(f"validator 0 RSS: {before:.1f} MB before, {peak:.1f} MB peak during, {after:.1f} MB after; "
+          f"frames accepted before the close: {[round(sent / MIB, 1) for sent, _ in results]} MiB")
+    assert all(closed for _, closed in results), results
+    assert all(sent < declared // 4 for sent, _ in results), "the node read a large part of a frame"
+    assert peak - before < 50 and after - before < 50, (before, peak, after)
+    assert metric(target, "incoop_p2p_oversized_frames") == 8
+    assert metric(target, "incoop_p2p_pending_handshakes") == 0
+    progress(target, 3)
+    assert peer_count(target) == 3
+    tx = federation.transfer("anna", "marco", 3, federation.targets_nonce("anna", [target]))
+    target.api.submit(tx)
+    target.api.wait_committed(tx.hash, timeout=20)
+    check_invariants(federation, [tx.hash])
+
+
+def test_a_validator_restarts_and_signs_again_while_silent_connections_are_held(federation: Devnet) -> None:
+    validators = federation.validators
+    victim = validators[3]
+    victim_address = federation.layout.genesis.validators[3].pubkey
+    wait_until(lambda: all(peer_count(v) == 3 for v in validators), 20, what="a full mesh")
+    crowds = []
+    for node in validators:
+        crowds += [SilentCrowd(p2p_port(node), 64, upgrade=True, limit_s=150),
+                   SilentCrowd(p2p_port(node), 64, upgrade=False, limit_s=150)]
+    for crowd in crowds:
+        crowd.start()
+    try:
+        wait_until(lambda: all(metric(v, "incoop_p2p_pending_handshakes") >= 100 for v in validators), 20,
+                   what="the silent connections held on every validator")
+        victim.stop()
+        progress(validators[0], 2)
+        time.sleep(6)  # past one handshake timeout: the crowd has been closed once and is back
+        live = crowds[:6]  # those against validators 0-2: closed at the timeout, opened again
+        assert all(c.closed >= 32 and c.opened >= 96 for c in live), [(c.opened, c.closed) for c in crowds]
+        restarted_at = time.monotonic()
+        victim.start()
+        wait_until(lambda: peer_count(victim) == 3, 30, what="the restarted validator to reconnect to all three")
+        reconnected_s = time.monotonic() - restarted_at
+        wait_until(lambda: victim.api.status()["height"] >= validators[0].api.status()["height"] - 1, 30,
+                   what="the restarted validator to catch up")
+        start = validators[0].api.status()["height"]
+        wait_until(lambda: any(victim_address in signers(validators[0], h)
+                               for h in range(start + 1, validators[0].api.status()["height"] + 1)),
+                   30, 0.2, what="a certificate with the restarted validator's signature")
+        # now no block can commit without it: validator 0 stops, three remain
+        validators[0].stop()
+        remaining = validators[1:]
+        tx = federation.transfer("anna", "marco", 7, federation.targets_nonce("anna", remaining))
+        remaining[0].api.submit(tx)
+        committed = remaining[0].api.wait_committed(tx.hash, timeout=30)
+        assert victim_address in signers(remaining[0], committed["height"])
+        pending = [metric(v, "incoop_p2p_pending_handshakes") for v in remaining]
+        timeouts = [metric(v, "incoop_p2p_handshake_timeouts") for v in remaining]
+        print(f"restarted validator reconnected in {reconnected_s:.1f} s; pending on the others: {pending}; "
+              f"handshake timeouts: {timeouts}; crowd opened {sum(c.opened for c in crowds)} connections")
+        assert all(p >= 100 for p in pending), "the attack was still on"
+    finally:
+        for crowd in crowds:
+            crowd.stop()
+    check_invariants(federation, [tx.hash], validators[1:])
