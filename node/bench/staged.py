@@ -11,7 +11,11 @@ committed), and a signer's steps are offered in nonce order. A step is
 *released* to the posters when it heads its signer's lane and what it waits
 for is committed; the steps behind it in the lane follow at once if nothing
 holds them, so that one batch may carry a buyer's confirmation and its next
-order.
+order. A signer never has more than `max_pending` steps posted and not yet
+committed: a node refuses a nonce further than its `mempool.max_pending_per_account`
+(64 by default, docs/admission.md) ahead of the committed one, and a provider
+whose many orders commit in one block would otherwise be released that many
+acceptances at once.
 
 Several client threads post the released steps in batches to
 `/v1/txs/batch` (node/bench/federation.py, `post_batch`) and offer again,
@@ -41,6 +45,7 @@ from wallet.client import NodeClient
 
 RETRY_AFTER_S = 0.05
 POLL_S = 0.01
+MAX_PENDING = 64  # node/config.py, mempool.max_pending_per_account's default
 
 
 class Step(NamedTuple):
@@ -73,11 +78,17 @@ class StagedRun:
 class _Releaser:
     """The steps not yet posted, by signer lane, and the ones waiting on a commit; thread-safe."""
 
-    def __init__(self, steps: Iterable[Step]):
+    def __init__(self, steps: Iterable[Step], max_pending: int = MAX_PENDING):
         self.lanes: dict[bytes, deque[tuple[bytes, Step]]] = {}
+        self.signer_of: dict[bytes, bytes] = {}
         for step in steps:
-            self.lanes.setdefault(step.signer, deque()).append((step.hash, step))
+            tx_hash = step.hash
+            self.lanes.setdefault(step.signer, deque()).append((tx_hash, step))
+            self.signer_of[tx_hash] = step.signer
+        self.max_pending = max_pending
+        self.in_flight: dict[bytes, int] = {}  # signer -> its steps released and not yet committed
         self.waiting: dict[bytes, list[bytes]] = {}  # a hash lanes' heads wait for -> those lanes' signers
+        self.blocked_on: dict[bytes, bytes] = {}  # signer -> the hash its lane's head last waited for
         self.ready: deque[bytes] = deque()  # raw transactions to post, in release order
         self.committed: set[bytes] = set()
         self.lock = threading.Condition()
@@ -86,14 +97,22 @@ class _Releaser:
                 self._advance(signer)
 
     def _advance(self, signer: bytes) -> None:
-        """Release the lane's steps from its head while nothing holds them (the lock is held)."""
-        lane = self.lanes[signer]
+        """Release the lane's steps from its head while nothing holds them (the lock is held): neither a
+        commit the head waits for nor the signer's steps in flight (a commit of one of them advances it)."""
+        lane = self.lanes.get(signer)
+        if lane is None:
+            return  # every step released already
         while lane:
             _, step = lane[0]
             if step.after is not None and step.after not in self.committed:
-                self.waiting.setdefault(step.after, []).append(signer)
+                if self.blocked_on.get(signer) != step.after:  # once, however often its own commits advance it
+                    self.blocked_on[signer] = step.after
+                    self.waiting.setdefault(step.after, []).append(signer)
+                return
+            if self.in_flight.get(signer, 0) >= self.max_pending:
                 return
             lane.popleft()
+            self.in_flight[signer] = self.in_flight.get(signer, 0) + 1
             self.ready.append(step.raw)
         del self.lanes[signer]
 
@@ -101,8 +120,11 @@ class _Releaser:
         with self.lock:
             for tx_hash in hashes:
                 self.committed.add(tx_hash)
-                for signer in self.waiting.pop(tx_hash, ()):
-                    self._advance(signer)
+                signer = self.signer_of[tx_hash]
+                self.in_flight[signer] -= 1
+                self._advance(signer)
+                for waiter in self.waiting.pop(tx_hash, ()):
+                    self._advance(waiter)
             self.lock.notify_all()
 
     def take(self, batch: int, done: threading.Event) -> list[bytes] | None:
