@@ -70,11 +70,13 @@ def test_the_market_row_runs_and_reports_settled_orders_against_single() -> None
     assert checks["confirmed"] == 180 and checks["escrowed"] == checks["escrow_lots"] == 0
     assert checks["paid_to_providers"] == 180 * 100 and {"credits", "market"} <= set(checks["invariants"])
     assert market["node_cpu_s"] > 0 and market["blocks"] >= 3  # order, accept, confirm: three commits at least
-    (name, value, note), (sub, counts, _) = [row for row in rows if "market" in row[0] or row[0].startswith("  settled")]
+    (name, value, note), (_, counts, _), (_, per_order, cpu) = rows[-3:]
     assert "180 orders placed and settled" in name and value.endswith("orders/s")
     assert " R; " in note and "x single's" in note and "target >= 0.5 x" in note
     assert note.endswith(": met") or note.endswith(": NOT met")
     assert counts == "180 / 540 / {} / 0 / 0".format(market["blocks"])
+    assert per_order == f"{market['node_cpu_ms_per_order']:.2f} ms" and "x single's" in cpu
+    assert market["node_cpu_ms_per_transfer"] == 1000 * single["node_cpu_s"] / 1_000 > 0
     assert any(line.startswith("market: 1 validator") for line in said)
 
 

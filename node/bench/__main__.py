@@ -147,6 +147,10 @@ def market_rows(sales: MarketResult, single: ThroughputResult, r: float) -> list
     run (issue 14: at least half, since a sale is two checked moves where a transfer is one)."""
     share = TARGETS["market_vs_single"]
     target = share * single.committed_tx_per_s
+    per_order = 1000 * sales.node_cpu_s / sales.orders  # CPU: a figure other load on the machine hardly moves
+    per_transfer = 1000 * single.node_cpu_s / max(single.committed, 1)
+    cpu = (f"node CPU {per_order:.2f} ms/order = {per_order / per_transfer:.1f} x single's {per_transfer:.2f} ms/transfer"
+           if per_transfer > 0 else f"node CPU {per_order:.2f} ms/order")
     return [
         (f"market: 1 validator, {sales.orders:,} orders placed and settled, {sales.buyers:,} buyers, "
          f"{sales.providers:,} providers", f"{sales.orders_per_s:,.0f} orders/s",
@@ -155,8 +159,9 @@ def market_rows(sales: MarketResult, single: ThroughputResult, r: float) -> list
          f"{_verdict(sales.orders_per_s >= target)}"),
         ("  settled / txs / blocks / refused / failed",
          f"{sales.settled:,} / {sales.txs:,} / {sales.blocks} / {sales.refused} / {sales.failed}",
-         f"{sales.txs_per_s:,.0f} tx/s (order, accept, confirm) in {sales.seconds:.1f} s; node CPU "
-         f"{sales.node_cpu_s:,.1f} s; escrow empty, books balanced"),
+         f"{sales.txs_per_s:,.0f} tx/s (order, accept, confirm) in {sales.seconds:.1f} s; escrow empty, books "
+         f"balanced"),
+        ("  node CPU per settled order", f"{per_order:.2f} ms", cpu),
     ]
 
 
@@ -225,7 +230,9 @@ def run(only: set[str], sizes: Sizes, r: float, say: Callable[[str], None]) -> t
         sales = market(m.buyers, m.providers, m.orders)
         results["market"] = dataclasses.asdict(sales) | {
             "ratio_to_R": sales.orders_per_s / r, "vs_single": sales.orders_per_s / single.committed_tx_per_s,
-            "target_vs_single": TARGETS["market_vs_single"]}
+            "target_vs_single": TARGETS["market_vs_single"],
+            "node_cpu_ms_per_order": 1000 * sales.node_cpu_s / sales.orders,
+            "node_cpu_ms_per_transfer": 1000 * single.node_cpu_s / max(single.committed, 1)}
         rows += market_rows(sales, single, r)
     if "scale" in only:
         runs = []
