@@ -1,6 +1,6 @@
 """`scripts/bench`: measure R, then each benchmark; print one table and, with --out, a JSON file.
 
-    scripts/bench                    full run (about twelve minutes on 2 cores)
+    scripts/bench                    full run (about fifteen minutes on 2 cores)
     scripts/bench --quick            everything small, for development (under two minutes)
     scripts/bench --only single,sim  some benchmarks
     scripts/bench --only attack      finality under attack (and the unloaded finality, its baseline)

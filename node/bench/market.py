@@ -146,6 +146,9 @@ def market(buyers: int = 10_000, providers: int = 100, orders: int = 50_000, cli
             _require(run_staged(urls, setup, clients, batch, label="market setup", progress=progress),
                      len(setup), "the providers' accreditations and listings")
             setup_s = time.monotonic() - t0
+            if progress:
+                print(f"  signing {orders:,} sales ({TXS_PER_ORDER * orders:,} transactions) on every core",
+                      file=sys.stderr, flush=True)
             t0 = time.monotonic()
             steps = sale_steps(chain_id, keys, orders)
             signing_s = time.monotonic() - t0
@@ -157,6 +160,9 @@ def market(buyers: int = 10_000, providers: int = 100, orders: int = 50_000, cli
                              progress=progress)
             node_cpu_s = fed.cpu_seconds() - cpu_before  # to the last commit, give or take one watcher poll
         _require(run, len(steps), "the sales")
+        if progress:
+            print(f"  checking the stopped node's state: {orders:,} orders settled, escrow empty, books balanced",
+                  file=sys.stderr, flush=True)
         checks = check_settled(fed.layout.node_homes[0], keys, orders, chain_id)
     finally:
         fed.cleanup()
