@@ -29,7 +29,7 @@ from node.bench.__main__ import QUICK, TARGETS, MarketSizes, run
 from node.bench.federation import LocalFederation
 from node.bench.market import MarketCheckFailed, check_settled
 from node.bench.market_workload import market_keys, sale_steps, setup_steps, units_of
-from node.bench.staged import Step, _Releaser, run_staged
+from node.bench.staged import Releaser, Step, run_staged
 from node.devnet_layout import DEVNET_PASSWORD
 
 
@@ -41,7 +41,7 @@ def test_the_releaser_waits_for_commits_and_bounds_each_signers_steps_in_flight(
     buyer, provider = b"b" * 32, b"p" * 32
     order = _step(buyer, 0)
     accepts = [_step(provider, n, after=order.hash) for n in range(100)]
-    releaser = _Releaser([order, *accepts], max_pending=64)
+    releaser = Releaser([order, *accepts], max_pending=64)
     done = threading.Event()
     assert releaser.take(1_000, done) == [order.raw]  # the acceptances wait for the order's commit
     releaser.commit([order.hash])

@@ -75,7 +75,7 @@ class StagedRun:
         return len(self.committed_at) == total and not self.failed and not self.refused
 
 
-class _Releaser:
+class Releaser:
     """The steps not yet posted, by signer lane, and the ones waiting on a commit; thread-safe."""
 
     def __init__(self, steps: Iterable[Step], max_pending: int = MAX_PENDING):
@@ -148,7 +148,7 @@ def run_staged(urls: list[str], steps: list[Step], clients: int = 4, batch: int 
     """Post every step as its turn comes and follow the first node's blocks until all committed (or the
     timeout, or a failure that would hold the rest for ever)."""
     total = len(steps)
-    releaser = _Releaser(steps)
+    releaser = Releaser(steps)
     watched = NodeClient(urls[0])
     height = watched.status()["height"]
     mine = {step.hash for step in steps}
