@@ -8,6 +8,7 @@ adding a module is one line here, its own folder, and FORMAT.md.
 
 from __future__ import annotations
 
+from governance.module import MODULE as AGORA
 from identity.module import MODULE as IDENTITY
 from ledger.credit_txs import MODULE as CREDITS
 from ledger.evidence import MODULE as EVIDENCE
@@ -21,5 +22,6 @@ MODULES = (
     EVIDENCE,
     MARKET,
     GROUPS,
+    AGORA,
 )
 RULES = ChainRules(MODULES)

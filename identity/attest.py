@@ -4,7 +4,8 @@
 rule in state, `attester/<account>` = [name, [pattern, ...]] (genesis now,
 governance later): a company attests only `employee:<itself>`, a municipality
 only `resident:<itself>`. One record per (identity, attribute), so that a
-credit rule's or a ballot's check is a single get (`records.has_attribute`).
+credit rule's or a ballot's check is a single get (`records.has_attribute`). Each attribute's records are counted
+(`idcount/attr/`) so that a ballot's electorate is one get (FORMAT.md §6.7).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from identity.records import (
     ACTIVE,
     MAX_ATTRIBUTE,
     Attestation,
+    add_to_count,
     attestation_key,
+    attribute_count_key,
     get_attestation,
     get_attester,
     get_identity,
@@ -58,6 +61,8 @@ def _execute_issue(ctx: ExecContext, body: IssueBody) -> None:
     existing = get_attestation(ctx.state, body.id, body.attribute)
     if existing is not None and existing.attester != ctx.signer and existing.holds_at(ctx.height):
         raise TxError(Code.NOT_ATTESTATION_ISSUER)
+    if existing is None:
+        add_to_count(ctx.state, attribute_count_key(body.attribute), 1)
     ctx.state.put(attestation_key(body.id, body.attribute), Attestation(ctx.signer, ctx.height, body.expiry_height).encode())
 
 
@@ -78,6 +83,7 @@ def _execute_revoke(ctx: ExecContext, body: RevokeBody) -> None:
     if existing.attester != ctx.signer:
         raise TxError(Code.NOT_ATTESTATION_ISSUER)
     ctx.state.delete(attestation_key(body.id, body.attribute))
+    add_to_count(ctx.state, attribute_count_key(body.attribute), -1)
 
 
 ISSUE = TxType("attest.issue", _parse_issue, _execute_issue)

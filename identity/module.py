@@ -24,7 +24,7 @@ MODULE = Module(
         Code.ATTESTATION_NOT_FOUND, Code.NOT_ATTESTATION_ISSUER, Code.EXPIRY_NOT_AFTER_HEIGHT,
     ),
     prefixes=(records.PREFIX_IDENTITY, records.PREFIX_TAG, records.PREFIX_ACCOUNT, records.PREFIX_ATTESTATION,
-              records.PREFIX_ATTESTER, records.PREFIX_REGISTRAR),
+              records.PREFIX_ATTESTER, records.PREFIX_REGISTRAR, records.PREFIX_COUNT),
     spend_guards=(refuse_inactive_identity,),
     attribute_sources=(holds_attribute,),
     registrar_sources=(records.is_registrar,),

@@ -9,11 +9,15 @@ Keys and values (FORMAT.md §9), every value a canonical encoding:
     attest/    || id(16) || attribute  -> [attester, issued_height, expiry_height]
     attester/  || account(32)          -> [name, [pattern, ...]]   who may attest what
     registrar/ || account(32)          -> [name]                   authorised registrars (genesis)
+    idcount/active                     -> n       identities whose status is active
+    idcount/attr/ || attribute         -> n       attestation records of the attribute (held or expired)
 
 The reverse indexes (`identtag/`, `identacct/`) and the one-record-per-attribute
 layout exist so that every question a credit rule or a ballot asks ("is this
 account's identity attested `member:coop-x` now?") costs one or two gets:
-the state transition never scans.
+the state transition never scans. The counters (`idcount/`) answer "how many
+identities may take part" for a ballot's quorum (governance/, FORMAT.md §6.7)
+in one get; a counter of 0 is no record.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import re
 from typing import NamedTuple
 
 from ledger.encoding import decode, encode
-from ledger.state import StateReader
+from ledger.state import Overlay, StateReader
 
 ID_LEN = 16
 TAG_LEN = 32
@@ -52,6 +56,9 @@ PREFIX_ACCOUNT = b"identacct/"
 PREFIX_ATTESTATION = b"attest/"
 PREFIX_ATTESTER = b"attester/"
 PREFIX_REGISTRAR = b"registrar/"
+PREFIX_COUNT = b"idcount/"
+ACTIVE_COUNT_KEY = b"idcount/active"
+PREFIX_ATTRIBUTE_COUNT = b"idcount/attr/"
 
 
 def identity_key(identity_id: bytes) -> bytes:
@@ -76,6 +83,35 @@ def attester_key(account: bytes) -> bytes:
 
 def registrar_key(account: bytes) -> bytes:
     return PREFIX_REGISTRAR + account
+
+
+def attribute_count_key(attribute: str) -> bytes:
+    return PREFIX_ATTRIBUTE_COUNT + attribute.encode("ascii")
+
+
+def get_count(state: StateReader, key: bytes) -> int:
+    raw = state.get(key)
+    return 0 if raw is None else decode(raw)
+
+
+def add_to_count(state: Overlay, key: bytes, delta: int) -> None:
+    """Move a counter of `idcount/` by `delta`; a counter that reaches 0 is deleted."""
+    n = get_count(state, key) + delta
+    if n:
+        state.put(key, encode(n))
+    else:
+        state.delete(key)
+
+
+def active_identities(state: StateReader) -> int:
+    """How many identities are active: one get (FORMAT.md §9, `idcount/active`)."""
+    return get_count(state, ACTIVE_COUNT_KEY)
+
+
+def attribute_holders(state: StateReader, attribute: str) -> int:
+    """How many attestation records of `attribute` exist, held or expired: one get. An upper bound on
+    the identities holding it now (FORMAT.md §6.7, "Counting the eligible")."""
+    return get_count(state, attribute_count_key(attribute))
 
 
 # --- identities --------------------------------------------------------------------------

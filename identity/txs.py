@@ -22,6 +22,7 @@ from typing import Any, NamedTuple
 from identity.binding import binding_ok
 from identity.records import (
     ACTIVE,
+    ACTIVE_COUNT_KEY,
     CLOSED,
     COMMITMENT_LEN,
     FINAL_STATUSES,
@@ -33,6 +34,7 @@ from identity.records import (
     TAG_LEN,
     Identity,
     account_key,
+    add_to_count,
     get_identity,
     identity_key,
     identity_of,
@@ -126,6 +128,12 @@ def _store(state: Overlay, ident_id: bytes, identity: Identity) -> None:
     state.put(identity_key(ident_id), identity._replace(keys=tuple(sorted(identity.keys))).encode())
 
 
+def _count_status_change(state: Overlay, before: str, after: str) -> None:
+    """Keep `idcount/active` the number of active identities (FORMAT.md §9)."""
+    if before != after and ACTIVE in (before, after):
+        add_to_count(state, ACTIVE_COUNT_KEY, 1 if after == ACTIVE else -1)
+
+
 def _bind(state: Overlay, key: bytes, ident_id: bytes) -> None:
     """Every binding (register, add_key, rotate_key, recover_complete) also makes the key known to
     the chain, so that its holder may sign (FORMAT.md §8.1, §9)."""
@@ -170,6 +178,7 @@ def _execute_register(ctx: ExecContext, body: RegisterBody) -> None:
     for key in keys:
         _unbound(ctx, key)
     _store(ctx.state, body.id, Identity(body.kind, ACTIVE, ctx.signer, body.commitment, body.tag, keys, ctx.height, None))
+    add_to_count(ctx.state, ACTIVE_COUNT_KEY, 1)
     ctx.state.put(tag_key(body.tag), encode(body.id))
     for key in keys:
         _bind(ctx.state, key, body.id)
@@ -326,6 +335,7 @@ def _execute_set_status(ctx: ExecContext, body: SetStatusBody) -> None:
     _not_final(identity)
     recovery = None if body.status in FINAL_STATUSES else identity.recovery
     _store(ctx.state, body.id, identity._replace(status=body.status, recovery=recovery))
+    _count_status_change(ctx.state, identity.status, body.status)
 
 
 def _execute_erase(ctx: ExecContext, body: IdOnlyBody) -> None:
@@ -335,6 +345,7 @@ def _execute_erase(ctx: ExecContext, body: IdOnlyBody) -> None:
         raise TxError(Code.ALREADY_ERASED)
     status = REVOKED if identity.status == REVOKED else CLOSED
     _store(ctx.state, body.id, identity._replace(status=status, commitment=None, tag=None, recovery=None))
+    _count_status_change(ctx.state, identity.status, status)
     if identity.tag is not None:
         ctx.state.delete(tag_key(identity.tag))
 

@@ -97,6 +97,27 @@ class Code(IntEnum):
     GROUP_FULL = 77
     NOT_COMMITTED = 78
     BAD_TERMS_SIGNATURE = 79
+    # agora (governance/, FORMAT.md §6.7)
+    AGORA_NOT_ADMIN = 80
+    SPACE_EXISTS = 81
+    UNKNOWN_SPACE = 82
+    NOT_SPACE_ELIGIBLE = 83
+    POST_EXISTS = 84
+    UNKNOWN_POST = 85
+    POST_NOT_VISIBLE = 86
+    NOT_POST_AUTHOR = 87
+    NOT_MODERATOR = 88
+    NOT_A_PROPOSAL = 89
+    ALREADY_SUPPORTED = 90
+    SUPPORT_WINDOW_CLOSED = 91
+    SUPPORTS_NOT_REACHED = 92
+    BALLOT_EXISTS = 93
+    UNKNOWN_BALLOT = 94
+    BALLOT_WINDOW = 95
+    WRONG_BALLOT_MODE = 96
+    UNKNOWN_OPTION = 97
+    NO_COMMITMENT = 98
+    REVEAL_MISMATCH = 99
     # admission rejections (never in a block)
     MALFORMED = 100
     BAD_SIGNATURE = 101
@@ -195,6 +216,26 @@ MESSAGES = {
     Code.GROUP_FULL: "the quantity would pass the group's maximum (at opening: the listing's stock)",
     Code.NOT_COMMITTED: "the signer has no commitment in this purchase group",
     Code.BAD_TERMS_SIGNATURE: "the supplier's signature of the group's terms does not verify",
+    Code.AGORA_NOT_ADMIN: "the signer is not an agora admin (genesis `agora.admins`)",
+    Code.SPACE_EXISTS: "a space with this id already exists",
+    Code.UNKNOWN_SPACE: "no space with this id",
+    Code.NOT_SPACE_ELIGIBLE: "the signer's identity may not take part in this space (none, not active, or not attested)",
+    Code.POST_EXISTS: "a proposal or comment with this id already exists",
+    Code.UNKNOWN_POST: "no proposal or comment with this id",
+    Code.POST_NOT_VISIBLE: "the proposal or comment is erased or hidden",
+    Code.NOT_POST_AUTHOR: "the signer is not a key of the post's author",
+    Code.NOT_MODERATOR: "the signer is not a moderator of the space (nor, to open a ballot, the proposal's author)",
+    Code.NOT_A_PROPOSAL: "supports and ballots are for proposals, not comments",
+    Code.ALREADY_SUPPORTED: "the signer's identity already supports this proposal",
+    Code.SUPPORT_WINDOW_CLOSED: "the proposal's window for supports has closed",
+    Code.SUPPORTS_NOT_REACHED: "the proposal has fewer supports than the space's threshold",
+    Code.BALLOT_EXISTS: "a ballot with this id exists, or the proposal already has one",
+    Code.UNKNOWN_BALLOT: "no ballot with this id",
+    Code.BALLOT_WINDOW: "the ballot does not take this now: a vote outside its voting window, a reveal outside its reveal window",
+    Code.WRONG_BALLOT_MODE: "a plain vote on a commit-reveal ballot, or a commitment or reveal on a public one",
+    Code.UNKNOWN_OPTION: "the ballot has no such option",
+    Code.NO_COMMITMENT: "the signer's identity has no unrevealed commitment in this ballot",
+    Code.REVEAL_MISMATCH: "the option and salt do not match the identity's commitment",
     Code.MALFORMED: "the transaction is malformed",
     Code.BAD_SIGNATURE: "the signature does not verify",
     Code.WRONG_CHAIN: "the transaction is for another chain",

@@ -25,6 +25,15 @@ class RangeReader(StateReader, Protocol):
     def range(self, start: bytes, end: bytes) -> Iterator[tuple[bytes, bytes]]: ...
 
 
+def prefix_end(prefix: bytes) -> bytes:
+    """The first key past every key that starts with `prefix`: `range(prefix, prefix_end(prefix))` is
+    exactly the keys under it (a trailing 0xff byte carries into the byte before it)."""
+    stripped = prefix.rstrip(b"\xff")
+    if not stripped:
+        raise ValueError("a prefix of 0xff bytes only has no end")
+    return stripped[:-1] + bytes([stripped[-1] + 1])
+
+
 class DictState:
     """An in-memory state: genesis building, tests, and the auditor's scratch state."""
 

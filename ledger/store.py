@@ -6,7 +6,8 @@ data directory):
     b + height(8)                 raw block, canonical [block, certificate]
     h + block hash                height(8)
     t + tx hash                   canonical [height, index]
-    x + account(32) + height(8) + index(4)   tx hash  (per-account history)
+    x + account(32) + height(8) + index(4)   per-account history: a transaction's hash, or past the
+                                             block's transactions an end-of-block effect's movements
     s + state key                 state value
     n + tree position             state tree node
     m + "head"                    canonical [height, block hash, state root, time_ms]
@@ -34,6 +35,7 @@ from typing import Any
 import plyvel
 
 from ledger.block import Block, BlockFormatError, Certificate, decode_raw_block, encode_raw_block
+from ledger.credit_ops import Movement
 from ledger.encoding import EncodingError, decode, encode
 from ledger.merkle import StateTree
 from ledger.transition import BlockOutcome, ChainHead
@@ -51,6 +53,43 @@ K_GENESIS = P_META + b"genesis"
 
 def _h8(height: int) -> bytes:
     return height.to_bytes(8, "big")
+
+
+def history_entries(height: int, outcome: BlockOutcome) -> list[tuple[bytes, bytes]]:
+    """The per-account history index records of a block (FORMAT.md §15), keys ascending per entry.
+
+    A transaction at index i gives `x ‖ account ‖ BE8(height) ‖ BE4(i)` = its hash to its signer
+    and to each account its type names (`TxType.parties`). The block's end-of-block effect j, at
+    index `len(txs) + j`, gives every account its credit movements debit or credit (a release: the
+    payee; a refund: the payer) the movements that name it, so that a provider paid by a deadline
+    finds the payment in its history although nobody signed anything. A failed effect moved nothing
+    and has no entry.
+    """
+    h8 = _h8(height)
+    out: list[tuple[bytes, bytes]] = []
+    for index, tx in enumerate(outcome.txs):
+        suffix = h8 + index.to_bytes(4, "big")
+        out.extend((P_HISTORY + account + suffix, tx.hash) for account in sorted({tx.signer, *outcome.parties[index]}))
+    first = len(outcome.txs)
+    effect_moves = outcome.moves[first:]
+    if len(effect_moves) != len(outcome.effects):
+        raise ValueError("the outcome's movements are not one entry per transaction and per effect")
+    for j, moves in enumerate(effect_moves):
+        suffix = h8 + (first + j).to_bytes(4, "big")
+        for account in sorted({a for m in moves for a in (m.sender, m.receiver) if a is not None}):
+            out.append((P_HISTORY + account + suffix, encode_effect_entry(
+                [m for m in moves if account in (m.sender, m.receiver)])))
+    return out
+
+
+def encode_effect_entry(moves: list[Movement]) -> bytes:
+    """canonical([[kind, class_id, sender | nil, receiver | nil, amount, reference, lot | nil], …])."""
+    return encode(tuple(tuple(m) for m in moves))
+
+
+def decode_effect_entry(value: bytes) -> list[Movement]:
+    """The movements of an end-of-block effect's history entry (what `encode_effect_entry` wrote)."""
+    return [Movement(*fields) for fields in decode(value)]
 
 
 class StoreError(RuntimeError):
@@ -408,9 +447,8 @@ class Store:
                 batch.put(P_HASH + block_hash, h8)
                 for index, tx in enumerate(outcome.txs):
                     batch.put(P_TX + tx.hash, encode((height, index)))
-                    suffix = h8 + index.to_bytes(4, "big")
-                    for account in sorted({tx.signer, *outcome.parties[index]}):
-                        batch.put(P_HISTORY + account + suffix, tx.hash)
+                for key, value in history_entries(height, outcome):
+                    batch.put(key, value)
                 for key, value in written.items():
                     if value is None:
                         batch.delete(key)
@@ -437,15 +475,19 @@ class Store:
         return None if raw is None else tuple(decode(raw))
 
     def history(self, account: bytes, before: tuple[int, int] | None = None, limit: int = 50) -> list[tuple[int, int, bytes]]:
-        """Newest first: (height, index, tx hash) of the account's transactions before a cursor."""
+        """Newest first: (height, index, value) of the account's history entries before a cursor.
+
+        The value is a transaction's hash, or, for an index past the block's transactions, an
+        end-of-block effect's movements (`decode_effect_entry`; FORMAT.md §15).
+        """
         prefix = P_HISTORY + account
         stop = prefix + (_h8(before[0]) + before[1].to_bytes(4, "big") if before else b"\xff" * 12)
         out = []
         entries = self._scan("the per-account history index", start=prefix, stop=stop, reverse=True)
         try:
-            for key, tx_hash in entries:
+            for key, value in entries:
                 suffix = key[len(prefix):]
-                out.append((int.from_bytes(suffix[:8], "big"), int.from_bytes(suffix[8:], "big"), tx_hash))
+                out.append((int.from_bytes(suffix[:8], "big"), int.from_bytes(suffix[8:], "big"), value))
                 if len(out) >= limit:
                     break
         finally:

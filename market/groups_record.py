@@ -19,11 +19,12 @@ group's `commitments_made`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from ledger.crypto import sha256
 from ledger.encoding import decode, encode
-from ledger.state import StateReader
+from ledger.state import RangeReader, StateReader, prefix_end
 
 MODULE_NAME = "gas"
 PREFIX_GAS = b"gas/"  # the module's one prefix; its records:
@@ -125,3 +126,34 @@ def group_item(group_id: bytes) -> bytes:
 
 def commit_item(group_id: bytes, member: bytes) -> bytes:
     return COMMIT_ITEM + group_id + member
+
+
+# --- scans for readers that are not consensus (API, CLI): the transition reads by key only ---------
+
+
+def _under(state: RangeReader, prefix: bytes, after: bytes | None) -> Iterator[tuple[bytes, bytes]]:
+    start = prefix if after is None else prefix + after + b"\x00"
+    return state.range(start, prefix_end(prefix))
+
+
+def groups(state: RangeReader, listing_id: bytes | None = None, organiser: bytes | None = None,
+           status: str | None = None, after: bytes | None = None) -> Iterator[tuple[bytes, Group]]:
+    """(id, group) of every group matching all the filters given, in id order, after the id `after`
+    if given."""
+    for key, raw in _under(state, PREFIX_GROUP, after):
+        group = decode_group(raw)
+        if listing_id is not None and group.listing_id != listing_id:
+            continue
+        if organiser is not None and group.organiser != organiser:
+            continue
+        if status is not None and group.status != status:
+            continue
+        yield key[len(PREFIX_GROUP):], group
+
+
+def commitments(state: RangeReader, group_id: bytes, after: bytes | None = None) -> Iterator[tuple[bytes, Commitment]]:
+    """(member, commitment) of a group's commitments not yet settled, in member order (after the
+    member `after`, if given): one range of keys."""
+    prefix = PREFIX_COMMIT + group_id
+    for key, raw in _under(state, prefix, after):
+        yield key[len(prefix):], Commitment(*decode(raw))

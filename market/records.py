@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from ledger.crypto import sha256
 from ledger.encoding import decode, encode
-from ledger.state import RangeReader, StateReader
+from ledger.state import RangeReader, StateReader, prefix_end
 from market.listings_record import (  # the listing record is shared with purchase groups
     ACTIVE,
     DELIVERY,
@@ -42,9 +42,9 @@ __all__ = [
     "ACTIVE", "ACCEPTED", "CANCELLED", "CLOSED", "COMPLETED", "CONFIRMED", "DECIDED", "DECLINED", "DELIVERY",
     "DISPUTED", "EXPIRED", "ID_LEN", "Listing", "OPEN", "Order", "PAUSED", "PLACED", "PREFIX_ARBITER",
     "PREFIX_LISTING", "PREFIX_MARKET", "PREFIX_ORDER", "PREFIX_RATING", "PREFIX_REVIEW", "RELEASED", "Rating",
-    "Review", "WITHDRAWN", "arbiter_key", "decode_listing", "decode_order", "get_arbiter", "get_listing", "get_order", "get_rating", "get_review",
+    "Review", "WITHDRAWN", "arbiter_key", "arbiters", "decode_listing", "decode_order", "get_arbiter", "get_listing", "get_order", "get_rating", "get_review",
     "is_arbiter", "listing_key", "listings", "order_key", "order_lot", "orders", "rating_key", "review_key",
-    "reviews_of",
+    "reviews_of", "under",
 ]
 
 PREFIX_MARKET = b"market/"  # the module's one prefix: every record below starts with it
@@ -155,6 +155,12 @@ def get_rating(state: StateReader, provider: bytes) -> Rating:
     return Rating(0, 0) if raw is None else Rating(*decode(raw))
 
 
+def arbiters(state: RangeReader, after: bytes | None = None) -> Iterator[tuple[bytes, str]]:
+    """(account, name) of the authorised arbiters, in account order (after `after`, if given)."""
+    for key, raw in under(state, PREFIX_ARBITER, after):
+        yield key[len(PREFIX_ARBITER):], decode(raw)[0]
+
+
 def get_arbiter(state: StateReader, account: bytes) -> str | None:
     """The arbiter's name, or None if the account is not an authorised arbiter."""
     raw = state.get(arbiter_key(account))
@@ -168,18 +174,21 @@ def is_arbiter(state: StateReader, account: bytes) -> bool:
 # --- scans for readers that are not consensus (API, CLI, auditor) --------------------------------
 
 
-def _under(state: RangeReader, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-    """Every (key, value) whose key starts with `prefix`, in key order."""
-    return state.range(prefix, prefix[:-1] + bytes([prefix[-1] + 1]))
+def under(state: RangeReader, prefix: bytes, after: bytes | None = None) -> Iterator[tuple[bytes, bytes]]:
+    """Every (key, value) whose key starts with `prefix`, in key order; with `after`, only the keys
+    past `prefix ‖ after` (a page's cursor: the last id of the previous page)."""
+    start = prefix if after is None else prefix + after + b"\x00"
+    return state.range(start, prefix_end(prefix))
 
 
 def listings(state: RangeReader, provider: bytes | None = None, category: str | None = None,
              class_id: str | None = None, status: str | None = None,
-             words: str | None = None) -> Iterator[tuple[bytes, Listing]]:
-    """(id, listing) of every listing matching all the filters given, in id order; `words`: every word
-    of it (split on white space, compared case-insensitively) is in the title."""
+             words: str | None = None, after: bytes | None = None) -> Iterator[tuple[bytes, Listing]]:
+    """(id, listing) of every listing matching all the filters given, in id order (after the id
+    `after`, if given); `words`: every word of it (split on white space, compared
+    case-insensitively) is in the title."""
     wanted = [] if words is None else words.casefold().split()
-    for key, raw in _under(state, PREFIX_LISTING):
+    for key, raw in under(state, PREFIX_LISTING, after):
         listing_id = key[len(PREFIX_LISTING):]
         listing = decode_listing(raw)
         if provider is not None and listing.provider != provider:
@@ -196,11 +205,14 @@ def listings(state: RangeReader, provider: bytes | None = None, category: str | 
 
 
 def orders(state: RangeReader, buyer: bytes | None = None, provider: bytes | None = None,
-           listing_id: bytes | None = None, status: str | None = None) -> Iterator[tuple[bytes, Order]]:
-    """(id, order) of every order matching all the filters given, in id order (an account's orders:
-    once with `buyer=`, once with `provider=`)."""
-    for key, raw in _under(state, PREFIX_ORDER):
+           listing_id: bytes | None = None, status: str | None = None,
+           after: bytes | None = None, account: bytes | None = None) -> Iterator[tuple[bytes, Order]]:
+    """(id, order) of every order matching all the filters given, in id order, after the id `after`
+    if given; `account`: the orders it is the buyer or the provider of (one list with one cursor)."""
+    for key, raw in under(state, PREFIX_ORDER, after):
         order = decode_order(raw)
+        if account is not None and account not in (order.buyer, order.provider):
+            continue
         if buyer is not None and order.buyer != buyer:
             continue
         if provider is not None and order.provider != provider:
@@ -212,8 +224,9 @@ def orders(state: RangeReader, buyer: bytes | None = None, provider: bytes | Non
         yield key[len(PREFIX_ORDER):], order
 
 
-def reviews_of(state: RangeReader, provider: bytes) -> Iterator[tuple[bytes, Review]]:
-    """(order id, review) of a provider's reviews, in order-id order: one range of keys."""
+def reviews_of(state: RangeReader, provider: bytes, after: bytes | None = None) -> Iterator[tuple[bytes, Review]]:
+    """(order id, review) of a provider's reviews, in order-id order (after the order id `after`, if
+    given): one range of keys."""
     prefix = PREFIX_REVIEW + provider
-    for key, raw in _under(state, prefix):
+    for key, raw in under(state, prefix, after):
         yield key[len(prefix):], Review(*decode(raw))

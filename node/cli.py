@@ -26,6 +26,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tx": ("wallet.cli", "sign transactions offline, submit signed ones"),
     "registrar": ("wallet.identity_cli", "register identities, manage their status, keys and attestations"),
     "credits": ("wallet.credits_cli", "issuers: credit classes, issuing, providers, reclaim, reports"),
+    "market": ("wallet.market_cli", "the marketplace: listings, orders in escrow, disputes, reviews"),
+    "gas": ("wallet.gas_cli", "purchase groups: the supplier's terms, open, join, leave, status"),
+    "agora": ("wallet.agora_cli", "the agora: spaces, proposals, comments, supports, ballots, votes"),
     "audit": ("node.audit.cli", "verify a chain from genesis; export credit statements"),
 }
 

@@ -287,7 +287,8 @@ def _announce(args: argparse.Namespace, layout: DevnetLayout, statuses: list, no
     home_option = _home_option(layout)
     last = layout.names[layout.validators - 1]
     lines += [
-        f"  demo wallet: {wallet} (keys federation, comune, acme, anna, marco; password '{DEVNET_PASSWORD}')",
+        f"  demo wallet: {wallet} ({len(list(wallet.glob('*.json')))} keys: incoop wallet list; password "
+        f"'{DEVNET_PASSWORD}')",
         f"  registrars: federation (vault on {layout.api_urls[0]}), comune"
         + (f" (vault on {layout.api_urls[1]})" if layout.validators > 1 else " (no vault node)")
         + f"; uniqueness secret {layout.home / UNIQUENESS_SECRET}",
@@ -295,6 +296,8 @@ def _announce(args: argparse.Namespace, layout: DevnetLayout, statuses: list, no
         "In another terminal:",
         f"  export INCOOP_NODE={layout.api_urls[0]} INCOOP_WALLET={wallet} INCOOP_PASSWORD={DEVNET_PASSWORD}",
         "  .venv/bin/incoop wallet balance anna",
+        "  .venv/bin/incoop market list                 # the providers' listings; README: Buy and sell",
+        "  .venv/bin/incoop agora space list            # the agora's spaces; README: Take part in the agora",
         f"  .venv/bin/incoop devnet stop-node {last}{home_option}     # or kill -9 its pid: the others go on",
         f"  .venv/bin/incoop devnet restart-node {last}{home_option}  # it catches up and votes again",
         "",

@@ -6,7 +6,7 @@
     HOME/nodes/observerJ/       one node home per observer (non-voting, registered in genesis)
     HOME/wallet/                demo wallet keys: federation (issuer, registrar, attester of member:*),
                                 comune (registrar, attester of resident:* and age:*), acme (attester of
-                                employee:acme), anna, marco
+                                employee:acme), arbitro (the marketplace's arbiter), anna, marco
     HOME/registrars/uniqueness.secret   the registrars' shared secret for uniqueness tags (demo only)
 
 Node 0 keeps the federation's vault of personal records, node 1 (if any) the comune's.
@@ -58,6 +58,8 @@ DEVNET_PASSWORD = "devnet"
 DEVNET_CHAIN_ID = "incoop-devnet"
 DEMO_CLASS = "demo-eur"
 DEMO_RESIDENTS = ("anna", "marco")
+ARBITER = "arbitro"
+"""The demo's arbiter of marketplace disputes (genesis section `market.arbiters`)."""
 UNIQUENESS_SECRET = Path("registrars") / "uniqueness.secret"
 NODE_KEY_PASS = "node_key.pass"
 VAULT_KEY_PASS = "vault_key.pass"
@@ -159,6 +161,7 @@ def create_devnet(
         federation = wallet.create("federation", DEVNET_PASSWORD, kdf=wallet_kdf)
         comune = wallet.create("comune", DEVNET_PASSWORD, kdf=wallet_kdf)
         acme = wallet.create("acme", DEVNET_PASSWORD, kdf=wallet_kdf)
+        arbitro = wallet.create(ARBITER, DEVNET_PASSWORD, kdf=wallet_kdf)
         residents = [wallet.create(name, DEVNET_PASSWORD, kdf=wallet_kdf) for name in DEMO_RESIDENTS]
         credits: dict = {"issuers": [{"name": "Federazione (demo)", "account": federation.address}]}
         doc["credits"] = credits
@@ -171,6 +174,11 @@ def create_devnet(
             {"name": "Comune di Esempio (demo)", "account": comune.address, "attributes": ["resident:*", "age:*"]},
             {"name": "ACME cooperativa (demo)", "account": acme.address, "attributes": ["employee:acme"]},
         ]
+        # the marketplace's disputes are decided by an arbiter of their own, not by a party to the
+        # federation's other roles (it issues, registers and accredits the providers it would judge)
+        doc["market"] = {"arbiters": [{"name": "Camera arbitrale della federazione (demo)", "account": arbitro.address}]}
+        # the agora's spaces are opened by the federation (FORMAT.md §6.7: an admin has no other power there)
+        doc["agora"] = {"admins": [{"name": "Agora della federazione (demo)", "account": federation.address}]}
         vault_of = {0: federation.address, 1: comune.address}
         secret_path = home / UNIQUENESS_SECRET
         secret_path.parent.mkdir(parents=True, exist_ok=True)

@@ -136,6 +136,11 @@ def render(ctx: Any, sources: Iterable[MetricSource] = ()) -> str:
                 "Signatures the sign-state refused (would conflict with an earlier one).", stats["refused_signatures"])
         _metric(out, "incoop_gossip_batches_dropped_total", "counter",
                 "Gossiped transaction batches dropped because admission was behind.", stats["gossip_batches_dropped"])
+        for name, help_ in (("asked", "Requests (HAS) this node sent for proposals and votes it lacked."),
+                            ("answered", "Proposals and votes this node sent in answer to a peer's request."),
+                            ("passed_on", "Proposals and votes passed on to a peer with an open request."),
+                            ("ignored", "Requests ignored: not from a validator of that height, or malformed.")):
+            _metric(out, f"incoop_consensus_gossip_{name}_total", "counter", help_, stats[f"consensus_gossip_{name}"])
         out += ["# HELP incoop_commit_latency_seconds From the start of a height to its commit.",
                 "# TYPE incoop_commit_latency_seconds histogram"]
         out += driver.commit_latency.lines("incoop_commit_latency_seconds")

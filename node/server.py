@@ -42,6 +42,7 @@ from ledger.address import from_address, to_address
 from ledger.crypto import SigningKey
 from ledger.store import Store, StoreError, StoreFailure
 from node import metrics, vault_api
+from node.agora_texts import AgoraTexts
 from node.api import NODE, NodeContext, create_app
 from node.api_connections import ApiConnections, ApiSite, connection_state
 from node.config import KEY_PASSWORD_ENV, VAULT_PASSWORD_ENV, ConfigError, NodeConfig, load_config
@@ -213,6 +214,7 @@ def build_app(setup: NodeSetup) -> web.Application:
                 node_address=to_address(setup.key.pubkey),
                 verify_pool=verify_pool,
             )
+            app[NODE].texts = AgoraTexts(store, mempool)
             _warn_if_vault_serves_no_registrar(setup, store)
             served = True
             yield
@@ -254,9 +256,12 @@ def build_app(setup: NodeSetup) -> web.Application:
             raise NodeError(str(exc)) from exc
         await driver.start(peers)
         ctx.consensus, ctx.peers = driver, peers
+        ctx.texts.peers, driver.texts = peers, ctx.texts
+        texts_task = asyncio.create_task(ctx.texts.run())
         try:
             yield
         finally:
+            texts_task.cancel()
             await driver.stop()
             await peers.stop()
             log.info("consensus stopped at height %d", driver.head.height)

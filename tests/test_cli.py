@@ -82,13 +82,13 @@ def test_node_init_then_genesis_then_start_is_how_a_member_joins(tmp_path):
         assert status["role"] == "validator"
         assert [[m["name"], m["version"]] for m in status["rules"]["modules"]] == json.loads(
             (home / "genesis.json").read_text())["modules"] == [["credits", 1], ["identity", 1], ["evidence", 1],
-                                                                ["market", 1], ["gas", 1]]
+                                                                ["market", 1], ["gas", 1], ["agora", 1]]
     finally:
         assert node.stop() == 0
 
 
 def test_every_program_refuses_a_genesis_that_names_other_modules(tmp_path):
-    """A genesis written by a program with other rules (here: evidence version 2, and an agora module).
+    """A genesis written by a program with other rules (here: evidence version 2, and a budget module).
 
     1. `incoop genesis new` writes this program's list; the node's home gets it.
     2. The list is changed as another program would have written it.
@@ -109,14 +109,18 @@ def test_every_program_refuses_a_genesis_that_names_other_modules(tmp_path):
     assert run_cli("genesis", "new", "--chain-id", "coop-test", "--out", str(genesis_file), "--validator",
                f"coop1={address}", "--issuer", f"fed={to_address(SigningKey.generate().pubkey)}").returncode == 0
     document = json.loads(genesis_file.read_text())
-    assert document["modules"] == [["credits", 1], ["identity", 1], ["evidence", 1], ["market", 1], ["gas", 1]]
-    ours = "[credits 1, identity 1, evidence 1, market 1, gas 1]"
-    for listed, shown in (([["credits", 1], ["identity", 1], ["evidence", 2], ["market", 1], ["gas", 1]],
-                           "[credits 1, identity 1, evidence 2, market 1, gas 1]"),
-                          ([["credits", 1], ["identity", 1], ["evidence", 1], ["market", 1], ["gas", 1], ["agora", 1]],
-                           "[credits 1, identity 1, evidence 1, market 1, gas 1, agora 1]"),
-                          ([["identity", 1], ["credits", 1], ["evidence", 1], ["market", 1], ["gas", 1]],
-                           "[identity 1, credits 1, evidence 1, market 1, gas 1]")):
+    assert document["modules"] == [["credits", 1], ["identity", 1], ["evidence", 1], ["market", 1], ["gas", 1],
+                                   ["agora", 1]]
+    ours = "[credits 1, identity 1, evidence 1, market 1, gas 1, agora 1]"
+    for listed, shown in (([["credits", 1], ["identity", 1], ["evidence", 2], ["market", 1], ["gas", 1],
+                            ["agora", 1]],
+                           "[credits 1, identity 1, evidence 2, market 1, gas 1, agora 1]"),
+                          ([["credits", 1], ["identity", 1], ["evidence", 1], ["market", 1], ["gas", 1], ["agora", 1],
+                            ["budget", 1]],
+                           "[credits 1, identity 1, evidence 1, market 1, gas 1, agora 1, budget 1]"),
+                          ([["identity", 1], ["credits", 1], ["evidence", 1], ["market", 1], ["gas", 1],
+                            ["agora", 1]],
+                           "[identity 1, credits 1, evidence 1, market 1, gas 1, agora 1]")):
         genesis_file.write_text(json.dumps({**document, "modules": listed}))
         line = f"the genesis names the modules {shown}, this program's rules are {ours}"
         for argv, status in ((("node", "start", "--home", str(home)), 1),

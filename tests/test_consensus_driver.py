@@ -253,6 +253,7 @@ def test_a_proposer_restarted_after_signing_signs_no_second_proposal_in_that_rou
 
 class Stranger:
     address = "stranger"
+    pubkey = key(0x98).pubkey  # every peer the p2p layer hands over has a proven key
 
     def send(self, kind, payload) -> bool:
         return True

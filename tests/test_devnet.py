@@ -1,7 +1,8 @@
 """`incoop devnet`, as a person runs it: start, Ctrl-C, run again to resume, --reset to start over.
 
 1. start a devnet (four validators and one observer) on free ports; it reports its layout once every
-   node answers and the demo federation's first day (identities, attestations, credits) is played
+   node answers and the demo federation's first day (identities, attestations, credits, the
+   marketplace's listings, an open purchase group, a reviewed order and one in dispute) is played
 2. the chain grows (heartbeat blocks) on every node; Ctrl-C stops it with status 0
 3. a second run resumes the same chain (same genesis, height not lower)
 4. asking a stopped devnet for a different shape or --base-port without --reset, or for zero
@@ -124,11 +125,14 @@ def test_devnet_starts_stops_on_ctrl_c_and_resumes(tmp_path):
         # the demo federation's first day was played: identities, attestations, credits with rules
         anna = _account(url, layout["wallet_dir"], "anna")
         assert anna["identity"] is not None
-        assert {b["class"]: b["amount"] for b in anna["balances"]}["welfare-acme-2026"] == 50_000
+        # 50.00 of welfare credits, less the two loaves of bread she bought in the demo marketplace
+        assert {b["class"]: b["amount"] for b in anna["balances"]}["welfare-acme-2026"] == 50_000 - 2 * 420
         sara = _account(url, layout["wallet_dir"], "sara")
         assert {b["class"] for b in sara["balances"]} >= {"virtu-trento", "gas-trento"}
         attributes = {a["attribute"] for a in Api(url).get(f"/v1/identities/{sara['identity']}")["attestations"]}
         assert attributes == {"resident:trento", "member:gas-trento"}
+        _assert_demo_market(url, layout["wallet_dir"])
+        _assert_demo_agora([n["api"] for n in nodes], layout["wallet_dir"])
     finally:
         assert first.interrupt() == 0
 
@@ -162,6 +166,65 @@ def test_devnet_starts_stops_on_ctrl_c_and_resumes(tmp_path):
             assert "Type yes to delete the devnet" in third.said()
         finally:
             assert third.interrupt() == 0
+
+
+def _address(wallet_dir: str, label: str) -> str:
+    return json.loads(Path(wallet_dir, f"{label}.json").read_text())["address"]
+
+
+def _assert_demo_market(url: str, wallet_dir: str) -> None:
+    """The demo marketplace of the first day (node/devnet_seed.py; README, "Buy and sell"): every
+    provider's listings, an open purchase group with two members, anna's bread delivered and reviewed,
+    giulia's course in dispute before the demo's arbiter."""
+    api = Api(url)
+    who = {label: _address(wallet_dir, label) for label in ("sait", "farmacia", "libreria", "trasporti", "gas",
+                                                             "anna", "giulia", "arbitro")}
+    listings = api.get("/v1/market/listings?limit=50")
+    assert len(listings["listings"]) == 8 and listings["next"] is None
+    assert {item["provider"] for item in listings["listings"]} == {who[p] for p in ("sait", "farmacia", "libreria",
+                                                                                     "trasporti")}
+    assert {item["arbiter"] for item in listings["listings"]} == {who["arbitro"]}
+    assert all(item["orderable"] for item in listings["listings"])
+    groups = api.get("/v1/gas/groups?status=open")["groups"]
+    assert [(g["organiser"], g["members"], g["committed_qty"], g["accepting"]) for g in groups] == [
+        (who["gas"], 2, 5, True)]
+    bread = api.get(f"/v1/market/orders?buyer={who['anna']}")["orders"]
+    assert [(o["status"], o["completed"], o["review"]["rating"]) for o in bread] == [("confirmed", True, 5)]
+    assert api.get(f"/v1/market/providers/{who['sait']}/reviews")["rating"]["count"] == 1
+    disputed = api.get("/v1/market/orders?status=disputed")["orders"]
+    assert [(o["buyer"], o["provider"], o["escrow"]["amount"]) for o in disputed] == [
+        (who["giulia"], who["libreria"], 15_000)]
+    # and as a person sees it, from the command line the devnet's banner suggests
+    env = dict(os.environ, INCOOP_NODE=url, INCOOP_WALLET=wallet_dir, INCOOP_PASSWORD=DEVNET_PASSWORD)
+    shown = _incoop("market", "show", bread[0]["listing"], env=env)
+    assert shown.returncode == 0 and "Pane di montagna" in shown.stdout and "rated 5.0 of 5 by 1 buyers" in shown.stdout
+
+
+def _assert_demo_agora(urls: list[str], wallet_dir: str) -> None:
+    """The demo agora of the first day (node/devnet_seed.py; README, "Take part in the agora"): the
+    federation's assembly and the comune's consulta, giulia's proposal with its thread and three supports
+    under an open ballot (sara yes, paolo no), SAIT's proposal in the assembly; every node holds the texts."""
+    api = Api(urls[0])
+    who = {label: _address(wallet_dir, label) for label in ("federation", "comune", "giulia", "sait")}
+    spaces = {s["name"]: s for s in api.get("/v1/agora/spaces")["spaces"]}
+    assert set(spaces) == {"Assemblea della federazione", "Consulta di Trento"}
+    town, assembly = spaces["Consulta di Trento"], spaces["Assemblea della federazione"]
+    assert (town["eligibility"], town["moderators"], assembly["eligibility"]) == ("resident:trento", [who["comune"]], "")
+    [rack] = api.get(f"/v1/agora/spaces/{town['id']}/proposals")["proposals"]
+    assert (rack["signer"], rack["supports"], rack["status"]) == (who["giulia"], 3, "visible")
+    [hours] = api.get(f"/v1/agora/spaces/{assembly['id']}/proposals")["proposals"]
+    assert hours["signer"] == who["sait"] and hours["text"].startswith("Orari comuni")
+    ballot = api.get(f"/v1/agora/ballots/{rack['ballot']}")
+    assert (ballot["status"], ballot["counts"], ballot["mode"]) == ("open", [1, 1, 0], "public")
+    for url in urls:  # the texts went to node 0 only; every node fetched them from its peers
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            thread = Api(url).get(f"/v1/agora/posts/{rack['id']}")
+            if thread["post"]["text_state"] == "shown" and all(c["text_state"] == "shown" for c in thread["comments"]):
+                break
+            time.sleep(0.2)
+        assert thread["post"]["text"].startswith("Una rastrelliera"), url
+        assert [c["depth"] for c in thread["comments"]] == [1, 2] and all(c["text"] for c in thread["comments"]), url
 
 
 def test_devnet_refuses_a_federation_without_validators(tmp_path):

@@ -26,6 +26,7 @@ from keys.keystore import (
 )
 from node.config import load_config
 from node.devnet_layout import (
+    DEMO_RESIDENTS,
     NODE_KEY_PASS,
     VAULT_KEY_PASS,
     DevnetError,
@@ -71,7 +72,8 @@ def test_the_devnet_uses_the_wallet_setting_unless_told_otherwise(tmp_path):
     assert kdf_of(json.loads((home / "node_key.json").read_text())) == WALLET_KDF != NODE_KDF
     assert kdf_of(json.loads((home / "vault" / KEY_FILE).read_text())) == WALLET_KDF
     wallet_keys = sorted(layout.wallet_dir.glob("*.json"))
-    assert len(wallet_keys) == 5 and all(kdf_of(json.loads(p.read_text())) == WALLET_KDF for p in wallet_keys)
+    # federation, comune, acme, arbitro and the residents
+    assert len(wallet_keys) == 4 + len(DEMO_RESIDENTS) and all(kdf_of(json.loads(p.read_text())) == WALLET_KDF for p in wallet_keys)
     told = create_devnet(tmp_path / "t", validators=1, base_port=20000, node_kdf=TEST_KDF, wallet_kdf=TEST_KDF)
     assert {kdf_of(json.loads(p.read_text())) for p in told.wallet_dir.glob("*.json")} == {TEST_KDF}
 

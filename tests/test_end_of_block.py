@@ -165,8 +165,9 @@ def test_a_step_that_fails_drops_its_writes_and_says_so_in_the_effect():
 
 def test_a_block_in_which_nothing_fell_due_carries_no_effects():
     """The marketplace's step takes the orders nobody acted on in time (market/orders.py), the purchase
-    groups' settles them at their deadline (market/groups_settle.py); the other modules schedule nothing.
-    A block with nothing due carries no effects."""
-    assert [m.name for m in MODULES if m.end_block is not None] == ["market", "gas"]
+    groups' settles them at their deadline (market/groups_settle.py), the agora's opens, closes and tallies
+    ballots (governance/tally.py); the other modules schedule nothing. A block with nothing due carries no
+    effects."""
+    assert [m.name for m in MODULES if m.end_block is not None] == ["market", "gas", "agora"]
     block, outcome, _ = Replica(genesis(), SENDER.pubkey, RULES).propose([], T0 + 1000)
     assert block.effects == () and outcome.effects == ()

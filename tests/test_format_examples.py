@@ -49,6 +49,7 @@ REGISTRAR = SigningKey(bytes([0x07]) * 32)
 OBSERVER = SigningKey(bytes([0x08]) * 32)
 ATTESTER = SigningKey(bytes([0x09]) * 32)
 ARBITER = SigningKey(bytes([0x0A]) * 32)
+AGORA_ADMIN = SigningKey(bytes([0x0B]) * 32)
 
 ENCODED_VALUE = [1, -1, 300, 70000, "héllo", b"\x00\xff", True, None, [], 2**64 - 1, -(2**63)]
 
@@ -90,6 +91,7 @@ def genesis_document() -> dict:
             ],
         },
         "market": {"arbiters": [{"name": "Camera arbitrale", "account": to_address(ARBITER.pubkey)}]},
+        "agora": {"admins": [{"name": "Agora della federazione", "account": to_address(AGORA_ADMIN.pubkey)}]},
     }
 
 

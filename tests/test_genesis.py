@@ -39,7 +39,7 @@ def document(**changes) -> dict:
     doc = {
         "chain_id": "test-chain",
         "genesis_time_ms": 1_700_000_000_000,
-        "modules": [["credits", 1], ["identity", 1], ["evidence", 1], ["market", 1], ["gas", 1]],
+        "modules": [["credits", 1], ["identity", 1], ["evidence", 1], ["market", 1], ["gas", 1], ["agora", 1]],
         "validators": [{"name": "v0", "pubkey": V}],
         "credits": {
             "issuers": [{"name": "fed", "account": ISSUER}],
@@ -124,9 +124,12 @@ def test_invalid_genesis_is_refused_with_the_field_named(changes, message):
     ("credits.balances.0.amount", True, "credits.balances.0.amount"),
     ("credits.classes.0.decimals", True, "credits.classes.0.decimals"),
     ("credits.classes.0.valid_until_ms", "0", "credits.classes.0.valid_until_ms"),
-    ("modules", [["credits", True], ["identity", 1], ["evidence", 1], ["market", 1], ["gas", 1]], "modules.0.1"),
-    ("modules", [["credits", 1.0], ["identity", 1], ["evidence", 1], ["market", 1], ["gas", 1]], "modules.0.1"),
-    ("modules", [["credits", 1, 0], ["identity", 1], ["evidence", 1], ["market", 1], ["gas", 1]], "modules.0"),
+    ("modules", [["credits", True], ["identity", 1], ["evidence", 1], ["market", 1], ["gas", 1], ["agora", 1]],
+     "modules.0.1"),
+    ("modules", [["credits", 1.0], ["identity", 1], ["evidence", 1], ["market", 1], ["gas", 1], ["agora", 1]],
+     "modules.0.1"),
+    ("modules", [["credits", 1, 0], ["identity", 1], ["evidence", 1], ["market", 1], ["gas", 1], ["agora", 1]],
+     "modules.0"),
     ("modules", "credits", "modules"),
     ("chain_id", 7, "chain_id"),
     ("validators.0.name", 7, "validators.0.name"),
@@ -159,7 +162,8 @@ def test_null_is_a_value_only_of_description_hash_and_means_no_hash():
     (at(document(), "credits.treasury", []), "credits.treasury"),
     (document(identity={"registrars": [], "notaries": []}), "identity.notaries"),
     (document(evidence={}), "evidence"),  # a listed module with no genesis section has no key
-    (document(agora={}), "agora"),  # a module this document does not list
+    (document(budget={}), "budget"),  # a module this document does not list
+    (document(agora={"admins": [], "mayors": []}), "agora.mayors"),
     (document(market={"arbiters": [], "judges": []}), "market.judges"),
     (document(registrars=[{"name": "r", "account": REGISTRAR}]), "registrars"),  # the old flat form
 ])
@@ -232,7 +236,7 @@ def test_a_document_without_a_module_list_is_refused_with_the_list_to_write():
     doc = {k: v for k, v in document().items() if k != "modules"}
     assert refused(json.dumps(doc)) == ('invalid genesis (modules): required: the chain\'s modules and versions, for '
                                         'this program [["credits", 1], ["identity", 1], ["evidence", 1], '
-                                        '["market", 1], ["gas", 1]]')
+                                        '["market", 1], ["gas", 1], ["agora", 1]]')
 
 
 # --- addresses follow §5; names count bytes ---------------------------------------------------------
@@ -305,17 +309,19 @@ def test_the_canonical_form_names_each_module_with_its_section_in_module_order()
     assert listed[2][2] is None, "evidence has no genesis section"
     assert listed[3][2] == ((),), "market: no arbiters"
     assert listed[4][2] is None, "gas has no genesis section"
+    assert listed[5][2] == ((),), "agora: no admins"
     assert list(json.loads(genesis.to_json())) == ["chain_id", "genesis_time_ms", "modules", "params", "validators",
-                                                   "observers", "credits", "identity", "market"]
+                                                   "observers", "credits", "identity", "market", "agora"]
 
 
 def test_a_document_for_other_rules_is_refused_naming_both_lists():
-    doc = document(modules=[["credits", 1], ["identity", 2], ["evidence", 1], ["market", 1], ["gas", 1]])
+    doc = document(modules=[["credits", 1], ["identity", 2], ["evidence", 1], ["market", 1], ["gas", 1],
+                            ["agora", 1]])
     with pytest.raises(RulesMismatch) as caught:
         parse_genesis(json.dumps(doc))
-    assert str(caught.value) == ("the genesis names the modules [credits 1, identity 2, evidence 1, market 1, gas 1], this "
-                                 "program's rules are [credits 1, identity 1, evidence 1, market 1, gas 1]: it cannot follow "
-                                 "this chain")
+    assert str(caught.value) == ("the genesis names the modules [credits 1, identity 2, evidence 1, market 1, gas 1, "
+                                 "agora 1], this program's rules are [credits 1, identity 1, evidence 1, market 1, "
+                                 "gas 1, agora 1]: it cannot follow this chain")
 
 
 def test_the_module_list_is_in_the_hash():
@@ -324,7 +330,7 @@ def test_the_module_list_is_in_the_hash():
                                                    prefixes=EVIDENCE.prefixes), *MODULES[3:]))
     ours = parse_genesis(json.dumps(document()))
     theirs = parse_genesis(json.dumps(document(modules=[["credits", 1], ["identity", 1], ["evidence", 2],
-                                                        ["market", 1], ["gas", 1]])), bumped)
+                                                        ["market", 1], ["gas", 1], ["agora", 1]])), bumped)
     assert theirs.initial_state() == ours.initial_state()
     assert theirs.hash() != ours.hash()
     with pytest.raises(RulesMismatch):
@@ -363,7 +369,7 @@ def test_genesis_new_and_validate_commands(tmp_path, capsys):
     assert main(["genesis", "validate", str(out), "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["hash"] == written["hash"] and shown["modules"] == [["credits", 1], ["identity", 1], ["evidence", 1],
-                                                                              ["market", 1], ["gas", 1]]
+                                                                              ["market", 1], ["gas", 1], ["agora", 1]]
     assert shown["credits"] == {"issuers": 1, "classes": 1, "balances": 1}
     assert shown["identity"] == {"registrars": 1, "attesters": 0}
     assert shown["market"] == {"arbiters": 1}

@@ -27,9 +27,10 @@ from ledger.handlers import TxType
 from ledger.rules import ChainRules, Module, RulesError
 
 
-def test_the_list_is_credits_identity_evidence_market_gas_and_names_every_type_once():
-    assert [m.name for m in MODULES] == ["credits", "identity", "evidence", "market", "gas"]
-    assert RULES.identity == (("credits", 1), ("identity", 1), ("evidence", 1), ("market", 1), ("gas", 1))
+def test_the_list_is_credits_identity_evidence_market_gas_agora_and_names_every_type_once():
+    assert [m.name for m in MODULES] == ["credits", "identity", "evidence", "market", "gas", "agora"]
+    assert RULES.identity == (("credits", 1), ("identity", 1), ("evidence", 1), ("market", 1), ("gas", 1),
+                              ("agora", 1))
     names = [t.name for m in MODULES for t in m.tx_types]
     assert sorted(names) == list(RULES.type_names) and len(set(names)) == len(names)
     assert all(RULES.module_of(t.name) == m.name for m in MODULES for t in m.tx_types)
@@ -56,7 +57,7 @@ def test_modules_that_collide_do_not_compose(extra, message):
 
 def test_an_unknown_type_is_unknown_type():
     with pytest.raises(TxError) as caught:
-        RULES.parse("agora.vote", ())
+        RULES.parse("budget.select", ())
     assert caught.value.code == Code.UNKNOWN_TYPE
 
 

@@ -317,6 +317,8 @@ def movement(tx: dict, address: str) -> Movement:
     body = tx.get("body") or []
     kind = tx.get("type", "")
     signer = tx.get("signer", "")
+    if kind.endswith(".end_block"):
+        return _effect_movement(tx, address)
     if kind in ("credits.transfer", "credits.issue") and len(body) == 4:
         class_id, to, amount, note = body
         if kind == "credits.issue":
@@ -336,6 +338,26 @@ def movement(tx: dict, address: str) -> Movement:
     if kind == "credits.reclaim" and len(body) == 2:
         return Movement("reclaimed", body[0], None, signer, "")
     return Movement("other", "", None, "", kind)
+
+
+def _effect_movement(entry: dict, address: str) -> Movement:
+    """An end-of-block effect's entry (FORMAT.md §15): what its movements brought the account (a payout at
+    an order's deadline, a purchase group's charge or refund), net."""
+    moves = entry.get("moves") or []
+    if not moves:
+        return Movement("other", "", None, "", entry.get("type", ""))
+    net = sum(int(m["amount"]) for m in moves if m.get("to") == address)
+    net -= sum(int(m["amount"]) for m in moves if m.get("from") == address)
+    first = moves[0]
+    reference = f"{first.get('kind')}, {first.get('reference')}" if first.get("reference") else str(first.get("kind"))
+    return Movement("received" if net >= 0 else "sent", str(first.get("class", "")), abs(net), "", reference)
+
+
+def _where(entry: dict) -> str:
+    """The transaction of a history entry, or the end-of-block effect (which has no hash: nobody signed it)."""
+    if "hash" in entry:
+        return f"tx {entry['hash']}"
+    return f"effect {entry.get('module')} {entry.get('item')}"
 
 
 def _describe(tx: dict, address: str, classes: _Classes) -> str:
@@ -390,7 +412,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     lines = []
     for tx in rows:
         code = (tx.get("result") or {}).get("code", "?")
-        lines.append(f"{tx['height']}:{tx['index']}  {code}  {_describe(tx, address, classes)}  tx {tx['hash']}")
+        lines.append(f"{tx['height']}:{tx['index']}  {code}  {_describe(tx, address, classes)}  {_where(tx)}")
     if more:
         lines.append(f"more: --before {more}")
     emit(args.json, {"address": address, "txs": rows, "next": more}, "\n".join(lines) or "no transactions")
@@ -409,7 +431,7 @@ def _history_csv(target: str, rows: list[dict], address: str, classes: _Classes)
     for tx in rows:
         m = movement(tx, address)
         shown = "" if m.amount is None or not m.class_id else classes.format(m.class_id, m.amount)
-        writer.writerow([tx["height"], tx["index"], tx["hash"], tx.get("type"), (tx.get("result") or {}).get("code", ""),
+        writer.writerow([tx["height"], tx["index"], tx.get("hash", ""), tx.get("type"), (tx.get("result") or {}).get("code", ""),
                          m.direction, m.class_id, shown, "" if m.amount is None else m.amount, m.counterparty,
                          m.reference])
     if target == "-":

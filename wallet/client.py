@@ -234,6 +234,101 @@ class NodeClient:
     def openapi(self) -> dict:
         return self._json("GET", "/v1/openapi.json")
 
+    # --- the marketplace and purchase groups (FORMAT.md §6.5, §6.6) ------------
+    # Lists are pages in id order: pass a page's "next" as `after` for the following one, until it is
+    # None; a page may be short, even empty, with a "next" (docs/api-contract.md, "Pages").
+
+    def market_listings(self, category: str | None = None, provider: str | None = None, class_id: str | None = None,
+                        words: str | None = None, status: str | None = None, limit: int | None = None,
+                        after: str | None = None) -> dict:
+        """One page {"listings": [...], "next"} of the listings matching every filter given; `words` must all
+        be in the title (any case), `status` is active, paused or withdrawn."""
+        return self._json("GET", "/v1/market/listings", query={
+            "category": category, "provider": provider, "class": class_id, "words": words, "status": status,
+            "limit": limit, "after": after})
+
+    def market_listing(self, listing_id: bytes | str) -> dict:
+        """One listing: provider, title, prices [{"class", "unit_price"}], quantity (None: a service), terms, status."""
+        return self._json("GET", f"/v1/market/listings/{_quote(_id_hex(listing_id))}")
+
+    def market_orders(self, buyer: str | None = None, provider: str | None = None, listing: bytes | str | None = None,
+                      status: str | None = None, limit: int | None = None, after: str | None = None,
+                      account: str | None = None) -> dict:
+        """One page {"orders": [...], "next"} of the orders matching every filter given (`account`: those
+        it is the buyer or the provider of)."""
+        return self._json("GET", "/v1/market/orders", query={
+            "account": account, "buyer": buyer, "provider": provider, "listing": None if listing is None else _id_hex(listing),
+            "status": status, "limit": limit, "after": after})
+
+    def market_order(self, order_id: bytes | str) -> dict:
+        """One order with its escrow {"lot", "amount"}, its deadline and what happens then ("at_deadline"),
+        the dispute, the arbiter's decision and the buyer's review."""
+        return self._json("GET", f"/v1/market/orders/{_quote(_id_hex(order_id))}")
+
+    def market_reviews(self, provider: str, limit: int | None = None, after: str | None = None) -> dict:
+        """{"provider", "rating": {"count", "sum", "mean_tenths"}, "reviews": [{"order", "rating", "text"}], "next"}."""
+        return self._json("GET", f"/v1/market/providers/{_quote(provider)}/reviews",
+                          query={"limit": limit, "after": after})
+
+    def market_arbiters(self, limit: int | None = None, after: str | None = None) -> dict:
+        """One page {"arbiters": [{"address", "name"}], "next"}."""
+        return self._json("GET", "/v1/market/arbiters", query={"limit": limit, "after": after})
+
+    def gas_groups(self, status: str | None = None, listing: bytes | str | None = None, organiser: str | None = None,
+                   limit: int | None = None, after: str | None = None) -> dict:
+        """One page {"groups": [...], "next"} of the purchase groups matching every filter given
+        (`status="open"`: those still taking commitments)."""
+        return self._json("GET", "/v1/gas/groups", query={
+            "status": status, "listing": None if listing is None else _id_hex(listing), "organiser": organiser,
+            "limit": limit, "after": after})
+
+    def gas_group(self, group_id: bytes | str) -> dict:
+        """One purchase group with its fill: committed_qty, members, room, the tier "reached" so far, the
+        "next_tier" and what it still misses, the deadline, whether it is "accepting"."""
+        return self._json("GET", f"/v1/gas/groups/{_quote(_id_hex(group_id))}")
+
+    def gas_commitments(self, group_id: bytes | str, limit: int | None = None, after: str | None = None) -> dict:
+        """One page {"group", "commitments": [{"member", "quantity", "lot", "escrowed"}], "next"}."""
+        return self._json("GET", f"/v1/gas/groups/{_quote(_id_hex(group_id))}/commitments",
+                          query={"limit": limit, "after": after})
+
+    # --- the agora (FORMAT.md §6.7; texts kept off chain by the nodes: docs/agora.md) ---------
+
+    def agora_spaces(self, limit: int | None = None, after: str | None = None) -> dict:
+        """One page {"spaces": [...], "next"} of the agora's spaces, in id order."""
+        return self._json("GET", "/v1/agora/spaces", query={"limit": limit, "after": after})
+
+    def agora_space(self, space_id: bytes | str) -> dict:
+        """One space: name, eligibility ("" for the whole federation), moderators, thresholds."""
+        return self._json("GET", f"/v1/agora/spaces/{_quote(_id_hex(space_id))}")
+
+    def agora_proposals(self, space_id: bytes | str, status: str | None = None, limit: int | None = None,
+                        after: str | None = None) -> dict:
+        """One page {"proposals": [...], "next"} of a space's proposals (supports, status, ballot, text)."""
+        return self._json("GET", f"/v1/agora/spaces/{_quote(_id_hex(space_id))}/proposals",
+                          query={"status": status, "limit": limit, "after": after})
+
+    def agora_post(self, post_id: bytes | str) -> dict:
+        """{"post", "comments": [... with "depth"], "truncated"}: a post and its thread."""
+        return self._json("GET", f"/v1/agora/posts/{_quote(_id_hex(post_id))}")
+
+    def agora_ballot(self, ballot_id: bytes | str) -> dict:
+        """A ballot: options, window, quorum, status; counts and outcome once they may be shown."""
+        return self._json("GET", f"/v1/agora/ballots/{_quote(_id_hex(ballot_id))}")
+
+    def agora_vote(self, ballot_id: bytes | str, identity_id: bytes | str) -> dict:
+        """An identity's vote in a ballot: option (None while only committed), label, signer, height."""
+        return self._json("GET", f"/v1/agora/ballots/{_quote(_id_hex(ballot_id))}/votes/{_quote(_id_hex(identity_id))}")
+
+    def agora_text(self, post_id: bytes | str, text: str, tx: bytes | None = None) -> dict:
+        """Give the node a post's text: {"post", "status": "stored" | "pending"}; `tx` (the signed post
+        transaction) while it is pending."""
+        payload: dict[str, Any] = {"post": _id_hex(post_id), "text": text}
+        if tx is not None:
+            payload["tx"] = tx.hex()
+        return self._json("POST", "/v1/agora/texts", body=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+                          content_type=JSON)
+
     # --- the registrar's vault (signed by `signer`; docs/api-contract.md) ---------------
 
     def vault_store(self, identity_id: bytes | str, record: dict) -> dict:

@@ -414,7 +414,9 @@ def _statement_data(statement: dict) -> dict:
         **statement,
         "issued": credit_class["issued"],
         "redeemed": credit_class["redeemed"],
-        "balanced": credit_class["issued"] == statement["held"] + credit_class["redeemed"] + statement["reclaimed"],
+        # what is in escrow (open orders, purchase-group commitments) is issued and not held by anyone yet
+        "balanced": credit_class["issued"] == statement["held"] + statement.get("escrowed", 0) + credit_class["redeemed"]
+        + statement["reclaimed"],
     }
 
 
@@ -436,7 +438,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         return format_amount(int(value), decimals)
 
     rows = [("total", "issued", data["issued"]), ("total", "held", statement["held"]),
-            ("total", "redeemed", data["redeemed"]), ("total", "reclaimed", statement["reclaimed"])]
+            ("total", "escrowed", statement.get("escrowed", 0)), ("total", "redeemed", data["redeemed"]),
+            ("total", "reclaimed", statement["reclaimed"])]
     rows += [("spent", s["category"], s["amount"]) for s in statement["spent"]]
     rows += [("redeemed_by", r["provider"], r["amount"]) for r in statement["redeemed_by"]]
     if args.json:
@@ -465,7 +468,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             indent = "" if kind == "total" else "  "
             lines.append(f"{indent}{name:<{width - len(indent)}}  {units(amount):>16}")
         if not data["balanced"]:
-            lines.append("WARNING: the books do not balance (issued != held + redeemed + reclaimed)")
+            lines.append("WARNING: the books do not balance (issued != held + escrowed + redeemed + reclaimed)")
         print("\n".join(lines))
     return 0
 

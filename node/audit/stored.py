@@ -6,7 +6,11 @@ block hashes, `t` transaction places, `x` per-account history), not from its
 blocks (FORMAT.md §15). Blocks that verify say nothing about those records: a
 node whose state was edited on disk serves wrong balances from a valid chain.
 So, after the replay, the two stores are walked side by side in key order and
-the first difference is named.
+the first difference is named. The history index holds an entry per
+transaction and per end-of-block effect that moved an account's credits (the
+effect's movements are its value, FORMAT.md §15): the replay writes both with
+the same `commit_block`, so a payout at a deadline removed from, added to or
+altered in a data directory is a difference like any other.
 Both walks stream; nothing is held beyond the current pair of entries. The
 walk reads every entry with its checksum verified, so a damaged block of the
 data directory is a `StoreFailure` here, never a difference.
@@ -17,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from ledger.address import to_address
+from ledger.crypto import PUBKEY_LEN
 from ledger.store import P_HASH, P_HISTORY, P_STATE, P_TREE, P_TX, Store
 
 COMPARED = (
@@ -31,7 +37,7 @@ COMPARED = (
 class StoredDifference(NamedTuple):
     check: str  # the audit check: stored_state, stored_tree or stored_index
     what: str
-    key: bytes  # the state key or the tree position, without the store prefix
+    key: bytes  # the state key, tree position or index key, without the store prefix
     stored: bytes | None
     replayed: bytes | None
 
@@ -42,7 +48,18 @@ class StoredDifference(NamedTuple):
             found = f"is in the data directory ({self.stored.hex()[:64]}) but not in the replayed {self.what}"
         else:
             found = f"holds {self.stored.hex()[:64]}, the replay computed {self.replayed.hex()[:64]}"
-        return f"stored {self.what} entry {_show(self.key)} {found}"
+        if self.what == "state":
+            return f"stored {self.what} entry {_show(self.key)} {found}"
+        return f"stored {self.what} entry {self.key.hex()} {found}{_history_place(self.what, self.key)}"
+
+
+def _history_place(what: str, key: bytes) -> str:
+    """Whose history entry, at which block and position (a transaction's, or past them an effect's)."""
+    if what != "history index" or len(key) != PUBKEY_LEN + 12:
+        return ""
+    height = int.from_bytes(key[PUBKEY_LEN:PUBKEY_LEN + 8], "big")
+    index = int.from_bytes(key[PUBKEY_LEN + 8:], "big")
+    return f" (account {to_address(key[:PUBKEY_LEN])}, block {height}, entry {index})"
 
 
 def _show(key: bytes) -> str:

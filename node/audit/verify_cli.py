@@ -78,7 +78,9 @@ def _summary(report: AuditReport) -> str:
         f"  invariants:  {report.classes} credit classes balance, {report.identities} identities with unique tags "
         f"and keys, {report.evidence} evidence records"
         + ("" if "market" not in report.invariants else
-           f", {report.invariants['market']:,} listings, orders and reviews agree with their escrow and ratings"),
+           f", {report.invariants['market']:,} listings, orders and reviews agree with their escrow and ratings")
+        + ("" if "agora" not in report.invariants else
+           f", {report.invariants['agora']:,} posts and ballots agree with their supports and the recount of their votes"),
         f"  stored state {'equals the replay' if report.stored_state_compared else 'not compared (API source)'}",
         f"  speed:       {report.seconds:,.1f} s, {report.tx_per_s:,.0f} tx/s with {report.threads} signature threads",
     ]

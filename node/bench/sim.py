@@ -15,10 +15,19 @@ way `node.consensus.driver.Driver` drives it; only the world around it is simula
 - Messages for the next height are buffered and replayed when it starts; older ones are dropped;
   ones further ahead are dropped and forgotten, so that a later copy gets through (`Driver.future`,
   `Driver._too_far`).
-- Gossip as `node.p2p.peers`: the first time a node sees a proposal or vote of its current height
-  it relays it to every peer but the one it came from; every later copy is a duplicate that the
-  seen-set drops. Every status interval each node re-sends its own last messages of the height and
-  its status; it also sends its status whenever (height, round, step) changes.
+- Gossip (`gossip="known"`, the node since issue 15): each node runs the node's own
+  `node.consensus.gossip.Gossip`, as `Heights` does: the signer sends its message to every peer; a
+  node passes a message on only to peers with an open request that lack it; it asks (a HAS) when a
+  vote names a proposal it lacks, when a peer's status shows that peer further on (the first such
+  peer at once, the others once it has not moved for `BEHIND_GRACE_MS`), and at a status interval
+  that finds it where the last one did;
+  a peer answers with only what the request lacks. Statuses are delivered (each copy lossy), since
+  they drive the second kind of request. Every node sends its status whenever (height, round, step)
+  changes and every status interval.
+- `gossip="flood"`: the node before issue 15, to compare: the first time a node sees a proposal or
+  vote of its current height it relays it to every peer but the one it came from (every later copy
+  is a duplicate the seen-set drops), and every status interval each node re-sends its own last
+  messages of the height to every peer.
 - Block sync: a node that a peer's status shows one height behind, and still behind after the
   driver's grace, or two or more behind at once, asks a peer for the blocks (one request, one
   reply, each lossy; a lost one is asked again after the driver's retry interval).
@@ -27,7 +36,8 @@ Left out on purpose: signatures and block execution (this measures the protocol,
 or the CPU: votes carry an empty signature); processing time (a node handles a message in zero
 simulated time); `block_interval_ms` (the real proposer waits for it so that a block gathers
 transactions; add it to get the real block time); status frames are counted but not delivered
-(the sync below reads the peers' heads directly, `latency_ms` after the fact).
+in flood mode (the sync below reads the peers' heads directly, `latency_ms` after the fact, in both
+modes).
 
 The network is a full mesh of the live validators. Every copy of a message to every peer arrives
 `latency_ms` later (plus a uniform jitter below `jitter_ms`, which must stay below the latency), or
@@ -55,9 +65,11 @@ from dataclasses import asdict, dataclass
 
 from ledger.chain import quorum
 from ledger.crypto import sha256
+from ledger.votes import PREVOTE as PREVOTE_TYPE
 from ledger.votes import Vote
 from node.config import ConsensusConfig
 from node.consensus.driver import OWN_RESEND, SYNC_LAG_GRACE_S, SYNC_RETRY_S
+from node.consensus.gossip import PRECOMMIT, PREVOTE, PROPOSAL, Gossip, Has, Key
 from node.consensus.machine import (
     CastVote,
     Decide,
@@ -80,7 +92,8 @@ SYNC_RETRY_MS = SYNC_RETRY_S * 1000
 SIM_TIME_LIMIT_MS_PER_HEIGHT = 120_000  # far beyond any round change; reaching it means a stall
 
 # event kinds in the heap: (time, sequence, kind, validator index, payload)
-_DELIVER, _TIMEOUT, _TICK, _STATUS_SEEN, _SYNC_CHECK, _SYNC_REPLY = range(6)
+_DELIVER, _TIMEOUT, _TICK, _STATUS_SEEN, _SYNC_CHECK, _SYNC_REPLY, _HAS, _STATUS = range(8)
+GOSSIP_MODES = ("known", "flood")
 
 
 @dataclass
@@ -89,14 +102,15 @@ class SimResult:
 
     validators: int
     silent: int
-    relay_to: int | None  # peers a relay goes to: None every peer but the sender (the node today),
-    # k a random k of them, 0 none (what-ifs: what the relays cost, and what they buy)
+    gossip: str  # "known": by what each peer is known to have (the node); "flood": every message relayed
+    # to every peer (the node before issue 15)
     heights: int
     latency_ms: float
     jitter_ms: float
     loss: float
     seed: int
     finality_mean_ms: float  # 2f+1 validators decided, from the height's start
+    finality_p50_ms: float
     finality_p99_ms: float
     finality_max_ms: float
     first_decision_mean_ms: float
@@ -106,9 +120,11 @@ class SimResult:
     rounds_max: int
     heights_past_round0: int
     messages_per_block: float  # every frame sent, all kinds below together
+    messages_per_n2: float  # messages_per_block / n^2: flat when the load grows as n^2
     originals_per_block: float  # proposals and votes, from their signer to each peer
-    relays_per_block: float  # gossip: a node passing on what it saw first
-    resends_per_block: float  # each node's own messages again, every status interval
+    relays_per_block: float  # others' proposals and votes sent on: flood's relays; known's answers and passes
+    resends_per_block: float  # flood: each node's own messages again, every status interval
+    has_per_block: float  # known: requests (HAS) for what a node lacks
     status_per_block: float
     sync_per_block: float
     lost_per_block: float  # copies the network dropped (already counted above)
@@ -125,26 +141,31 @@ def finality_bound_ms(latency_ms: float) -> float:
     return ROUND_TRIPS_PER_STEP * 2 * latency_ms * PROTOCOL_STEPS
 
 
-def _p99(values: list[float]) -> float:
-    """Nearest-rank 99th percentile."""
+def _percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
     ordered = sorted(values)
-    return ordered[max(math.ceil(0.99 * len(ordered)) - 1, 0)]
+    return ordered[max(math.ceil(p * len(ordered)) - 1, 0)]
+
+
+def _p99(values: list[float]) -> float:
+    return _percentile(values, 0.99)
 
 
 class _Message:
-    """One proposal or vote, and which live nodes have no copy of it on the way yet."""
+    """One proposal or vote, its gossip key, and which live nodes have no copy of it on the way yet."""
 
-    __slots__ = ("height", "event", "late")
+    __slots__ = ("height", "event", "key", "late")
 
-    def __init__(self, height: int, event: Event):
+    def __init__(self, height: int, event: Event, key: Key):
         self.height = height
         self.event = event  # what a receiver's machine steps: ProposalIn or VoteIn
+        self.key = key
         self.late: set[int] = set()  # not seen and nothing in flight (lost, or forgotten as too far)
 
 
 class _Validator:
     __slots__ = ("index", "key", "height", "machine", "own", "future", "status", "behind_since",
-                 "sync_sent_at")
+                 "sync_sent_at", "gossip", "seen", "moved_at", "tick_status", "decided_round")
 
     def __init__(self, index: int, key: bytes):
         self.index = index
@@ -152,15 +173,22 @@ class _Validator:
         self.height = 0
         self.machine: Machine | None = None
         self.own: deque[_Message] = deque(maxlen=OWN_RESEND)
-        self.future: list[_Message] = []
+        self.future: list[tuple[_Message, int]] = []  # with the peer it came from
         self.status: tuple = ()
         self.behind_since: float | None = None
         self.sync_sent_at = -math.inf
+        self.gossip = Gossip()  # the node's own gossip logic (known mode)
+        self.seen: set[int] = set()  # ids of the messages delivered: the p2p layer's seen-set (known mode)
+        self.moved_at = 0.0  # when the status last changed
+        self.tick_status: tuple = ()  # the status at the last status interval
+        self.decided_round: int | None = None
 
 
 class _Simulation:
     def __init__(self, n: int, heights: int, latency_ms: float, jitter_ms: float, loss: float,
-                 seed: int, silent: int, relay_to: int | None, cc: ConsensusConfig):
+                 seed: int, silent: int, gossip: str, cc: ConsensusConfig):
+        if gossip not in GOSSIP_MODES:
+            raise ValueError(f"gossip is one of {GOSSIP_MODES}")
         if not 0 <= jitter_ms < latency_ms:
             raise ValueError("the jitter must stay below the latency (a relay never beats a direct copy)")
         if n - silent < quorum(n):
@@ -171,17 +199,19 @@ class _Simulation:
         silent_set = {(1 + i) % n for i in range(silent)}
         self.live = [v for v in self.nodes if v.index not in silent_set]
         self.peers = {v.index: [w.index for w in self.live if w is not v] for v in self.live}
+        self.peer_keys = {v.index: [self.keys[k] for k in self.peers[v.index]] for v in self.live}
+        self.index_of = {key: i for i, key in enumerate(self.keys)}
         self.heights = heights
         self.latency = latency_ms
         self.jitter = jitter_ms
         self.loss = loss
-        self.relay_to = relay_to
+        self.mode = gossip
         self.cc = cc
         self.rng = random.Random(seed)
         self.heap: list[tuple] = []
         self.seq = 0
         self.now = 0.0
-        self.count = {"original": 0, "relay": 0, "resend": 0, "status": 0, "sync": 0, "lost": 0}
+        self.count = {"original": 0, "relay": 0, "resend": 0, "has": 0, "status": 0, "sync": 0, "lost": 0}
         self.recovered = 0
         self.synced_commits = 0
         self.started_first: dict[int, float] = {}
@@ -212,7 +242,11 @@ class _Simulation:
             self.events += 1
             v = nodes[index]
             if kind == _DELIVER:
-                self._receive(v, payload)
+                self._receive(v, *payload)
+            elif kind == _HAS:
+                self._on_has(v, *payload)
+            elif kind == _STATUS:
+                self._on_status(v, *payload)
             elif kind == _TIMEOUT:
                 machine, step, round_ = payload
                 if machine is v.machine:
@@ -235,9 +269,13 @@ class _Simulation:
         if height <= self.heights:
             self.count[kind] += frames
 
-    def _send(self, msg: _Message, targets: list[int]) -> None:
+    def _arrival(self) -> float:
+        arrive = self.now + self.latency
+        return arrive + self.rng.random() * self.jitter if self.jitter else arrive
+
+    def _send(self, msg: _Message, targets: list[int], sender: int) -> None:
         """One copy to each target: it arrives after the latency, or is lost and the target is late."""
-        rng, loss, arrive = self.rng, self.loss, self.now + self.latency
+        rng, loss = self.rng, self.loss
         for k in targets:
             if rng.random() < loss:
                 self._tally("lost", msg.height, 1)
@@ -246,61 +284,112 @@ class _Simulation:
             if k in msg.late:
                 msg.late.discard(k)
                 self.recovered += 1
-            self._at(arrive + rng.random() * self.jitter if self.jitter else arrive, _DELIVER, k, msg)
+            self._at(self._arrival(), _DELIVER, k, (msg, sender))
 
-    def _broadcast_own(self, v: _Validator, event: Event) -> None:
-        """The driver's `_send_own`: sign (here: not), remember for re-sends, send to every peer."""
-        msg = _Message(v.height, event)
+    def _send_small(self, kind: int, counter: str, height: int, sender: int, target: int, payload: object) -> None:
+        """A status or a request to one peer, lossy like every copy."""
+        self._tally(counter, height, 1)
+        if self.rng.random() < self.loss:
+            self._tally("lost", height, 1)
+            return
+        self._at(self._arrival(), kind, target, (payload, sender))
+
+    def _broadcast_own(self, v: _Validator, event: Event, key: Key) -> None:
+        """The signer's `send`: sign (here: not), remember for re-sends, send to every peer."""
+        msg = _Message(v.height, event, key)
         v.own.append(msg)
+        if self.mode == "known":
+            v.gossip.own(key, msg, self.peer_keys[v.index])
         self._tally("original", msg.height, len(self.live) - 1)
-        self._send(msg, self.peers[v.index])
+        self._send(msg, self.peers[v.index], v.index)
 
-    def _relay(self, v: _Validator, msg: _Message) -> None:
-        """Gossip: pass on to every peer but the sender; only the late ones still need the copy."""
-        if self.relay_to is None:
+    def _relay(self, v: _Validator, msg: _Message, sender: int) -> None:
+        """Flood: pass on to every peer but the sender; only the late ones still need the copy.
+        Known: `Heights._pass_on`, to the peers with an open request that lack it."""
+        if self.mode == "flood":
             self._tally("relay", msg.height, len(self.live) - 2)
             if msg.late:
-                self._send(msg, [k for k in sorted(msg.late) if k != v.index])
-        elif self.relay_to:
-            # k random peers (the sender may be among them: a wasted copy, as it would be). Only
-            # the late ones matter, each drawn with its exact chance k / peers, drawn only if late.
-            peers = len(self.live) - 1
-            fan_out = min(self.relay_to, peers)
-            self._tally("relay", msg.height, fan_out)
-            if msg.late:
-                rng = self.rng
-                self._send(msg, [k for k in sorted(msg.late) if k != v.index and rng.random() * peers < fan_out])
+                self._send(msg, [k for k in sorted(msg.late) if k != v.index], v.index)
+            return
+        targets = v.gossip.received(self.keys[sender], msg.key, msg)
+        if targets:
+            self._tally("relay", msg.height, len(targets))
+            self._send(msg, [self.index_of[t] for t in targets], v.index)
+
+    def _ask(self, v: _Validator, target: int, has: Has | None) -> None:
+        if has is not None:
+            self._send_small(_HAS, "has", v.height, v.index, target, has)
+
+    def _on_has(self, v: _Validator, has: Has, sender: int) -> None:
+        """`Heights.on_has`: answer a peer's request with what it lacks."""
+        our_round = v.machine.state.round if v.machine is not None else -1
+        answers = v.gossip.answer(self.keys[sender], has, our_round)
+        for _, msg in answers:
+            self._tally("relay", msg.height, 1)
+            self._send(msg, [sender], v.index)
 
     def _publish_status(self, v: _Validator, status: tuple, force: bool = False) -> None:
+        if status != v.status:
+            v.moved_at = self.now
         if force or status != v.status:
             v.status = status
-            self._tally("status", v.height, len(self.live) - 1)
+            if self.mode == "flood":
+                self._tally("status", v.height, len(self.live) - 1)
+                return
+            for k in self.peers[v.index]:
+                self._send_small(_STATUS, "status", v.height, v.index, k, status)
+
+    def _on_status(self, v: _Validator, status: tuple, sender: int) -> None:
+        """`Heights.on_status`: a peer further on while this node stands still: ask it."""
+        if v.machine is None:
+            return
+        self._ask(v, sender, v.gossip.on_status(self.keys[sender], status, v.status, self.now - v.moved_at))
 
     def _tick(self, v: _Validator) -> None:
-        """The driver's `_on_tick`: status, own messages of this height again, a sync check."""
+        """The driver's `_on_tick`: status; flood: own messages of this height again; known: a request to
+        every peer if this node has not moved since the last interval; a sync check."""
         self._publish_status(v, v.status, force=True)
-        for msg in v.own:
-            self._tally("resend", msg.height, len(self.live) - 1)
-            if msg.late:
-                self._send(msg, [k for k in sorted(msg.late) if k != v.index])
+        if self.mode == "flood":
+            for msg in v.own:
+                self._tally("resend", msg.height, len(self.live) - 1)
+                if msg.late:
+                    self._send(msg, [k for k in sorted(msg.late) if k != v.index], v.index)
+        else:
+            stuck = v.machine is not None and v.status == v.tick_status
+            v.tick_status = v.status
+            has = v.gossip.stuck(v.status) if stuck else None
+            for k in self.peers[v.index] if has is not None else ():
+                self._ask(v, k, has)
         self._sync_check(v)
         self._at(self.now + self.cc.status_interval_ms, _TICK, v.index)
 
     # --- a validator: the driver's side ----------------------------------------------------
 
-    def _receive(self, v: _Validator, msg: _Message) -> None:
+    def _receive(self, v: _Validator, msg: _Message, sender: int) -> None:
+        if self.mode == "known":  # the p2p layer's seen-set: a copy already delivered is dropped
+            if id(msg) in v.seen:
+                return
+            v.seen.add(id(msg))
         if msg.height != v.height and msg.height != v.height + 1:
             if msg.height > v.height:
                 msg.late.add(v.index)  # too far ahead: forgotten, so that a later copy gets through
+                v.seen.discard(id(msg))
             return  # an old height: dropped, not relayed
         if msg.height == v.height + 1:
-            v.future.append(msg)  # replayed (and relayed) when the height starts
+            v.future.append((msg, sender))  # replayed (and passed on) when the height starts
             return
-        self._handle(v, msg)
+        self._handle(v, msg, sender)
 
-    def _handle(self, v: _Validator, msg: _Message) -> None:
-        self._relay(v, msg)
-        self._step(v, msg.event)
+    def _handle(self, v: _Validator, msg: _Message, sender: int) -> None:
+        self._relay(v, msg, sender)
+        event = msg.event
+        if self.mode == "known" and type(event) is VoteIn and event.vote.block_hash is not None:
+            # `Heights.on_vote`: a vote for a block whose proposal this node lacks: ask the peer it came from
+            round_ = event.vote.round
+            proposal = Key(v.height, round_, PROPOSAL, (v.height + round_) % len(self.keys))
+            if not v.gossip.holds(proposal):
+                self._ask(v, sender, v.gossip.gap(v.height, round_))
+        self._step(v, event)
 
     def _enter_height(self, v: _Validator, height: int) -> None:
         """The driver's `_enter_height`: a fresh machine, Start at once, then the buffered messages.
@@ -310,6 +399,8 @@ class _Simulation:
         """
         v.height = height
         v.own.clear()
+        v.gossip.begin(height, self.keys, v.decided_round)
+        v.seen.clear()  # the messages of older heights are dropped by height anyway
         if height > self.heights:
             v.machine, v.future = None, []
             self._publish_status(v, (height, -1, Step.PROPOSE))
@@ -319,9 +410,9 @@ class _Simulation:
         self._publish_status(v, (height, -1, Step.PROPOSE))
         buffered, v.future = v.future, []
         self._step(v, Start(0))
-        for msg in buffered:
+        for msg, sender in buffered:
             if msg.height == height and v.height == height:
-                self._handle(v, msg)
+                self._handle(v, msg, sender)
 
     def _step(self, v: _Validator, event: Event) -> None:
         """The driver's `_step`: feed the event, carry out the actions, own votes counted at once."""
@@ -333,7 +424,8 @@ class _Simulation:
                 kind = type(action)
                 if kind is CastVote:
                     vote = VoteIn(Vote(action.type, v.height, action.round, action.value, v.key, b""))
-                    self._broadcast_own(v, vote)
+                    slot = PREVOTE if action.type == PREVOTE_TYPE else PRECOMMIT
+                    self._broadcast_own(v, vote, Key(v.height, action.round, slot, v.index))
                     pending.append(vote)
                 elif kind is ScheduleTimeout:
                     delay = self.cc.timeout_ms(action.step, action.round)
@@ -343,7 +435,7 @@ class _Simulation:
                     if value is None:  # a new block: any hash unique to (height, round, proposer)
                         value = sha256(b"%d/%d/" % (v.height, action.round) + v.key)
                     proposal = ProposalIn(action.round, value, action.valid_round, True, v.key)
-                    self._broadcast_own(v, proposal)
+                    self._broadcast_own(v, proposal, Key(v.height, action.round, PROPOSAL, v.index))
                     pending.append(proposal)
                 elif kind is Decide:
                     self._decided(v, action.round)
@@ -353,6 +445,7 @@ class _Simulation:
 
     def _decided(self, v: _Validator, round_: int) -> None:
         height = v.height
+        v.decided_round = round_
         self._record_decision(height, round_)
         self._enter_height(v, height + 1)
 
@@ -403,6 +496,7 @@ class _Simulation:
         target = min(self._best_peer_head(v), v.height - 1 + self.cc.sync_batch_blocks)
         if target < v.height:
             return
+        v.decided_round = None
         for height in range(v.height, target + 1):
             self.synced_commits += 1
             self.recovered += 1
@@ -421,20 +515,23 @@ class _Simulation:
         rounds = [self.round_of.get(h, 0) + 1 for h in heights]
         end = self.decided_at[self.heights][q - 1]
         per_block = {k: c / self.heights for k, c in self.count.items()}
+        messages = sum(c for k, c in per_block.items() if k != "lost")
         bound = finality_bound_ms(self.latency)
         return SimResult(
-            validators=n, silent=silent, relay_to=self.relay_to, heights=self.heights, latency_ms=self.latency,
+            validators=n, silent=silent, gossip=self.mode, heights=self.heights, latency_ms=self.latency,
             jitter_ms=self.jitter, loss=self.loss, seed=seed,
-            finality_mean_ms=round(sum(final) / len(final), 3), finality_p99_ms=round(_p99(final), 3),
+            finality_mean_ms=round(sum(final) / len(final), 3), finality_p50_ms=round(_percentile(final, 0.5), 3),
+            finality_p99_ms=round(_p99(final), 3),
             finality_max_ms=round(max(final), 3),
             first_decision_mean_ms=round(sum(first) / len(first), 3),
             first_decision_p99_ms=round(_p99(first), 3),
             block_interval_ms=round(end / self.heights, 3),
             rounds_mean=round(sum(rounds) / len(rounds), 3), rounds_max=max(rounds),
             heights_past_round0=sum(1 for r in rounds if r > 1),
-            messages_per_block=round(sum(c for k, c in per_block.items() if k != "lost"), 1),
+            messages_per_block=round(messages, 1), messages_per_n2=round(messages / n**2, 2),
             originals_per_block=round(per_block["original"], 1), relays_per_block=round(per_block["relay"], 1),
-            resends_per_block=round(per_block["resend"], 1), status_per_block=round(per_block["status"], 1),
+            resends_per_block=round(per_block["resend"], 1), has_per_block=round(per_block["has"], 1),
+            status_per_block=round(per_block["status"], 1),
             sync_per_block=round(per_block["sync"], 1), lost_per_block=round(per_block["lost"], 1),
             recovered=self.recovered, synced_commits=self.synced_commits,
             bound_ms=bound, bound_met=_p99(final) <= bound, events=self.events, wall_s=round(wall_s, 3),
@@ -442,29 +539,29 @@ class _Simulation:
 
 
 def simulate(n: int, heights: int, latency_ms: int = 20, loss: float = 0.01, seed: int = 1, *,
-             jitter_ms: float = 0.0, silent: int = 0, relay_to: int | None = None,
+             jitter_ms: float = 0.0, silent: int = 0, gossip: str = "known",
              config: ConsensusConfig | None = None) -> SimResult:
     """Run `heights` heights of n validators; the proposers of heights 1..`silent` are crashed.
 
-    `relay_to` asks what the gossip relays cost and buy. The node relays to every peer, which
-    makes messages per block O(n^3); `relay_to=0` (none: O(n^2), and only the re-sends of every
-    status interval and block sync recover a loss) or k (k random peers: O(k n^2)) are what-ifs.
+    `gossip`: "known", the node's gossip by what each peer is known to have (O(n^2) messages per
+    block); "flood", the node before issue 15, which relayed every message to every peer (O(n^3)).
     """
     cc = config or ConsensusConfig()
     started = time.perf_counter()
-    sim = _Simulation(n, heights, float(latency_ms), jitter_ms, loss, seed, silent, relay_to, cc)
+    sim = _Simulation(n, heights, float(latency_ms), jitter_ms, loss, seed, silent, gossip, cc)
     sim.run()
     return sim.result(n, silent, seed, time.perf_counter() - started)
 
 
 def sim_suite(quick: bool) -> list[SimResult]:
-    """Issue 7's runs: n = 4, 16, 64 at 20 ms and 1 % loss; n = 64 with relays to no peer and to
-    4 random peers (what the relays cost and buy); one crashed validator of 4 and of 16.
-    Quick: 10 heights, else 50 (25 for the what-ifs, to keep the full run within a minute on a
-    busy two-core machine)."""
+    """Issue 7's runs: n = 4, 16, 64 at 20 ms and 1 % loss, with the node's gossip and, to compare,
+    with the flooding of before issue 15; one crashed validator of 4 and of 16. Quick: 10 heights,
+    else 50 (25 for flooding at n = 64, to keep the full run within a minute or two on a busy
+    two-core machine)."""
     heights = 10 if quick else 50
-    results = [simulate(n, heights) for n in (4, 16, 64)]
-    results += [simulate(64, 10 if quick else 25, relay_to=k) for k in (0, 4)]
+    results = []
+    for n in (4, 16, 64):
+        results += [simulate(n, heights), simulate(n, heights if n < 64 or quick else 25, gossip="flood")]
     # heights 1, 1 + n, ... have the crashed validator as round-0 proposer: a round change each
     results += [simulate(n, 2 * n + 1 if quick else 4 * n + 1, silent=1) for n in (4, 16)]
     return results
@@ -475,22 +572,23 @@ def rows(results: list[SimResult]) -> list[tuple[str, str, str]]:
     out = []
     for r in results:
         crashed = f", {r.silent} crashed" if r.silent else ""
-        relays = "" if r.relay_to is None else f", relays to {r.relay_to} peers (what-if)"
+        relays = ", flooding (before issue 15)" if r.gossip == "flood" else ""
         target = f"target p99 <= 3 x RTT x 3 steps = {r.bound_ms:.0f} ms: {'met' if r.bound_met else 'NOT met'}"
         if r.silent:
             target += " (the target is for no faults; a crashed proposer's height waits out two timeouts)"
         out += [
             (f"sim n = {r.validators}{crashed}{relays}: {r.heights} heights, {r.latency_ms:g} ms one way, "
              f"{r.loss:.0%} loss", f"{r.wall_s:.1f} s wall", f"{r.events:,} events"),
-            ("  finality (2f+1 decided) mean / p99 / max",
-             f"{r.finality_mean_ms:.0f} / {r.finality_p99_ms:.0f} / {r.finality_max_ms:.0f} ms", target),
+            ("  finality (2f+1 decided) mean / p50 / p99 / max",
+             f"{r.finality_mean_ms:.0f} / {r.finality_p50_ms:.0f} / {r.finality_p99_ms:.0f} / {r.finality_max_ms:.0f} ms",
+             target),
             ("  first decision mean / p99", f"{r.first_decision_mean_ms:.0f} / {r.first_decision_p99_ms:.0f} ms",
              f"block every {r.block_interval_ms:.0f} ms (no block interval)"),
             ("  rounds per height mean / max", f"{r.rounds_mean:.2f} / {r.rounds_max}",
              f"{r.heights_past_round0} heights needed a round change"),
             ("  messages per block", f"{r.messages_per_block:,.0f}",
-             f"{r.originals_per_block:,.0f} signed + {r.relays_per_block:,.0f} relayed + "
-             f"{r.resends_per_block:,.0f} re-sent + {r.status_per_block:,.0f} status + "
+             f"{r.messages_per_n2:.2f} x n^2: {r.originals_per_block:,.0f} signed + {r.relays_per_block:,.0f} relayed + "
+             f"{r.resends_per_block:,.0f} re-sent + {r.has_per_block:,.0f} asked + {r.status_per_block:,.0f} status + "
              f"{r.sync_per_block:,.0f} sync; {r.lost_per_block:,.1f} lost"),
             ("  heights taken by block sync", f"{r.synced_commits}", f"{r.recovered:,} losses recovered"),
         ]

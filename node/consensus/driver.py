@@ -13,10 +13,11 @@ The parts (docs/consensus.md, "Where it lives"):
   it, its machine, when it starts, carrying out the machine's actions, the
   proposals and votes from peers; the next height's messages (inbox.py).
 - blocks.py   `BlockMaker`: building this node's proposal, and valid(v).
-- signer.py   `Signer`: the never-sign-twice gate, signing, sending, re-sends,
+- signer.py   `Signer`: the never-sign-twice gate, signing, sending (and again to a peer that connects),
   and where a restarted validator resumes.
 - sync.py     `BlockSync`: fetching and following certified blocks.
 - txgossip.py `TxGossip`: admitting and relaying transactions in batches.
+- gossip.py   `Gossip`: what each peer is known to have; which proposals and votes go to whom, when to ask.
 - status.py   the status message and the metrics.
 - faults.py   test-only misbehaviour; never part of a real node's driver.
 
@@ -86,6 +87,7 @@ class Driver:
         self.gossip = TxGossip(self.ctx, on_admitted=self._work_arrived)
         self._queue: asyncio.Queue | None = None
         self._tasks: list[asyncio.Task] = []
+        self.texts: Any = None  # node/agora_texts.py: answers GET_TEXTS and takes TEXTS, once the node sets it
 
     # --- what the node reads -------------------------------------------------------------------
 
@@ -108,7 +110,8 @@ class Driver:
         return {"commits": m.commits, "txs_committed": m.txs_committed, "rounds_last_height": m.rounds_last_height,
                 "commit_latency_ms": m.commit_latency_ms, "synced_blocks": self.sync.synced,
                 "refused_signatures": self.signer.refused if self.signer is not None else 0,
-                "timeouts": m.timeouts, "gossip_batches_dropped": self.gossip.dropped}
+                "timeouts": m.timeouts, "gossip_batches_dropped": self.gossip.dropped,
+                **{f"consensus_gossip_{k}": v for k, v in self.heights.gossip.stats.items()}}
 
     @property
     def tx_rate(self) -> TxRate:
@@ -176,11 +179,11 @@ class Driver:
             self._enqueue(self._on_tick)
 
     async def _on_tick(self) -> None:
-        """Every status interval: the status and this height's own messages to every peer, a sync check,
-        and a start if the heartbeat is due."""
+        """Every status interval: the status to every peer; if this node has not moved since the last interval,
+        a request to every validator peer for what it lacks (gossip.py); a sync check; a start if the
+        heartbeat is due."""
         self.heights.publish_status(force=True)
-        if self.signer is not None:
-            self.signer.resend()
+        self.heights.gossip_tick()
         await self.sync.check()
         await self.heights.maybe_start()
 
@@ -217,16 +220,28 @@ class Driver:
             elif kind == wire.PROPOSAL:
                 self._enqueue(self.heights.on_proposal, peer, *wire.parse_proposal(payload))
             elif kind == wire.STATUS:
-                self.sync.on_status(peer, wire.parse_status(payload))
+                status = wire.parse_status(payload)
+                self.sync.on_status(peer, status)
+                self.heights.on_status(peer, status)
+            elif kind == wire.HAS:
+                self._enqueue(self.heights.on_has, peer, wire.parse_has(payload))
             elif kind == wire.GET_BLOCKS:
                 self.sync.serve(peer, *wire.parse_get_blocks(payload))
             elif kind == wire.BLOCKS:
                 self._enqueue(self.sync.on_blocks, peer, wire.parse_blocks(payload))
+            elif kind == wire.GET_TEXTS and self.texts is not None:
+                found = self.texts.answer(wire.parse_get_texts(payload))
+                if found:
+                    peer.send(wire.TEXTS, found)
+            elif kind == wire.TEXTS and self.texts is not None:
+                self.texts.receive(wire.parse_texts(payload))
         except wire.WireError as exc:
             log.warning("dropped a malformed message (kind %d) from %s: %s", kind, getattr(peer, "address", "?"), exc)
 
     def on_connect(self, peer: Any) -> None:
-        """A new peer gets our status, our messages of this height, and the pending transactions."""
+        """A new peer gets our status, our messages of this height, and the pending transactions; nothing is
+        known yet of what it has."""
+        self.heights.connected(peer)
         peer.send(wire.STATUS, self.heights.position())
         if self.signer is not None:
             self.signer.resend(peer)

@@ -19,8 +19,12 @@ after a commit (the paper's L52–L54):
   the paper schedules that timeout only for the others (L21), but here the
   proposal can fail to go out (no block at hand, a failed build, the sign-state).
 - Proposals and votes from peers are checked (height, signer, signature, block)
-  before they are relayed or reach the machine; those for the next height are
+  before they are passed on or reach the machine; those for the next height are
   kept in a bounded buffer (inbox.py).
+- Gossip (gossip.py): a checked message goes on only to the peers that asked for
+  what they lack; this node asks (a HAS) when a vote names a proposal it lacks,
+  when a peer is further on while this node stands still, and at a status
+  interval that found it where the last one did.
 """
 
 from __future__ import annotations
@@ -36,10 +40,11 @@ from ledger import chain
 from ledger.address import to_address
 from ledger.block import Block, Certificate
 from ledger.transition import BlockOutcome
-from ledger.votes import MessageFormatError, Proposal, Vote, vote_from_tuple
-from node.consensus import wire
+from ledger.votes import PREVOTE, MessageFormatError, Proposal, Vote, vote_from_tuple
+from node.consensus import gossip, wire
 from node.consensus.blocks import BlockMaker, Candidate
 from node.consensus.context import Context, now_ms
+from node.consensus.gossip import Gossip, Has, Key
 from node.consensus.inbox import NextHeight
 from node.consensus.machine import (
     CastVote,
@@ -68,6 +73,10 @@ def _name(pubkey: bytes) -> str:
     return to_address(pubkey)[:12] + "…"
 
 
+def _slot(vote: Vote) -> int:
+    return gossip.PREVOTE if vote.type == PREVOTE else gossip.PRECOMMIT
+
+
 class Heights:
     def __init__(self, ctx: Context, blocks: BlockMaker, signer: Signer | None, metrics: Metrics,
                  commit: Commit, catching_up: Callable[[], bool]):
@@ -88,6 +97,11 @@ class Heights:
         self.status = StatusSender()
         self._timers: list[asyncio.TimerHandle] = []
         self._voted_last: bool | None = None
+        self.gossip = Gossip()
+        self._decided: tuple[int, int] | None = None  # (height, round) of the last decision taken here
+        self._position: tuple[int, int, int, int] | None = None
+        self._moved_at = time.monotonic()  # when the position last changed
+        self._tick_position: tuple[int, int, int, int] | None = None  # the position at the last status interval
 
     # --- the lifecycle -------------------------------------------------------------------------
 
@@ -103,6 +117,8 @@ class Heights:
         self.started_at = time.monotonic()
         self.resume = None
         self.machine = None
+        decided = self._decided
+        self.gossip.begin(height, self.validators, decided[1] if decided and decided[0] == height - 1 else None)
         if self.signer is not None:
             self.signer.begin_height()
             votes = self.signer.pubkey in self.validators
@@ -149,6 +165,7 @@ class Heights:
         if resume.vote is not None:
             machine.step(VoteIn(resume.vote))
             signer.send(wire.VOTE, resume.vote.as_tuple())
+            self._own(resume.vote.round, _slot(resume.vote), resume.vote.as_tuple())
         return machine
 
     def _ready(self) -> bool:
@@ -219,6 +236,7 @@ class Heights:
                     vote = self._signer().vote(machine, action.type, action.round, action.value,
                                                self.blocks.encoded(machine.state.locked_value))
                     if vote is not None:
+                        self._own(vote.round, _slot(vote), vote.as_tuple())
                         pending.append(VoteIn(vote))
                 elif isinstance(action, ScheduleTimeout):
                     self._schedule_timeout(machine, action.step, action.round)
@@ -272,6 +290,7 @@ class Heights:
                                   self.blocks.encoded(machine.state.locked_value))
         if proposal is None:
             return
+        self._own(action.round, gossip.PROPOSAL, (tuple(proposal), candidate.block.as_tuple()))
         log.debug("height %d round %d: proposing %s with %d txs", machine.height, action.round,
                   proposal.block_hash.hex()[:12], len(candidate.block.txs))
         await self.step(ProposalIn(action.round, proposal.block_hash, action.valid_round, True, signer.pubkey))
@@ -283,6 +302,7 @@ class Heights:
         signatures = tuple((v.validator, v.signature) for v in action.precommits)
         certificate = Certificate(machine.height, action.round, action.value, signatures)
         self.metrics.rounds_last_height = action.round + 1
+        self._decided = (machine.height, action.round)
         await self.commit(candidate.block, certificate, candidate.outcome)
 
     # --- messages from peers -------------------------------------------------------------------
@@ -305,7 +325,8 @@ class Heights:
         if not proposal.verify(ctx.chain_id):
             log.warning("dropped a proposal with a bad signature from %s", getattr(peer, "address", "?"))
             return
-        ctx.net.broadcast(wire.PROPOSAL, (tuple(proposal), block.as_tuple()), exclude=peer)
+        self._pass_on(peer, wire.PROPOSAL, self.gossip.key(height, proposal.round, gossip.PROPOSAL, proposal.proposer),
+                      (tuple(proposal), block.as_tuple()))
         candidate = await self.blocks.validate(block, clock_bound=True)
         if self.machine is not machine:
             return
@@ -329,7 +350,11 @@ class Heights:
         if not vote.verify(ctx.chain_id):
             log.warning("dropped a vote with a bad signature from %s", getattr(peer, "address", "?"))
             return
-        ctx.net.broadcast(wire.VOTE, vote.as_tuple(), exclude=peer)
+        self._pass_on(peer, wire.VOTE, self.gossip.key(height, vote.round, _slot(vote), vote.validator), vote.as_tuple())
+        if vote.block_hash is not None:  # a vote for a block: this node should have its proposal
+            proposal = self.gossip.key(height, vote.round, gossip.PROPOSAL, machine.proposer(vote.round))
+            if proposal is not None and not self.gossip.holds(proposal):
+                self._ask(peer, self.gossip.gap(height, vote.round))
         await self.maybe_start(heard=True)
         await self.step(VoteIn(vote))
 
@@ -342,4 +367,84 @@ class Heights:
         return describe(self.ctx.head, self.machine, self.started, self.catching_up())
 
     def publish_status(self, force: bool = False) -> None:
-        self.status.publish(self.ctx.net, self.position(), force)
+        position = self.position()
+        if position != self._position:
+            self._position, self._moved_at = position, time.monotonic()
+        self.status.publish(self.ctx.net, position, force)
+
+    # --- gossip (gossip.py) --------------------------------------------------------------------
+
+    def _own(self, round_: int, slot: int, payload: Any) -> None:
+        """This node signed a message and the signer sent it to every peer: held to answer requests."""
+        if self.machine is None or self.signer is None:
+            return
+        key = self.gossip.key(self.machine.height, round_, slot, self.signer.pubkey)
+        if key is not None:
+            self.gossip.own(key, payload, [p.pubkey for p in self.ctx.net.peers()])
+
+    def _pass_on(self, peer: Any, kind: int, key: Key | None, payload: Any) -> None:
+        """A checked message from `peer`: to the peers that asked for it and lack it (none, mostly)."""
+        if key is None:
+            return
+        targets = self.gossip.received(peer.pubkey, key, payload)
+        if targets:
+            wanted = set(targets)
+            for other in self.ctx.net.peers():
+                if other.pubkey in wanted:
+                    other.send(kind, payload)
+
+    def _has_payload(self, has: Has) -> tuple | None:
+        n = self.gossip.size(has.height)
+        if n is None:
+            return None
+        return (has.height, has.round, bool(has.masks[gossip.PROPOSAL]),
+                gossip.bits_to_bytes(has.masks[gossip.PREVOTE], n), gossip.bits_to_bytes(has.masks[gossip.PRECOMMIT], n))
+
+    def _ask(self, peer: Any, has: Has | None) -> None:
+        payload = self._has_payload(has) if has is not None else None
+        if payload is not None:
+            peer.send(wire.HAS, payload)
+
+    def connected(self, peer: Any) -> None:
+        self.gossip.connected(peer.pubkey)
+
+    async def on_has(self, peer: Any, message: wire.HasMessage) -> None:
+        """A peer asks for what it lacks of one round: the answer goes to it alone."""
+        g = self.gossip
+        n = g.size(message.height)
+        prevotes = gossip.bytes_to_bits(message.prevotes, n) if n is not None else None
+        precommits = gossip.bytes_to_bits(message.precommits, n) if n is not None else None
+        proposer = g.proposal_index(message.height, message.round)
+        if prevotes is None or precommits is None or proposer is None:
+            g.stats["ignored"] += 1
+            return
+        has = Has(message.height, message.round, (int(message.proposal) << proposer, prevotes, precommits))
+        our_round = self.machine.state.round if self.machine is not None else -1
+        for key, payload in g.answer(peer.pubkey, has, our_round):
+            peer.send(wire.PROPOSAL if key.slot == gossip.PROPOSAL else wire.VOTE, payload)
+
+    def on_status(self, peer: Any, status: wire.Status) -> None:
+        """A validator peer's position; if it is further on, ask it for what this node lacks (not before this
+        node's height has started: its round is then -1, and gossip.py never asks from there)."""
+        if self.machine is None or not self.gossip.is_validator(self.machine.height, peer.pubkey):
+            return
+        still_ms = (time.monotonic() - self._moved_at) * 1000
+        ours = self.position()
+        self._ask(peer, self.gossip.on_status(peer.pubkey, (status.height, status.round, status.step),
+                                              (ours[1], ours[2], ours[3]), still_ms))
+
+    def gossip_tick(self) -> None:
+        """At a status interval: if this node stands where the last one found it, ask every validator peer
+        for what it lacks of its round (each answers with only that: the periodic re-send, pulled)."""
+        position = self.position()
+        stuck = self.machine is not None and self.started and position == self._tick_position
+        self._tick_position = position
+        if not stuck:
+            return
+        has = self.gossip.stuck((position[1], position[2], position[3]))
+        payload = self._has_payload(has) if has is not None else None
+        if payload is None:
+            return
+        for peer in self.ctx.net.peers():
+            if self.gossip.is_validator(position[1], peer.pubkey):
+                peer.send(wire.HAS, payload)

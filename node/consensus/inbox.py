@@ -10,7 +10,8 @@ signature must be valid, and a proposal's block must match its signed hash. It
 then keeps at most `VOTES_PER_SIGNER` votes and `PROPOSALS_PER_SIGNER` proposals
 per signer, the newest: a validator that signs a flood of messages fills only its
 own share, and no peer can forge messages into another validator's share.
-Everything dropped here is sent again by its signer at its next status interval.
+Anything dropped here is asked for again once the node is at that height and lacks it
+(gossip.py).
 """
 
 from __future__ import annotations

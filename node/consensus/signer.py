@@ -3,8 +3,9 @@
 docs/consensus.md, "Never signing twice". Every proposal and vote passes here:
 the sign-state is asked whether the message may be signed, the message and the
 lock are recorded with fsync, and only then is it signed and sent. The node's
-own messages of the current height are kept and sent again every status interval
-and to every peer that connects, so a peer that missed one gets it again.
+own messages of the current height are kept and sent again to every peer that
+connects; a connected peer that missed one asks for it (gossip.py), and this node
+or any other that holds it answers.
 
 After a restart in the middle of a height, `resume` says where the node stands:
 the round and step after its last recorded signature, and that signature again
@@ -131,14 +132,11 @@ class Signer:
     # --- sending -------------------------------------------------------------------------------
 
     def send(self, kind: int, payload: Any) -> None:
-        """To every peer now, and again at every status interval while the height lasts."""
+        """To every peer now, and again to each peer that connects while the height lasts."""
         self.own.append((kind, payload))
         self.net.broadcast(kind, payload)
 
-    def resend(self, peer: Any = None) -> None:
-        """This height's own messages again: to one peer (a new connection) or to all."""
+    def resend(self, peer: Any) -> None:
+        """This height's own messages again, to a peer that connects (a connected one asks: gossip.py)."""
         for kind, payload in self.own:
-            if peer is None:
-                self.net.broadcast(kind, payload)
-            else:
-                peer.send(kind, payload)
+            peer.send(kind, payload)

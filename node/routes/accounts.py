@@ -10,7 +10,10 @@ from pydantic import BaseModel, Field
 from identity import records as identity_records
 from ledger import accounts, credits, lightproof
 from ledger.address import to_address
+from ledger.block import Effect
+from ledger.credit_ops import Movement
 from ledger.encoding import decode
+from ledger.store import decode_effect_entry
 from ledger.tx import decode_tx
 from node.balance_proofs import NoCommittedBlock, balance_proof_at_head
 from node.routes.context import NODE
@@ -63,8 +66,36 @@ class HistoryTx(Strict):
     result: Result
 
 
+class EffectMove(Strict):
+    """A credit movement of an end-of-block step that names the account (FORMAT.md §15)."""
+
+    kind: Annotated[str, Field(description="release (paid to the payee out of escrow) or refund (back to the "
+                                           "payer); FORMAT.md §6.3.2")]
+    class_: Annotated[ClassIdText, Field(alias="class")]
+    from_: Annotated[AddressText | None, Field(alias="from", description="null: out of an escrow lot")]
+    to: Annotated[AddressText | None, Field(description="null: into an escrow lot")]
+    amount: Amount
+    reference: Annotated[str, Field(description="what it was for: 'order <id>', 'purchase group <id>'")]
+    lot: Annotated[HashText | None, Field(description="the escrow lot it moved out of or into")]
+
+
+class HistoryEffect(Strict):
+    """An end-of-block effect that moved the account's credits: nobody signed it, a deadline did it (an order
+    released to its provider or refunded, a purchase group settled or refunded; FORMAT.md §12.3, §15)."""
+
+    height: Height
+    index: Annotated[Count, Field(description="past the block's transactions: their number plus the effect's "
+                                              "position in the block's effects")]
+    type: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*\.end_block$", description="<module>.end_block")]
+    module: str
+    item: Annotated[HexText, Field(description="the module's id of what fell due (FORMAT.md §6.5.4, §6.6)")]
+    result: Result
+    moves: Annotated[list[EffectMove], Field(description="its movements that name the account, in order")]
+
+
 class History(Strict):
-    txs: list[HistoryTx]
+    txs: Annotated[list[HistoryTx | HistoryEffect], Field(description=(
+        "the account's transactions and the end-of-block effects that moved its credits, newest first"))]
     next: Annotated[str | None, Field(description="pass as `before` for the next page; null on the last")]
 
 
@@ -114,15 +145,43 @@ async def get_account(request: web.Request, path: AddressPath) -> web.Response:
     })
 
 
-@routes.get("/v1/accounts/{address}/txs", summary="An account's committed transactions, newest first",
+def render_history_effect(height: int, index: int, effect: Effect, moves: list[Movement]) -> dict:
+    return {
+        "height": height,
+        "index": index,
+        "type": f"{effect.module}.end_block",
+        "module": effect.module,
+        "item": effect.item.hex(),
+        "result": render_result(effect.code),
+        "moves": [{
+            "kind": m.kind,
+            "class": m.class_id,
+            "from": None if m.sender is None else to_address(m.sender),
+            "to": None if m.receiver is None else to_address(m.receiver),
+            "amount": m.amount,
+            "reference": m.reference,
+            "lot": hex_or_none(m.lot),
+        } for m in moves],
+    }
+
+
+@routes.get("/v1/accounts/{address}/txs",
+            summary="An account's committed transactions, newest first",
+            description="With them, as entries of type `<module>.end_block`, the end-of-block effects that moved "
+                        "the account's credits (a payout at an order's deadline, a purchase group settled): "
+                        "FORMAT.md §15.",
             path_params=AddressPath, query=HistoryQuery, replies=[json_reply(History, "one page")])
 async def get_account_txs(request: web.Request, path: AddressPath, query: HistoryQuery) -> web.Response:
     ctx = request.app[NODE]
     limit = query.limit
     rows = ctx.store.history(path.address, query.before, limit + 1)
     txs = []
-    for height, index, _tx_hash in rows[:limit]:
+    for height, index, value in rows[:limit]:
         block, _ = ctx.block(height)  # type: ignore[misc]
+        if index >= len(block.txs):  # an end-of-block effect: its movements are the entry's value
+            effect = block.effects[index - len(block.txs)]
+            txs.append(render_history_effect(height, index, effect, decode_effect_entry(value)))
+            continue
         raw = block.txs[index]
         tx = decode_tx(raw, len(raw))
         txs.append({

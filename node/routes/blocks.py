@@ -8,12 +8,20 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from ledger.address import to_address
-from ledger.block import Block, Certificate
+from ledger.block import Block, Certificate, Effect
 from ledger.tx import Tx, decode_tx
 from node.routes.context import NODE, NodeContext
 from node.routes.render import Result, Strict, render_result, render_value
 from node.routes.table import MSGPACK, ApiError, Refuse, RouteTable, json_reply, raw_reply
-from node.routes.types import AddressText, Count, HashText, Height, HeightParam, SignatureText
+from node.routes.types import (
+    AddressText,
+    Count,
+    HashText,
+    Height,
+    HeightParam,
+    HexText,
+    SignatureText,
+)
 
 routes = RouteTable("blocks", "Committed blocks with their certificates")
 
@@ -41,6 +49,15 @@ class BlockTx(Strict):
     result: Result
 
 
+class EffectJson(Strict):
+    """An item the end-of-block step took after the block's transactions (FORMAT.md §12.3)."""
+
+    module: Annotated[str, Field(description="the module whose step ran: market (an order due), gas (a purchase "
+                                             "group or one of its commitments)")]
+    item: Annotated[HexText, Field(description="the module's id of what fell due (FORMAT.md §6.5.4, §6.6)")]
+    result: Result
+
+
 class Signature(Strict):
     validator: AddressText
     signature: SignatureText
@@ -58,6 +75,7 @@ class BlockJson(Strict):
     hash: HashText
     header: Header
     txs: list[BlockTx]
+    effects: Annotated[list[EffectJson], Field(description="the end-of-block step's, in the order taken")]
     certificate: CertificateJson
 
 
@@ -105,6 +123,10 @@ def render_block_tx(tx: Tx, result: int) -> dict:
     }
 
 
+def render_effect(effect: Effect) -> dict:
+    return {"module": effect.module, "item": effect.item.hex(), "result": render_result(effect.code)}
+
+
 def render_block(block: Block, cert: Certificate) -> dict:
     txs = [render_block_tx(decode_tx(raw, len(raw)), r) for raw, r in zip(block.txs, block.results, strict=True)]
     return {
@@ -112,6 +134,7 @@ def render_block(block: Block, cert: Certificate) -> dict:
         "hash": block.hash().hex(),
         "header": render_header(block),
         "txs": txs,
+        "effects": [render_effect(e) for e in block.effects],
         "certificate": render_certificate(cert),
     }
 

@@ -35,6 +35,7 @@ class NodeContext:
     verify_pool: Executor | None = None
     consensus: Any = None  # node.consensus.driver.Driver, once started
     peers: Any = None  # node.p2p.PeerManager, once started
+    texts: Any = None  # node.agora_texts.AgoraTexts: the agora's post texts, kept off chain
     _blocks: OrderedDict[int, tuple[Block, Certificate]] = field(default_factory=OrderedDict)
 
     def block(self, height: int) -> tuple[Block, Certificate] | None:

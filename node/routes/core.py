@@ -9,7 +9,18 @@ from __future__ import annotations
 
 from genesis.rules import RULES
 from ledger.rules import ChainRules
-from node.routes import accounts, blocks, credits, evidence, identities, service, txs
+from node.routes import (
+    accounts,
+    agora,
+    blocks,
+    credits,
+    evidence,
+    gas,
+    identities,
+    market,
+    service,
+    txs,
+)
 from node.routes.table import RouteTable
 
 NODE_TABLES: tuple[RouteTable, ...] = (service.routes, txs.routes, blocks.routes, accounts.routes)
@@ -17,6 +28,9 @@ MODULE_TABLES: dict[str, tuple[RouteTable, ...]] = {
     "credits": (credits.routes,),
     "identity": (identities.routes,),
     "evidence": (evidence.routes,),
+    "market": (market.routes,),
+    "gas": (gas.routes,),
+    "agora": (agora.routes,),
 }
 
 

@@ -33,7 +33,7 @@ NO_CLASS = Refuse(404, ["NOT_FOUND"], "no such class")
 
 
 class CreditClass(Strict):
-    """A credit class: its rules (FORMAT.md §6.3) and its books (issued = supply + redeemed + reclaimed)."""
+    """A credit class: its rules (FORMAT.md §6.3) and its books (issued = supply + escrowed + redeemed + reclaimed)."""
 
     id: ClassIdText
     name: str
@@ -48,10 +48,17 @@ class CreditClass(Strict):
     holder_cap: Annotated[Count, Field(description="most ever issued to one holder; 0: no cap")]
     budget: Annotated[Count | None, Field(description="most ever issued in the class; null: no cap")]
     description_hash: HashText | None
+    face_value: Annotated[Count | None, Field(description="a voucher class's face value: a payment buys with whole "
+                                                          "vouchers of it (FORMAT.md §6.3); null: not a voucher class")]
+    voucher_cap: Annotated[Count | None, Field(description="with a face value, the most one payment may use of "
+                                                           "several vouchers; null: one voucher per payment (or not "
+                                                           "a voucher class)")]
     issued: Count
     redeemed: Count
     reclaimed: Count
-    supply: Annotated[Count, Field(description="held now: issued - redeemed - reclaimed")]
+    escrowed: Annotated[Count, Field(description="held by the ledger in escrow lots for payments not final yet "
+                                                 "(orders, purchase-group commitments)")]
+    supply: Annotated[Count, Field(description="held by holders now: issued - escrowed - redeemed - reclaimed")]
     expired: Annotated[bool, Field(description="the head block's time is at or past valid_until_ms")]
 
 
@@ -70,10 +77,11 @@ class RedeemedBy(Strict):
 
 
 class Statement(Strict):
-    """issued = held + Σ redeemed_by + reclaimed."""
+    """issued = held + escrowed + Σ redeemed_by + reclaimed."""
 
     class_: Annotated[CreditClass, Field(alias="class")]
-    held: Count
+    held: Annotated[Count, Field(description="in holders' balances")]
+    escrowed: Annotated[Count, Field(description="in escrow lots, for payments not final yet")]
     spent: Annotated[list[Spent], Field(description="paid to providers per category (running totals)")]
     redeemed_by: list[RedeemedBy]
     reclaimed: Count
@@ -116,9 +124,12 @@ def _render_class(class_id: str, credit_class: credits.CreditClass, head_time_ms
         "holder_cap": credit_class.holder_cap,
         "budget": credit_class.budget or None,
         "description_hash": hex_or_none(credit_class.description_hash),
+        "face_value": credit_class.face_value or None,
+        "voucher_cap": credit_class.voucher_cap or None,
         "issued": credit_class.issued,
         "redeemed": credit_class.redeemed,
         "reclaimed": credit_class.reclaimed,
+        "escrowed": credit_class.escrowed,
         "supply": credit_class.supply,
         "expired": bool(until) and head_time_ms >= until,
     }
@@ -154,7 +165,8 @@ async def get_class(request: web.Request, path: ClassPath) -> web.Response:
             summary="A class's statement: its books, spent per category, redeemed per provider, reclaimed",
             path_params=ClassPath, replies=[json_reply(Statement, "the statement")], refusals=[NO_CLASS])
 async def get_class_statement(request: web.Request, path: ClassPath) -> web.Response:
-    """The issuer's statement: the books, what was spent per category, redeemed per provider."""
+    """The issuer's statement: the books (credits held, in escrow, redeemed, reclaimed), what was spent per
+    category (a payment held in escrow counts once released), redeemed per provider."""
     ctx = request.app[NODE]
     class_id = path.id
     found = _class_of(ctx, class_id)
@@ -171,6 +183,7 @@ async def get_class_statement(request: web.Request, path: ClassPath) -> web.Resp
     return web.json_response({
         "class": _render_class(class_id, found, ctx.store.head().time_ms),
         "held": found.supply,
+        "escrowed": found.escrowed,
         "spent": spent,
         "redeemed_by": redeemed_by,
         "reclaimed": found.reclaimed,

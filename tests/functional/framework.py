@@ -446,10 +446,11 @@ class Devnet:
 def make_devnet(
     directory: Path, validators: int = 1, observers: int = 0, relay: bool = False,
     genesis_params: dict | None = None, tls: bool = False, funded: Sequence[bytes] = (),
-    **config_overrides: Any,
+    genesis_edit: Callable[[dict], None] | None = None, **config_overrides: Any,
 ) -> Devnet:
     """Write a devnet on free ports with fast test timings (nothing started yet); `funded` accounts
-    hold demo credits from genesis (so the chain knows them).
+    hold demo credits from genesis (so the chain knows them); `genesis_edit` changes the genesis
+    document (as JSON) before any node reads it (sections of modules, such as the market's arbiters).
 
     Node and vault keys, and the demo wallet's, use the suite's weak Argon2id setting (tests/weak_kdf.py).
 
@@ -466,6 +467,8 @@ def make_devnet(
         block_interval_ms=TEST_BLOCK_INTERVAL_MS, heartbeat_ms=TEST_HEARTBEAT_MS, params=genesis_params,
         node_kdf=TEST_KDF, wallet_kdf=TEST_KDF, funded=funded,
     )
+    if genesis_edit is not None:
+        layout = _edited_genesis(layout, genesis_edit)
     certificates = write_federation(directory / "tls", nodes) if tls else None
     if certificates is not None:
         layout = _secure_urls(layout)
@@ -492,6 +495,16 @@ def make_devnet(
     ca_file = certificates[0].ca if certificates else None
     processes = [NodeProcess(home, url, ca_file) for home, url in zip(layout.node_homes, layout.api_urls, strict=True)]
     return Devnet(layout, processes, keys, proxy, ca_file)
+
+
+def _edited_genesis(layout: DevnetLayout, edit: Callable[[dict], None]) -> DevnetLayout:
+    """The devnet with its genesis document changed by `edit` (and checked again), written to every home."""
+    doc = json.loads(layout.genesis.to_json())
+    edit(doc)
+    genesis = parse_genesis(json.dumps(doc))
+    for home in (layout.home, *layout.node_homes):
+        (home / "genesis.json").write_text(genesis.to_json(), encoding="utf-8")
+    return replace(layout, genesis=genesis)
 
 
 def _secure_urls(layout: DevnetLayout) -> DevnetLayout:

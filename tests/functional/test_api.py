@@ -97,7 +97,7 @@ def test_status_reports_the_rules_the_node_runs_which_its_genesis_names(devnet: 
 
     rules = devnet.api.status()["rules"]
     assert [(m["name"], m["version"]) for m in rules["modules"]] == [("credits", 1), ("identity", 1), ("evidence", 1),
-                                                                     ("market", 1), ("gas", 1)]
+                                                                     ("market", 1), ("gas", 1), ("agora", 1)]
     assert rules == {"modules": RULES.describe(), "digest": RULES.digest.hex()}
     assert [tuple(pair) for pair in devnet.layout.genesis.modules] == list(RULES.identity)
     assert "credits.transfer" in rules["modules"][0]["types"]

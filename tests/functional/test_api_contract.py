@@ -2,7 +2,9 @@
 
 Scenario (one devnet validator, serving the federation's vault):
 1. Some history first, so that generated requests find real things: transfers
-   commit, and an identity is registered on chain with its record in the vault.
+   commit, an identity is registered on chain with its record in the vault,
+   and the marketplace holds a listing, orders (one completed and reviewed)
+   and an open purchase group (tests/functional/market_setup.py).
 2. The document the node serves at /v1/openapi.json lists exactly the routes it
    serves, method by method, and a fixed path is not mistaken for a template
    (GET /v1/txs/batch is 405: the document never advertised it).
@@ -14,7 +16,8 @@ Scenario (one devnet validator, serving the federation's vault):
    accepted, invalid data refused, required headers, unsupported methods,
    authentication enforced. What JSON Schema cannot state is made true by the
    generator for valid requests, never by loosening a check: a transaction is
-   a real signed one, an address has its checksum, a tax code its check
+   a real signed one, an address (any parameter the document gives the
+   address format) has its checksum, a tax code its check
    character and the record's date of birth; vault requests are signed by the
    registrar, as `NodeClient` signs them.
 4. Afterwards the node still serves and still commits blocks.
@@ -58,7 +61,9 @@ from node.config import load_config, write_config
 from node.devnet_layout import DEMO_CLASS
 from node.routes.txs import BATCH_FORMAT, TX_FORMAT
 from node.routes.types import ADDRESS_FORMAT
+from tests.functional.agora_setup import seed_agora, with_agora
 from tests.functional.framework import FAR_EXPIRY, Devnet, make_devnet
+from tests.functional.market_setup import seed_market, with_market
 from tests.functional.test_vault_api import ANNA_RECORD, register_identity
 from wallet.client import NodeClient
 
@@ -92,6 +97,7 @@ SENT: defaultdict[tuple[str, str], Counter[tuple[str, int]]] = defaultdict(Count
 # operations with no parameter and no body: no request can break their declaration (a wrong method is
 # checked on every operation by `unsupported_method`)
 NOTHING_TO_BREAK = {("GET", "/v1/status"), ("GET", "/metrics"), ("GET", "/v1/classes")}
+SEARCHES = {"/v1/market/listings", "/v1/market/orders", "/v1/gas/groups", "/v1/agora/spaces/{id}/proposals"}
 
 
 # --- the node and its history ------------------------------------------------------------------------
@@ -100,11 +106,21 @@ NOTHING_TO_BREAK = {("GET", "/v1/status"), ("GET", "/metrics"), ("GET", "/v1/cla
 class Chain:
     """What the generator draws real values from: the devnet, its accounts, ids and hashes that exist."""
 
-    def __init__(self, devnet: Devnet, identity_id: bytes, tx_hashes: list[str]):
+    def __init__(self, devnet: Devnet, identity_id: bytes, tx_hashes: list[str], market: dict[str, Any],
+                 agora: dict[str, Any]):
         self.devnet = devnet
+        self.agora = agora
         self.identity_id = identity_id
         self.tx_hashes = tx_hashes
-        self.addresses = [to_address(key.pubkey) for _, key in sorted(devnet.keys.items())]
+        self.market = market
+        self.addresses = [to_address(key.pubkey) for _, key in sorted(devnet.keys.items())] + \
+            [market["provider"], market["arbiter"]]
+        document = devnet.api.get("/v1/openapi.json")
+        # (path, location, name) of every parameter that is an address: a valid request has real ones
+        self.address_params = {
+            (path, param["in"], param["name"])
+            for path, item in document["paths"].items() for operation in item.values()
+            for param in operation.get("parameters", []) if param.get("schema", {}).get("format") == ADDRESS_FORMAT}
 
     def pending_nonce(self, key: SigningKey) -> int:
         return self.devnet.api.account(key.pubkey)["pending_nonce"]
@@ -112,7 +128,11 @@ class Chain:
 
 @pytest.fixture(scope="module")
 def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
-    devnet = make_devnet(tmp_path_factory.mktemp("contract") / "devnet")
+    def genesis_edit(doc: dict) -> None:
+        with_market(doc)
+        with_agora(doc)
+
+    devnet = make_devnet(tmp_path_factory.mktemp("contract") / "devnet", genesis_edit=genesis_edit)
     try:
         config = load_config(devnet.node.home)
         config.api.max_batch_txs = MAX_BATCH  # the document's maxItems follows the node's config
@@ -135,7 +155,9 @@ def chain(devnet: Devnet) -> Chain:
     registrar = NodeClient(devnet.node.url, signer=devnet.keys["federation"], chain_id=devnet.chain_id)
     stored = registrar.vault_store(identity_id, ANNA_RECORD)
     register_identity(devnet, identity_id, ANNA_RECORD, stored["commitment"], devnet.keys["anna"])
-    return Chain(devnet, identity_id, [tx.hash.hex() for tx in txs])
+    market = seed_market(devnet)
+    agora = seed_agora(devnet)
+    return Chain(devnet, identity_id, [tx.hash.hex() for tx in txs], market, agora)
 
 
 # --- 2. the document lists what the node serves ------------------------------------------------------
@@ -147,7 +169,7 @@ def test_the_document_lists_exactly_the_routes_served(devnet: Devnet) -> None:
     assert ("/v1/txs/batch", "POST") in documented and ("/v1/vault/records", "POST") in documented
     for path, method in sorted(documented):
         probe = path.replace("{hash}", "00" * 32).replace("{height}", "1").replace("{id}", "00" * 16)
-        probe = probe.replace("{address}", to_address(devnet.keys["anna"].pubkey))
+        probe = probe.replace("{identity}", "00" * 16).replace("{address}", to_address(devnet.keys["anna"].pubkey))
         response = requests.request("OPTIONS", devnet.node.url + probe, timeout=10)
         allowed = set(response.headers.get("Allow", "").replace(" ", "").split(","))
         assert method in allowed, f"{method} {path} is documented but not served (Allow: {allowed})"
@@ -253,13 +275,21 @@ def make_valid(chain: Chain, case: schemathesis.Case, rng: random.Random) -> Non
     if meta is None or not meta.generation.mode.is_positive:
         return
     route = (case.method, case.operation.path)
-    if "address" in case.path_parameters and not _is_address(case.path_parameters["address"]):
-        case.path_parameters = {**case.path_parameters, "address": _address(chain, rng)}
-    if isinstance(case.query, dict) and "after" in case.query and case.operation.path.endswith("/holders"):
-        if not _is_address(case.query["after"]):
-            case.query = {**case.query, "after": _address(chain, rng)}
+    for path, location, name in chain.address_params:
+        if path != case.operation.path:
+            continue
+        values = case.path_parameters if location == "path" else case.query
+        if isinstance(values, dict) and name in values and not _is_address(values[name]):
+            values = {**values, name: _address(chain, rng)}
+            if location == "path":
+                case.path_parameters = values
+            else:
+                case.query = values
     if route in (("POST", "/v1/txs"), ("POST", "/v1/txs/batch")):
         _valid_transactions(chain, case, rng)
+    elif route == ("POST", "/v1/agora/texts") and rng.random() < 0.5:
+        post = rng.choice(chain.agora["posts"])  # a text that matches its post's hash: stored (201)
+        case.body = {"post": post, "text": chain.agora["texts"][post]}
     elif route == ("POST", "/v1/vault/records") and isinstance(case.body, dict):
         if isinstance(case.body.get("record"), dict):
             case.body = {**case.body, "record": _valid_record(case.body["record"], rng)}
@@ -272,10 +302,25 @@ def make_valid(chain: Chain, case: schemathesis.Case, rng: random.Random) -> Non
             "/v1/identities/{id}": ("id", [chain.identity_id.hex()]),
             "/v1/vault/records/{id}": ("id", [chain.identity_id.hex()]),
             "/v1/vault/records/{id}/export": ("id", [chain.identity_id.hex()]),
+            "/v1/market/listings/{id}": ("id", [chain.market["listing"]]),
+            "/v1/market/orders/{id}": ("id", chain.market["orders"]),
+            "/v1/market/providers/{address}/reviews": ("address", [chain.market["provider"]]),
+            "/v1/gas/groups/{id}": ("id", [chain.market["group"]]),
+            "/v1/gas/groups/{id}/commitments": ("id", [chain.market["group"]]),
+            "/v1/agora/spaces/{id}": ("id", chain.agora["spaces"]),
+            "/v1/agora/spaces/{id}/proposals": ("id", chain.agora["spaces"]),
+            "/v1/agora/posts/{id}": ("id", chain.agora["posts"]),
+            "/v1/agora/ballots/{id}": ("id", [chain.agora["ballot"]]),
         }.get(case.operation.path)
+        if case.operation.path == "/v1/agora/ballots/{id}/votes/{identity}":
+            case.path_parameters = {"id": chain.agora["ballot"], "identity": chain.agora["voter"]}
         if existing is not None:
             name, values = existing
             case.path_parameters = {**case.path_parameters, name: rng.choice(values)}
+        if case.operation.path in SEARCHES and isinstance(case.query, dict):
+            # generated filters rarely match anything: half the time only the page size, so that the
+            # items' schemas are checked against real records
+            case.query = {k: v for k, v in case.query.items() if k == "limit"}
         if case.operation.path == "/v1/accounts/{address}/proof" and isinstance(case.query, dict):
             case.query = {**case.query, "class": DEMO_CLASS}
 
