@@ -153,9 +153,6 @@ def create_devnet(
     }
     if params:
         doc["params"] = dict(params)
-    if arbiters:
-        doc["market"] = {"arbiters": [{"name": f"Bench arbiter {i}", "account": to_address(account)}
-                                      for i, account in enumerate(arbiters)]}
     vault_of: dict[int, str] = {}
     if demo:
         federation = wallet.create("federation", DEVNET_PASSWORD, kdf=wallet_kdf)
@@ -195,6 +192,9 @@ def create_devnet(
         ]
         if demo_federation:
             _add_demo_federation(credits, wallet, int(doc["genesis_time_ms"]), wallet_kdf)
+    if arbiters:  # beside the demo's own arbiter, if any
+        doc.setdefault("market", {"arbiters": []})["arbiters"] += [
+            {"name": f"Bench arbiter {i}", "account": to_address(account)} for i, account in enumerate(arbiters)]
     genesis = parse_genesis(json.dumps(doc))
     (home / "genesis.json").write_text(genesis.to_json(), encoding="utf-8")
 
