@@ -108,11 +108,14 @@ def create_devnet(
     funded_amount: int = DEMO_BALANCE,
     node_kdf: KdfCost = WALLET_KDF,
     wallet_kdf: KdfCost = WALLET_KDF,
+    arbiters: Sequence[bytes] = (),
 ) -> DevnetLayout:
     """Write a fresh devnet under `home` (which must not hold one already); `params` override
     genesis chain parameters (e.g. a short recovery delay for tests); `funded` accounts get
     `funded_amount` demo credits each at genesis (the benchmarks' senders); `node_kdf` is the
-    Argon2id setting of the node and vault keys, `wallet_kdf` that of the demo wallet's keys."""
+    Argon2id setting of the node and vault keys, `wallet_kdf` that of the demo wallet's keys;
+    `arbiters` are authorised in the genesis's market section (FORMAT.md §14), so that listings
+    may name them (the market benchmark's)."""
     home = Path(home)
     if not 1 <= validators <= MAX_VALIDATORS:
         raise DevnetError(f"--validators {validators}: a devnet has 1 to {MAX_VALIDATORS} validators")
@@ -189,6 +192,9 @@ def create_devnet(
         ]
         if demo_federation:
             _add_demo_federation(credits, wallet, int(doc["genesis_time_ms"]), wallet_kdf)
+    if arbiters:  # beside the demo's own arbiter, if any
+        doc.setdefault("market", {"arbiters": []})["arbiters"] += [
+            {"name": f"Bench arbiter {i}", "account": to_address(account)} for i, account in enumerate(arbiters)]
     genesis = parse_genesis(json.dumps(doc))
     (home / "genesis.json").write_text(genesis.to_json(), encoding="utf-8")
 

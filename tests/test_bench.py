@@ -37,11 +37,14 @@ def test_quick_bench_runs_everything_and_writes_its_results(tmp_path):
     assert flood["strangers"]["sent"] > 0 and flood["parking"]["sent"] > 0
     assert attack["refused"]["UNKNOWN_SIGNER"] == flood["strangers"]["answers"]["UNKNOWN_SIGNER"] > 0
     assert flood["idle_api"]["opened"] >= flood["idle_api"]["held"] > 0 and flood["silent_p2p"]["opened"] > 0
+    market = results["market"]
+    assert market["settled"] == market["orders"] > 0 and market["refused"] == market["failed"] == 0
+    assert market["checks"]["escrowed"] == 0 and market["vs_single"] > 0
     small, large = results["scale"]["runs"]
     assert small["accounts"] < large["accounts"] and small["rss_mb"] > 0 and large["commit_ms_median"] > 0
     assert {s["validators"] for s in results["sim"]} >= {4, 16, 64}
     assert all(s["rounds_mean"] >= 1 for s in results["sim"])
     table = proc.stdout
-    for label in ("R (Ed25519", "single:", "federation:", "audit:", "finality", "finality under attack:", "scale:",
+    for label in ("R (Ed25519", "single:", "federation:", "audit:", "finality", "finality under attack:", "market:", "scale:",
                   "sim n = 64"):
         assert label in table, label

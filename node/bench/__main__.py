@@ -1,9 +1,10 @@
 """`scripts/bench`: measure R, then each benchmark; print one table and, with --out, a JSON file.
 
-    scripts/bench                    full run (about twelve minutes on 2 cores)
+    scripts/bench                    full run (about fifteen minutes on 2 cores)
     scripts/bench --quick            everything small, for development (under two minutes)
     scripts/bench --only single,sim  some benchmarks
     scripts/bench --only attack      finality under attack (and the unloaded finality, its baseline)
+    scripts/bench --only market      settled orders on one validator (and the single row, its baseline)
 
 Every throughput is printed with its ratio to R, the raw Ed25519 verification
 rate on every core measured first in the same run: a ledger that verifies each
@@ -26,10 +27,11 @@ from pathlib import Path
 from node.bench import scale, sim
 from node.bench.federation import finality
 from node.bench.limit import verify_rate
+from node.bench.market import MOVES_PER_ORDER, MarketResult, market
 from node.bench.throughput import ThroughputResult, throughput
 from node.bench.under_attack import AttackResult, FloodSizes, finality_under_attack
 
-BENCHMARKS = ("single", "federation", "finality", "attack", "audit", "scale", "sim")
+BENCHMARKS = ("single", "federation", "finality", "attack", "audit", "market", "scale", "sim")
 TARGETS = {  # issue 7; checked by the run, never by a timed test
     "single": 0.40,  # x R
     "federation": 0.45 / 4,  # x R: four validators on one machine each verify every transaction
@@ -37,9 +39,17 @@ TARGETS = {  # issue 7; checked by the run, never by a timed test
     "finality_p50_s": 0.5,
     "finality_p99_s": 1.5,
     "attack_p99_vs_unloaded": 2.0,  # issue 12: legitimate p99 under attack <= 2 x the unloaded p99
+    "market_vs_single": 1 / MOVES_PER_ORDER,  # issue 14: settled orders/s >= half the single row's transfers/s
     "scale_commit_ratio": 1.3,
     "scale_rss_mb": 400,
 }
+
+
+@dataclasses.dataclass
+class MarketSizes:
+    buyers: int = 10_000
+    providers: int = 100
+    orders: int = 50_000  # 150,000 transactions: about as many as the single row's transfers
 
 
 @dataclasses.dataclass
@@ -54,12 +64,14 @@ class Sizes:
     scale_block_txs: int
     scale_blocks: int
     attack: FloodSizes
+    market: MarketSizes
 
 
-FULL = Sizes(10_000, 200_000, 100_000, 500.0, 60.0, 10_000, 1_000_000, 5000, 5, FloodSizes())
+FULL = Sizes(10_000, 200_000, 100_000, 500.0, 60.0, 10_000, 1_000_000, 5000, 5, FloodSizes(), MarketSizes())
 QUICK = Sizes(1_000, 6_000, 3_000, 200.0, 5.0, 2_000, 20_000, 500, 2,
               FloodSizes(stranger_rate=1000.0, parking_rate=500.0, parking_keys=50, parking_nonces=20, batch=100,
-                         idle_api=200, silent_p2p=16, lead_s=1.0))
+                         idle_api=200, silent_p2p=16, lead_s=1.0),
+              MarketSizes(buyers=1_000, providers=20, orders=3_000))
 
 
 def _audit(home: str, total_txs: int) -> dict:
@@ -130,11 +142,34 @@ def attack_rows(attack: AttackResult) -> list[tuple[str, str, str]]:
     ]
 
 
+def market_rows(sales: MarketResult, single: ThroughputResult, r: float) -> list[tuple[str, str, str]]:
+    """The market row: settled orders/s as a ratio to R and against the single row's transfers/s in the same
+    run (issue 14: at least half, since a sale is two checked moves where a transfer is one)."""
+    share = TARGETS["market_vs_single"]
+    target = share * single.committed_tx_per_s
+    per_order = 1000 * sales.node_cpu_s / sales.orders  # CPU: a figure other load on the machine hardly moves
+    per_transfer = 1000 * single.node_cpu_s / max(single.committed, 1)
+    cpu = (f"node CPU {per_order:.2f} ms/order = {per_order / per_transfer:.1f} x single's {per_transfer:.2f} ms/transfer"
+           if per_transfer > 0 else f"node CPU {per_order:.2f} ms/order")
+    return [
+        (f"market: 1 validator, {sales.orders:,} orders placed and settled, {sales.buyers:,} buyers, "
+         f"{sales.providers:,} providers", f"{sales.orders_per_s:,.0f} orders/s",
+         f"{_ratio(sales.orders_per_s, r)}; {sales.orders_per_s / single.committed_tx_per_s:.2f} x single's "
+         f"{single.committed_tx_per_s:,.0f} tx/s; target >= {share:g} x = {target:,.0f} orders/s: "
+         f"{_verdict(sales.orders_per_s >= target)}"),
+        ("  settled / txs / blocks / refused / failed",
+         f"{sales.settled:,} / {sales.txs:,} / {sales.blocks} / {sales.refused} / {sales.failed}",
+         f"{sales.txs_per_s:,.0f} tx/s (order, accept, confirm) in {sales.seconds:.1f} s; escrow empty, books "
+         f"balanced"),
+        ("  node CPU per settled order", f"{per_order:.2f} ms", cpu),
+    ]
+
+
 def run(only: set[str], sizes: Sizes, r: float, say: Callable[[str], None]) -> tuple[dict, list[tuple[str, str, str]]]:
     results: dict = {}
     rows: list[tuple[str, str, str]] = []
     single: ThroughputResult | None = None
-    if "single" in only or "audit" in only:
+    if only & {"single", "audit", "market"}:  # the market row's target is a share of single's rate
         say(f"single: 1 validator, {sizes.accounts:,} accounts, {sizes.txs:,} transfers")
         single = throughput(1, sizes.accounts, sizes.txs, keep="audit" in only)
         target = TARGETS["single"] * r
@@ -188,6 +223,17 @@ def run(only: set[str], sizes: Sizes, r: float, say: Callable[[str], None]) -> t
                                        unloaded=fin)
         results["attack"] = dataclasses.asdict(attack) | {"target_p99_vs_unloaded": TARGETS["attack_p99_vs_unloaded"]}
         rows += attack_rows(attack)
+    if "market" in only and single is not None:
+        m = sizes.market
+        say(f"market: 1 validator, {m.buyers:,} buyers, {m.providers:,} providers, {m.orders:,} orders "
+            f"placed, accepted and confirmed")
+        sales = market(m.buyers, m.providers, m.orders)
+        results["market"] = dataclasses.asdict(sales) | {
+            "ratio_to_R": sales.orders_per_s / r, "vs_single": sales.orders_per_s / single.committed_tx_per_s,
+            "target_vs_single": TARGETS["market_vs_single"],
+            "node_cpu_ms_per_order": 1000 * sales.node_cpu_s / sales.orders,
+            "node_cpu_ms_per_transfer": 1000 * single.node_cpu_s / max(single.committed, 1)}
+        rows += market_rows(sales, single, r)
     if "scale" in only:
         runs = []
         for accounts in (sizes.scale_small, sizes.scale_large):
@@ -214,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for development")
     parser.add_argument("--only", default=",".join(BENCHMARKS),
-                        help=f"comma-separated subset of {','.join(BENCHMARKS)} (audit runs over single's chain)")
+                        help=f"comma-separated subset of {','.join(BENCHMARKS)} (audit runs over single's chain; market "
+                             "is compared with single's rate, which runs with it)")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     args = parser.parse_args(argv)

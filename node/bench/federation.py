@@ -74,8 +74,9 @@ class LocalFederation:
     """N validator processes from a fresh devnet layout in a temporary directory."""
 
     def __init__(self, validators: int, block_interval_ms: int = 100, funded: Sequence[bytes] = (),
-                 keep: bool = False, one_client: bool = True):
-        """`funded` accounts get demo credits at genesis; `keep` leaves the directory for a later
+                 keep: bool = False, one_client: bool = True, arbiters: Sequence[bytes] = ()):
+        """`funded` accounts get demo credits at genesis, `arbiters` are the genesis's authorised
+        arbiters of market disputes (node/devnet_layout.py, `create_devnet`); `keep` leaves the directory for a later
         step (the audit reads the chain after the nodes stop) until `cleanup()`. With `one_client`
         (the benchmark's clients are its only clients) no client share applies; without it, the
         nodes keep the default share (an attacker posts from other addresses)."""
@@ -83,7 +84,7 @@ class LocalFederation:
         self.keep = keep
         self.layout = create_devnet(
             self.dir, validators=validators, base_port=free_port_block(2 * validators),
-            block_interval_ms=block_interval_ms, heartbeat_ms=1000, funded=funded,
+            block_interval_ms=block_interval_ms, heartbeat_ms=1000, funded=funded, arbiters=arbiters,
         )
         for home in self.layout.node_homes if one_client else ():
             # the benchmark's clients all post from loopback: one client address for the whole load, which

@@ -41,6 +41,7 @@ class ThroughputResult:
     blocks: int
     refused: int  # refused for a reason other than a full mempool: must be 0
     home: str | None = None  # the devnet directory, when kept for the audit
+    node_cpu_s: float = 0.0  # CPU time the validator processes used from the first submission to the last commit
 
 
 def _submit_all(urls: list[str], raws: list[bytes], clients: int, batch: int, refused: list[str]) -> None:
@@ -95,6 +96,7 @@ def throughput(validators: int = 1, accounts: int = 10_000, txs: int = 200_000, 
         height = watcher_client.status()["height"]
         refused: list[str] = []
         committed = blocks = 0
+        cpu_before = fed.cpu_seconds()
         started = time.monotonic()
         submitter = threading.Thread(target=_submit_all, args=(urls, raws, clients, batch, refused), daemon=True)
         submitter.start()
@@ -115,6 +117,7 @@ def throughput(validators: int = 1, accounts: int = 10_000, txs: int = 200_000, 
                 print(f"  {validators} validator(s): {committed:,}/{len(raws):,} committed after {now - started:.0f} s"
                       f" ({committed / (now - started):,.0f} tx/s)", file=sys.stderr, flush=True)
             time.sleep(POLL_S)
+        node_cpu_s = fed.cpu_seconds() - cpu_before  # to the last commit, give or take one watcher poll
         submitter.join(5)
         for line in refused[:10]:
             print(f"  refused: {line}", file=sys.stderr)
@@ -122,4 +125,5 @@ def throughput(validators: int = 1, accounts: int = 10_000, txs: int = 200_000, 
     return ThroughputResult(
         validators, accounts, txs, clients, batch, committed, round(seconds, 3),
         committed / max(seconds, 1e-9), blocks, len(refused), str(fed.layout.home) if keep else None,
+        round(node_cpu_s, 1),
     )
