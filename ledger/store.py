@@ -139,6 +139,7 @@ _KEY_NAMES = {
     b"x": "the per-account history index",
     b"n": "the state tree",
     b"v": "the validator-set index",
+    b"a": "the agora's texts (node-local, node/agora_texts.py)",
 }
 
 
@@ -155,6 +156,9 @@ def describe_key(key: bytes | None) -> str:
         return _KEY_NAMES[prefix]
     if prefix == P_BLOCK and len(rest) == 8:
         return f"block {int.from_bytes(rest, 'big')}"
+    if prefix == b"a":
+        cut = next((i for i, b in enumerate(rest) if not 32 <= b < 127), len(rest))
+        return f"the agora's record {rest[:cut].decode('ascii')}{rest[cut:cut + 16].hex()}"
     if prefix == P_STATE:
         cut = rest.find(b"/") + 1
         if cut and _printable(rest[:cut]):
@@ -321,6 +325,19 @@ class Store:
             raise self._failed(StoreFailure(self.path, where, _leveldb_words(exc))) from None
         finally:
             iterator.close()
+
+    def local_get(self, key: bytes) -> bytes | None:
+        """A node-local record (a prefix the chain does not use, e.g. the agora's texts), checksums verified.
+
+        Every read of this LevelDB must verify: a block read once without verification sits in LevelDB's
+        block cache, and later verified reads of any key in it (a neighbouring block record) are then
+        served from there unchecked, so a damaged block would be served as good."""
+        return self._get(key)
+
+    def local_scan(self, start: bytes, stop: bytes, include_value: bool = True) -> Iterator[Any]:
+        """Node-local records from `start` up to `stop`, in key order, checksums verified (see `local_get`)."""
+        for key, value in self._scan(describe_key(start), start=start, stop=stop):
+            yield (key, value) if include_value else key
 
     def entries(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         """Every entry under a store prefix (P_STATE, P_TREE, …) without it, in key order (the audit's walk)."""

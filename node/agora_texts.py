@@ -102,18 +102,18 @@ class AgoraTexts:
     # --- reading -------------------------------------------------------------------------------------
 
     def get(self, post_id: bytes) -> str | None:
-        raw = self.store.db.get(K_TEXT + post_id)
+        raw = self.store.local_get(K_TEXT + post_id)
         return None if raw is None else raw.decode("utf-8")
 
     def cursor(self) -> int:
-        raw = self.store.db.get(K_CURSOR)
+        raw = self.store.local_get(K_CURSOR)
         return 0 if raw is None else struct.unpack(">Q", raw)[0]
 
     def ids(self, prefix: bytes, after: bytes = b"", limit: int | None = None) -> list[bytes]:
         """The ids under an index prefix (`K_PROPOSALS + space_id`, `K_REPLIES + parent_id`, `K_MISSING`)."""
         found: list[bytes] = []
         start = prefix + after + b"\x00" if after else prefix
-        for key in self.store.db.iterator(start=start, stop=prefix + b"\xff" * 17, include_value=False):
+        for key in self.store.local_scan(start, prefix + b"\xff" * 17, include_value=False):
             found.append(key[len(prefix):])
             if limit is not None and len(found) >= limit:
                 break
@@ -121,7 +121,7 @@ class AgoraTexts:
 
     def range(self, start: bytes, end: bytes):
         """A RangeReader over the node-local keys (node/routes/pages.py pages it)."""
-        yield from self.store.db.iterator(start=P_AGORA + start, stop=P_AGORA + end)
+        yield from self.store.local_scan(P_AGORA + start, P_AGORA + end)
 
     # --- taking a text from a client ------------------------------------------------------------------
 
@@ -226,7 +226,7 @@ class AgoraTexts:
             elif kept is not None:
                 batch.put(K_PROPOSALS + kept.space_id + post_id, b"")
             entry = self._drop_pending(post_id)
-            if self.store.db.get(K_TEXT + post_id) is not None:
+            if self.store.local_get(K_TEXT + post_id) is not None:
                 return
             if entry is not None and entry.text_hash == text_hash:
                 batch.put(K_TEXT + post_id, entry.text)
@@ -242,7 +242,7 @@ class AgoraTexts:
         self._drop_pending(post_id)
         self.store.db.delete(K_MISSING + post_id, sync=True)
         key = K_TEXT + post_id
-        if self.store.db.get(key) is None:
+        if self.store.local_get(key) is None:
             return
         self.store.db.compact_range(start=key, stop=key)
         self.store.db.delete(key, sync=True)
@@ -265,7 +265,7 @@ class AgoraTexts:
         """The texts this node holds of the posts asked for (at most MAX_ASK; erased ones are never held)."""
         found = []
         for post_id in wanted[:MAX_ASK]:
-            raw = self.store.db.get(K_TEXT + post_id)
+            raw = self.store.local_get(K_TEXT + post_id)
             post = None if raw is None else rec.get_post(self.store.state, post_id)
             if post is not None and post.status != rec.ERASED:  # (an erasure not applied yet: a restored backup)
                 found.append((post_id, raw))
@@ -274,7 +274,7 @@ class AgoraTexts:
     def receive(self, texts: tuple[tuple[bytes, bytes], ...]) -> None:
         """Texts from a peer: kept only for a missing post whose chain record has this hash and is not erased."""
         for post_id, data in texts:
-            text_hash = self.store.db.get(K_MISSING + post_id)
+            text_hash = self.store.local_get(K_MISSING + post_id)
             if text_hash is None or sha256(data) != text_hash:
                 continue
             post = rec.get_post(self.store.state, post_id)

@@ -16,7 +16,7 @@ Scenario:
    check) is damaged.
 4. The node on a copy with an old block damaged (the start-up check reads
    the head, the head block and the state root, not every block) starts and
-   serves; a client reading block 1 gets 503 STORE_FAILED, and the node
+   serves; a client reading block 50 gets 503 STORE_FAILED, and the node
    stops on its own with exit status 3: one CRITICAL log line and the same
    one-line message last, no traceback, and nothing served after it.
 """
@@ -108,20 +108,38 @@ def test_the_node_refuses_to_start_on_a_damaged_store(stopped: Devnet, tmp_path:
 
 
 def test_the_node_stops_when_a_read_meets_damage_later(stopped: Devnet, tmp_path: Path) -> None:
-    node = damaged_copy(stopped, tmp_path, block_key(1))
+    # block 50's records: far from the node-local records a start reads (the agora's, just before the
+    # blocks in key order), which share a LevelDB data block with block 1's
+    node = damaged_copy(stopped, tmp_path, block_key(50))
     try:
         node.start()
         assert node.api.status()["height"] >= MIN_HEIGHT
         assert node.api.block(MIN_HEIGHT)["height"] == MIN_HEIGHT  # blocks outside the damaged one still read
-        assert_api_error(503, "STORE_FAILED", lambda: node.api.block(1))
+        assert_api_error(503, "STORE_FAILED", lambda: node.api.block(50))
         assert node.process.wait(30) == EXIT_STORE_FAILED
     finally:
         node.cleanup()
     log = node.log_text()
     assert "Traceback" not in log, log
     critical = [line for line in log.splitlines() if " CRITICAL " in line]
-    assert len(critical) == 1 and "(reading block 1)" in critical[0], log
+    assert len(critical) == 1 and "(reading block 50)" in critical[0], log
     last = node.out_text().strip().splitlines()[-1]
-    assert last.startswith(f"incoop: the store at {node.home / 'data'} is damaged: ") and "(reading block 1)" in last
+    assert last.startswith(f"incoop: the store at {node.home / 'data'} is damaged: ") and "(reading block 50)" in last
     with pytest.raises((OSError, ApiCallError)):
         node.api.status()
+
+
+def test_damage_beside_the_node_local_records_is_caught_at_the_start_not_served(stopped: Devnet,
+                                                                                 tmp_path: Path) -> None:
+    """Block 1's records share a LevelDB data block with the agora's node-local ones (just before them in
+    key order), which the node reads at its start. Read unverified, that block would sit in LevelDB's
+    cache and be served as good to every later verified read: block 1 was once served from a damaged
+    store this way. Every read verifies, so the start meets the damage and stops."""
+    node = damaged_copy(stopped, tmp_path, block_key(1))
+    try:
+        node.start(wait=False)
+        assert node.process.wait(30) == EXIT_STORE_FAILED
+    finally:
+        node.cleanup()
+    critical = [line for line in node.log_text().splitlines() if " CRITICAL " in line]
+    assert len(critical) == 1 and "is damaged" in critical[0] and "the agora's record cursor" in critical[0]
