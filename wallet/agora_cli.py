@@ -58,6 +58,8 @@ from wallet.market_args import (
     show_time,
     signer,
     submit,
+    wallet_names,
+    who,
 )
 from wallet.txbuild import build_and_sign, parse_address
 
@@ -119,7 +121,6 @@ def cmd_space_create(args: argparse.Namespace) -> int:
 
 def _address(args: argparse.Namespace, text: str) -> str:
     """A wallet key's name or an address, as an address."""
-    from wallet.market_args import wallet_names
     by_name = {name: address for address, name in wallet_names(args).items()}
     return by_name.get(text, text)
 
@@ -436,12 +437,13 @@ def cmd_budget_show(args: argparse.Namespace) -> int:
     def money(value: int) -> str:
         return f"{format_amount(value, decimals)} {budget['class_id']}"
 
+    names = wallet_names(args)
     bar = budget["bar"]
     width = 30
     filled = width * bar["allocated"] // bar["amount"] if bar["amount"] else 0
     allocated = "projected with the selections so far" if budget["status"] == brec.OPEN else "paid out"
     lines = [f"budget {budget['id']} in space {budget['space']}: {budget['phase']}",
-             f"  {money(budget['amount'])} from {budget['funder']}; projects until "
+             f"  {money(budget['amount'])} from {who(budget['funder'], names)}; projects until "
              f"{show_time(budget['submit_until_ms'])}, selections until {show_time(budget['closes_ms'])}",
              f"  [{'#' * filled}{'.' * (width - filled)}] {money(bar['allocated'])} {allocated}, "
              f"{money(bar['left'])} left",
@@ -450,7 +452,7 @@ def cmd_budget_show(args: argparse.Namespace) -> int:
         status = p["status"] if p["projected"] is None else f"{p['status']}, would be {p['projected']}"
         text = p["text"] if p["text"] is not None else "[text not shown]"
         lines.append(f"    {p['post']}  {money(p['amount'])}  {p['selections']} selections  ({status})  to "
-                     f"{p['owner']}  {text}")
+                     f"{names.get(p['owner'], p['owner'])}  {text}")
     emit(args.json, budget, "\n".join(lines))
     return 0
 
