@@ -6,13 +6,15 @@ MODERATOR and two keys of MULTI, one identity):
    and MULTI as residents of trento; the admin opens the Consulta
    (resident:trento, MODERATOR moderates, holding 1000.00 demo-eur from
    the genesis); anna and MULTI put proposals in the space.
-2. `budget open` by the moderator: 1000.00 demo-eur move from its account
-   into the fund (escrowed); a second opening with the same id is refused
-   after signing (BUDGET_EXISTS), the closing before the submissions before
-   signing (one line). `budget list` and `budget show` read it back.
+2. `budget open` by the moderator: 900.00 demo-eur move from its account
+   into the fund (escrowed), and 100.00 into a second budget's that nobody
+   takes part in; a second opening with the same id is refused after
+   signing (BUDGET_EXISTS), the closing before the submissions before
+   signing (one line). `budget list` reads both back (and the API pages
+   them one at a time with `limit`/`after`).
 3. `project`: anna submits A (600.00, to marco) and C (300.00, to marco),
    MULTI submits B (500.00, to its first key). A project asking more than
-   the budget is refused before signing (OVER_BUDGET, one line, no nonce
+   the budget (900.01) is refused before signing (OVER_BUDGET, one line, no nonce
    spent); a selection before the submissions close is refused the same way
    (BUDGET_WINDOW).
 4. Once the submissions close, `select`: anna selects A and C; MULTI selects
@@ -22,9 +24,9 @@ MODERATOR and two keys of MULTI, one identity):
    shows MULTI's one selection (key two); the budget shows 2 selectors,
    selections A 1, B 1, C 2, and the bar's projection: C and A (900.00).
 5. The closing at closes_ms funds exactly what the rule says (greedy with
-   skip: C, 2 selections, then A fits in the 700.00 left, B does not fit in
-   the 100.00 then left): marco is paid 900.00, MULTI's key nothing, the
-   moderator refunded 100.00; the fund holds nothing.
+   skip: C, 2 selections, then A fits in the 600.00 left, B does not fit in
+   the nothing then left): marco is paid 900.00, MULTI's key nothing; the
+   second budget refunds its 100.00 to the moderator; no fund holds anything.
 6. The books: `credits report` balanced with nothing escrowed, and `incoop
    audit verify` replays the chain from genesis.
 """
@@ -58,7 +60,7 @@ from tests.weak_kdf import TEST_KDF
 
 KEY_ONE, KEY_TWO = "tre-uno", "tre-due"
 PA, PB, PC = ident("budget a"), ident("budget b"), ident("budget c")
-BUDGET = ident("the budget").hex()
+BUDGET, SMALL = ident("the budget").hex(), ident("a small budget").hex()
 SUBMIT_S, SELECT_S = 12, 12
 """The two windows: long enough for the CLI calls of each phase on a loaded machine, short for the test."""
 
@@ -125,23 +127,29 @@ def test_a_budget_from_opening_to_funding(devnet: Devnet) -> None:
     now_ms = devnet.api.status()["block_time_ms"]
     submit_until, closes = now_ms + SUBMIT_S * 1000, now_ms + (SUBMIT_S + SELECT_S) * 1000
     assert "--closes must be after --submit-until" in refused(
-        devnet, "budget", "open", TOWN.hex(), "--as", "moderatore", "--class", DEMO_CLASS, "--amount", "1000.00",
+        devnet, "budget", "open", TOWN.hex(), "--as", "moderatore", "--class", DEMO_CLASS, "--amount", "900.00",
         "--submit-until", str(closes), "--closes", str(submit_until))
-    opened = agora(devnet, "budget", "open", TOWN.hex(), "--as", "moderatore", "--class", DEMO_CLASS,
-                   "--amount", "1000.00", "--submit-until", str(submit_until), "--closes", str(closes), "--id", BUDGET)
-    assert (opened["budget"], opened["status"]) == (BUDGET, "committed")
+    for budget_id, amount in ((BUDGET, "900.00"), (SMALL, "100.00")):
+        opened = agora(devnet, "budget", "open", TOWN.hex(), "--as", "moderatore", "--class", DEMO_CLASS,
+                       "--amount", amount, "--submit-until", str(submit_until), "--closes", str(closes),
+                       "--id", budget_id)
+        assert (opened["budget"], opened["status"]) == (budget_id, "committed")
     assert balance(devnet, moderator) == before[moderator] - 1000_00
     assert "BUDGET_EXISTS" in refused(devnet, "budget", "open", TOWN.hex(), "--as", "moderatore", "--class",
                                       DEMO_CLASS, "--amount", "1.00", "--submit-until", str(submit_until),
                                       "--closes", str(closes), "--id", BUDGET)
-    [listed] = agora(devnet, "budget", "list", TOWN.hex())["budgets"]
-    assert (listed["id"], listed["phase"], listed["amount"], listed["funder"]) == (
-        BUDGET, "submitting", 1000_00, moderator)
+    listed = agora(devnet, "budget", "list", TOWN.hex(), "--status", "open")["budgets"]
+    assert sorted((b["id"], b["phase"], b["amount"], b["funder"]) for b in listed) == sorted([
+        (BUDGET, "submitting", 900_00, moderator), (SMALL, "submitting", 100_00, moderator)])
+    first = devnet.api.get(f"/v1/agora/spaces/{TOWN.hex()}/budgets?limit=1")
+    second = devnet.api.get(f"/v1/agora/spaces/{TOWN.hex()}/budgets?limit=1&after={first['next']}")
+    assert [b["id"] for b in first["budgets"] + second["budgets"]] == sorted([BUDGET, SMALL])
+    assert devnet.api.get(f"/v1/agora/spaces/{TOWN.hex()}/budgets?status=closed")["budgets"] == []
 
     # 3. projects; what the wallet refuses before signing
     anna_nonce = nonce(devnet, address(devnet, "anna"))
     assert "OVER_BUDGET" in refused(devnet, "project", BUDGET, PA.hex(), "--as", "anna", "--owner", "marco",
-                                    "--amount", "1000.01")
+                                    "--amount", "900.01")
     assert nonce(devnet, address(devnet, "anna")) == anna_nonce
     agora(devnet, "project", BUDGET, PA.hex(), "--as", "anna", "--owner", "marco", "--amount", "600.00")
     agora(devnet, "project", BUDGET, PB.hex(), "--as", KEY_ONE, "--owner", KEY_ONE, "--amount", "500.00")
@@ -161,7 +169,7 @@ def test_a_budget_from_opening_to_funding(devnet: Devnet) -> None:
     key_two = address(devnet, KEY_TWO)
     multi_nonce = nonce(devnet, key_two)
     line = refused(devnet, "select", BUDGET, PA.hex(), PB.hex(), "--as", KEY_TWO)
-    assert "OVER_BUDGET" in line and "1100.00" in line, line
+    assert "OVER_BUDGET" in line and "1100.00" in line and "900.00" in line, line
     assert nonce(devnet, key_two) == multi_nonce
     selection = devnet.api.get(f"/v1/agora/budgets/{BUDGET}/selections/{MULTI_ID.hex()}")
     assert (selection["projects"], selection["signer"], selection["total"]) == (
@@ -170,22 +178,25 @@ def test_a_budget_from_opening_to_funding(devnet: Devnet) -> None:
     assert (shown["phase"], shown["selectors"]) == ("selecting", 2)
     assert [(p["post"], p["selections"], p["projected"]) for p in shown["projects"]] == [
         (PA.hex(), 1, "funded"), (PB.hex(), 1, "unfunded"), (PC.hex(), 2, "funded")]
-    assert shown["bar"] == {"amount": 1000_00, "allocated": 900_00, "left": 100_00}
+    assert shown["bar"] == {"amount": 900_00, "allocated": 900_00, "left": 0}
     text = incoop(devnet, "agora", "budget", "show", BUDGET).stdout
     assert "900.00 demo-eur projected" in text and "Alberi lungo via Roma" in text
     assert devnet.api.status()["block_time_ms"] < closes, f"the selections took over {SELECT_S} s"
 
     # 5. the closing funds what the rule says
-    wait_until(lambda: devnet.api.get(f"/v1/agora/budgets/{BUDGET}")["status"] == "closed",
+    wait_until(lambda: all(devnet.api.get(f"/v1/agora/budgets/{b}")["status"] == "closed" for b in (BUDGET, SMALL)),
                timeout=SELECT_S + 20, interval=0.2, what="the closing")
     closed = agora(devnet, "budget", "show", BUDGET)
     assert (closed["phase"], closed["funded"], closed["bar"]) == (
-        "closed", 900_00, {"amount": 1000_00, "allocated": 900_00, "left": 100_00})
+        "closed", 900_00, {"amount": 900_00, "allocated": 900_00, "left": 0})
     assert [(p["post"], p["status"], p["projected"]) for p in closed["projects"]] == [
         (PA.hex(), "funded", None), (PB.hex(), "unfunded", None), (PC.hex(), "funded", None)]
     assert balance(devnet, marco) == before[marco] + 900_00
     assert balance(devnet, key_one) == before[key_one]
-    assert balance(devnet, moderator) == before[moderator] - 900_00
+    assert balance(devnet, moderator) == before[moderator] - 900_00  # the small budget's 100.00 came back
+    small = devnet.api.get(f"/v1/agora/budgets/{SMALL}")
+    assert (small["funded"], small["bar"], small["projects"]) == (0, {"amount": 100_00, "allocated": 0, "left": 100_00},
+                                                                  [])
     assert "BUDGET_WINDOW" in refused(devnet, "select", BUDGET, "--as", "anna")
 
     # 6. the books
