@@ -28,7 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "credits": ("wallet.credits_cli", "issuers: credit classes, issuing, providers, reclaim, reports"),
     "market": ("wallet.market_cli", "the marketplace: listings, orders in escrow, disputes, reviews"),
     "gas": ("wallet.gas_cli", "purchase groups: the supplier's terms, open, join, leave, status"),
-    "agora": ("wallet.agora_cli", "the agora: spaces, proposals, comments, supports, ballots, votes"),
+    "agora": ("wallet.agora_cli", "the agora: spaces, proposals, comments, supports, ballots, votes, budgets"),
     "governance": ("wallet.federation_cli", "validators: propose and approve changes to the set, roles, parameters"),
     "audit": ("node.audit.cli", "verify a chain from genesis; export credit statements"),
 }

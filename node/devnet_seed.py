@@ -15,8 +15,13 @@ arbiter has yet to decide. In the agora the federation opens its assembly
 and the comune's consulta (residents of trento); giulia proposes a bicycle
 rack, luca and she discuss it, three residents support it, and the comune
 opens a ballot that stays open for two weeks (sara and paolo have voted);
-SAIT proposes common pick-up hours in the federation's assembly. Every
-post's text goes to node 0 with its transaction and the nodes share it.
+SAIT proposes common pick-up hours in the federation's assembly. The
+comune then opens a participatory budget of 5000.00 demo-eur in the
+consulta (granted by the federation, which issues demo-eur): the rack,
+luca's community gardens and sara's fountain are its projects, asking 5500.00
+together, and sara, paolo and elena have selected projects; it stays open
+two weeks. Every post's text goes to node 0 with its transaction and the
+nodes share it.
 Everything goes through the same transactions and vault calls a registrar,
 issuer, provider or resident would use.
 """
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -211,6 +217,11 @@ RACK_COMMENTS = (
 )
 PICKUP_HOURS = "Orari comuni per i punti di ritiro dei gruppi d'acquisto: il sabato dalle 9 alle 12."
 BALLOT_DAYS = 14
+GARDENS = "Orti comuni al parco di Melta: venti parcelle per chi abita in città, con un punto acqua."
+FOUNTAIN = "Una fontanella di acqua potabile in piazza Duomo."
+BUDGET_AMOUNT = 500_000  # 5000.00 demo-eur
+BUDGET_SUBMIT_MS = 8_000
+"""The demo budget takes projects for a few blocks, then selections for two weeks (FORMAT.md §6.7.1)."""
 
 
 def seed_agora(signer: _Signers, progress: Callable[[str], None]) -> None:
@@ -243,6 +254,41 @@ def seed_agora(signer: _Signers, progress: Callable[[str], None]) -> None:
     ballot = signer.api.agora_post(rack)["post"]["ballot"]
     signer.add("sara", "agora.vote", (bytes.fromhex(ballot), 0))
     signer.add("paolo", "agora.vote", (bytes.fromhex(ballot), 1))
+    signer.commit()
+    seed_budget(signer, progress, town_space, rack)
+
+
+def seed_budget(signer: _Signers, progress: Callable[[str], None], town_space: bytes, rack: bytes) -> None:
+    """The consulta's participatory budget: three projects asking more than it holds, three selections.
+
+    demo-eur is the demo class that moves between people (the others are spend-only), so the budget is in
+    it: the federation, its issuer, grants the comune the amount, and the comune (the consulta's moderator)
+    locks it in the budget's fund."""
+    keys = signer.keys
+    progress("a participatory budget in the consulta: three projects, sara, paolo and elena select")
+    gardens, fountain, budget = os.urandom(16), os.urandom(16), os.urandom(16)
+    signer.add("federation", "credits.issue", (DEMO_CLASS, keys["comune"].pubkey, BUDGET_AMOUNT,
+                                               "bilancio partecipativo della consulta"))
+    signer.post("luca", "agora.propose", (gardens, town_space), GARDENS)
+    signer.post("sara", "agora.propose", (fountain, town_space), FOUNTAIN)
+    signer.commit()
+    now = int(signer.api.status()["block_time_ms"])
+    submit_until = now + BUDGET_SUBMIT_MS
+    signer.add("comune", "agora.budget", (budget, town_space, DEMO_CLASS, BUDGET_AMOUNT, submit_until,
+                                          now + BALLOT_DAYS * DAY_MS))
+    signer.commit()
+    signer.add("giulia", "agora.project", (budget, rack, keys["giulia"].pubkey, 180_000))
+    signer.add("luca", "agora.project", (budget, gardens, keys["luca"].pubkey, 250_000))
+    signer.add("sara", "agora.project", (budget, fountain, keys["sara"].pubkey, 120_000))
+    signer.commit()
+    deadline = time.monotonic() + 60
+    while int(signer.api.status()["block_time_ms"]) < submit_until:  # selections start when submissions end
+        if time.monotonic() > deadline:
+            raise SeedError("the demo budget's submissions did not close within a minute")
+        time.sleep(0.2)
+    signer.add("sara", "agora.select", (budget, tuple(sorted((rack, fountain)))))
+    signer.add("paolo", "agora.select", (budget, tuple(sorted((gardens, fountain)))))
+    signer.add("elena", "agora.select", (budget, (gardens,)))
     signer.commit()
 
 

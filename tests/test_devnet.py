@@ -203,19 +203,24 @@ def _assert_demo_market(url: str, wallet_dir: str) -> None:
 def _assert_demo_agora(urls: list[str], wallet_dir: str) -> None:
     """The demo agora of the first day (node/devnet_seed.py; README, "Take part in the agora"): the
     federation's assembly and the comune's consulta, giulia's proposal with its thread and three supports
-    under an open ballot (sara yes, paolo no), SAIT's proposal in the assembly; every node holds the texts."""
+    under an open ballot (sara yes, paolo no), SAIT's proposal in the assembly, the consulta's budget; every
+    node holds the texts."""
     api = Api(urls[0])
     who = {label: _address(wallet_dir, label) for label in ("federation", "comune", "giulia", "sait")}
     spaces = {s["name"]: s for s in api.get("/v1/agora/spaces")["spaces"]}
     assert set(spaces) == {"Assemblea della federazione", "Consulta di Trento"}
     town, assembly = spaces["Consulta di Trento"], spaces["Assemblea della federazione"]
     assert (town["eligibility"], town["moderators"], assembly["eligibility"]) == ("resident:trento", [who["comune"]], "")
-    [rack] = api.get(f"/v1/agora/spaces/{town['id']}/proposals")["proposals"]
-    assert (rack["signer"], rack["supports"], rack["status"]) == (who["giulia"], 3, "visible")
+    proposals = api.get(f"/v1/agora/spaces/{town['id']}/proposals")["proposals"]
+    racks = [p for p in proposals if p["signer"] == who["giulia"]]
+    assert len(racks) == 1, (who, proposals)
+    [rack] = racks
+    assert (rack["supports"], rack["status"]) == (3, "visible")
     [hours] = api.get(f"/v1/agora/spaces/{assembly['id']}/proposals")["proposals"]
     assert hours["signer"] == who["sait"] and hours["text"].startswith("Orari comuni")
     ballot = api.get(f"/v1/agora/ballots/{rack['ballot']}")
     assert (ballot["status"], ballot["counts"], ballot["mode"]) == ("open", [1, 1, 0], "public")
+    _assert_demo_budget(api, town, rack, wallet_dir)
     for url in urls:  # the texts went to node 0 only; every node fetched them from its peers
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -225,6 +230,22 @@ def _assert_demo_agora(urls: list[str], wallet_dir: str) -> None:
             time.sleep(0.2)
         assert thread["post"]["text"].startswith("Una rastrelliera"), url
         assert [c["depth"] for c in thread["comments"]] == [1, 2] and all(c["text"] for c in thread["comments"]), url
+
+
+def _assert_demo_budget(api: Api, town: dict, rack: dict, wallet_dir: str) -> None:
+    """The consulta's participatory budget (FORMAT.md §6.7.1): 5000.00 demo-eur from the comune, taking
+    selections; the rack (1800.00), luca's gardens (2500.00) and sara's fountain (1200.00) ask more than it
+    holds; sara, paolo and elena selected, so the rule would fund the gardens and the fountain (3700.00)."""
+    who = {label: _address(wallet_dir, label) for label in ("comune", "giulia", "luca", "sara")}
+    [summary] = api.get(f"/v1/agora/spaces/{town['id']}/budgets")["budgets"]
+    assert (summary["funder"], summary["class_id"], summary["amount"], summary["phase"], summary["selectors"]) == (
+        who["comune"], "demo-eur", 500_000, "selecting", 3)
+    budget = api.get(f"/v1/agora/budgets/{summary['id']}")
+    assert [(p["owner"], p["amount"], p["selections"], p["projected"]) for p in budget["projects"]] == [
+        (who["giulia"], 180_000, 1, "unfunded"), (who["luca"], 250_000, 2, "funded"),
+        (who["sara"], 120_000, 2, "funded")]
+    assert budget["projects"][0]["post"] == rack["id"]
+    assert budget["bar"] == {"amount": 500_000, "allocated": 370_000, "left": 130_000}
 
 
 def test_devnet_refuses_a_federation_without_validators(tmp_path):

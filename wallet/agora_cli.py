@@ -14,6 +14,13 @@ deletes it from every node.
 Every signing command takes `--as KEY`, waits for the block and prints the
 result (or fails in one line with the ledger's code); a new record's id is
 drawn at random and printed (`--id` gives one, to retry safely).
+
+Participatory budgets (FORMAT.md §6.7.1): an agora admin or a moderator
+opens one (`budget open`, paying the amount into its fund), authors submit
+their proposals as projects (`project`), each identity selects projects that
+fit the budget (`select`; empty to withdraw). What the wallet can check
+before signing (the windows, a project not in the budget, a selection over
+the budget, an amount above it) fails in one line and spends no nonce.
 """
 
 from __future__ import annotations
@@ -24,13 +31,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from cli.common import CliError, default_wallet_dir, emit
+from cli.common import CliError, default_wallet_dir, emit, format_amount, parse_amount
+from governance import budget_records as brec
 from governance import records as rec
 from identity.records import is_attribute
 from ledger.address import to_address
 from ledger.crypto import SigningKey, sha256
 from wallet.cli import (
     EXPIRY_WINDOW,
+    _Classes,
     _client,
     _common,
     _guard,
@@ -49,6 +58,8 @@ from wallet.market_args import (
     show_time,
     signer,
     submit,
+    wallet_names,
+    who,
 )
 from wallet.txbuild import build_and_sign, parse_address
 
@@ -110,7 +121,6 @@ def cmd_space_create(args: argparse.Namespace) -> int:
 
 def _address(args: argparse.Namespace, text: str) -> str:
     """A wallet key's name or an address, as an address."""
-    from wallet.market_args import wallet_names
     by_name = {name: address for address, name in wallet_names(args).items()}
     return by_name.get(text, text)
 
@@ -367,6 +377,136 @@ def cmd_tally(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- participatory budgets (FORMAT.md §6.7.1) ------------------------------------------------------------
+
+
+def _decimals(client: NodeClient, class_id: str) -> int:
+    return int(_Classes(client).require(class_id)["decimals"])
+
+
+def cmd_budget_open(args: argparse.Namespace) -> int:
+    client = _client(args)
+    space_id = parse_id(args.space, "space")
+    class_id = args.class_id
+    decimals = _decimals(client, class_id)
+    amount = parse_amount(args.amount, decimals)
+    if amount <= 0:
+        raise CliError("--amount must be more than 0")
+    submit_until = parse_when(args.submit_until, "--submit-until")
+    closes = parse_when(args.closes, "--closes")
+    if closes <= submit_until:
+        raise CliError("--closes must be after --submit-until")
+    if submit_until <= int(client.status()["block_time_ms"]):
+        raise CliError("--submit-until must be after the head block's time")
+    client.agora_space(space_id)  # a NOT_FOUND here is one line, before signing
+    budget_id = new_id(args.id, "budget")
+    submit(args, client, signer(args), "agora.budget", (budget_id, space_id, class_id, amount, submit_until, closes),
+           {"budget": budget_id.hex()},
+           f"budget {budget_id.hex()} opened: {format_amount(amount, decimals)} {class_id} locked in its fund; "
+           f"projects until {show_time(submit_until)}, selections until {show_time(closes)}")
+    return 0
+
+
+def _budget_line(budget: dict, decimals: int) -> str:
+    return (f"{budget['id']}  {format_amount(budget['amount'], decimals)} {budget['class_id']}  {budget['phase']}  "
+            f"{budget['project_count']} projects, {budget['selectors']} selecting")
+
+
+def cmd_budget_list(args: argparse.Namespace) -> int:
+    client = _client(args)
+    space_id = parse_id(args.space, "space")
+    budgets: list[dict] = []
+    after = None
+    while True:
+        page = client.agora_budgets(space_id, status=args.status, limit=200, after=after)
+        budgets += page["budgets"]
+        after = page["next"]
+        if after is None:
+            break
+    classes = _Classes(client)
+    lines = [_budget_line(b, int((classes.get(b["class_id"]) or {"decimals": 0})["decimals"])) for b in budgets]
+    emit(args.json, {"budgets": budgets}, "\n".join(lines) or "no budgets")
+    return 0
+
+
+def cmd_budget_show(args: argparse.Namespace) -> int:
+    client = _client(args)
+    budget = client.agora_budget(parse_id(args.budget, "budget"))
+    decimals = int((_Classes(client).get(budget["class_id"]) or {"decimals": 0})["decimals"])
+
+    def money(value: int) -> str:
+        return f"{format_amount(value, decimals)} {budget['class_id']}"
+
+    names = wallet_names(args)
+    bar = budget["bar"]
+    width = 30
+    filled = width * bar["allocated"] // bar["amount"] if bar["amount"] else 0
+    allocated = "projected with the selections so far" if budget["status"] == brec.OPEN else "paid out"
+    lines = [f"budget {budget['id']} in space {budget['space']}: {budget['phase']}",
+             f"  {money(budget['amount'])} from {who(budget['funder'], names)}; projects until "
+             f"{show_time(budget['submit_until_ms'])}, selections until {show_time(budget['closes_ms'])}",
+             f"  [{'#' * filled}{'.' * (width - filled)}] {money(bar['allocated'])} {allocated}, "
+             f"{money(bar['left'])} left",
+             f"  {budget['selectors']} identities selecting; projects ({budget['project_count']}):"]
+    for p in budget["projects"]:
+        status = p["status"] if p["projected"] is None else f"{p['status']}, would be {p['projected']}"
+        text = p["text"] if p["text"] is not None else "[text not shown]"
+        lines.append(f"    {p['post']}  {money(p['amount'])}  {p['selections']} selections  ({status})  to "
+                     f"{names.get(p['owner'], p['owner'])}  {text}")
+    emit(args.json, budget, "\n".join(lines))
+    return 0
+
+
+def cmd_project(args: argparse.Namespace) -> int:
+    client = _client(args)
+    budget_id = parse_id(args.budget, "budget")
+    post_id = parse_id(args.proposal, "proposal")
+    budget = client.agora_budget(budget_id)
+    decimals = _decimals(client, budget["class_id"])
+    amount = parse_amount(args.amount, decimals)
+    if amount <= 0:
+        raise CliError("--amount must be more than 0")
+    if budget["phase"] != "submitting":
+        raise CliError(f"budget {budget_id.hex()} takes no projects now ({budget['phase']}): BUDGET_WINDOW")
+    if amount > budget["amount"]:
+        raise CliError(f"--amount {format_amount(amount, decimals)} is more than the budget's "
+                       f"{format_amount(budget['amount'], decimals)}: OVER_BUDGET")
+    if any(p["post"] == post_id.hex() for p in budget["projects"]):
+        raise CliError(f"proposal {post_id.hex()} is already a project of budget {budget_id.hex()}: PROJECT_EXISTS")
+    owner = parse_address(_address(args, args.owner), "--owner")
+    submit(args, client, signer(args), "agora.project", (budget_id, post_id, owner, amount),
+           {"budget": budget_id.hex(), "project": post_id.hex()},
+           f"proposal {post_id.hex()} submitted to budget {budget_id.hex()} asking "
+           f"{format_amount(amount, decimals)} {budget['class_id']} for {to_address(owner)}")
+    return 0
+
+
+def cmd_select(args: argparse.Namespace) -> int:
+    client = _client(args)
+    budget_id = parse_id(args.budget, "budget")
+    chosen = sorted({parse_id(p, "project") for p in args.projects})
+    budget = client.agora_budget(budget_id)
+    if budget["phase"] != "selecting":
+        raise CliError(f"budget {budget_id.hex()} takes no selections now ({budget['phase']}): BUDGET_WINDOW")
+    amounts = {p["post"]: p["amount"] for p in budget["projects"]}
+    unknown = [p.hex() for p in chosen if p.hex() not in amounts]
+    if unknown:
+        raise CliError(f"not a project of budget {budget_id.hex()}: {', '.join(unknown)}: UNKNOWN_PROJECT")
+    if len(chosen) > brec.MAX_PROJECTS:
+        raise CliError(f"at most {brec.MAX_PROJECTS} projects")
+    decimals = _decimals(client, budget["class_id"])
+    total = sum(amounts[p.hex()] for p in chosen)
+    if total > budget["amount"]:
+        raise CliError(f"the projects add up to {format_amount(total, decimals)}, more than the budget's "
+                       f"{format_amount(budget['amount'], decimals)} {budget['class_id']}: OVER_BUDGET")
+    done = (f"selected {len(chosen)} projects of budget {budget_id.hex()} ({format_amount(total, decimals)} "
+            f"{budget['class_id']}; a later selection replaces it)" if chosen
+            else f"selection in budget {budget_id.hex()} withdrawn")
+    submit(args, client, signer(args), "agora.select", (budget_id, tuple(chosen)),
+           {"budget": budget_id.hex(), "projects": [p.hex() for p in chosen], "total": total}, done)
+    return 0
+
+
 @_guard
 def _run(args: argparse.Namespace) -> int:
     return args.agora_func(args)
@@ -443,3 +583,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         "ballot", metavar="BALLOT")
     command(asub, "tally", "a ballot's status, counts and outcome", cmd_tally, signs=False).add_argument(
         "ballot", metavar="BALLOT")
+
+    budget = asub.add_parser("budget", help="participatory budgets: open, list and show")
+    bsub = budget.add_subparsers(dest="budget_command", metavar="BUDGET_COMMAND")
+    bsub.required = True
+    p = command(bsub, "open", "an agora admin or a moderator opens a budget in a space, paying its amount into "
+                              "the fund", cmd_budget_open)
+    p.add_argument("space", metavar="SPACE")
+    p.add_argument("--class", dest="class_id", required=True, help="the credit class (transferable)")
+    p.add_argument("--amount", required=True, help="e.g. 500.00")
+    p.add_argument("--submit-until", required=True, metavar="WHEN", help="projects are taken until then, e.g. +3d")
+    p.add_argument("--closes", required=True, metavar="WHEN", help="selections are taken until then, e.g. +14d")
+    p.add_argument("--id", metavar="HEX", help="the budget's id (default: drawn at random)")
+    p = command(bsub, "list", "a space's budgets", cmd_budget_list, signs=False)
+    p.add_argument("space", metavar="SPACE")
+    p.add_argument("--status", choices=brec.BUDGET_STATUSES)
+    command(bsub, "show", "a budget: its projects, selections and bar", cmd_budget_show, signs=False).add_argument(
+        "budget", metavar="BUDGET")
+
+    p = command(asub, "project", "submit your proposal as a project of a budget", cmd_project)
+    p.add_argument("budget", metavar="BUDGET")
+    p.add_argument("proposal", metavar="PROPOSAL")
+    p.add_argument("--owner", required=True, metavar="KEY|ADDRESS", help="the account paid if it is funded")
+    p.add_argument("--amount", required=True, help="what it asks, e.g. 300.00")
+    p = command(asub, "select", "select projects of a budget (none: withdraw; a later selection replaces it)",
+                cmd_select)
+    p.add_argument("budget", metavar="BUDGET")
+    p.add_argument("projects", metavar="PROJECT", nargs="*")

@@ -332,6 +332,21 @@ class NodeClient:
         """An identity's vote in a ballot: option (None while only committed), label, signer, height."""
         return self._json("GET", f"/v1/agora/ballots/{_quote(_id_hex(ballot_id))}/votes/{_quote(_id_hex(identity_id))}")
 
+    def agora_budgets(self, space_id: bytes | str, status: str | None = None, limit: int | None = None,
+                      after: str | None = None) -> dict:
+        """One page {"budgets": [...], "next"} of a space's participatory budgets (FORMAT.md §6.7.1)."""
+        return self._json("GET", f"/v1/agora/spaces/{_quote(_id_hex(space_id))}/budgets",
+                          query={"status": status, "limit": limit, "after": after})
+
+    def agora_budget(self, budget_id: bytes | str) -> dict:
+        """A budget with its projects (selections, status, projection) and its bar (allocated, left)."""
+        return self._json("GET", f"/v1/agora/budgets/{_quote(_id_hex(budget_id))}")
+
+    def agora_selection(self, budget_id: bytes | str, identity_id: bytes | str) -> dict:
+        """An identity's selection in a budget: projects, total, signer, height."""
+        return self._json("GET", f"/v1/agora/budgets/{_quote(_id_hex(budget_id))}/selections/"
+                                 f"{_quote(_id_hex(identity_id))}")
+
     def agora_text(self, post_id: bytes | str, text: str, tx: bytes | None = None) -> dict:
         """Give the node a post's text: {"post", "status": "stored" | "pending"}; `tx` (the signed post
         transaction) while it is pending."""

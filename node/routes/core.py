@@ -12,6 +12,7 @@ from ledger.rules import ChainRules
 from node.routes import (
     accounts,
     agora,
+    agora_budgets,
     blocks,
     credits,
     evidence,
@@ -31,7 +32,7 @@ MODULE_TABLES: dict[str, tuple[RouteTable, ...]] = {
     "evidence": (evidence.routes,),
     "market": (market.routes,),
     "gas": (gas.routes,),
-    "agora": (agora.routes,),
+    "agora": (agora.routes, agora_budgets.routes),
     "federation": (federation.routes,),
 }
 

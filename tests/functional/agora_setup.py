@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from typing import Any
 
 from ledger.address import to_address
@@ -93,7 +94,8 @@ def propose(devnet: Devnet, signer: Signer, who: Any, post_id: bytes, space_id: 
 
 
 def seed_agora(devnet: Devnet) -> dict[str, Any]:
-    """The people and spaces, a proposal with a comment and a support, a public ballot with a vote.
+    """The people and spaces, a proposal with a comment and a support, a public ballot with a vote, a budget
+    with the proposal as its project and a selection.
     Returns the ids (for a test that needs real ones: the API contract's generator)."""
     signer = Signer(devnet)
     seed_people(devnet, signer, wallet_people=False)
@@ -104,9 +106,32 @@ def seed_agora(devnet: Devnet) -> dict[str, Any]:
     now = devnet.api.status()["block_time_ms"]
     signer.send(MODERATOR, "agora.ballot", (ballot, proposal, ("sì", "no", "abstain"), now, now + 3_600_000, 0))
     signer.send(PIA, "agora.vote", (ballot, 0))
+    budget = seed_budget(devnet, signer, proposal)
     return {"spaces": [FED.hex(), TOWN.hex()], "posts": [proposal.hex(), comment.hex()], "ballot": ballot.hex(),
-            "voter": PIA_ID.hex(), "texts": {proposal.hex(): PROPOSAL_TEXT, comment.hex(): COMMENT_TEXT}}
+            "voter": PIA_ID.hex(), "texts": {proposal.hex(): PROPOSAL_TEXT, comment.hex(): COMMENT_TEXT},
+            "budget": budget.hex(), "selector": MULTI_ID.hex()}
 
 
-__all__ = ["PIA", "PIA_ID", "ANNA_ID", "FED", "MARCO_ID", "MODERATOR", "MULTI_ID", "TOWN", "TRIO", "ident", "post_text", "propose", "seed_agora",
+BUDGET_SUBMIT_MS = 1_500
+"""The seed budget's window for projects: a few blocks, then selections are taken (FORMAT.md §6.7.1)."""
+
+
+def seed_budget(devnet: Devnet, signer: Signer, proposal: bytes) -> bytes:
+    """A participatory budget of the town's space (FORMAT.md §6.7.1), open, with `proposal` (PIA's) as a
+    project and MULTI's selection of it: the federation issues the moderator the demo-eur it locks."""
+    budget = ident("seed budget")
+    signer.send("federation", "credits.issue", ("demo-eur", MODERATOR.pubkey, 500_00, "the consulta's budget"))
+    now = devnet.api.status()["block_time_ms"]
+    signer.send(MODERATOR, "agora.budget", (budget, TOWN, "demo-eur", 500_00, now + BUDGET_SUBMIT_MS,
+                                            now + 3_600_000))
+    signer.send(PIA, "agora.project", (budget, proposal, TRIO[2].pubkey, 200_00))
+    deadline = time.monotonic() + 30
+    while devnet.api.status()["block_time_ms"] < now + BUDGET_SUBMIT_MS:
+        assert time.monotonic() < deadline, "the seed budget's submissions never closed"
+        time.sleep(0.05)
+    signer.send(TRIO[1], "agora.select", (budget, (proposal,)))
+    return budget
+
+
+__all__ = ["PIA", "PIA_ID", "ANNA_ID", "FED", "MARCO_ID", "MODERATOR", "MULTI_ID", "TOWN", "TRIO", "ident", "post_text", "propose", "seed_agora", "seed_budget",
            "register_body", "seed_people", "space_body", "text_hash", "to_address", "with_agora"]

@@ -97,7 +97,8 @@ SENT: defaultdict[tuple[str, str], Counter[tuple[str, int]]] = defaultdict(Count
 # operations with no parameter and no body: no request can break their declaration (a wrong method is
 # checked on every operation by `unsupported_method`)
 NOTHING_TO_BREAK = {("GET", "/v1/status"), ("GET", "/metrics"), ("GET", "/v1/classes")}
-SEARCHES = {"/v1/market/listings", "/v1/market/orders", "/v1/gas/groups", "/v1/agora/spaces/{id}/proposals"}
+SEARCHES = {"/v1/market/listings", "/v1/market/orders", "/v1/gas/groups", "/v1/agora/spaces/{id}/proposals",
+            "/v1/agora/spaces/{id}/budgets"}
 
 
 # --- the node and its history ------------------------------------------------------------------------
@@ -311,9 +312,13 @@ def make_valid(chain: Chain, case: schemathesis.Case, rng: random.Random) -> Non
             "/v1/agora/spaces/{id}/proposals": ("id", chain.agora["spaces"]),
             "/v1/agora/posts/{id}": ("id", chain.agora["posts"]),
             "/v1/agora/ballots/{id}": ("id", [chain.agora["ballot"]]),
+            "/v1/agora/spaces/{id}/budgets": ("id", chain.agora["spaces"]),
+            "/v1/agora/budgets/{id}": ("id", [chain.agora["budget"]]),
         }.get(case.operation.path)
         if case.operation.path == "/v1/agora/ballots/{id}/votes/{identity}":
             case.path_parameters = {"id": chain.agora["ballot"], "identity": chain.agora["voter"]}
+        if case.operation.path == "/v1/agora/budgets/{id}/selections/{identity}":
+            case.path_parameters = {"id": chain.agora["budget"], "identity": chain.agora["selector"]}
         if existing is not None:
             name, values = existing
             case.path_parameters = {**case.path_parameters, name: rng.choice(values)}
