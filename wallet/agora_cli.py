@@ -41,12 +41,11 @@ from wallet.cli import (
     EXPIRY_WINDOW,
     _Classes,
     _client,
-    _common,
     _guard,
     _next_nonce,
-    _password,
     _refused,
-    _waiting,
+    add_command,
+    command_group,
 )
 from wallet.client import NodeClient, NodeError
 from wallet.market_args import (
@@ -514,18 +513,11 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `agora` to the `incoop` parser."""
-    common = _common()
-    agora = sub.add_parser("agora")  # its --help line: node/cli.py COMMANDS
-    asub = agora.add_subparsers(dest="agora_command", metavar="AGORA_COMMAND")
-    asub.required = True
+    asub, common = command_group(sub, "agora")
 
     def command(parent, name: str, help_text: str, func, signs: bool = True) -> argparse.ArgumentParser:
-        p = parent.add_parser(name, parents=[common], help=help_text)
-        if signs:
-            p.add_argument("--as", dest="signer", required=True, metavar="KEY", help="the wallet key that signs")
-            _password(p)
-            _waiting(p)
-        p.set_defaults(func=_run, agora_func=func)
+        p = add_command(parent, common, name, help_text, _run, signs)
+        p.set_defaults(agora_func=func)
         return p
 
     space = asub.add_parser("space", help="create, list and show spaces")

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from cli.common import (
     CliError,
@@ -514,6 +514,31 @@ def _password(parser: argparse.ArgumentParser) -> None:
 def _waiting(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-wait", action="store_true", help="return once the node accepted the tx, without waiting for a block")
     parser.add_argument("--timeout", type=float, default=DEFAULT_WAIT_S, metavar="S", help="seconds to wait for the commit (default %(default)s)")
+
+
+def command_group(sub: argparse._SubParsersAction, name: str
+                  ) -> tuple[argparse._SubParsersAction, argparse.ArgumentParser]:
+    """`incoop NAME`'s list of subcommands (its --help line: node/cli.py COMMANDS) and the options every one
+    of them takes (node, wallet folder, --json)."""
+    group = sub.add_parser(name)
+    commands = group.add_subparsers(dest=f"{name}_command", metavar=f"{name.upper()}_COMMAND")
+    commands.required = True
+    return commands, _common()
+
+
+def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser, name: str, help_text: str,
+                func: Any, signs: bool = True, waits: bool = True,
+                signer_help: str = "the wallet key that signs") -> argparse.ArgumentParser:
+    """One subcommand. One that signs names its key (--as) and takes the password options and, unless it
+    only writes a signed file, the wait for the block."""
+    p = commands.add_parser(name, parents=[common], help=help_text)
+    if signs:
+        p.add_argument("--as", dest="signer", required=True, metavar="KEY", help=signer_help)
+        _password(p)
+        if waits:
+            _waiting(p)
+    p.set_defaults(func=func)
+    return p
 
 
 def register(sub: argparse._SubParsersAction) -> None:

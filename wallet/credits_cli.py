@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import io
 import sys
 import time
@@ -28,13 +29,12 @@ from wallet.cli import (
     _account_of,
     _Classes,
     _client,
-    _common,
     _guard,
     _key_info,
     _next_nonce,
-    _password,
     _unlock,
-    _waiting,
+    add_command,
+    command_group,
 )
 from wallet.client import NodeClient, NodeError
 from wallet.identity_cli import _commit
@@ -478,19 +478,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `credits` to the `incoop` parser."""
-    common = _common()
-    credits = sub.add_parser("credits")  # its --help line: node/cli.py COMMANDS
-    csub = credits.add_subparsers(dest="credits_command", metavar="CREDITS_COMMAND")
-    csub.required = True
-
-    def command(name: str, help_text: str, func, signs: bool = True) -> argparse.ArgumentParser:
-        p = csub.add_parser(name, parents=[common], help=help_text)
-        if signs:
-            p.add_argument("--as", dest="signer", required=True, metavar="KEY", help="the wallet key that signs")
-            _password(p)
-            _waiting(p)
-        p.set_defaults(func=func)
-        return p
+    command = functools.partial(add_command, *command_group(sub, "credits"))
 
     p = command("create-class", "create a credit class with its rules (an authorised issuer)", cmd_create_class)
     p.add_argument("class_id", metavar="CLASS")

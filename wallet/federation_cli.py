@@ -24,7 +24,13 @@ from governance import federation as rules
 from governance import federation_records as rec
 from ledger.address import to_address
 from ledger.errors import TxError
-from wallet.cli import _account_of, _client, _common, _guard, _password, _waiting
+from wallet.cli import (
+    _account_of,
+    _client,
+    _guard,
+    add_command,
+    command_group,
+)
 from wallet.market_args import new_id, parse_id, signer, submit
 from wallet.txbuild import parse_address
 
@@ -163,17 +169,10 @@ def cmd_validators(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `governance` to the `incoop` parser."""
-    common = _common()
-    governance = sub.add_parser("governance")  # its --help line: node/cli.py COMMANDS
-    gsub = governance.add_subparsers(dest="governance_command", metavar="GOVERNANCE_COMMAND")
-    gsub.required = True
+    gsub, common = command_group(sub, "governance")
 
     def command(name: str, help_text: str, func, signs: bool = True, proposes: bool = False) -> argparse.ArgumentParser:
-        p = gsub.add_parser(name, parents=[common], help=help_text)
-        if signs:
-            p.add_argument("--as", dest="signer", required=True, metavar="KEY", help="the validator key that signs")
-            _password(p)
-            _waiting(p)
+        p = add_command(gsub, common, name, help_text, func, signs, signer_help="the validator key that signs")
         if proposes:
             p.add_argument("--id", metavar="HEX", help="the proposal's id (32 hex characters; default: random)")
             when = p.add_mutually_exclusive_group()
@@ -181,7 +180,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                                           "the change applies to")
             when.add_argument("--in", dest="in_blocks", type=int, metavar="N",
                               help=f"the effective height N blocks from now (default {DEFAULT_LEAD})")
-        p.set_defaults(func=func)
         return p
 
     p = command("propose-validator", "propose adding, removing or replacing a validator", cmd_propose_validator,

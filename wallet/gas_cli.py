@@ -29,6 +29,7 @@ The terms file:
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -40,7 +41,13 @@ from cli.common import CliError, emit, parse_amount
 from ledger.address import AddressError, from_address
 from market.groups_terms import DOMAIN_GAS_TERMS, sign_terms, terms_ok, terms_payload
 from wallet import market_reads as reads
-from wallet.cli import _account_of, _common, _guard, _key_info, _password, _waiting
+from wallet.cli import (
+    _account_of,
+    _guard,
+    _key_info,
+    add_command,
+    command_group,
+)
 from wallet.market_args import (
     class_id,
     client_and_classes,
@@ -344,20 +351,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `gas` to the `incoop` parser."""
-    common = _common()
-    gas = sub.add_parser("gas")  # its --help line: node/cli.py COMMANDS
-    gsub = gas.add_subparsers(dest="gas_command", metavar="GAS_COMMAND")
-    gsub.required = True
-
-    def command(name: str, help_text: str, func, signs: bool = True, waits: bool = True) -> argparse.ArgumentParser:
-        p = gsub.add_parser(name, parents=[common], help=help_text)
-        if signs:
-            p.add_argument("--as", dest="signer", required=True, metavar="KEY", help="the wallet key that signs")
-            _password(p)
-        if signs and waits:
-            _waiting(p)
-        p.set_defaults(func=func)
-        return p
+    command = functools.partial(add_command, *command_group(sub, "gas"))
 
     p = command("sign-terms", "the supplier signs a purchase group's terms on its listing, for the organiser",
                 cmd_sign_terms, waits=False)

@@ -19,6 +19,7 @@ safely). Reads go through the node's API (NodeClient, wallet/client.py; paging a
 from __future__ import annotations
 
 import argparse
+import functools
 
 from cli.common import CliError, emit
 from ledger import credit_rules, fields
@@ -27,7 +28,13 @@ from market import listings as listing_rules
 from market import orders as order_rules
 from market import reviews as review_rules
 from wallet import market_reads as reads
-from wallet.cli import _account_of, _common, _guard, _key_info, _password, _waiting
+from wallet.cli import (
+    _account_of,
+    _guard,
+    _key_info,
+    add_command,
+    command_group,
+)
 from wallet.market_args import (
     class_id,
     client_and_classes,
@@ -441,19 +448,7 @@ def cmd_orders(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add `market` to the `incoop` parser."""
-    common = _common()
-    market = sub.add_parser("market")  # its --help line: node/cli.py COMMANDS
-    msub = market.add_subparsers(dest="market_command", metavar="MARKET_COMMAND")
-    msub.required = True
-
-    def command(name: str, help_text: str, func, signs: bool = True) -> argparse.ArgumentParser:
-        p = msub.add_parser(name, parents=[common], help=help_text)
-        if signs:
-            p.add_argument("--as", dest="signer", required=True, metavar="KEY", help="the wallet key that signs")
-            _password(p)
-            _waiting(p)
-        p.set_defaults(func=func)
-        return p
+    command = functools.partial(add_command, *command_group(sub, "market"))
 
     def window(p: argparse.ArgumentParser) -> None:
         p.add_argument("--valid-from", metavar="WHEN", help="block time it opens: ISO date or date-time (UTC), ms, "
