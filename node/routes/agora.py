@@ -22,7 +22,7 @@ from governance import records as rec
 from ledger.address import to_address
 from node.agora_texts import K_PROPOSALS, K_REPLIES, MAX_TEXT_BYTES, AgoraTexts, TextRefused
 from node.routes.context import NODE, NodeContext
-from node.routes.pages import scan_page
+from node.routes.pages import DEFAULT_LIMIT, NEXT, Limit, scan_page
 from node.routes.render import Strict, hex_or_none
 from node.routes.table import JSON, ApiError, Payload, Refuse, RouteTable, json_reply
 from node.routes.types import (
@@ -35,22 +35,17 @@ from node.routes.types import (
     IdentityIdText,
     hex_param,
     hex_pattern,
-    limit_param,
 )
 
 routes = RouteTable("agora", "The agora: spaces, proposals and comments (their texts kept off chain), ballots")
 
-MAX_LIMIT = 200
-DEFAULT_LIMIT = 50
 MAX_THREAD = 500
 """Comments one answer carries with a post (depth first); `truncated` says when there were more."""
-NEXT = "pass as `after` for the next page; null when there is no more (docs/api-contract.md, Pages)"
 
 SpaceIdParam = hex_param(rec.ID_LEN, "a space id (16 bytes)")
 PostIdParam = hex_param(rec.ID_LEN, "a post id (16 bytes)")
 BallotIdParam = hex_param(rec.ID_LEN, "a ballot id (16 bytes)")
 IdText = Annotated[str, Field(pattern=hex_pattern(rec.ID_LEN))]
-Limit = limit_param(MAX_LIMIT, DEFAULT_LIMIT)
 NO_SPACE = Refuse(404, ["NOT_FOUND"], "no such space")
 NO_POST = Refuse(404, ["NOT_FOUND"], "no such post")
 NO_BALLOT = Refuse(404, ["NOT_FOUND"], "no such ballot")

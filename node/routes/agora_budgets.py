@@ -21,9 +21,9 @@ from pydantic import BaseModel, Field
 from governance import budget_records as brec
 from governance import records as rec
 from ledger.address import to_address
-from node.routes.agora import SpaceIdParam, render_post
+from node.routes.agora import NO_SPACE, SpacePath, render_post
 from node.routes.context import NODE, NodeContext
-from node.routes.pages import scan_page
+from node.routes.pages import DEFAULT_LIMIT, NEXT, Limit, scan_page
 from node.routes.render import Strict, hex_or_none
 from node.routes.table import ApiError, Refuse, RouteTable, json_reply
 from node.routes.types import (
@@ -35,19 +35,13 @@ from node.routes.types import (
     IdentityIdText,
     hex_param,
     hex_pattern,
-    limit_param,
 )
 
 routes = RouteTable("agora-budgets", "The agora's participatory budgets: projects, selections, the funding")
 
-MAX_LIMIT = 200
-DEFAULT_LIMIT = 50
-NEXT = "pass as `after` for the next page; null when there is no more (docs/api-contract.md, Pages)"
 
 BudgetIdParam = hex_param(rec.ID_LEN, "a budget id (16 bytes)")
 IdText = Annotated[str, Field(pattern=hex_pattern(rec.ID_LEN))]
-Limit = limit_param(MAX_LIMIT, DEFAULT_LIMIT)
-NO_SPACE = Refuse(404, ["NOT_FOUND"], "no such space")
 NO_BUDGET = Refuse(404, ["NOT_FOUND"], "no such budget")
 PHASES = ("submitting", "selecting", "closing", "closed")
 
@@ -118,10 +112,6 @@ class SelectionJson(Strict):
 
 
 # --- what the routes take ---------------------------------------------------------------------------
-
-
-class SpacePath(BaseModel):
-    id: SpaceIdParam  # type: ignore[valid-type]
 
 
 class BudgetPath(BaseModel):

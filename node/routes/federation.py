@@ -17,19 +17,16 @@ from ledger import chain
 from ledger.address import to_address
 from ledger.state import prefix_end
 from node.routes.context import NODE
-from node.routes.pages import scan_page
+from node.routes.pages import DEFAULT_LIMIT, NEXT, Limit, scan_page
 from node.routes.render import Strict, hex_or_none
 from node.routes.table import ApiError, Refuse, RouteTable, json_reply
-from node.routes.types import AddressText, Height, hex_param, hex_pattern, limit_param
+from node.routes.types import AddressText, Height, hex_param, hex_pattern
 
 routes = RouteTable("federation", "The federation's own rules: the validator set and the proposals that change it")
 
-MAX_LIMIT = 200
-DEFAULT_LIMIT = 50
 ProposalIdParam = hex_param(rec.ID_LEN, "a proposal id (16 bytes)")
 IdText = Annotated[str, Field(pattern=hex_pattern(rec.ID_LEN))]
 NO_PROPOSAL = Refuse(404, ["NOT_FOUND"], "no such proposal")
-NEXT = "pass as `after` for the next page; null when there is no more (docs/api-contract.md, Pages)"
 
 
 class ValidatorJson(Strict):
@@ -62,7 +59,7 @@ class Proposals(Strict):
 
 
 class ProposalsQuery(BaseModel):
-    limit: limit_param(MAX_LIMIT, DEFAULT_LIMIT) = DEFAULT_LIMIT  # type: ignore[valid-type]
+    limit: Limit = DEFAULT_LIMIT  # type: ignore[valid-type]
     after: Annotated[ProposalIdParam | None, Field(description="the `next` of the previous page")] = None  # type: ignore[valid-type]
     status: Literal["pending", "approved", "applied", "failed", "expired"] | None = None
 

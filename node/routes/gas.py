@@ -21,13 +21,10 @@ from market import groups_record as rec
 from node.routes.context import NODE, NodeContext
 from node.routes.market import (
     CATEGORY_PATTERN,
-    DEFAULT_LIMIT,
-    MAX_LIMIT,
-    NEXT,
     IdText,
     ListingIdParam,
 )
-from node.routes.pages import scan_page
+from node.routes.pages import DEFAULT_LIMIT, NEXT, Limit, scan_page
 from node.routes.render import Strict, hex_or_none
 from node.routes.table import ApiError, Refuse, RouteTable, json_reply
 from node.routes.types import (
@@ -39,7 +36,6 @@ from node.routes.types import (
     HashText,
     Height,
     hex_param,
-    limit_param,
 )
 
 routes = RouteTable("gas", "Purchase groups: pooled purchases on a listing, settled at the deadline")
@@ -118,12 +114,12 @@ class GroupsQuery(BaseModel):
                                                                      "still taking commitments until its deadline)")] = None
     listing: Annotated[ListingIdParam | None, Field(description="only groups on this listing")] = None  # type: ignore[valid-type]
     organiser: Annotated[AddressParam | None, Field(description="only groups this account opened")] = None
-    limit: limit_param(MAX_LIMIT, DEFAULT_LIMIT) = DEFAULT_LIMIT  # type: ignore[valid-type]
+    limit: Limit = DEFAULT_LIMIT  # type: ignore[valid-type]
     after: Annotated[GroupIdParam | None, Field(description="the `next` of the previous page")] = None  # type: ignore[valid-type]
 
 
 class CommitmentsQuery(BaseModel):
-    limit: limit_param(MAX_LIMIT, DEFAULT_LIMIT) = DEFAULT_LIMIT  # type: ignore[valid-type]
+    limit: Limit = DEFAULT_LIMIT  # type: ignore[valid-type]
     after: Annotated[AddressParam | None, Field(description="the `next` of the previous page")] = None
 
 

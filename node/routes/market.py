@@ -20,7 +20,7 @@ from ledger.address import to_address
 from ledger.crypto import PUBKEY_LEN
 from market import records
 from node.routes.context import NODE, NodeContext
-from node.routes.pages import scan_page
+from node.routes.pages import DEFAULT_LIMIT, NEXT, Limit, scan_page
 from node.routes.render import Strict, hex_or_none
 from node.routes.table import ApiError, Refuse, RouteTable, json_reply
 from node.routes.types import (
@@ -34,13 +34,10 @@ from node.routes.types import (
     Height,
     hex_param,
     hex_pattern,
-    limit_param,
 )
 
 routes = RouteTable("market", "The marketplace: listings, orders in escrow, reviews, arbiters")
 
-MAX_LIMIT = 200
-DEFAULT_LIMIT = 50
 MAX_WORDS_CHARS = 80  # a title is at most 80 bytes: longer words cannot all be in one
 # at least one character that is not white space, the same in the node's pattern engine, JSON Schema's and
 # Python's (whose str.split also splits on \x1c-\x1f, \x85; JSON Schema's \s also holds \ufeff): `words`
@@ -52,8 +49,6 @@ ListingIdParam = hex_param(records.ID_LEN, "a listing id (16 bytes)")
 OrderIdParam = hex_param(records.ID_LEN, "an order id (16 bytes)")
 IdText = Annotated[str, Field(pattern=hex_pattern(records.ID_LEN))]
 CategoryText = Annotated[str, Field(pattern=CATEGORY_PATTERN)]
-NEXT = "pass as `after` for the next page; null when there is no more (a page may be short, even empty, with a " \
-       "`next`: docs/api-contract.md, Pages)"
 NO_LISTING = Refuse(404, ["NOT_FOUND"], "no such listing")
 NO_ORDER = Refuse(404, ["NOT_FOUND"], "no such order")
 
@@ -181,7 +176,6 @@ class Arbiters(Strict):
 
 # --- what the routes take ---------------------------------------------------------------------------
 
-Limit = limit_param(MAX_LIMIT, DEFAULT_LIMIT)
 
 
 class ListingPath(BaseModel):

@@ -17,6 +17,15 @@ from contextlib import closing
 from typing import Any, TypeVar
 
 from ledger.state import RangeReader
+from node.routes.types import limit_param
+
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+Limit = limit_param(MAX_LIMIT, DEFAULT_LIMIT)
+"""The `limit` of every paged list: items per page, 1 … MAX_LIMIT."""
+NEXT = "pass as `after` for the next page; null when there is no more (a page may be short, even empty, with a " \
+       "`next`: docs/api-contract.md, Pages)"
+"""The description of every page's `next`."""
 
 SCAN_BUDGET = 10_000
 """Records one request may read while looking for a page's items (docs/api-contract.md)."""
