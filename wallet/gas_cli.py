@@ -334,16 +334,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     groups, following = reads.pages(lambda after: client.gas_groups(
         status=args.status, listing=listing, organiser=organiser, limit=min(args.limit, PAGE), after=after),
         "groups", args.limit, args.after)
-    if args.json:
-        emit(True, {"groups": groups, "next": following})
-        return 0
-    lines = [f"{g['id']}  {g['status']:<7}  {g['committed_qty']} units committed of {g['min_qty']} to {g['max_qty']}, "
-             f"{g['members']} members, in {g['class']}, until {show_time(g['deadline_ms'])}  "
-             f"by {names.get(g['organiser'], g['organiser'])}" for g in groups]
-    if following:
-        lines.append(f"more: --after {following}")
-    print("\n".join(lines) or "no purchase groups")
-    return 0
+    return reads.show_page(args.json, "groups", groups, following, lambda g: [
+        f"{g['id']}  {g['status']:<7}  {g['committed_qty']} units committed of {g['min_qty']} to {g['max_qty']}, "
+        f"{g['members']} members, in {g['class']}, until {show_time(g['deadline_ms'])}  "
+        f"by {names.get(g['organiser'], g['organiser'])}"], "no purchase groups")
 
 
 # --- the parser -------------------------------------------------------------------------------------------------

@@ -311,20 +311,15 @@ def cmd_list(args: argparse.Namespace) -> int:
     listings, following = reads.pages(lambda after: client.market_listings(
         category=args.category, provider=provider, class_id=args.class_id, words=args.words, status=status,
         limit=min(want, PAGE), after=after), "listings", want, args.after)
-    if args.json:
-        emit(True, {"listings": listings, "next": following})
-        return 0
-    names = wallet_names(args)
-    lines = []
-    for listing in listings:
-        lines.append(f"{listing['id']}  {listing['title']}")
+    names = {} if args.json else wallet_names(args)
+
+    def text(listing: dict) -> list[str]:
         state = "" if listing["status"] == "active" else f" · {listing['status']}"
-        lines.append(f"    {listing['category']} · {listing['delivery']} · {_stock(listing)} · {_prices_text(listing, classes)}"
-                     f" · by {names.get(listing['provider'], listing['provider'])}{state}")
-    if following:
-        lines.append(f"more: --after {following}")
-    print("\n".join(lines) or "no listings")
-    return 0
+        return [f"{listing['id']}  {listing['title']}",
+                f"    {listing['category']} · {listing['delivery']} · {_stock(listing)} · {_prices_text(listing, classes)}"
+                f" · by {names.get(listing['provider'], listing['provider'])}{state}"]
+
+    return reads.show_page(args.json, "listings", listings, following, text, "no listings")
 
 
 def _listing_text(listing: dict, reviews: dict | None, classes, names: dict[str, str]) -> list[str]:
@@ -425,22 +420,17 @@ def cmd_orders(args: argparse.Namespace) -> int:
     mine = {(args.role or "account"): account} if account else {}
     orders, following = reads.pages(lambda after: client.market_orders(
         listing=listing, status=args.status, limit=min(want, PAGE), after=after, **mine), "orders", want, args.after)
-    if args.json:
-        emit(True, {"orders": orders, "next": following})
-        return 0
-    names = wallet_names(args)
-    lines = []
-    for order in orders:
+    names = {} if args.json else wallet_names(args)
+
+    def text(order: dict) -> list[str]:
         side = "bought from" if order["buyer"] == account else "sold to"
         other = order["provider"] if side == "bought from" else order["buyer"]
-        lines.append(f"{order['id']}  {order['status']:<9}  {order['quantity']} × "
-                     f"{show_amount(classes, order['class'], int(order['unit_price']))} = "
-                     f"{show_amount(classes, order['class'], int(order['total']))}  "
-                     f"{side} {names.get(other, other)}")
-    if following:
-        lines.append(f"more: --after {following}")
-    print("\n".join(lines) or "no orders")
-    return 0
+        return [f"{order['id']}  {order['status']:<9}  {order['quantity']} × "
+                f"{show_amount(classes, order['class'], int(order['unit_price']))} = "
+                f"{show_amount(classes, order['class'], int(order['total']))}  "
+                f"{side} {names.get(other, other)}"]
+
+    return reads.show_page(args.json, "orders", orders, following, text, "no orders")
 
 
 # --- the parser --------------------------------------------------------------------------------------------

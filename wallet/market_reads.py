@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from cli.common import CliError
+from cli.common import CliError, emit
 from wallet.client import NodeClient, NodeError
 
 T = TypeVar("T")
@@ -52,3 +52,17 @@ def pages(fetch: Callable[[str | None], dict], field: str, want: int | None = No
         if cursor is None:
             return rows, None
     raise CliError(f"the node kept answering more pages of {field} after {MAX_PAGES}; narrow the search")
+
+
+def show_page(json_out: bool, field: str, rows: list[dict], following: str | None,
+              render: Callable[[dict], list[str]], empty: str) -> int:
+    """A page of a list as the commands print it: `{field: rows, "next": …}` with --json, else each row's
+    lines, then the `--after` that continues it (or `empty` when there are none)."""
+    if json_out:
+        emit(True, {field: rows, "next": following})
+        return 0
+    lines = [line for row in rows for line in render(row)]
+    if following:
+        lines.append(f"more: --after {following}")
+    print("\n".join(lines) or empty)
+    return 0
