@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
-from genesis.document import Genesis, modules_json, parse_genesis
+from genesis.document import Genesis, load_genesis, modules_json, parse_genesis
 from genesis.rules import RULES
 from ledger.address import to_address
 from ledger.block import Block, Certificate, decode_raw_block, sign_precommit
@@ -30,6 +31,8 @@ from ledger.state import DictState
 from ledger.store import Store
 from ledger.transition import BlockOutcome, ChainHead, apply_block, build_block
 from ledger.tx import Tx
+from node.audit.source import DataDirSource
+from node.audit.verify import AuditReport, verify_chain
 
 
 def one_class_genesis(chain_id: str, validator: SigningKey, issuer: SigningKey, amount: int = 10_000,
@@ -143,3 +146,12 @@ def commit_to_store(store: Store, chain_id: str, validator: SigningKey, txs: Seq
         assert apply_block(rules, store.state, store.tree, head, block, chain_id).state_root == outcome.state_root
     cert = certificate(block, chain_id, [validator])
     return block, cert, store.commit_block(block, cert, outcome)
+
+
+def audit_home(home: Path, genesis: Genesis | None = None, workers: int = 1) -> AuditReport:
+    """`incoop audit verify --data HOME` in process: against the home's genesis.json unless one is given."""
+    source = DataDirSource(home)
+    try:
+        return verify_chain(RULES, genesis or load_genesis(home / "genesis.json"), source, workers=workers)
+    finally:
+        source.close()

@@ -18,6 +18,7 @@ reading the key back with verification.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import plyvel
@@ -69,3 +70,16 @@ def assert_unreadable(path: Path, key: bytes) -> None:
     finally:
         db.close()
     raise AssertionError(f"the damage did not reach the block holding {key!r}")
+
+
+def tampered_copy(home: Path, tmp_path: Path, key: bytes, value: bytes | None) -> Path:
+    """A copy of a stopped node's home whose store has `key` set to `value` (deleted with None)."""
+    copy = tmp_path / "copy"
+    shutil.copytree(home, copy)
+    db = plyvel.DB(str(copy / "data"))
+    if value is None:
+        db.delete(key)
+    else:
+        db.put(key, value)
+    db.close()
+    return copy

@@ -17,7 +17,6 @@ and a message that says what is wrong.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -46,13 +45,13 @@ from ledger.invariants import InvariantBroken
 from ledger.transition import ChainHead
 from ledger.tx import sign_tx
 from ledger.votes import PREVOTE, sign_vote
-from node.audit.source import DataDirSource
 from node.audit.verify import AuditFailure, AuditReport, Progress, verify_chain
 from node.bench.chain import build_transfer_chain
-from tests.chain_source import ListSource
+from tests.chain_source import ListSource, audit_home
 from tests.chain_source import certificate as certify
 from tests.credit_chain import IDS, PROVIDER, CreditChain, credit_genesis_document
 from tests.identity_chain import CHAIN_ID, ISSUER, KEYS, OTHER_VALIDATORS, VALIDATORS
+from tests.leveldb_damage import tampered_copy
 
 OUTSIDER = SigningKey(bytes([0x5F]) * 32)
 
@@ -465,24 +464,8 @@ def bench_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-def tampered_copy(home: Path, tmp_path: Path, key: bytes, value: bytes | None) -> Path:
-    copy = tmp_path / "copy"
-    shutil.copytree(home, copy)
-    db = plyvel.DB(str(copy / "data"))
-    if value is None:
-        db.delete(key)
-    else:
-        db.put(key, value)
-    db.close()
-    return copy
-
-
 def audit_data(home: Path) -> AuditReport:
-    source = DataDirSource(home)
-    try:
-        return verify_chain(RULES, load_genesis(home / "genesis.json"), source, workers=2)
-    finally:
-        source.close()
+    return audit_home(home, workers=2)
 
 
 def test_a_data_directory_verifies_and_its_stored_state_equals_the_replay(bench_home: Path) -> None:

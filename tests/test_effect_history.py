@@ -22,13 +22,11 @@ auditor can read):
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
-import plyvel
 import pytest
 
-from genesis.document import load_genesis, parse_genesis
+from genesis.document import parse_genesis
 from genesis.rules import RULES
 from ledger.block import Block, Certificate, Effect, sign_precommit
 from ledger.credit_ops import Movement
@@ -37,9 +35,10 @@ from ledger.store import P_HISTORY, Store, decode_effect_entry, encode_effect_en
 from ledger.transition import BlockOutcome, apply_block
 from market import records
 from market.orders import reference
-from node.audit.source import DataDirSource
-from node.audit.verify import AuditFailure, AuditReport, verify_chain
+from node.audit.verify import AuditFailure
+from tests.chain_source import audit_home
 from tests.identity_chain import CHAIN_ID, VALIDATOR
+from tests.leveldb_damage import tampered_copy
 from tests.market_chain import (
     PROVIDER,
     A,
@@ -197,32 +196,12 @@ def test_an_effect_paying_two_accounts_gives_each_only_its_own_movement() -> Non
 # --- 4. the audit ------------------------------------------------------------------------------------
 
 
-def audit(home: Path) -> AuditReport:
-    source = DataDirSource(home)
-    try:
-        return verify_chain(RULES, load_genesis(home / "genesis.json"), source, workers=1)
-    finally:
-        source.close()
-
-
-def tampered(home: Path, tmp_path: Path, key: bytes, value: bytes | None) -> Path:
-    copy = tmp_path / "copy"
-    shutil.copytree(home, copy)
-    db = plyvel.DB(str(copy / "data"))
-    if value is None:
-        db.delete(key)
-    else:
-        db.put(key, value)
-    db.close()
-    return copy
-
-
 def payout_key(scenario: Scenario, account=PROVIDER) -> bytes:
     return P_HISTORY + account.pubkey + scenario.release_height.to_bytes(8, "big") + (0).to_bytes(4, "big")
 
 
 def test_the_data_directory_verifies_with_its_effect_entries(scenario: Scenario, home: Path) -> None:
-    report = audit(home)
+    report = audit_home(home)
     assert report.height == scenario.chain.height and report.stored_state_compared
 
 
@@ -230,7 +209,7 @@ def test_a_deleted_payout_entry_is_named_with_its_account_block_and_entry(scenar
                                                                           tmp_path: Path) -> None:
     key = payout_key(scenario)
     with pytest.raises(AuditFailure) as caught:
-        audit(tampered(home, tmp_path, key, None))
+        audit_home(tampered_copy(home, tmp_path, key, None))
     assert caught.value.check == "stored_index"
     assert f"stored history index entry {key[1:].hex()} is missing from the data directory" in caught.value.message
     assert f"block {scenario.release_height}, entry 0)" in caught.value.message
@@ -244,7 +223,7 @@ def test_a_raised_payout_amount_is_named(scenario: Scenario, home: Path, tmp_pat
     [move] = decode_effect_entry(value)
     forged = encode_effect_entry([move._replace(amount=move.amount * 100)])
     with pytest.raises(AuditFailure) as caught:
-        audit(tampered(home, tmp_path, key, forged))
+        audit_home(tampered_copy(home, tmp_path, key, forged))
     assert caught.value.check == "stored_index"
     assert f"holds {forged.hex()[:64]}, the replay computed {value.hex()[:64]}" in caught.value.message
 
@@ -253,6 +232,6 @@ def test_a_payout_forged_into_a_bystanders_history_is_named(scenario: Scenario, 
     key = payout_key(scenario, C)
     move = Movement("release", "plan", None, C.pubkey, 200, reference(order_id(3)), records.order_lot(order_id(3)))
     with pytest.raises(AuditFailure) as caught:
-        audit(tampered(home, tmp_path, key, encode_effect_entry([move])))
+        audit_home(tampered_copy(home, tmp_path, key, encode_effect_entry([move])))
     assert caught.value.check == "stored_index"
     assert "but not in the replayed history index" in caught.value.message

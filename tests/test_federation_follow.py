@@ -22,10 +22,9 @@ from ledger.lightproof import ProofRejected, TrustedSet, verify_balance_proof
 from ledger.store import P_VSET, Store
 from ledger.transition import build_block
 from ledger.tx import sign_tx
-from node.audit.source import DataDirSource
-from node.audit.verify import AuditFailure, verify_chain
+from node.audit.verify import AuditFailure
 from node.balance_proofs import balance_proof_at_head
-from tests.chain_source import certificate, one_class_genesis
+from tests.chain_source import audit_home, certificate, one_class_genesis
 
 CHAIN_ID = "test-federation"
 T0 = 1_700_000_000_000
@@ -62,17 +61,9 @@ def build(home, blocks: int, after_change: list[SigningKey] = (V, W)) -> None:
     return g
 
 
-def audit(home, g):
-    source = DataDirSource(home)
-    try:
-        return verify_chain(RULES, g, source, workers=2)
-    finally:
-        source.close()
-
-
 def test_the_audit_and_a_light_proof_from_genesis_cross_the_change(tmp_path):
     g = build(tmp_path, 8)
-    report = audit(tmp_path, g)
+    report = audit_home(tmp_path, g, workers=2)
     assert report.height == 8 and report.stored_state_compared and report.invariants["federation"] >= 1
     with Store(tmp_path / "data") as store:
         assert [h for h, _ in store.validator_set_changes(100)] == [EFFECTIVE - 1]
@@ -87,7 +78,7 @@ def test_the_audit_and_a_light_proof_from_genesis_cross_the_change(tmp_path):
 def test_a_block_after_the_change_certified_by_the_old_set_alone_fails_the_audit(tmp_path):
     g = build(tmp_path, 6, after_change=[V])
     with pytest.raises(AuditFailure) as caught:
-        audit(tmp_path, g)
+        audit_home(tmp_path, g, workers=2)
     assert caught.value.check == "certificate" and caught.value.height == EFFECTIVE
 
 
