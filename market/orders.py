@@ -64,7 +64,7 @@ def reference(order_id: bytes) -> str:
 # --- shared steps ---------------------------------------------------------------------------------
 
 
-def _order(ctx: ExecContext, order_id: bytes) -> Order:
+def load_order(ctx: ExecContext, order_id: bytes) -> Order:
     order = get_order(ctx.state, order_id)
     if order is None:
         raise TxError(Code.UNKNOWN_ORDER)
@@ -177,7 +177,7 @@ def _parse_order_id(body: tuple) -> OrderIdBody:
 
 
 def _execute_accept(ctx: ExecContext, body: OrderIdBody) -> None:
-    order = _order(ctx, body.order_id)
+    order = load_order(ctx, body.order_id)
     _party(ctx, order, order.provider, "provider")
     _status(order, PLACED, "accept")
     if ctx.time_ms >= order.deadline_ms:
@@ -189,7 +189,7 @@ def _execute_accept(ctx: ExecContext, body: OrderIdBody) -> None:
 
 
 def _execute_decline(ctx: ExecContext, body: OrderIdBody) -> None:
-    order = _order(ctx, body.order_id)
+    order = load_order(ctx, body.order_id)
     _party(ctx, order, order.provider, "provider")
     _status(order, PLACED, "decline")
     _unschedule(ctx, body.order_id, order)
@@ -200,7 +200,7 @@ def _execute_decline(ctx: ExecContext, body: OrderIdBody) -> None:
 
 
 def _execute_cancel(ctx: ExecContext, body: OrderIdBody) -> None:
-    order = _order(ctx, body.order_id)
+    order = load_order(ctx, body.order_id)
     _party(ctx, order, order.buyer, "buyer")
     _status(order, PLACED, "cancel")
     _unschedule(ctx, body.order_id, order)
@@ -208,7 +208,7 @@ def _execute_cancel(ctx: ExecContext, body: OrderIdBody) -> None:
 
 
 def _execute_confirm(ctx: ExecContext, body: OrderIdBody) -> None:
-    order = _order(ctx, body.order_id)
+    order = load_order(ctx, body.order_id)
     _party(ctx, order, order.buyer, "buyer")
     _status(order, ACCEPTED, "confirm")
     _unschedule(ctx, body.order_id, order)
@@ -226,7 +226,7 @@ def _parse_dispute(body: tuple) -> DisputeBody:
 
 
 def _execute_dispute(ctx: ExecContext, body: DisputeBody) -> None:
-    order = _order(ctx, body.order_id)
+    order = load_order(ctx, body.order_id)
     _party(ctx, order, order.buyer, "buyer")
     _status(order, ACCEPTED, "dispute")
     if ctx.time_ms >= order.deadline_ms:
@@ -251,7 +251,7 @@ def _parse_decide(body: tuple) -> DecideBody:
 
 
 def _execute_decide(ctx: ExecContext, body: DecideBody) -> None:
-    order = _order(ctx, body.order_id)
+    order = load_order(ctx, body.order_id)
     if ctx.signer != order.arbiter:
         raise TxError(Code.NOT_ARBITER, "only the order's arbiter decides its dispute")
     _status(order, DISPUTED, "decide")

@@ -19,11 +19,11 @@ from ledger.encoding import encode
 from ledger.errors import Code, TxError
 from ledger.handlers import ExecContext, TxType
 from market.listings import record_id
+from market.orders import load_order
 from market.records import (
     COMPLETED,
     Rating,
     Review,
-    get_order,
     get_rating,
     get_review,
     rating_key,
@@ -48,9 +48,7 @@ def _parse_review(body: tuple) -> ReviewBody:
 
 
 def _execute_review(ctx: ExecContext, body: ReviewBody) -> None:
-    order = get_order(ctx.state, body.order_id)
-    if order is None:
-        raise TxError(Code.UNKNOWN_ORDER)
+    order = load_order(ctx, body.order_id)
     if ctx.signer != order.buyer:
         raise TxError(Code.NOT_ORDER_PARTY, "only the order's buyer reviews it")
     if order.status not in COMPLETED:
@@ -73,9 +71,7 @@ def _parse_erase(body: tuple) -> EraseBody:
 
 
 def _execute_erase(ctx: ExecContext, body: EraseBody) -> None:
-    order = get_order(ctx.state, body.order_id)
-    if order is None:
-        raise TxError(Code.UNKNOWN_ORDER)
+    order = load_order(ctx, body.order_id)
     if ctx.signer != order.buyer:
         raise TxError(Code.NOT_ORDER_PARTY, "only the review's author erases it")
     review = get_review(ctx.state, order.provider, body.order_id)
