@@ -53,6 +53,7 @@ from node.consensus.signstate import SignState, SignStateError
 from node.logs import setup_logging
 from node.mempool import Mempool
 from node.p2p.peers import P2PError, PeerManager
+from node.piazza import site as piazza_site
 from node.runtime import tune_gc
 from node.tls import NodeTls, TlsError, check_exposure, load_node_tls, own_urls
 
@@ -284,6 +285,7 @@ def build_app(setup: NodeSetup) -> web.Application:
     if vault.enabled:
         vault_api.add_routes(app)
     # --- end of the vault
+    piazza_site.add_routes(app)  # the pages for people (node/piazza/), beside the API they call
     return app
 
 

@@ -1,0 +1,26 @@
+"""Fixtures of the browser tests (tests/browser/harness.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser
+
+from tests.browser.harness import Watched, launch, person
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    yield from launch()
+
+
+@pytest.fixture
+def resident(browser: Browser) -> Iterator[Watched]:
+    """One person's browser (Italian, a phone's width); the test fails on any console error in it."""
+    watched = person(browser)
+    try:
+        yield watched
+    finally:
+        watched.context.close()
+    assert not watched.errors, "the page logged errors:\n" + "\n".join(watched.errors)
