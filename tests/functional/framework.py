@@ -447,11 +447,13 @@ class Devnet:
 def make_devnet(
     directory: Path, validators: int = 1, observers: int = 0, relay: bool = False,
     genesis_params: dict | None = None, tls: bool = False, funded: Sequence[bytes] = (),
-    genesis_edit: Callable[[dict], None] | None = None, **config_overrides: Any,
+    genesis_edit: Callable[[dict], None] | None = None, demo_federation: bool = False, **config_overrides: Any,
 ) -> Devnet:
     """Write a devnet on free ports with fast test timings (nothing started yet); `funded` accounts
     hold demo credits from genesis (so the chain knows them); `genesis_edit` changes the genesis
-    document (as JSON) before any node reads it (sections of modules, such as the market's arbiters).
+    document (as JSON) before any node reads it (sections of modules, such as the market's arbiters);
+    `demo_federation` writes the demo's people and providers into the wallet and the genesis, as
+    `scripts/devnet` does, for node.devnet_seed.seed_demo.
 
     Node and vault keys, and the demo wallet's, use the suite's weak Argon2id setting (tests/weak_kdf.py).
 
@@ -466,7 +468,7 @@ def make_devnet(
     layout = create_devnet(
         directory, validators=validators, observers=observers, base_port=base_port, demo=True,
         block_interval_ms=TEST_BLOCK_INTERVAL_MS, heartbeat_ms=TEST_HEARTBEAT_MS, params=genesis_params,
-        node_kdf=TEST_KDF, wallet_kdf=TEST_KDF, funded=funded,
+        node_kdf=TEST_KDF, wallet_kdf=TEST_KDF, funded=funded, demo_federation=demo_federation,
     )
     if genesis_edit is not None:
         layout = _edited_genesis(layout, genesis_edit)
