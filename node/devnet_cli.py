@@ -270,6 +270,8 @@ def _announce(args: argparse.Namespace, layout: DevnetLayout, statuses: list, no
              "height": st["height"], "pid": nodes.pid(home.name)}
             for url, home, st in zip(layout.api_urls, layout.node_homes, statuses, strict=True)
         ],
+        "piazza": layout.api_urls[0] + "/",
+        "explorer": layout.api_urls[0] + "/explorer",
         "wallet_dir": str(wallet),
         "wallet_password": DEVNET_PASSWORD,
         "uniqueness_secret": str(layout.home / UNIQUENESS_SECRET),
@@ -287,6 +289,8 @@ def _announce(args: argparse.Namespace, layout: DevnetLayout, statuses: list, no
     home_option = _home_option(layout)
     last = layout.names[layout.validators - 1]
     lines += [
+        f"  open the piazza in a browser: {data['piazza']}  (the explorer: {data['explorer']}; every node "
+        "serves both)",
         f"  demo wallet: {wallet} ({len(list(wallet.glob('*.json')))} keys: incoop wallet list; password "
         f"'{DEVNET_PASSWORD}')",
         f"  registrars: federation (vault on {layout.api_urls[0]}), comune"

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,9 @@ def test_devnet_starts_stops_on_ctrl_c_and_resumes(tmp_path):
         url = nodes[0]["api"]
         assert url == f"http://127.0.0.1:{port}"
         assert Path(layout["wallet_dir"], "anna.json").exists()
+        assert (layout["piazza"], layout["explorer"]) == (url + "/", url + "/explorer")
+        with urllib.request.urlopen(layout["piazza"], timeout=10) as page:  # what the README says to open
+            assert page.headers["Content-Type"].startswith("text/html") and b"/piazza/js/piazza.js" in page.read()
         genesis_hash = _status(url)["genesis_hash"]
         deadline = time.monotonic() + 30
         while min(_status(n["api"])["height"] for n in nodes) < 1 and time.monotonic() < deadline:
