@@ -107,6 +107,56 @@ class _View:
         self.dirty = False  # a commit touched the account since it was built
 
 
+class ParkedShares:
+    """How many parked transactions each signer holds, and which signer holds the most, in O(1).
+
+    Signers are kept in buckets by count; `top` only moves down past emptied buckets, so a change
+    costs O(1) amortised. Among signers holding as many, the one that reached that count first is
+    the heaviest (insertion order of the bucket): deterministic, and the longest-standing holder pays.
+    """
+
+    __slots__ = ("count", "buckets", "top")
+
+    def __init__(self) -> None:
+        self.count: dict[bytes, int] = {}
+        self.buckets: dict[int, dict[bytes, None]] = {}
+        self.top = 0
+
+    def add(self, signer: bytes) -> None:
+        n = self.count.get(signer, 0)
+        if n:
+            self._leave(signer, n)
+        self.count[signer] = n + 1
+        self.buckets.setdefault(n + 1, {})[signer] = None
+        self.top = max(self.top, n + 1)
+
+    def remove(self, signer: bytes) -> None:
+        n = self.count[signer]
+        self._leave(signer, n)
+        if n == 1:
+            del self.count[signer]
+        else:
+            self.count[signer] = n - 1
+            self.buckets.setdefault(n - 1, {})[signer] = None
+        while self.top and not self.buckets.get(self.top):
+            self.top -= 1
+
+    def _leave(self, signer: bytes, n: int) -> None:
+        bucket = self.buckets[n]
+        del bucket[signer]
+        if not bucket:
+            del self.buckets[n]
+
+    def heaviest(self) -> bytes | None:
+        bucket = self.buckets.get(self.top)
+        return next(iter(bucket)) if bucket else None
+
+    def would_make_room(self, signer: bytes) -> bool:
+        """Whether the heaviest holds more than `signer` would after one more: then one of the heaviest's
+        makes room. (Read off the loop too: a race only lets a transaction on to admission, which decides.)"""
+        return self.top > self.count.get(signer, 0) + 1
+
+
 class Mempool:
     """Pending transactions by hash and by (signer, nonce); bounded, per account and per client."""
 
@@ -138,6 +188,8 @@ class Mempool:
         self._run_end: dict[bytes, int] = {}
         # hash -> when it became parked (self._clock), oldest first
         self._parked: OrderedDict[bytes, float] = OrderedDict()
+        # each signer's share of the parked budget, to make room from the largest (docs/admission.md)
+        self._shares = ParkedShares()
         self._views: dict[bytes, _View] = {}
         # hash -> the API client that submitted it; client -> how many it holds
         self._client_of: dict[bytes, str] = {}
@@ -229,7 +281,7 @@ class Mempool:
         queue = self._by_account.get(tx.signer)
         if queue is not None and tx.nonce in queue:
             raise TxError(Code.DUPLICATE, f"another transaction with nonce {tx.nonce} is already pending")
-        self._refuse_if_full(tx.nonce == self._run_end.get(tx.signer, committed))
+        self._refuse_if_full(tx.nonce == self._run_end.get(tx.signer, committed), tx.signer)
         if client is not None and self._per_client[client] >= self.config.client_quota():
             raise TxError(Code.CLIENT_QUOTA, f"this client holds {self._per_client[client]} pending transactions, "
                                              f"its share of this node's mempool")
@@ -239,18 +291,20 @@ class Mempool:
         if not signature_ok:
             raise TxError(Code.BAD_SIGNATURE)
         view, layer = self._check_tx(tx, body, next_height, committed)
-        self._refuse_if_full(layer is not None)  # a rebuild of the view may have parked it after all
+        self._refuse_if_full(layer is not None, tx.signer)  # a rebuild of the view may have parked it after all
         self._insert(tx, body, client, next_height, committed, view, layer)
 
-    def _refuse_if_full(self, includable: bool) -> None:
+    def _refuse_if_full(self, includable: bool, signer: bytes) -> None:
         """Includable and parked transactions have budgets of their own: a parked one never takes an
-        includable one's place (nor is an includable one ever evicted for room)."""
+        includable one's place (nor is an includable one ever evicted for room). A full parked budget
+        makes room from the signer holding the most of it, if that is more than `signer` would hold."""
         if includable:
             if len(self._by_hash) - len(self._parked) >= self.max_txs:
                 raise TxError(Code.MEMPOOL_FULL, f"the mempool holds {self.max_txs} includable transactions")
         elif len(self._parked) >= self.config.max_parked and not self._evict_parked_ttl():
-            raise TxError(Code.MEMPOOL_FULL, f"the mempool holds {self.config.max_parked} transactions behind "
-                                             "nonce gaps; send the missing nonce first")
+            if not self._evict_for(signer):
+                raise TxError(Code.MEMPOOL_FULL, f"the mempool holds {self.config.max_parked} transactions behind "
+                                                 "nonce gaps; send the missing nonce first")
 
     def admit_raw(self, raw: bytes, next_height: int, source: str = API, client: str | None = None) -> Tx:
         try:
@@ -334,7 +388,8 @@ class Mempool:
                 oldest = next(iter(self._parked.values()), None)
             except RuntimeError:  # the loop changed it under this thread: leave the call to admission
                 return
-            if oldest is not None and oldest > self._clock() - self.config.parked_ttl_s:
+            if (oldest is not None and oldest > self._clock() - self.config.parked_ttl_s
+                    and not self._shares.would_make_room(tx.signer)):
                 raise TxError(Code.MEMPOOL_FULL, f"the mempool holds {self.config.max_parked} transactions behind "
                                                  "nonce gaps; send the missing nonce first")
 
@@ -457,7 +512,7 @@ class Mempool:
             self._announce(tx)
             self._promote(signer, next_height)
         else:
-            self._parked[tx.hash] = self._clock()
+            self._park(tx, self._clock())
 
     def _promote(self, signer: bytes, height: int) -> None:
         """Parked transactions right after the run join it, each checked in order on the account's view."""
@@ -473,7 +528,7 @@ class Mempool:
                 self.drop(tx, TxError(code, f"failed its check once its nonce gap was filled: {MESSAGES[code]}"))
                 return
             layer.merge_into_parent()
-            self._parked.pop(tx.hash, None)
+            self._unpark(tx)
             self._run_end[signer] = nonce + 1
             self._announce(tx)
 
@@ -507,7 +562,7 @@ class Mempool:
             # another node committed the gap's filler: these join the run unchecked, and the view is
             # built again (checking them in order) at the account's next admission
             self._views.pop(signer, None)
-            self._parked.pop(tx.hash, None)
+            self._unpark(tx)
             self._run_end[signer] += 1
             self._announce(tx)
         if self._run_end[signer] == committed:
@@ -519,7 +574,7 @@ class Mempool:
         signer = tx.signer
         del self._by_hash[tx.hash]
         self._bodies.pop(tx.hash, None)
-        self._parked.pop(tx.hash, None)
+        self._unpark(tx)
         client = self._client_of.pop(tx.hash, None)
         if client is not None:
             self._per_client[client] -= 1
@@ -538,9 +593,33 @@ class Mempool:
             self._views.pop(signer, None)
             now = self._clock()
             for nonce in sorted(n for n in queue if n > tx.nonce):
-                self._parked[queue[nonce].hash] = now
+                self._park(queue[nonce], now)
+
+    def _park(self, tx: Tx, since: float) -> None:
+        if tx.hash not in self._parked:
+            self._shares.add(tx.signer)
+        self._parked[tx.hash] = since
+
+    def _unpark(self, tx: Tx) -> None:
+        if self._parked.pop(tx.hash, None) is not None:
+            self._shares.remove(tx.signer)
 
     # --- eviction ----------------------------------------------------------------------
+
+    def _evict_for(self, signer: bytes) -> bool:
+        """Make room in the full parked budget for one more of `signer`'s: evict the newest (highest
+        nonce) parked transaction of the signer holding the most, if it holds more than `signer` would
+        after. So a few funded keys can never hold the whole budget against everyone else; only as many
+        keys as the budget has slots could (docs/admission.md, "Parked transactions")."""
+        heaviest = self._shares.heaviest() if self._shares.would_make_room(signer) else None
+        if heaviest is None:
+            return False
+        queue = self._by_account[heaviest]
+        newest = queue[max(queue)]  # the highest pending nonce is parked: the heaviest holds parked ones
+        self.evicted["parked_share"] += 1
+        self.drop(newest, TxError(Code.EVICTED, "made room behind nonce gaps for an account holding fewer "
+                                                "(this account held the most)"))
+        return True
 
     def _evict_parked_ttl(self) -> int:
         deadline = self._clock() - self.config.parked_ttl_s

@@ -34,7 +34,7 @@ LATENCY_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _REFUSAL_SOURCES = ("api", "gossip")
 _WATCHED_REFUSALS = ("UNKNOWN_SIGNER", "EXPIRY_TOO_FAR", "NONCE_TOO_FAR", "CLIENT_QUOTA", "MEMPOOL_FULL",
                      "INSUFFICIENT_BALANCE")
-_EVICTIONS = ("parked_ttl", "expired", "check_failed")
+_EVICTIONS = ("parked_ttl", "parked_share", "expired", "check_failed")
 TX_RATE_WINDOW_S = 10.0
 
 
@@ -99,7 +99,8 @@ def _mempool_metrics(out: list[str], mempool: Any) -> None:
     out += [f'incoop_mempool_refused_total{{source="{source}",reason="{reason}"}} {count}'
             for (source, reason), count in sorted(refused.items())]
     out += ["# HELP incoop_mempool_evicted_total Pending transactions evicted, by reason: parked_ttl (behind a "
-            "nonce gap too long), expired, check_failed "
+            "nonce gap too long), parked_share (the newest of the largest parked share, for a smaller one), expired, "
+            "check_failed "
             "(failed its check again after a commit or once its gap was filled).",
             "# TYPE incoop_mempool_evicted_total counter"]
     evicted = {reason: mempool.evicted.get(reason, 0) for reason in _EVICTIONS} | dict(mempool.evicted)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -326,19 +327,55 @@ def test_parked_transactions_never_take_an_includable_ones_place(state: DictStat
     """Two budgets: a pool full of parked transactions still takes includable ones, and a pool full of
     includable ones evicts nothing for more (a client's pipelined transactions are never thrown out)."""
     pool = mempool(state, clock, max_txs=2, max_parked=2)
-    parked = [transfer(A, 1), transfer(A, 2)]
+    parked = [transfer(A, 1), transfer(D, 1, to=A)]
     for tx in parked:
         pool.admit(tx, 1)
-    assert code_of(lambda: pool.admit(transfer(C, 1), 1)) == Code.MEMPOOL_FULL  # the parked budget is full
+    # the parked budget is full, one each: a third signer's would make room only from a larger share
+    assert code_of(lambda: pool.admit(transfer(C, 1), 1)) == Code.MEMPOOL_FULL
     pool.admit(transfer(B, 0), 1)
     pool.admit(transfer(C, 0), 1)  # includable: the parked ones do not count against it
     assert (len(pool), pool.parked) == (4, 2)
-    assert code_of(lambda: pool.admit(transfer(D, 0, to=A), 1)) == Code.MEMPOOL_FULL  # includable budget full
+    assert code_of(lambda: pool.admit(transfer(B, 1), 1)) == Code.MEMPOOL_FULL  # includable budget full
     assert all(tx.hash in pool for tx in parked) and pool.evicted["parked_ttl"] == 0
     clock.now += 61
     pool.admit(transfer(C, 2), 1)  # a full parked budget first lets the ones whose time is up go
     assert pool.evicted["parked_ttl"] == 2 and pool.rejection(parked[0].hash).code == Code.EVICTED
     assert pool.refused[("api", "MEMPOOL_FULL")] == 2
+
+
+def test_a_full_parked_budget_makes_room_from_the_account_holding_the_most(clock: FakeClock) -> None:
+    """A few funded keys cannot hold the whole parked budget against everyone else: a newcomer's
+    parked transaction evicts the newest parked one of the largest holder, while that holder would
+    still hold more than the newcomer; between equal shares nothing is evicted."""
+    pool = mempool(genesis_state(gap=8), clock, max_parked=4)
+    hog = [transfer(A, n) for n in range(1, 5)]
+    for tx in hog:
+        pool.admit(tx, 1)
+    assert pool.prepare_batch([forged(transfer(B, 1))], next_height=1)[0].error is None, \
+        "a newcomer's parked transaction is not refused before its signature is checked"
+    pool.admit(transfer(B, 1), 1)
+    assert pool.rejection(hog[3].hash).code == Code.EVICTED and pool.evicted["parked_share"] == 1
+    pool.admit(transfer(B, 2), 1)  # A holds 3, B would hold 2: A's newest goes
+    assert hog[2].hash not in pool and pool.parked == 4
+    assert code_of(lambda: pool.admit(transfer(B, 3), 1)) == Code.MEMPOOL_FULL  # 2 and 2: equal shares
+    pool.admit(transfer(C, 1), 1)  # A and B hold 2 each; A reached 2 first, so A pays
+    assert hog[1].hash not in pool and transfer(B, 2).hash in pool
+    assert pool.evicted["parked_share"] == 3 and pool.parked == 4
+    assert_shares_match(pool)
+    pool.admit(transfer(A, 0), 1)  # A's gap filled: what it still holds goes on in order
+    assert [tx.nonce for tx in pool.candidates() if tx.signer == hog[0].signer] == [0, 1]
+    pool.drop(transfer(B, 2), TxError(Code.EXPIRED))
+    clock.now += 61
+    pool.evict_stale(1)
+    assert_shares_match(pool)
+    assert pool.parked == 0 and pool._shares.top == 0
+
+
+def assert_shares_match(pool: Mempool) -> None:
+    """The per-signer shares the eviction reads are exactly the parked transactions' signers."""
+    held = Counter(pool._by_hash[h].signer for h in pool._parked)
+    assert pool._shares.count == dict(held)
+    assert pool._shares.top == max(held.values(), default=0)
 
 
 def forged(tx) -> bytes:
