@@ -20,6 +20,7 @@ into which each test imports the piazza's modules as a view does:
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,6 +29,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
+from keys.keystore import WALLET_KDF, Keystore, KeystoreError, decrypt_key
 from ledger.address import AddressError, from_address, to_address
 from ledger.block import decode_raw_block
 from ledger.crypto import SigningKey, sha256
@@ -36,6 +38,7 @@ from ledger.tx import decode_tx, sign_tx
 from node.devnet_layout import DEMO_CLASS
 from tests.browser.harness import Watched, person
 from tests.functional.framework import Devnet, running_devnet, wait_until
+from tests.weak_kdf import TEST_KDF
 from wallet.txbuild import build_and_sign, transfer_body
 
 PAGE_KEY = SigningKey(bytes(range(100, 132)))
@@ -288,3 +291,179 @@ def test_a_transaction_signed_and_sent_by_the_page_commits(devnet: Devnet, page:
     tx = decode_tx(raw)
     assert tx.signature_ok() and tx.signer == PAGE_KEY.pubkey
     assert tx.body == (DEMO_CLASS, payee.pubkey, 1234, "caffè ☕")
+
+
+# --- 4. key files and the browser's keyring ----------------------------------------------------------
+
+EXAMPLE_PASSWORD = "correct horse battery staple"
+PASSPHRASE = "una frase segreta lunga"
+FILE_PASSWORD = "password del file"
+
+
+def bad_key_files(text: str) -> list[str]:
+    """Variants of a valid key file, each breaking one rule of FORMAT.md §22.1 (before any decryption)."""
+    doc = json.loads(text)
+
+    def edited(change) -> str:
+        copy = json.loads(json.dumps(doc))
+        change(copy)
+        return json.dumps(copy)
+
+    return [
+        "not json", "[]", json.dumps({**doc, "format": "incoop-keystore-2"}), json.dumps({**doc, "extra": 1}),
+        edited(lambda d: d.pop("cipher")), edited(lambda d: d["kdf"].update(pepper="")),
+        edited(lambda d: d["kdf"].update(name="argon2i")), edited(lambda d: d["cipher"].update(name="aes-256-gcm")),
+        edited(lambda d: d["kdf"].update(opslimit=0)), edited(lambda d: d["kdf"].update(opslimit=11)),
+        edited(lambda d: d["kdf"].update(opslimit="1")), edited(lambda d: d["kdf"].update(opslimit=True)),
+        text.replace('"opslimit": 1,', '"opslimit": 1.0,'), text.replace('"memlimit": 8192,', '"memlimit": 8192e0,'),
+        edited(lambda d: d["kdf"].update(memlimit=8191)), edited(lambda d: d["kdf"].update(memlimit=2**30 + 1)),
+        edited(lambda d: d["kdf"].update(memlimit=2**40)), edited(lambda d: d["kdf"].update(salt=d["kdf"]["salt"][2:])),
+        edited(lambda d: d["kdf"].update(salt=d["kdf"]["salt"].upper())), edited(lambda d: d["cipher"].update(nonce=d["cipher"]["nonce"][2:])),
+        edited(lambda d: d["cipher"].update(ciphertext=d["cipher"]["ciphertext"][:32])),
+        edited(lambda d: d["cipher"].update(ciphertext="00" * 1041)), edited(lambda d: d.update(address="ic" + "a" * 127)),
+        edited(lambda d: d.update(address=None)), edited(lambda d: d.update(kdf=[])),
+    ]
+
+
+def test_key_files_and_the_keyring(page: Page, browsing: Watched, tmp_path: Path) -> None:
+    # FORMAT.md §22.1's worked example, derived and sealed in the page
+    example = in_page(page, """
+        const kf = await import('/piazza/js/keyfile.js');
+        const count = (n) => Uint8Array.from({ length: n }, (_, i) => i);
+        const k = await kf.deriveKeyFileKey(arg, count(16), { opslimit: 1, memlimit: 8192 });
+        const text = await kf.writeKeyFile(count(32), arg, { opslimit: 1, memlimit: 8192 }, { salt: count(16), nonce: count(24) });
+        const back = await kf.readKeyFile(text, arg);
+        return { k: codec.toHex(k), text, address: back.address, seed: codec.toHex(back.seed) };
+    """, EXAMPLE_PASSWORD)
+    assert example["k"] == "d17ea6341ca93da6079ea2f64dc4aa31dd1aaf9caa67fb42ac4afd0714706f26"
+    assert json.loads(example["text"])["cipher"]["ciphertext"] == (
+        "263856b2b4af1afae68004963752d37bcf8a71b195f776624e9d193aab0294c10d1e49d3e60f4766aff39f4befd8d62a")
+    assert example["address"] == "icaoqqpp7tzyil4hlq3umoos6atft6jvrqtosq2xy53sdgiesvgg4ihpzznm"
+    assert example["seed"] == bytes(range(32)).hex()
+    assert decrypt_key(json.loads(example["text"]), EXAMPLE_PASSWORD).seed == bytes(range(32))
+
+    # a key file the CLI wrote is imported into the keyring; a wrong file password stores nothing
+    key = SigningKey(os.urandom(32))
+    Keystore(tmp_path / "cli").create("maria", FILE_PASSWORD, key=key, kdf=TEST_KDF)
+    cli_text = (tmp_path / "cli" / "maria.json").read_text()
+    imported = in_page(page, """
+        const ring = await import('/piazza/js/keyring.js');
+        let wrong;
+        try { await ring.importKeyFile(arg.text, 'not the password', 'Maria', arg.passphrase); } catch (e) { wrong = [e.name, e.reason]; }
+        const afterWrong = (await ring.listKeys()).length;
+        const address = await ring.importKeyFile(arg.text, arg.password, 'Maria', arg.passphrase);
+        let again;
+        try { await ring.importKeyFile(arg.text, arg.password, 'Maria', arg.passphrase); } catch (e) { again = e.reason; }
+        return { wrong, afterWrong, address, again, keys: await ring.listKeys() };
+    """, {"text": cli_text, "password": FILE_PASSWORD, "passphrase": PASSPHRASE})
+    assert imported["wrong"] == ["KeyFileError", "password"]
+    assert imported["afterWrong"] == 0
+    assert imported["address"] == to_address(key.pubkey)
+    assert imported["again"] == "exists"
+    assert imported["keys"] == [{"label": "Maria", "address": to_address(key.pubkey)}]
+
+    # every broken file is refused, by Python's reader and the page's, before anything is derived: even
+    # one whose setting would cost 1 GiB, or 10 passes over 256 MiB, answers at once
+    bad = bad_key_files(cli_text)
+    for text in bad:
+        with pytest.raises((KeystoreError, ValueError)):
+            decrypt_key(json.loads(text), FILE_PASSWORD)
+    heavy = json.loads(cli_text)
+    heavy["kdf"].update(opslimit=10, memlimit=256 * 2**20)
+    heavy["extra"] = True
+    huge = json.loads(cli_text)
+    huge["kdf"].update(memlimit=2**30)
+    files = [*bad, json.dumps(heavy), json.dumps(huge)]
+    verdicts = in_page(page, """
+        const kf = await import('/piazza/js/keyfile.js');
+        const out = [];
+        for (const text of arg) {
+          const started = performance.now();
+          try { await kf.readKeyFile(text, 'password del file'); out.push(['accepted']); }
+          catch (e) { out.push([e.name, e.reason, performance.now() - started, e.message]); }
+        }
+        return out;
+    """, files)
+    for text, verdict in zip(files, verdicts, strict=True):
+        assert verdict[0] == "KeyFileError" and verdict[1] in ("json", "format", "member", "costly"), (text, verdict)
+        assert verdict[2] < 500, f"{verdict[3]}: took {verdict[2]:.0f} ms, so something was derived"
+    assert verdicts[-2][1] == "member"
+    assert verdicts[-1][1] == "costly" and "1024 MiB" in verdicts[-1][3], verdicts[-1]
+
+    # the keyring: passphrase rules, a new key, a wrong passphrase, an export the CLI opens
+    ring = in_page(page, """
+        const ring = await import('/piazza/js/keyring.js');
+        const { publicKeyOf } = await import('/piazza/js/tx.js');
+        const refusals = [];
+        for (const [label, pass] of [['Io', 'corta'], ['', 'abbastanza lunga'], ['x'.repeat(65), 'abbastanza lunga'], ['Io\\n', '1234567']]) {
+          try { await ring.createKey(label, pass); refusals.push('created'); } catch (e) { refusals.push(e.reason); }
+        }
+        const created = await ring.createKey('Il mio borsellino', arg.passphrase);
+        const t0 = performance.now();
+        const seed = await ring.unlock(created, arg.passphrase);
+        const unlockMs = performance.now() - t0;
+        const wrong = [];
+        for (const attempt of [() => ring.unlock(created, arg.passphrase + '!'), () => ring.unlock(created, ''),
+                               () => ring.exportKeyFile(created, 'sbagliata sbagliata', arg.filePassword)]) {
+          try { await attempt(); wrong.push('opened'); } catch (e) { wrong.push(e.name); }
+        }
+        const t1 = performance.now();
+        const exported = await ring.exportKeyFile(created, arg.passphrase, arg.filePassword);
+        const exportMs = performance.now() - t1;
+        let shortFile;
+        try { await ring.exportKeyFile(created, arg.passphrase, 'corta'); } catch (e) { shortFile = e.reason; }
+        const record = JSON.parse(localStorage.getItem(ring.PREFIX + created));
+        return { refusals, created, seed: codec.toHex(seed), derived: codec.addressOf(publicKeyOf(seed)), unlockMs, exportMs,
+                 wrong, exported, shortFile, record, keys: await ring.listKeys() };
+    """, {"passphrase": PASSPHRASE, "filePassword": FILE_PASSWORD})
+    print(f"keyring unlock (Argon2id t=3, 32 MiB): {ring['unlockMs']:.0f} ms; "
+          f"export (unlock + Argon2id t=2, 64 MiB): {ring['exportMs']:.0f} ms")
+    assert ring["refusals"] == ["short", "label", "label", "short"]
+    assert ring["derived"] == ring["created"]
+    assert ring["wrong"] == ["WrongPassphrase", "WrongPassphrase", "WrongPassphrase"]
+    assert ring["shortFile"] == "short"
+    assert [k["label"] for k in ring["keys"]] == ["Maria", "Il mio borsellino"]
+    record = ring["record"]
+    assert record["kdf"] | {"salt": ""} == {"name": "argon2id", "version": 19, "t": 3, "m": 32768, "p": 1, "salt": ""}
+    assert record["cipher"]["name"] == "aes-256-gcm" and ring["seed"] not in json.dumps(record)
+    exported = json.loads(ring["exported"])
+    assert (exported["kdf"]["opslimit"], exported["kdf"]["memlimit"]) == (WALLET_KDF.opslimit, WALLET_KDF.memlimit)
+    (tmp_path / "cli" / "from-the-browser.json").write_text(ring["exported"])
+    assert Keystore(tmp_path / "cli").unlock("from-the-browser", FILE_PASSWORD).seed.hex() == ring["seed"]
+    assert to_address(SigningKey(bytes.fromhex(ring["seed"])).pubkey) == ring["created"]
+
+    old = SigningKey(os.urandom(32))
+    # a record under a weaker setting is sealed again under the current one when unlocked; an altered
+    # record is refused; a removed key is gone
+    later = in_page(page, """
+        const ring = await import('/piazza/js/keyring.js');
+        const seed = codec.fromHex(arg.seed);
+        const address = await ring.addSeed(seed.slice(), 'Vecchia', arg.passphrase, { t: 1, m: 8, p: 1 });
+        const before = JSON.parse(localStorage.getItem(ring.PREFIX + address)).kdf;
+        const opened = codec.toHex(await ring.unlock(address, arg.passphrase));
+        const after = JSON.parse(localStorage.getItem(ring.PREFIX + address)).kdf;
+        const reopened = codec.toHex(await ring.unlock(address, arg.passphrase));
+        const record = JSON.parse(localStorage.getItem(ring.PREFIX + address));
+        const flipped = record.cipher.ciphertext.replace(/^./, (c) => c === '0' ? '1' : '0');
+        localStorage.setItem(ring.PREFIX + address, JSON.stringify({ ...record, cipher: { ...record.cipher, ciphertext: flipped } }));
+        let tampered; try { await ring.unlock(address, arg.passphrase); } catch (e) { tampered = e.name; }
+        localStorage.setItem(ring.PREFIX + arg.other, JSON.stringify({ ...record, address: arg.other }));
+        let moved; try { await ring.unlock(arg.other, arg.passphrase); } catch (e) { moved = e.name; }
+        const removed = [await ring.removeKey(address), await ring.removeKey(arg.other), await ring.removeKey(address)];
+        let gone; try { await ring.unlock(address, arg.passphrase); } catch (e) { gone = e.reason; }
+        return { address, before, after, opened, reopened, tampered, moved, removed, gone, keys: (await ring.listKeys()).length };
+    """, {"seed": old.seed.hex(), "passphrase": PASSPHRASE, "other": to_address(os.urandom(32))})
+    assert later["address"] == to_address(old.pubkey)
+    assert (later["before"]["t"], later["before"]["m"]) == (1, 8)
+    assert (later["after"]["t"], later["after"]["m"]) == (3, 32768)
+    assert later["opened"] == later["reopened"] == old.seed.hex()
+    assert later["tampered"] == "WrongPassphrase"
+    assert later["moved"] == "WrongPassphrase"
+    assert later["removed"] == [True, True, False]
+    assert later["gone"] == "unknown"
+    assert later["keys"] == 2
+
+    # nothing secret ever left the page: no request carried a seed, a passphrase or a file password
+    sent = b"\n".join(browsing.sent())
+    for secret in (key.seed.hex(), old.seed.hex(), ring["seed"], PASSPHRASE, FILE_PASSWORD, EXAMPLE_PASSWORD):
+        assert secret.encode() not in sent, "a secret was sent to the node"
