@@ -318,7 +318,7 @@ def test_a_cli_key_file_opens_the_same_wallet_in_english(demo: Demo, browser: Br
         page.locator("#import-passphrase-1").fill(PASSPHRASE)
         page.locator("#import-passphrase-2").fill(PASSPHRASE)
         page.get_by_role("button", name="Import").click()
-        expect(page.get_by_role("alert")).to_contain_text("The file's password is wrong", timeout=KDF_TIMEOUT)
+        expect(page.get_by_role("alert")).to_contain_text("Wrong password for the file", timeout=KDF_TIMEOUT)
         page.get_by_label("The file's password").fill(DEVNET_PASSWORD)
         page.get_by_role("button", name="Import").click()
         expect(page.locator("#wallet-address")).to_have_text(address_of(demo, "anna"), timeout=KDF_TIMEOUT)

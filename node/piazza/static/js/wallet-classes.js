@@ -94,6 +94,12 @@ function list(items) {
   return items.slice(0, -1).join(", ") + t("and") + items[items.length - 1];
 }
 
+/** Whole calendar days from the day of `fromMs` to the day of `toMs`, in this device's time zone. */
+function calendarDays(fromMs, toMs) {
+  const day = (ms) => { const d = new Date(ms); return Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()); };
+  return Math.round((day(toMs) - day(fromMs)) / DAY_MS);
+}
+
 /** Soonest expiry first; classes that never expire last; then by name (FORMAT.md §6.3). */
 export function expiryOrder(a, b) {
   const ua = a.valid_until_ms ?? Infinity;
@@ -126,7 +132,7 @@ export function rulesInWords(c, nowMs, format = String) {
     } else {
       when = t("until", { date });
       if (left <= WARN_DAYS * DAY_MS) {
-        const days = Math.floor(left / DAY_MS);
+        const days = calendarDays(nowMs, c.valid_until_ms);
         const text = days === 0 ? t("expires-today", { date }) : days === 1 ? t("expires-tomorrow", { date })
           : t("expires-soon", { days, date });
         warning = { level: "warn", text };

@@ -13,13 +13,13 @@ const t = translator({
         "address-help": "Per ricevere crediti, fai inquadrare questo codice o manda l'indirizzo a chi paga.",
         qr: "Codice QR del tuo indirizzo", balances: "I tuoi crediti",
         empty: "Non hai ancora crediti. Per riceverne, mostra il codice QR o manda il tuo indirizzo a chi te li invia.",
-        pay: "Paga", receive: "Chiedi un pagamento", history: "Movimenti",
+        pay: "Paga", receive: "Chiedi un pagamento",
         "unknown-class": "Classe «{id}»: il nodo non la descrive.", "class-id": "classe {id}" },
   en: { title: "Your wallet", address: "Your address", copy: "Copy the address",
         "address-help": "To receive credits, have this code scanned or send the address to whoever pays.",
         qr: "QR code of your address", balances: "Your credits",
         empty: "No credits yet. To receive some, show the QR code or send your address to whoever sends them.",
-        pay: "Pay", receive: "Request a payment", history: "History",
+        pay: "Pay", receive: "Request a payment",
         "unknown-class": "Class “{id}”: the node does not describe it.", "class-id": "class {id}" },
 });
 
@@ -38,8 +38,7 @@ export async function render(main, route, account) {
       qrCode(account.address, t("qr"))),
     h("p", { class: "row actions" },
       h("a", { class: "button", href: "#/wallet/pay" }, t("pay")),
-      h("a", { class: "button secondary", href: "#/wallet/receive" }, t("receive")),
-      h("a", { class: "button secondary", href: "#/wallet/history" }, t("history"))),
+      h("a", { class: "button secondary", href: "#/wallet/receive" }, t("receive"))),
     h("h2", {}, t("balances")),
     held.length === 0 ? h("p", { class: "card" }, t("empty"))
       : h("ul", { class: "plain balances" }, held.map((b) => balanceItem(b, status.block_time_ms))));

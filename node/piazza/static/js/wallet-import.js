@@ -2,7 +2,7 @@
 // this browser: the file and its password, then a passphrase of this browser's own that encrypts it here.
 import { h, mount, announce } from "./dom.js";
 import { translator } from "./i18n.js";
-import { importKeyFile, WrongPassphrase } from "./keyring.js";
+import { importKeyFile } from "./keyring.js";
 import { setActive } from "./session.js";
 import { go } from "./shell.js";
 import { newSecret, formError } from "./wallet-secret.js";
@@ -18,7 +18,7 @@ const t = translator({
         device: "Il file viene letto qui: né il file né le password vengono inviati al nodo.",
         import: "Importa", working: "Un momento: il file viene aperto e la chiave cifrata di nuovo…", cancel: "Annulla",
         "no-file": "Scegli il file di chiave.", "too-big": "Questo file è troppo grande per essere un file di chiave.",
-        "no-password": "Scrivi la password del file.", "wrong-password": "La password del file è sbagliata (o il file è alterato).",
+        "no-password": "Scrivi la password del file.",
         "no-label": "Dai un nome al borsellino.", imported: "Borsellino «{label}» importato." },
   en: { title: "Import a key file", file: "Key file", "file-help": "The incoop program's .json file (in its wallet folder, ~/.incoop/wallet for example).",
         password: "The file's password", "password-help": "The one chosen when the file was made or exported.",
@@ -27,7 +27,7 @@ const t = translator({
         device: "The file is read here: neither the file nor the passwords are sent to the node.",
         import: "Import", working: "One moment: the file is being opened and the key encrypted again…", cancel: "Cancel",
         "no-file": "Choose the key file.", "too-big": "This file is too large to be a key file.",
-        "no-password": "Type the file's password.", "wrong-password": "The file's password is wrong (or the file was altered).",
+        "no-password": "Type the file's password.",
         "no-label": "Give the wallet a name.", imported: "Wallet “{label}” imported." },
 });
 
@@ -66,7 +66,7 @@ export async function render(main) {
       announce(t("imported", { label: name }));
       go("#/wallet");
     } catch (err) {
-      error.show(err instanceof WrongPassphrase ? t("wrong-password") : err.message);
+      error.show(err.message);  // the keyring and key file modules word their refusals for people
     } finally {
       submit.disabled = false;
       busy.textContent = "";

@@ -2,8 +2,9 @@
 // their rule said beside them, and checked before anything is derived from them.
 import { h } from "./dom.js";
 import { translator } from "./i18n.js";
+import { MIN_PASSPHRASE } from "./keyring.js";
 
-export const MIN_SECRET = 8;
+const MIN_SECRET = MIN_PASSPHRASE;
 
 const t = translator({
   it: { again: "{label} (ripeti)", short: "{label}: almeno {min} caratteri.", differ: "Le due {label} non coincidono.",
