@@ -1,7 +1,7 @@
 // Credit classes as a resident reads them: the class's name, and its rules (FORMAT.md §6.3) in plain
 // words: where it can be spent, who may hold it, until when; soonest expiry first, and a warning when
 // credits expire within WARN_DAYS (docs/piazza.md, "The wallet").
-import { get, ApiError } from "./api.js";
+import { get } from "./api.js";
 import { translator, formatDate } from "./i18n.js";
 
 export const WARN_DAYS = 30;
@@ -48,25 +48,33 @@ const t = translator({
   },
 });
 
-const cache = new Map();
+const FRESH_MS = 60_000;
+let classes = null;   // a promise of id → record: a handful of classes, one request, and no 404 to log
+let loadedAt = 0;
 
-/** The class record of /v1/classes/{id} (kept for the page's life), or null when the node has none. */
-export function classInfo(id) {
-  if (!cache.has(id)) {
-    cache.set(id, get(`/v1/classes/${encodeURIComponent(id)}`).catch((err) => {
-      cache.delete(id);
-      if (err instanceof ApiError && err.status === 404) return null;
-      throw err;
-    }));
+function load() {
+  if (classes === null || Date.now() - loadedAt > FRESH_MS) {
+    loadedAt = Date.now();
+    classes = get("/v1/classes").then(
+      (answer) => new Map(answer.classes.map((c) => [c.id, c])),
+      (err) => { classes = null; throw err; });
   }
-  return cache.get(id);
+  return classes;
+}
+
+/** The class record (as /v1/classes/{id} gives it), or null when the node has no such class. */
+export async function classInfo(id) {
+  const known = await load();
+  if (!known.has(id)) {   // created since this page loaded: read the list again
+    classes = null;
+    return (await load()).get(id) || null;
+  }
+  return known.get(id);
 }
 
 /** Every class on the chain, by name. */
 export async function allClasses() {
-  const { classes } = await get("/v1/classes");
-  for (const c of classes) if (!cache.has(c.id)) cache.set(c.id, Promise.resolve(c));
-  return classes.sort((a, b) => a.name.localeCompare(b.name));
+  return [...(await load()).values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** A category id in words ("food" → "alimentari"); an unknown one as it is. */

@@ -16,7 +16,7 @@ const times = new Map();  // height → block time (ms); blocks never change onc
 const t = translator({
   it: { title: "Movimenti", empty: "Ancora nessun movimento.", older: "Movimenti precedenti", newest: "Torna ai più recenti",
         paid: "Hai pagato {who}", "received-payment": "Pagamento ricevuto da {who}", sent: "Hai inviato a {who}", received: "Hai ricevuto da {who}",
-        "received-issue": "Accredito da {who}", issued: "Hai emesso crediti per {who}", redeemed: "Crediti riscattati presso l'emittente",
+        "received-issue": "Crediti dall'emittente", issued: "Hai emesso crediti per {who}", redeemed: "Crediti riscattati presso l'emittente",
         reclaimed: "Crediti scaduti ritirati da {who}", "settled-in-refund": "Rimborso", "settled-in-release": "Incasso",
         "settled-in": "Accredito", "settled-out": "Addebito", failed: "Non riuscita: {why}", details: "Dettagli",
         "details-of": "dettagli del movimento del {time}",
@@ -28,7 +28,7 @@ const t = translator({
         order: "ordine {id}", group: "gruppo d'acquisto {id}" },
   en: { title: "History", empty: "No movements yet.", older: "Older movements", newest: "Back to the newest",
         paid: "You paid {who}", "received-payment": "Payment received from {who}", sent: "You sent to {who}", received: "You received from {who}",
-        "received-issue": "Credited by {who}", issued: "You issued credits to {who}", redeemed: "Credits redeemed with the issuer",
+        "received-issue": "Credits from the issuer", issued: "You issued credits to {who}", redeemed: "Credits redeemed with the issuer",
         reclaimed: "Expired credits taken back by {who}", "settled-in-refund": "Refund", "settled-in-release": "Payout",
         "settled-in": "Credit", "settled-out": "Charge", failed: "Did not go through: {why}", details: "Details",
         "details-of": "details of the movement of {time}",

@@ -79,7 +79,7 @@ export async function render(main) {
   h("label", { for: label.id }, t("label")), label,
   secret.fields,
   h("p", { class: "notice warn" }, t("warning")),
-  h("p", { class: "notice" }, t("device")),
+  h("p", { class: "notice info" }, t("device")),
   error.el, busy,
   h("div", { class: "row" }, submit, h("a", { class: "button secondary", href: "#/wallet" }, t("cancel"))));
   mount(main, h("h1", {}, t("title")), form);

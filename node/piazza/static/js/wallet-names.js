@@ -8,8 +8,8 @@ const BOOK = "incoop.names";
 const MAX_NAME = 60;
 
 const t = translator({
-  it: { mine: "il tuo borsellino «{label}»", issuer: "l'emittente di «{name}»" },
-  en: { mine: "your wallet “{label}”", issuer: "the issuer of “{name}”" },
+  it: { mine: "«{label}» (tuo)", issuer: "«{name}» (emittente)" },
+  en: { mine: "“{label}” (yours)", issuer: "“{name}” (issuer)" },
 });
 
 /** "icaoqq…zznm": enough to tell two addresses apart at a glance, never to type one. */

@@ -92,7 +92,7 @@ export async function render(main, route, account) {
     const me = await get(`/v1/accounts/${account.address}`);
     const held = BigInt((me.balances.find((b) => b.class === info.id) || { amount: 0 }).amount);
     const names = await nameResolver([info]);
-    stage.replaceChildren(confirmation(request, info, held, names, status.block_time_ms));
+    stage.replaceChildren(confirmation(request, info, held, names, status.block_time_ms, () => { form.hidden = true; }));
     stage.querySelector("h2").focus();
   }
 
@@ -103,7 +103,8 @@ export async function render(main, route, account) {
   return () => camera.stop();
 }
 
-function confirmation(request, info, held, names, nowMs) {
+/** The check before paying, as a form; `onPaid` runs once the payment is committed. */
+function confirmation(request, info, held, names, nowMs, onPaid) {
   const format = (minor) => formatAmount(minor, info.decimals);
   const payee = names.of(request.to);
   const requested = request.amount === undefined || request.amount === null ? null : BigInt(request.amount);
@@ -163,6 +164,7 @@ function confirmation(request, info, held, names, nowMs) {
       card.replaceWith(h("div", { class: "pay-done" }, committed(done, message),
         h("p", { class: "row" }, h("a", { class: "button", href: "#/wallet" }, t("home")),
           h("a", { class: "button secondary", href: "#/wallet/pay", onclick: (e) => { e.preventDefault(); go("#/wallet/pay"); } }, t("another")))));
+      onPaid();
       announce(message);
     } catch (err) {
       busy.textContent = "";

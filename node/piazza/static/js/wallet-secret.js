@@ -7,9 +7,9 @@ import { MIN_PASSPHRASE } from "./keyring.js";
 const MIN_SECRET = MIN_PASSPHRASE;
 
 const t = translator({
-  it: { again: "{label} (ripeti)", short: "{label}: almeno {min} caratteri.", differ: "Le due {label} non coincidono.",
+  it: { again: "{label} (ripeti)", short: "{label}: almeno {min} caratteri.", differ: "I due campi «{label}» non coincidono: riscrivili.",
         rule: "Almeno {min} caratteri. Una frase di quattro o cinque parole si ricorda meglio." },
-  en: { again: "{label} (again)", short: "{label}: at least {min} characters.", differ: "The two entries of {label} differ.",
+  en: { again: "{label} (again)", short: "{label}: at least {min} characters.", differ: "The two “{label}” fields differ: type them again.",
         rule: "At least {min} characters. A phrase of four or five words is easier to remember." },
 });
 
@@ -31,7 +31,7 @@ export function newSecret(id, label) {
     value: () => first.value,
     check() {
       if (first.value.length < MIN_SECRET) return t("short", { label, min: MIN_SECRET });
-      if (first.value !== second.value) return t("differ", { label: label.toLowerCase() });
+      if (first.value !== second.value) return t("differ", { label });
       return null;
     },
     clear() { first.value = ""; second.value = ""; },
