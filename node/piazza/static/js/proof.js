@@ -9,7 +9,7 @@
 // messages, and refuses at the first that fails. Only the bundle's bytes are used: the other fields
 // of the node's answer merely describe it (§21.1).
 
-import { encode, decode, sha256, toHex, fromHex, addressOf, parseAddress } from "./codec.js";
+import { encode, decode, sha256, toHex, fromHex, addressOf, parseAddress, concatBytes as concat, equalBytes as equal } from "./codec.js";
 import { get } from "./api.js";
 import { verifySignature } from "./sigcheck.js";
 import { trustedGenesis } from "./trust.js";
@@ -44,22 +44,6 @@ export class ProofFormatError extends ProofRejected {
 }
 
 // --- bytes, integers and the texts of the reference's messages --------------------------------
-
-function concat(...parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
-function equal(a, b) {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** Byte order, as Python compares bytes: -1, 0 or 1. */
 function compare(a, b) {
@@ -199,8 +183,8 @@ export function decodeBundle(raw) {
 // --- the checks (§10.2, §13.1, §21.2) ------------------------------------------------------------
 
 const bit = (hash, depth) => (hash[depth >> 3] >> (7 - (depth & 7))) & 1;
-const leafHash = (kh, vh) => sha256(concat([0x00], kh, vh));
-const innerHash = (left, right) => sha256(concat([0x01], left, right));
+const leafHash = (kh, vh) => sha256(concat(Uint8Array.of(0x00), kh, vh));
+const innerHash = (left, right) => sha256(concat(Uint8Array.of(0x01), left, right));
 
 /** §10.2: `key` holds `value` (or, with value null, nothing) under `root`. */
 export function verifyStateProof(root, key, value, proof) {

@@ -8,6 +8,7 @@
 // own point arithmetic and SHA-512 (no primitive is written here).
 
 import { ed25519, sha512 } from "../vendor/incoop-vendor.js";
+import { concatBytes, fromHex } from "./codec.js";
 
 const { Point } = ed25519;
 const P = 2n ** 255n - 19n;
@@ -22,7 +23,7 @@ const SMALL_ORDER = [
   "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
   "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
   "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
-].map((hex) => Uint8Array.from(hex.match(/../g), (byte) => parseInt(byte, 16)));
+].map(fromHex);
 
 function littleEndian(bytes) {
   let value = 0n;
@@ -36,16 +37,6 @@ function isSmallOrder(encoding) {
     for (let i = 0; i < 31; i++) if (encoding[i] !== entry[i]) return false;
     return (encoding[31] & 0x7f) === entry[31];
   });
-}
-
-function concat(...parts) {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }
 
 /** True if `signature` is valid under `publicKey` over `message` by FORMAT.md §4.2; never throws. */
@@ -73,7 +64,7 @@ export function verifySignature(publicKey, message, signature) {
     return false;
   }
   // 7. k = SHA512(R || A || M) mod L, over the bytes as given
-  const k = littleEndian(sha512(concat(rBytes, publicKey, message))) % L;
+  const k = littleEndian(sha512(concatBytes(rBytes, publicKey, message))) % L;
   // 8. R' = [S]B − [k]A (variable time is fine: everything here is public)
   const rPrime = Point.BASE.multiply(s, false).subtract(a.multiply(k, false));
   // 9. enc(R') == R_bytes, byte for byte: the cofactorless equation
