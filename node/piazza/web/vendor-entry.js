@@ -14,6 +14,9 @@ export const ed25519 = {
   getPublicKey: ed.getPublicKey,
   sign: ed.sign,
   verify: ed.verify,
+  // the curve's points, for js/sigcheck.js: FORMAT.md §4.2's cofactorless rule on the library's arithmetic
+  // (verify above is ZIP 215's cofactored check, which accepts more signatures than the nodes do)
+  Point: ed.Point,
 };
 export { sha256, sha512 };
 export { argon2id, argon2idAsync } from "@noble/hashes/argon2.js";
