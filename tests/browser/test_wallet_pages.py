@@ -7,6 +7,7 @@ A resident on a phone, in Italian:
 2. is funded from Python: a demo resident sends 150.00 demo-eur, and the federation creates a class
    that expires in 20 days and issues 25.00 of it; the home page lists that class first with a warning,
    and the demo credits as "150,00" (the decimal comma);
+   each balance is shown "verificato" once the page has proven it against the genesis validators;
 3. pastes a payment request SAIT made (formatted by wallet/payment_request.py), sees who is paid, how
    much and for what, confirms, types a wrong passphrase (refused), then the right one: the node
    commits the payment and SAIT's balance on the node grows by exactly the amount;
@@ -163,6 +164,8 @@ def test_a_resident_creates_a_wallet_is_paid_and_pays_a_provider(demo: Demo, res
     classes = page.locator("li.balance").evaluate_all("items => items.map(i => i.dataset.class)")
     assert classes == [SOON_CLASS, DEMO_CLASS], "soonest expiry first"
     expect(page.get_by_role("img", name="Codice QR del tuo indirizzo")).to_be_visible()
+    for class_id in (SOON_CLASS, DEMO_CLASS):  # proven in the page against the genesis validators (FORMAT.md §21)
+        expect(balance_card(page, class_id).locator(".verified")).to_contain_text("verificato", timeout=20_000)
     assert_accessible(page)
     screenshot(page, "wallet-home-phone")
 
@@ -174,7 +177,7 @@ def test_a_resident_creates_a_wallet_is_paid_and_pays_a_provider(demo: Demo, res
     expect(page.locator("h1")).to_have_text("Paga")
     page.get_by_label("Richiesta di pagamento").fill("incoop:not-an-address?chain=x&class=y")
     page.get_by_role("button", name="Continua").click()
-    expect(page.get_by_role("alert")).to_contain_text("non è una richiesta di pagamento valida")
+    expect(page.get_by_role("alert")).to_contain_text("Indirizzo non valido")
     page.get_by_label("Richiesta di pagamento").fill(uri)
     page.get_by_role("button", name="Continua").click()
     check = page.locator("form.confirm")
@@ -343,6 +346,7 @@ def test_a_cli_key_file_opens_the_same_wallet_in_english(demo: Demo, browser: Br
         expect(welfare).to_contain_text("Spent only at accredited providers for education, food and health.")
         expect(welfare).to_contain_text("Only for those who are: employee of acme.")
         expect(welfare).to_contain_text("Valid until")
+        expect(welfare.locator(".verified")).to_contain_text("verified", timeout=20_000)
         assert_accessible(page)
         page.get_by_role("link", name="History").click()
         expect(page.locator("ul.history")).to_contain_text("Order confirmed")

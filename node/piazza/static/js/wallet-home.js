@@ -7,6 +7,7 @@ import { classInfo, expiryOrder, rulesInWords } from "./wallet-classes.js";
 import { walletHeader } from "./wallet-nav.js";
 import { qrCode } from "./wallet-qr.js";
 import { copyButton } from "./wallet-copy.js";
+import { verifyAll } from "./wallet-verify.js";
 
 const t = translator({
   it: { title: "Il tuo borsellino", address: "Il tuo indirizzo", copy: "Copia l'indirizzo",
@@ -28,6 +29,7 @@ export async function render(main, route, account) {
   const held = await Promise.all(me.balances.map(async (b) => ({ amount: b.amount, id: b.class, info: await classInfo(b.class) })));
   held.sort((a, b) => expiryOrder(a.info || { name: a.id }, b.info || { name: b.id }));
   const address = h("p", { class: "mono address", id: "wallet-address" }, account.address);
+  const items = held.map((b) => balanceItem(b, status.block_time_ms));
   mount(main,
     walletHeader(account, ""),
     h("h1", {}, t("title")),
@@ -41,7 +43,11 @@ export async function render(main, route, account) {
       h("a", { class: "button secondary", href: "#/wallet/receive" }, t("receive"))),
     h("h2", {}, t("balances")),
     held.length === 0 ? h("p", { class: "card" }, t("empty"))
-      : h("ul", { class: "plain balances" }, held.map((b) => balanceItem(b, status.block_time_ms))));
+      : h("ul", { class: "plain balances" }, items));
+  // proven one by one after the page is shown; the work stops when the person moves on
+  const proofs = held.map((b, i) => ({ address: account.address, classId: b.id, amount: b.amount, decimals: b.info?.decimals,
+                                       slot: items[i].querySelector(".verify-slot") })).filter((b) => b.decimals !== undefined);
+  verifyAll(proofs, () => main.contains(items[0])).catch((err) => console.warn(err));
 }
 
 function balanceItem({ amount, id, info }, nowMs) {

@@ -21,7 +21,6 @@ const COMMON_CATEGORIES = ["food", "household", "health", "culture", "education"
 const t = translator({
   it: { title: "Paga", request: "Richiesta di pagamento", "request-help": "Incolla il testo che inizia con «incoop:», oppure inquadra il codice QR del negozio.",
         read: "Continua", scan: "Inquadra il codice QR", empty: "Incolla una richiesta di pagamento o inquadra il suo codice QR.",
-        "bad-request": "Questa non è una richiesta di pagamento valida: {message}",
         "other-chain": "Questa richiesta è per un'altra catena («{chain}»); questo nodo è su «{ours}». Non pagarla qui.",
         "unknown-class": "I crediti «{id}» di questa richiesta non esistono su questa catena.",
         self: "Questa richiesta è del tuo stesso borsellino.",
@@ -37,7 +36,6 @@ const t = translator({
         another: "Un altro pagamento", home: "Torna al saldo", address: "indirizzo {address}" },
   en: { title: "Pay", request: "Payment request", "request-help": "Paste the text starting with “incoop:”, or scan the shop's QR code.",
         read: "Continue", scan: "Scan the QR code", empty: "Paste a payment request or scan its QR code.",
-        "bad-request": "This is not a valid payment request: {message}",
         "other-chain": "This request is for another chain (“{chain}”); this node is on “{ours}”. Do not pay it here.",
         "unknown-class": "The credits “{id}” of this request do not exist on this chain.",
         self: "This request is your own wallet's.",
@@ -83,12 +81,12 @@ export async function render(main, route, account) {
     try {
       request = parsePaymentRequest(text);
     } catch (err) {
-      return error.show(t("bad-request", { message: err.message }));
+      return error.show(err.message);  // js/payreq.js words it for people, in the page's language
     }
-    if (request.chain !== status.chain_id) return error.show(t("other-chain", { chain: request.chain, ours: status.chain_id }));
+    if (request.chainId !== status.chain_id) return error.show(t("other-chain", { chain: request.chainId, ours: status.chain_id }));
     if (request.to === account.address) return error.show(t("self"));
-    const info = await classInfo(request.class);
-    if (!info) return error.show(t("unknown-class", { id: request.class }));
+    const info = await classInfo(request.classId);
+    if (!info) return error.show(t("unknown-class", { id: request.classId }));
     const me = await get(`/v1/accounts/${account.address}`);
     const held = BigInt((me.balances.find((b) => b.class === info.id) || { amount: 0 }).amount);
     const names = await nameResolver([info]);

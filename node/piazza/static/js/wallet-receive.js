@@ -62,7 +62,7 @@ export async function render(main, route, account) {
     if (new TextEncoder().encode(reference).length > MAX_REF_BYTES) return error.show(t("long-ref"));
     let uri;
     try {
-      uri = formatPaymentRequest({ to: account.address, chain: status.chain_id, class: chosen.id, amount: minor,
+      uri = formatPaymentRequest({ to: account.address, chainId: status.chain_id, classId: chosen.id, amount: minor,
                                    ref: reference || null, category: category.value || null });
     } catch (err) {
       return error.show(err.message);
