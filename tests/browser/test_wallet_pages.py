@@ -10,14 +10,17 @@ A resident on a phone, in Italian:
    each balance is shown "verificato" once the page has proven it against the genesis validators;
 3. pastes a payment request SAIT made (formatted by wallet/payment_request.py), sees who is paid, how
    much and for what, confirms, types a wrong passphrase (refused), then the right one: the node
-   commits the payment and SAIT's balance on the node grows by exactly the amount;
+   commits the payment and SAIT's balance on the node grows by exactly the amount; a request the ledger
+   refuses (SAIT is not accredited for health) is shown refused in plain words; locked again, the
+   wallet asks for the passphrase, and cancelling signs nothing;
 4. sees the payment in the history with a date and SAIT's name (given when paying), not a height;
 5. makes a payment request that Python parses back to its own address and amount;
 6. exports the key file: Python's keystore opens it with the file password and finds the same address;
    the seed it holds, the passphrase and the file password never appear in anything the page sent.
 
-In a second browser (English, desktop width) the key file is imported and gives the same address; a
-CLI key file of the devnet's wallet is imported too, and a wrong file password is refused.
+In a second browser (desktop width) the key file is imported and gives the same address. In an English
+browser, CLI key files of the devnet's wallet are imported (a wrong file password is refused) and the
+person switches between the two keys.
 With a fake camera that films SAIT's QR code, the pay page reads the request from the camera; in a
 browser without a camera, the page says so.
 Every wallet page passes axe-core, and screenshots of each are kept in docs/screenshots/.
@@ -195,7 +198,8 @@ def test_a_resident_creates_a_wallet_is_paid_and_pays_a_provider(demo: Demo, res
     unlock_dialog(page, "non è la mia frase")
     expect(page.get_by_role("dialog").get_by_role("alert")).to_have_text("Frase segreta sbagliata.", timeout=KDF_TIMEOUT)
     assert api.balance(from_address(sait)) == sait_before, "nothing is paid on a wrong passphrase"
-    unlock_dialog(page, PASSPHRASE)
+    page.get_by_role("dialog").get_by_label("Frase segreta").fill(PASSPHRASE)
+    page.keyboard.press("Enter")  # the keyboard alone is enough
     done = page.locator(".outcome")
     expect(done).to_contain_text("Pagato: 12,50 Demo euro credits a SAIT cooperativa.", timeout=40_000)
     link = done.get_by_role("link", name="Vedi l'operazione nell'esploratore")
@@ -219,6 +223,13 @@ def test_a_resident_creates_a_wallet_is_paid_and_pays_a_provider(demo: Demo, res
     # the browser's own console line for the node's 422 is the one expected; nothing else was logged
     assert len(resident.errors) == 1 and "status of 422" in resident.errors[0], resident.errors
     resident.errors.clear()
+
+    # locked again, the wallet asks for the passphrase before signing; cancelling signs nothing
+    page.locator(".wallet-head").get_by_role("button", name="Blocca").click()
+    expect(page.locator(".wallet-head")).not_to_contain_text("sbloccato")
+    page.locator("form.confirm").get_by_role("button", name="Conferma e paga").click()
+    page.get_by_role("dialog").get_by_role("button", name="Annulla").click()
+    expect(page.locator("form.confirm")).to_contain_text("Pagamento annullato: niente è stato firmato.")
 
     # the history: names and dates, not addresses and heights
     page.get_by_role("link", name="Movimenti").first.click()
@@ -323,7 +334,8 @@ def import_key_file(page: Page, path: Path, password: str, label: str) -> None:
 
 def test_a_cli_key_file_opens_the_same_wallet_in_english(demo: Demo, browser: Browser) -> None:
     """anna's key file from the devnet's wallet (made by the CLI): a wrong password is refused; the right
-    one opens her wallet, whose welfare credits show their rules and amounts the English way."""
+    one opens her wallet, whose welfare credits show their rules and amounts the English way. luca's
+    key is imported beside it, and the person switches back to anna's."""
     english = person(browser, language="en-GB")
     try:
         page = english.page()
@@ -351,7 +363,25 @@ def test_a_cli_key_file_opens_the_same_wallet_in_english(demo: Demo, browser: Br
         page.get_by_role("link", name="History").click()
         expect(page.locator("ul.history")).to_contain_text("Order confirmed")
         assert_accessible(page)
-        never_sent(english, *seed_forms(demo.devnet.keys["anna"].seed), PASSPHRASE.encode(), DEVNET_PASSWORD.encode())
+
+        # a second key beside the first; switching between them
+        page.get_by_role("link", name="Keys").click()
+        page.get_by_role("link", name="Import a key file").click()
+        page.get_by_label("Key file").set_input_files(str(demo.devnet.layout.wallet_dir / "luca.json"))
+        page.get_by_label("The file's password").fill(DEVNET_PASSWORD)
+        page.get_by_label("Wallet name").fill("luca")
+        page.locator("#import-passphrase-1").fill(PASSPHRASE)
+        page.locator("#import-passphrase-2").fill(PASSPHRASE)
+        page.get_by_role("button", name="Import").click()
+        expect(page.locator("#wallet-address")).to_have_text(address_of(demo, "luca"), timeout=KDF_TIMEOUT)
+        page.get_by_role("link", name="Keys").click()
+        expect(page.locator(".key-item")).to_have_count(2)
+        expect(page.locator(".key-item", has_text="luca")).to_contain_text("in use")
+        page.locator(".key-item", has_text="anna").get_by_role("button", name="Use this wallet").click()
+        expect(page.locator("#wallet-address")).to_have_text(address_of(demo, "anna"))
+        expect(page.locator(".wallet-who")).to_contain_text("Wallet “anna”")
+        never_sent(english, *seed_forms(demo.devnet.keys["anna"].seed), *seed_forms(demo.devnet.keys["luca"].seed),
+                   PASSPHRASE.encode(), DEVNET_PASSWORD.encode())
     finally:
         english.context.close()
     assert not english.errors, "the page logged errors:\n" + "\n".join(english.errors)
