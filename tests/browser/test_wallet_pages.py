@@ -18,10 +18,11 @@ A resident on a phone, in Italian:
 6. exports the key file: Python's keystore opens it with the file password and finds the same address;
    the seed it holds, the passphrase and the file password never appear in anything the page sent.
 
-In a second browser (desktop width) the key file is imported and gives the same address. In an English
+In a second browser (desktop width) the key file is imported and gives the same address, and sends
+10.00 to a person by address. In an English
 browser, CLI key files of the devnet's wallet are imported (a wrong file password is refused) and the
 person switches between the two keys.
-With a fake camera that films SAIT's QR code, the pay page reads the request from the camera; in a
+With a fake camera that films the pharmacy's QR code, the pay page reads the request from the camera; in a
 browser without a camera, the page says so.
 Every wallet page passes axe-core, and screenshots of each are kept in docs/screenshots/.
 """
@@ -278,6 +279,26 @@ def test_a_resident_creates_a_wallet_is_paid_and_pays_a_provider(demo: Demo, res
         desk.get_by_role("button", name="Continua").click()
         expect(desk.locator("form.confirm")).to_contain_text("12,50")
         screenshot(desk, "wallet-pay-desktop")
+
+        # a transfer to a person by address: marco gets exactly 10.00 on the node
+        marco = from_address(address_of(demo, "marco"))
+        marco_before = api.balance(marco)
+        desk.get_by_role("link", name="Invia").click()
+        expect(desk.get_by_label("Crediti")).to_contain_text("Demo euro credits: ne hai 137,50")
+        expect(desk.locator("main")).to_contain_text("Buono estate (demo)")  # p2p: it may be sent too
+        desk.get_by_label("Indirizzo di chi riceve").fill(address_of(demo, "marco"))
+        desk.get_by_label("Crediti").select_option(DEMO_CLASS)
+        desk.get_by_label("Importo").fill("10")
+        desk.get_by_label("Causale (facoltativa)").fill("grazie")
+        desk.get_by_label("Chiama questo destinatario (facoltativo)").fill("Marco")
+        desk.get_by_role("button", name="Continua").click()
+        expect(desk.locator("form.confirm")).to_contain_text("10,00 Demo euro credits")
+        assert_accessible(desk)
+        screenshot(desk, "wallet-send-desktop")
+        desk.get_by_role("button", name="Conferma e invia").click()
+        unlock_dialog(desk, PASSPHRASE)
+        expect(desk.locator(".outcome")).to_contain_text("Inviato: 10,00 Demo euro credits a Marco.", timeout=40_000)
+        assert api.balance(marco) == marco_before + 1_000
         never_sent(computer, *seed_forms(seed), PASSPHRASE.encode(), FILE_PASSWORD.encode())
     finally:
         computer.context.close()

@@ -78,9 +78,9 @@ export async function render(main, route, account) {
     if (minor === null || minor <= 0n) return error.show(t("bad-amount", { decimals: chosen.info.decimals }));
     if (minor > chosen.amount) return error.show(t("not-enough", { amount: formatAmount(chosen.amount, chosen.info.decimals) }));
     if (new TextEncoder().encode(memo.value).length > MAX_MEMO_BYTES) return error.show(t("long-memo"));
-    if (name.value.trim()) rememberName(address, name.value);
-    const names = await nameResolver([chosen.info]);
-    stage.replaceChildren(confirmation({ address, who: names.of(address).text, minor, info: chosen.info, memo: memo.value }));
+    const named = name.value.trim();
+    const who = named || (await nameResolver([chosen.info])).of(address).text;
+    stage.replaceChildren(confirmation({ address, who, named, minor, info: chosen.info, memo: memo.value }));
     stage.querySelector("h2").focus();
   } },
   h("label", { for: to.id }, t("to")), to, h("p", { class: "field-help", id: "send-to-help" }, t("to-help")),
@@ -92,7 +92,7 @@ export async function render(main, route, account) {
   mount(main, head, spendOnly.length ? h("p", { class: "muted" }, t("spend-only", { names: spendOnly.join(", ") })) : null, form, stage);
 }
 
-function confirmation({ address, who, minor, info, memo }) {
+function confirmation({ address, who, named, minor, info, memo }) {
   const shown = formatAmount(minor, info.decimals);
   const busy = h("p", { class: "muted", role: "status" });
   const outcome = h("div");
@@ -108,6 +108,7 @@ function confirmation({ address, who, minor, info, memo }) {
         busy.textContent = t("cancelled");
         return;
       }
+      if (named) rememberName(address, named);
       const message = t("sent", { amount: shown, credits: info.name, to: who });
       card.replaceWith(h("div", {}, committed(done, message), h("p", {}, h("a", { class: "button", href: "#/wallet" }, t("home")))));
       announce(message);
