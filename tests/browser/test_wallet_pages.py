@@ -213,10 +213,12 @@ def test_a_resident_creates_a_wallet_is_paid_and_pays_a_provider(demo: Demo, res
     screenshot(page, "wallet-paid-phone")
 
     # a request the ledger refuses (SAIT is not accredited for health): the node's refusal in plain words
-    refused = format_request(PaymentRequest(sait, demo.devnet.chain_id, DEMO_CLASS, 500, None, "health"))
+    refused = format_request(PaymentRequest(sait, demo.devnet.chain_id, DEMO_CLASS, None, None, "health"))
     page.get_by_role("link", name="Un altro pagamento").click()
     page.get_by_label("Richiesta di pagamento").fill(refused)
     page.get_by_role("button", name="Continua").click()
+    expect(page.locator("form.confirm")).to_contain_text("SAIT cooperativa")  # the name given when paying
+    page.get_by_label("Importo da pagare").fill("5")  # the request leaves the amount to the payer
     page.locator("form.confirm").get_by_role("button", name="Conferma e paga").click()  # still unlocked: no dialog
     expect(page.locator(".outcome")).to_contain_text(
         "Non è andato a buon fine. Il fornitore non è accreditato per questa categoria con questi crediti.", timeout=20_000)
@@ -350,6 +352,7 @@ def import_key_file(page: Page, path: Path, password: str, label: str) -> None:
     page.get_by_label("Nome del borsellino").fill(label)
     page.locator("#import-passphrase-1").fill(PASSPHRASE)
     page.locator("#import-passphrase-2").fill(PASSPHRASE)
+    assert_accessible(page)
     page.get_by_role("button", name="Importa").click()
 
 
