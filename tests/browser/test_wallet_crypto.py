@@ -15,7 +15,21 @@ into which each test imports the piazza's modules as a view does:
    malformed address (length, case, alphabet, checksum, padding bits, a no-break space) is refused
    by the page with a reason and by ledger/address.py.
 4. A transaction signed in the page is sent by the page (POST /v1/txs), admitted, committed
-   (GET /v1/txs/HASH), and moves the credits the node then reports.
+   (GET /v1/txs/HASH), and moves the credits the node then reports; Python reads the block's copy
+   as a validly signed transfer.
+5. Keys: FORMAT.md §22.1's worked example derives and seals in the page; a key file keys/keystore.py
+   wrote (tests/weak_kdf.py's setting) is imported into the keyring (a wrong file password stores
+   nothing, the same key twice is refused); every broken file is refused by both readers, at once,
+   even one asking for 1 GiB or ten passes over 256 MiB; short passphrases and bad labels are
+   refused; a wrong passphrase is WrongPassphrase; a key exported by the page is unlocked by
+   Python's Keystore; a record under a weaker Argon2id setting is sealed again under the current
+   one; an altered or moved record does not open; and no request the page made carried a seed,
+   a passphrase or a password.
+6. Payment requests (FORMAT.md §20): every request of tests/test_payment_request.py's malformed
+   list and more (Unicode white space, a BOM, surrogates, overlong UTF-8, amounts at 2^63) is
+   accepted by the page exactly when Python accepts it, with the same fields; the page formats
+   what Python formats and refuses what it refuses; a request drawn as a QR code in the page
+   (uqr, level M, segno's version) reads back with jsQR.
 """
 
 from __future__ import annotations
@@ -27,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import segno
 from playwright.sync_api import Browser, Page
 
 from keys.keystore import WALLET_KDF, Keystore, KeystoreError, decrypt_key
@@ -38,13 +53,23 @@ from ledger.tx import decode_tx, sign_tx
 from node.devnet_layout import DEMO_CLASS
 from tests.browser.harness import Watched, person
 from tests.functional.framework import Devnet, running_devnet, wait_until
+from tests.test_payment_request import DOC as FORMAT_DOC
+from tests.test_payment_request import FULL as FULL_REQUEST
+from tests.test_payment_request import MALFORMED as MALFORMED_REQUESTS
 from tests.weak_kdf import TEST_KDF
+from wallet.payment_request import (
+    PaymentRequest,
+    PaymentRequestError,
+    format_request,
+    parse_request,
+)
 from wallet.txbuild import build_and_sign, transfer_body
 
 PAGE_KEY = SigningKey(bytes(range(100, 132)))
 """The key the page signs with on the chain: funded at genesis."""
 
 SAFE = 2**53 - 1
+FORMAT_EXAMPLE = next(line.strip() for line in FORMAT_DOC.read_text().splitlines() if line.strip().startswith("incoop:ic"))
 
 # Page-side helpers, prepended to each evaluated function: values cross as JSON, with byte strings
 # as {"b": hex} and integers beyond 2^53 as {"n": decimal} (BigInt in the page).
@@ -467,3 +492,89 @@ def test_key_files_and_the_keyring(page: Page, browsing: Watched, tmp_path: Path
     sent = b"\n".join(browsing.sent())
     for secret in (key.seed.hex(), old.seed.hex(), ring["seed"], PASSPHRASE, FILE_PASSWORD, EXAMPLE_PASSWORD):
         assert secret.encode() not in sent, "a secret was sent to the node"
+
+
+# --- 5. payment requests -----------------------------------------------------------------------------
+
+
+def python_parse(text: str) -> dict | None:
+    try:
+        req = parse_request(text)
+    except PaymentRequestError:
+        return None
+    return {"to": req.address, "chainId": req.chain_id, "classId": req.class_id,
+            "amount": None if req.amount is None else str(req.amount), "ref": req.ref, "category": req.category}
+
+
+def test_payment_requests_parse_and_format_as_in_python(page: Page) -> None:
+    full = FULL_REQUEST
+    base = full.split("&amount")[0]
+    typo = full[:30] + ("a" if full[30] != "a" else "b") + full[31:]
+    texts = [
+        full, FORMAT_EXAMPLE, *(text for text, _ in MALFORMED_REQUESTS),
+        "  " + full + "\n", "\u00a0" + full + "\u3000", "\x1c" + full + "\x85", "\ufeff" + full, "\u200b" + full,
+        full + "#top", full.replace("incoop:", "INCOOP:"), full.replace("incoop:", "Incoop://"), typo,
+        full.replace("incoop:", "incoop: "), full.replace("?", "\u00a0?"), base.replace("?", "?class=x&").replace("&class=welfare-2026", ""),
+        base + "&ref=%EF%BB%BFx", base + "&ref=%ED%A0%80", base + "&ref=%C0%AF", base + "&ref=%F4%90%80%80",
+        base + "&ref=%C2%85", base + "&ref=%E2%80%A8", base + "&ref=%F0%9F%98%80" * 32, base + "&ref=%F0%9F%98%80" * 33,
+        base + "&ref=a=b", base + "&ref=a%3db", base + "&chain=x", base + "&amount=9223372036854775807",
+        base + "&amount=9223372036854775808", base + "&amount=%2B5", base + "&amount=+5", base + "&ref=%", "incoop:",
+    ]
+    expected = [python_parse(text) for text in texts]
+    assert sum(e is None for e in expected) > 40 and sum(e is not None for e in expected) > 10
+    got = in_page(page, """
+        const pr = await import('/piazza/js/payreq.js');
+        return arg.map((text) => { try { const r = pr.parsePaymentRequest(text);
+            if (codec.toHex(r.payee) !== codec.toHex(codec.parseAddress(r.to))) return 'payee differs';
+            return { back: pr.formatPaymentRequest(r), fields: { to: r.to, chainId: r.chainId, classId: r.classId,
+                     amount: r.amount === null ? null : r.amount.toString(), ref: r.ref, category: r.category } }; }
+          catch (e) { return e.name === 'PaymentRequestError' && e.message ? null : 'odd: ' + e; } });
+    """, texts)
+    for text, want, have in zip(texts, expected, got, strict=True):
+        assert (have and have["fields"]) == want, f"{text!r}: Python {want}, page {have}"
+        if want is not None:
+            assert have["back"] == format_request(parse_request(text))
+
+    # formatting: the page writes what Python writes, and refuses what it refuses
+    requests = [PaymentRequest(to_address(os.urandom(32)), "incoop-devnet", "welfare-2026", amount, ref, category)
+                for amount, ref, category in [(None, None, None), (1, "order 42", None), (2**63 - 1, "caffè ☕ & 50% = 1+1", "food"),
+                                              (2**53 + 1, "A-42 / May?#", "groceries"), (7, "r" * 128, "a" * 32), (None, "日本~._-", None)]]
+    invalid = [PaymentRequest("", "c", "k"), PaymentRequest(" " + requests[0].address, "c", "k"),
+               PaymentRequest(requests[0].address, "", "k"), PaymentRequest(requests[0].address, "c", "K"),
+               PaymentRequest(requests[0].address, "c", "k", amount=0), PaymentRequest(requests[0].address, "c", "k", amount=2**63),
+               PaymentRequest(requests[0].address, "c", "k", ref=""), PaymentRequest(requests[0].address, "c", "k", ref="è" * 65),
+               PaymentRequest(requests[0].address, "c", "k", ref="a\nb"), PaymentRequest(requests[0].address, "c", "k", category="Food")]
+    for req in invalid:
+        with pytest.raises(PaymentRequestError):
+            format_request(req)
+    formatted = in_page(page, """
+        const pr = await import('/piazza/js/payreq.js');
+        const one = (r) => { try { return pr.formatPaymentRequest({ to: r[0], chainId: r[1], classId: r[2],
+            amount: r[3] === null ? null : BigInt(r[3]), ref: r[4], category: r[5] }); } catch (e) { return e.name; } };
+        const surrogate = one([arg.valid[0][0], 'c', 'k', null, '\\ud800', null]);
+        const wrongTypes = [{ ...arg.valid[0], 3: true }, { ...arg.valid[0], 3: '5' }].map((r) => {
+          try { return pr.formatPaymentRequest({ to: r[0], chainId: r[1], classId: r[2], amount: r[3] }); } catch (e) { return e.name; } });
+        return { valid: arg.valid.map(one), invalid: arg.invalid.map(one), surrogate, wrongTypes };
+    """, {"valid": [[r.address, r.chain_id, r.class_id, None if r.amount is None else str(r.amount), r.ref, r.category] for r in requests],
+          "invalid": [[r.address, r.chain_id, r.class_id, None if r.amount is None else str(r.amount), r.ref, r.category] for r in invalid]})
+    assert formatted["valid"] == [format_request(r) for r in requests]
+    assert formatted["invalid"] == ["PaymentRequestError"] * len(invalid)
+    assert formatted["surrogate"] == "PaymentRequestError" and formatted["wrongTypes"] == ["PaymentRequestError"] * 2
+
+    # as a QR code (FORMAT.md §20.4): the page draws the request with uqr, in the version segno picks at
+    # level M, and jsQR (what the camera scanner uses) reads the same text back from the picture
+    uris = [format_request(r) for r in requests[:3]]
+    scanned = in_page(page, """
+        const { qrEncode, jsQR } = await import('/piazza/vendor/incoop-vendor.js');
+        return arg.map((uri) => {
+          const qr = qrEncode(uri, { ecc: 'M', boostEcc: true, border: 4 }), scale = 4, side = qr.size * scale;
+          const canvas = document.createElement('canvas'); canvas.width = canvas.height = side;
+          const g = canvas.getContext('2d'); g.fillStyle = '#fff'; g.fillRect(0, 0, side, side); g.fillStyle = '#000';
+          qr.data.forEach((row, y) => row.forEach((dark, x) => { if (dark) g.fillRect(x * scale, y * scale, scale, scale); }));
+          const found = jsQR(g.getImageData(0, 0, side, side).data, side, side);
+          return [qr.version, found && found.data];
+        });
+    """, uris)
+    for uri, (version, text) in zip(uris, scanned, strict=True):
+        assert text == uri
+        assert version == segno.make(uri, error="m", micro=False).version
