@@ -13,7 +13,8 @@ ledger/lightproof.py, on the same bytes):
    certified update from the genesis set; the page proves it. Then every part of that bundle is altered
    — the amount, a sibling, a leaf, the class record, the header, a certificate signature, its signers,
    a validator update, the version, the bytes — and each altered bundle goes to the page's verifyBundle
-   and to the reference verifier: both accept or both refuse, with the same reason, word for word. A
+   and to the reference verifier: both accept or both refuse, with the same reason word for word (bytes
+   that are no bundle are malformed for both; the decoders' own messages differ). A
    certificate re-signed with another nonce is accepted by both; one whose R carries a torsion point,
    which a cofactored verifier (the library's own verify) accepts, is refused by both.
 4. The page's Ed25519 check (js/sigcheck.js) accepts exactly the signatures the nodes accept (FORMAT.md
