@@ -7,7 +7,8 @@ into which each test imports the piazza's modules as a view does:
    2^64−1 as Number and BigInt, 31/32/255/256/65 535/65 536-byte strings and bytes, arrays of 15/16
    items, nesting to depth 32) encode in the page to the bytes ledger/encoding.py makes, and decode
    back to equal values; non-canonical bytes (`cc 01`, a map, a float, trailing or missing bytes,
-   invalid UTF-8, an extension, nesting at depth 33) are refused by both decoders.
+   invalid UTF-8, an extension, nesting at depth 33) are refused by both decoders, and 4 MiB of
+   nested arrays are refused at once.
 2. Transactions of several types, signed in the page and in Python (ledger/tx.py's sign_tx,
    wallet/txbuild.py's build_and_sign) with the same seed, are the same bytes with the same hash:
    amounts and nonces above 2^53, Unicode memos, keys and nested arrays in the body.
@@ -198,6 +199,19 @@ def test_canonical_encoding_and_transactions_match_python(devnet: Devnet, page: 
     assert not accepted, f"the page's decoder took non-canonical bytes: {accepted}"
     too_long = in_page(page, "try { codec.decode(new Uint8Array(16385).fill(0xc0), 16384); } catch (e) { return e.message; }")
     assert "larger than 16384" in too_long
+    # hostile input stays cheap: 4 MiB of nested arrays stop at depth 33, a header claiming 2^32 − 1 items
+    # in five bytes allocates nothing
+    hostile = in_page(page, """
+        const nested = new Uint8Array(4 * 1024 * 1024).fill(0x91); nested[nested.length - 1] = 0x90;
+        const out = [];
+        for (const bytes of [nested, codec.fromHex('ddffffffff'), codec.fromHex('dbffffffff'), codec.fromHex('dfffffffff')]) {
+          const started = performance.now();
+          try { codec.decode(bytes); out.push('accepted'); } catch (e) { out.push([e.name, performance.now() - started]); }
+        }
+        return out;
+    """)
+    assert [verdict[0] for verdict in hostile] == ["EncodingError"] * 4
+    assert hostile[0][1] < 1000, f"refusing deep nesting took {hostile[0][1]:.0f} ms"
 
     # transactions: the same seed and fields give the same wire bytes and hash
     alice, bob = SigningKey(bytes([1]) * 32), SigningKey(os.urandom(32))
