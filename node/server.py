@@ -41,6 +41,7 @@ from keys.keystore import MIN_NODE_PASSWORD, KeystoreError, read_key_file, read_
 from ledger import chain
 from ledger.address import from_address, to_address
 from ledger.crypto import SigningKey
+from ledger.encoding import encode
 from ledger.store import Store, StoreError, StoreFailure
 from node import metrics, vault_api
 from node.agora_texts import AgoraTexts
@@ -212,6 +213,7 @@ def build_app(setup: NodeSetup) -> web.Application:
                 mempool=mempool,
                 chain_id=setup.genesis.chain_id,
                 genesis_hash=setup.genesis.hash(),
+                genesis=encode(setup.genesis.canonical_tuple()),
                 role=node_role(setup, store),
                 node_address=to_address(setup.key.pubkey),
                 verify_pool=verify_pool,

@@ -36,6 +36,7 @@ class NodeContext:
     consensus: Any = None  # node.consensus.driver.Driver, once started
     peers: Any = None  # node.p2p.PeerManager, once started
     texts: Any = None  # node.agora_texts.AgoraTexts: the agora's post texts, kept off chain
+    genesis: bytes = b""  # canonical(genesis) of FORMAT.md §14.3: SHA-256 of it is genesis_hash
     _blocks: OrderedDict[int, tuple[Block, Certificate]] = field(default_factory=OrderedDict)
 
     def block(self, height: int) -> tuple[Block, Certificate] | None:

@@ -1,4 +1,4 @@
-"""The node itself: its status, its metrics, and the document of its API."""
+"""The node itself: its status, the genesis it follows, its metrics, and the document of its API."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from node.openapi import openapi_document
 from node.routes.binding import SERVED
 from node.routes.context import CONFIG, NODE
 from node.routes.render import Strict
-from node.routes.table import JSON, TEXT, RouteTable, json_reply, raw_reply
+from node.routes.table import JSON, MSGPACK, TEXT, RouteTable, json_reply, raw_reply
 from node.routes.types import AddressText, Count, HashText, Height
 
 routes = RouteTable("node", "The node: status, metrics, this document")
@@ -87,6 +87,15 @@ async def get_status(request: web.Request) -> web.Response:
             for p in (ctx.peers.peers() if ctx.peers is not None else [])
         ],
     })
+
+
+@routes.get("/v1/genesis/raw", summary="The canonical genesis (FORMAT.md §14.3): its SHA-256 is `genesis_hash`",
+            description="The bytes hashed into the chain's genesis hash, so a client checks them against a hash it "
+                        "trusts without parsing the JSON document: the piazza pins the genesis validators from "
+                        "them the first time it proves a balance (docs/piazza.md, \"Verified balances\").",
+            replies=[raw_reply(MSGPACK, "canonical(genesis)", {"type": "string", "format": "binary"})])
+async def get_genesis_raw(request: web.Request) -> web.Response:
+    return web.Response(body=request.app[NODE].genesis, content_type=MSGPACK)
 
 
 @routes.get("/metrics", summary="Prometheus metrics (text format 0.0.4; docs/operations.md lists them)",

@@ -6,7 +6,9 @@ Scenario (four validators):
    marco's balances, the same the node's /v1/accounts shows, certified by at
    least 3 of the genesis file's 4 validators; an account with nothing in the
    class is proven to hold 0.
-3. The API refuses a proof request without a class (400), for an unknown
+3. The node serves the canonical genesis (GET /v1/genesis/raw) whose SHA-256
+   is the genesis hash of its status: what the piazza pins its validators from.
+   The API refuses a proof request without a class (400), for an unknown
    class (404) and for a mistyped address (400).
 4. A lying node: a real HTTP server on loopback in front of a real node that
    rewrites its proofs. Each lie is caught, in one line, with exit 1:
@@ -30,7 +32,7 @@ from aiohttp import web
 from ledger.address import to_address
 from ledger.credits import balance_key
 from ledger.crypto import SigningKey, sha256
-from ledger.encoding import encode
+from ledger.encoding import decode, encode
 from ledger.lightproof import BalanceProof, decode_balance_proof
 from ledger.merkle import inner_hash, leaf_hash
 from node.devnet_layout import DEMO_CLASS
@@ -86,6 +88,14 @@ def test_an_honest_nodes_balances_are_proven_against_the_genesis_validators(paid
 def test_an_account_without_credits_is_proven_to_hold_zero(paid: Devnet) -> None:
     stranger = to_address(SigningKey.generate().pubkey)
     assert json.loads(verify(paid, stranger, "--json").stdout)["amount"] == 0
+
+
+def test_the_node_serves_the_canonical_genesis_its_status_names(paid: Devnet) -> None:
+    raw = paid.api.get_raw("/v1/genesis/raw")
+    assert raw == encode(paid.layout.genesis.canonical_tuple())
+    assert sha256(raw).hex() == paid.api.status()["genesis_hash"] == paid.layout.genesis.hash().hex()
+    chain_id, validators = decode(raw)[1], decode(raw)[4]  # FORMAT.md §14.3: [1, chain_id, time, params, validators, …]
+    assert chain_id == paid.chain_id and [v[1] for v in validators] == paid.validator_keys()
 
 
 def test_the_api_refuses_a_proof_request_it_cannot_answer(paid: Devnet) -> None:
