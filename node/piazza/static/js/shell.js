@@ -63,7 +63,10 @@ export function startShell({ views, fallback, navId = "nav", titles }) {
     try {
       const module = await view.load();
       if (mine !== serial) return;
-      cleanup = await module.render(main, route);
+      const done = await module.render(main, route);
+      // A view left while it was loading stops at once (its polling, say) instead of running on unseen.
+      if (mine !== serial) { if (typeof done === "function") done(); return; }
+      cleanup = done;
       const heading = main.querySelector("h1");
       if (heading) { document.title = `${heading.textContent} · ${titles.brand}`; announce(heading.textContent); }
     } catch (error) {
