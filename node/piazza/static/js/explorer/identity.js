@@ -4,23 +4,23 @@
 import { h, mount } from "../dom.js";
 import { get } from "../api.js";
 import { translator } from "../i18n.js";
-import { accountLink, blockLink, empty, facts, mono, orNotFound, showNotFound, table, vocabulary, yesNo } from "./common.js";
+import { accountLink, blockLink, empty, facts, mono, orNotFound, showNotFound, vocabulary } from "./common.js";
 
 const t = translator({
   it: {
     title: "Identità", missing: "Nessuna identità con id «{id}».", id: "Id", kind: "Tipo", status: "Stato", registrar: "Registrar",
     created: "Registrata al blocco", keys: "Chiavi (conti)", commitment: "Impegno sui dati personali", tag: "Etichetta di unicità",
-    recovery: "Recupero in corso", attestations: "Attestazioni", attribute: "Attributo", attester: "Attestata da",
-    issued: "Dal blocco", expiry: "Scade al blocco", valid: "Valida", "no-attestations": "Nessuna attestazione.",
-    "no-recovery": "nessuno", never: "mai", erased: "cancellato", recovering: "dal blocco {height}, nuova chiave:",
+    recovery: "Recupero in corso", attestations: "Attestazioni", attester: "attestata da",
+    issued: "al blocco", until: "fino al blocco {height}", valid: "valida", invalid: "non valida", "no-attestations": "Nessuna attestazione.",
+    "no-recovery": "nessuno", erased: "cancellato", recovering: "dal blocco {height}, nuova chiave:",
     "private-note": "I dati personali restano nel registro del registrar: qui c'è solo ciò che la catena conserva.",
   },
   en: {
     title: "Identity", missing: "No identity with id “{id}”.", id: "Id", kind: "Kind", status: "Status", registrar: "Registrar",
     created: "Registered in block", keys: "Keys (accounts)", commitment: "Commitment to the personal record", tag: "Uniqueness tag",
-    recovery: "Recovery under way", attestations: "Attestations", attribute: "Attribute", attester: "Attested by",
-    issued: "Since block", expiry: "Expires at block", valid: "Valid", "no-attestations": "No attestation.",
-    "no-recovery": "none", never: "never", erased: "erased", recovering: "from block {height}, new key:",
+    recovery: "Recovery under way", attestations: "Attestations", attester: "attested by",
+    issued: "in block", until: "until block {height}", valid: "valid", invalid: "not valid", "no-attestations": "No attestation.",
+    "no-recovery": "none", erased: "erased", recovering: "from block {height}, new key:",
     "private-note": "Personal data stays in the registrar's vault: this is only what the chain keeps.",
   },
 });
@@ -55,10 +55,10 @@ export async function render(main, route) {
       [t("tag"), identity.tag ? mono(identity.tag) : t("erased")],
     ], { id: "identity-facts" }),
     h("h2", {}, t("attestations")),
-    identity.attestations.length === 0 ? empty(t("no-attestations")) : table(t("attestations"),
-      [t("attribute"), t("attester"), t("issued"), t("expiry"), t("valid")],
-      identity.attestations.map((a) => [mono(a.attribute), accountLink(a.attester), blockLink(a.issued_height),
-        a.expiry_height === null ? t("never") : String(a.expiry_height),
-        h("span", { class: a.valid ? "badge good" : "badge bad" }, yesNo(a.valid))]),
-      { id: "identity-attestations" }));
+    identity.attestations.length === 0 ? empty(t("no-attestations")) : h("ul", { class: "plain card", id: "identity-attestations" },
+      identity.attestations.map((a) => h("li", {},
+        h("div", { class: "spread" }, h("strong", {}, a.attribute),
+          h("span", { class: a.valid ? "badge good" : "badge bad" }, a.valid ? t("valid") : t("invalid"))),
+        h("div", { class: "muted" }, t("attester"), " ", accountLink(a.attester), " · ", t("issued"), " ", blockLink(a.issued_height),
+          a.expiry_height === null ? null : [" · ", t("until", { height: a.expiry_height })])))));
 }

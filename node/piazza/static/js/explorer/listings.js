@@ -3,7 +3,7 @@
 import { h, mount } from "../dom.js";
 import { get } from "../api.js";
 import { translator } from "../i18n.js";
-import { amount, classes, empty, orNotFound, pager, table } from "./common.js";
+import { amount, classes, empty, orNotFound, pager } from "./common.js";
 import { listingStatus } from "./listing.js";
 
 export const PAGE = 25;
@@ -11,11 +11,11 @@ const FILTERS = ["category", "class", "status"];
 
 const t = translator({
   it: {
-    title: "Annunci", list: "Annunci", listing: "Annuncio", category: "Categoria", prices: "Prezzi", status: "Stato",
+    title: "Annunci", category: "Categoria", prices: "Prezzi",
     none: "Nessun annuncio.", only: "Solo: {filter}", all: "Tutti gli annunci", bad: "Filtro non valido: «{query}».",
   },
   en: {
-    title: "Listings", list: "Listings", listing: "Listing", category: "Category", prices: "Prices", status: "Status",
+    title: "Listings", category: "Category", prices: "Prices",
     none: "No listing.", only: "Only: {filter}", all: "All listings", bad: "Not a valid filter: “{query}”.",
   },
 });
@@ -34,12 +34,12 @@ export async function render(main, route) {
   mount(main,
     h("h1", {}, t("title")),
     shown ? h("p", { class: "row" }, h("span", { class: "badge" }, t("only", { filter: shown })), h("a", { href: "#/listings" }, t("all"))) : null,
-    page.listings.length === 0 ? empty(t("none")) : table(t("list"), [t("listing"), t("category"), t("prices"), t("status")],
-      page.listings.map((l) => [
-        h("a", { href: `#/listing/${l.id}` }, l.title),
-        h("a", { href: `#/listings?category=${encodeURIComponent(l.category)}` }, l.category),
-        h("ul", { class: "plain inline" }, l.prices.map((p) => h("li", {}, amount(p.unit_price, p.class, known)))),
-        listingStatus(l),
-      ]), { id: "listings" }),
+    // A list, not a table: a title, its category and its prices fit a phone's width one under the other.
+    page.listings.length === 0 ? empty(t("none")) : h("ul", { class: "plain cards", id: "listings" }, page.listings.map((l) =>
+      h("li", { class: "card" },
+        h("div", { class: "spread" }, h("a", { href: `#/listing/${l.id}`, class: "title" }, l.title), listingStatus(l)),
+        h("div", { class: "row muted" }, t("category"), ": ",
+          h("a", { href: `#/listings?category=${encodeURIComponent(l.category)}` }, l.category)),
+        h("ul", { class: "plain inline", "aria-label": t("prices") }, l.prices.map((p) => h("li", {}, amount(p.unit_price, p.class, known))))))),
     pager({ newer: after ? `#/listings${base.size ? `?${base}` : ""}` : null, older: page.next ? `#/listings?${next}` : null, ordered: true }));
 }

@@ -5,7 +5,7 @@ import { h, mount } from "../dom.js";
 import { get } from "../api.js";
 import { translator } from "../i18n.js";
 import { BLOCK_COLUMNS, blockRow, blockSummaries } from "./chain.js";
-import { accountLink, ago, facts, moment, row, table, t as common } from "./common.js";
+import { accountLink, ago, facts, moment, row, table, vocabulary, t as common } from "./common.js";
 
 export const POLL_MS = 2000;
 const RECENT = 12;
@@ -32,6 +32,8 @@ const t = translator({
     "no-blocks": "No block yet.", "all-blocks": "All blocks",
   },
 });
+
+const word = vocabulary({ it: { role: { validator: "validatore", observer: "osservatore" } }, en: {} });
 
 /**
  * Which validators are up, as this node can tell: itself, those it is connected to, and those whose
@@ -80,7 +82,7 @@ export async function render(main) {
       [t("up"), live.up],
       [t("rounds"), live.rounds],
       [t("pending"), live.pending],
-      [t("role"), status.role],
+      [t("role"), word("role", status.role)],
     ], { id: "status-facts" }),
     h("h2", {}, t("validators")), validatorsTable,
     h("div", { class: "spread" }, h("h2", {}, t("recent")), h("a", { href: "#/blocks" }, t("all-blocks"))),

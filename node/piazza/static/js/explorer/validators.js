@@ -4,23 +4,23 @@ import { h, mount } from "../dom.js";
 import { get } from "../api.js";
 import { translator } from "../i18n.js";
 import { blockSummaries } from "./chain.js";
-import { accountLink, empty, mono, pager, table, t as common } from "./common.js";
+import { accountLink, empty, pager, table, t as common } from "./common.js";
 import { validatorStates } from "./status.js";
 
 const RECENT = 12;
 
 const t = translator({
   it: {
-    title: "Validatori", intro: "{n} validatori per il blocco {height}; un blocco vale con le firme di {quorum}.",
-    validator: "Validatore", order: "Turno", state: "Stato", connected: "Collegato a questo nodo", signed: "Firme negli ultimi {n} blocchi",
-    peer: "Indirizzo di rete", genesis: "dalla genesi", active: "attivo", silent: "non risponde",
+    title: "Validatori", intro: "{n} validatori per il blocco {height}, nell'ordine in cui propongono; un blocco vale con le firme di {quorum}.",
+    connected: "collegato a questo nodo", signed: "ha firmato {k} degli ultimi {n} blocchi",
+    peer: "in rete a {peer}", active: "attivo", silent: "non risponde",
     proposals: "Proposte della federazione", kind: "Cambiamento", status: "Stato", effective: "Dall'altezza", approvals: "Approvazioni",
     "no-proposals": "Nessuna proposta della federazione.",
   },
   en: {
-    title: "Validators", intro: "{n} validators for block {height}; a block stands with the signatures of {quorum}.",
-    validator: "Validator", order: "Turn", state: "State", connected: "Connected to this node", signed: "Signatures in the last {n} blocks",
-    peer: "Network address", genesis: "from genesis", active: "up", silent: "not responding",
+    title: "Validators", intro: "{n} validators for block {height}, in the order they propose; a block stands with the signatures of {quorum}.",
+    connected: "connected to this node", signed: "signed {k} of the last {n} blocks",
+    peer: "on the network at {peer}", active: "up", silent: "not responding",
     proposals: "Federation proposals", kind: "Change", status: "Status", effective: "From height", approvals: "Approvals",
     "no-proposals": "No federation proposal.",
   },
@@ -36,15 +36,15 @@ export async function render(main, route) {
   mount(main,
     h("h1", {}, t("title")),
     h("p", {}, t("intro", { n: set.validators.length, height: set.height, quorum: set.quorum })),
-    table(t("title"), [t("order"), t("validator"), t("state"), t("connected"), t("signed", { n: recent.length }), t("peer")],
-      states.map((s, i) => [
-        String(i + 1),
-        h("span", {}, accountLink(s.address), s.self ? h("span", { class: "badge" }, common("this-node")) : null),
+    // A list, not a table: an address, its badges and its network address fit a phone's width one under the other.
+    h("ol", { class: "plain cards", id: "validators" }, states.map((s, i) => h("li", { class: "card", dataset: { address: s.address } },
+      h("div", { class: "spread" }, h("span", {}, `${i + 1}. `, accountLink(s.address, true)),
+        s.self ? h("span", { class: "badge" }, common("this-node")) : null),
+      h("div", { class: "row" },
         h("span", { class: s.up ? "badge good" : "badge bad" }, s.up ? t("active") : t("silent")),
-        common(s.connected ? "yes" : "no"),
-        String(s.signed),
-        set.validators[i].peer ? mono(set.validators[i].peer) : t("genesis"),
-      ]), { id: "validators" }),
+        s.connected ? h("span", { class: "badge" }, t("connected")) : null,
+        h("span", { class: "muted" }, t("signed", { k: s.signed, n: recent.length }))),
+      set.validators[i].peer ? h("div", { class: "mono muted" }, t("peer", { peer: set.validators[i].peer })) : null))),
     h("h2", {}, t("proposals")),
     proposals.proposals.length === 0 ? empty(t("no-proposals")) : table(t("proposals"),
       [t("kind"), t("status"), t("effective"), t("approvals")],
