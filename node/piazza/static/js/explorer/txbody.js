@@ -50,8 +50,8 @@ const LABELS = {
 };
 
 const t = translator({
-  it: { unknown: "Tipo sconosciuto a questa pagina: i campi sono mostrati in ordine.", field: "campo {n}", open: "aperto" },
-  en: { unknown: "A type this page does not know: the fields are shown in order.", field: "field {n}", open: "open" },
+  it: { unknown: "Tipo sconosciuto a questa pagina: i campi sono mostrati in ordine.", field: "campo {n}", open: "nessun limite" },
+  en: { unknown: "A type this page does not know: the fields are shown in order.", field: "field {n}", open: "no limit" },
 });
 
 export function fieldLabel(name) {
@@ -121,10 +121,11 @@ export function fieldValue(type, name, value, body, known) {
     if (type === "credits.create_class") return h("span", { class: "amount" }, formatAmount(value, body.decimals));
     if (body.class_id) return amount(value, body.class_id, known);
   }
-  if (name === "prices" && Array.isArray(value)) return list(value.map(([cls, price]) => [classLink(cls), " ", amount(price, cls, known)]));
+  if (name === "prices" && Array.isArray(value)) return list(value.map(([cls, price]) => [amount(price, cls, known, { unit: false }), " ", classLink(cls)]));
   if (name === "tiers" && Array.isArray(value)) return list(value.map(([least, price]) => [`≥ ${least}: `, amount(price, body.class_id, known)]));
   if (/window_ms$/.test(name)) return days(value);
-  if (/_ms$/.test(name)) return value === 0 && name === "valid_from_ms" ? t("open") : moment(value);
+  if (/^valid_(from|until)_ms$/.test(name) && value === 0) return t("open");  // 0 leaves that side open (FORMAT.md §6.3, §6.5)
+  if (/_ms$/.test(name)) return moment(value);
   if (/_permille$/.test(name)) return permille(value);
   return plain(value);
 }
