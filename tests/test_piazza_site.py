@@ -90,8 +90,11 @@ def test_every_file_a_page_or_a_script_names_is_served() -> None:
         if name.endswith(".html"):
             named |= {(name, ref[len(site.ASSET_PREFIX):]) for ref in re.findall(r'(?:src|href)="(/piazza/[^"]+)"', text)}
         elif name.endswith(".js") and name.startswith("js/"):
-            for ref in re.findall(r'(?:from|import)\s*\(?\s*"(\.{1,2}/[^"]+)"', text):
-                parts = ["js", *ref.split("/")]
+            # imports, and files a module fetches beside itself (new URL("./x.json", import.meta.url)),
+            # resolved from the module's own folder (js/, js/explorer/, ...)
+            refs = re.findall(r'(?:from|import|new URL)\s*\(?\s*"(\.{1,2}/[^"]+)"', text)
+            for ref in refs:
+                parts = [*name.split("/")[:-1], *ref.split("/")]
                 resolved: list[str] = []
                 for part in parts:
                     if part == "..":

@@ -20,12 +20,13 @@ from node.routes import (
     gas,
     identities,
     market,
+    search,
     service,
     txs,
 )
 from node.routes.table import RouteTable
 
-NODE_TABLES: tuple[RouteTable, ...] = (service.routes, txs.routes, blocks.routes, accounts.routes)
+NODE_TABLES: tuple[RouteTable, ...] = (service.routes, txs.routes, blocks.routes, accounts.routes, search.routes)
 MODULE_TABLES: dict[str, tuple[RouteTable, ...]] = {
     "credits": (credits.routes,),
     "identity": (identities.routes,),

@@ -33,6 +33,9 @@ export function startShell({ views, fallback, navId = "nav", titles }) {
   document.documentElement.lang = lang;
   for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = titles[el.dataset.i18n] ?? t(el.dataset.i18n);
   const main = document.getElementById("main");
+  // The skip link focuses the content without changing the hash, which is the router's (#main is no route).
+  const skip = document.querySelector("a.skip");
+  if (skip) skip.addEventListener("click", (event) => { event.preventDefault(); main.focus(); });
   const nav = document.getElementById(navId);
   if (nav) {
     mount(nav, Object.entries(views).filter(([, v]) => v.label).map(([part, view]) =>
@@ -60,7 +63,10 @@ export function startShell({ views, fallback, navId = "nav", titles }) {
     try {
       const module = await view.load();
       if (mine !== serial) return;
-      cleanup = await module.render(main, route);
+      const done = await module.render(main, route);
+      // A view left while it was loading stops at once (its polling, say) instead of running on unseen.
+      if (mine !== serial) { if (typeof done === "function") done(); return; }
+      cleanup = done;
       const heading = main.querySelector("h1");
       if (heading) { document.title = `${heading.textContent} · ${titles.brand}`; announce(heading.textContent); }
     } catch (error) {
