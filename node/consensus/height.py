@@ -90,6 +90,7 @@ class Heights:
         self.commit = commit
         self.catching_up = catching_up
         self.validators: tuple[bytes, ...] = ()  # of the height being decided
+        self.params = chain.get_params(ctx.store.state)  # of the height being decided: its round timeouts too
         self.next_signers: frozenset[bytes] = frozenset()  # whose messages for the next height are kept
         self.machine: Machine | None = None  # None: this node does not vote at this height
         self.started = False
@@ -114,6 +115,9 @@ class Heights:
         ctx.head = ctx.store.head()
         height = ctx.next_height
         self.validators = chain.get_validators(ctx.store.state)
+        # the round timeouts too are those of the state before this height (FORMAT.md §6.8): a set-param voted
+        # for height E is waited by every validator from E, without a restart
+        self.params = chain.get_params(ctx.store.state)
         # who may sign messages of the next height: this set and the keys a change voted for height + 1 adds
         # (FORMAT.md §6.8, applied by this height's end-of-block step); an over-approximation, as the buffer
         # only keeps them: each is checked against the set of its height when that height begins
@@ -212,7 +216,7 @@ class Heights:
         self._timers = []
 
     def _schedule_timeout(self, machine: Machine, step: Step, round_: int) -> None:
-        self._at(self.ctx.config.consensus.timeout_ms(step, round_), self._on_timeout, machine, step, round_)
+        self._at(self.params.timeout_ms(step, round_), self._on_timeout, machine, step, round_)
 
     async def _on_timeout(self, machine: Machine, step: Step, round_: int) -> None:
         if self.machine is not machine:
@@ -370,7 +374,7 @@ class Heights:
         return position(self.ctx.head, self.machine, self.started)
 
     def describe(self) -> dict[str, Any]:
-        return describe(self.ctx.head, self.machine, self.started, self.catching_up())
+        return describe(self.ctx.head, self.machine, self.started, self.catching_up(), self.params)
 
     def publish_status(self, force: bool = False) -> None:
         position = self.position()

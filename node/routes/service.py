@@ -18,12 +18,24 @@ from node.routes.types import AddressText, Count, HashText, Height
 routes = RouteTable("node", "The node: status, metrics, this document")
 
 
+class Timeouts(Strict):
+    """The round timeouts in force at the height being decided, in ms: chain parameters (FORMAT.md §14.2,
+    changed by a federation `set-param`); a step's timeout in round r is min(base + r × delta, max)."""
+
+    propose: Count
+    prevote: Count
+    precommit: Count
+    delta: Count
+    max: Count
+
+
 class ConsensusStatus(Strict):
     height: Height
     round: int
     step: Literal["waiting", "propose", "prevote", "precommit"]
     voting: bool
     catching_up: bool
+    timeouts_ms: Timeouts
 
 
 class Peer(Strict):
@@ -49,7 +61,8 @@ class Rules(Strict):
 class Status(Strict):
     """`height` is the last committed block; `consensus.height` the one being decided and `round` its
     round (-1 with step `waiting` before the height starts); `voting` is false on an observer;
-    `catching_up` is true while the node fetches blocks from a peer two or more heights ahead."""
+    `catching_up` is true while the node fetches blocks from a peer two or more heights ahead; `timeouts_ms`
+    are the chain's round timeouts of the height being decided."""
 
     chain_id: str
     genesis_hash: HashText
