@@ -63,7 +63,7 @@ from node.consensus.machine import (
 )
 from node.consensus.report import report_equivocation
 from node.consensus.signer import Resume, Signer
-from node.consensus.status import STEP_NAMES, Metrics, StatusSender, describe, position
+from node.consensus.status import STEP_NAMES, Metrics, StatusSender, describe, position, timeouts
 
 log = logging.getLogger("incoop.consensus")
 
@@ -117,7 +117,11 @@ class Heights:
         self.validators = chain.get_validators(ctx.store.state)
         # the round timeouts too are those of the state before this height (FORMAT.md §6.8): a set-param voted
         # for height E is waited by every validator from E, without a restart
-        self.params = chain.get_params(ctx.store.state)
+        params = chain.get_params(ctx.store.state)
+        if params[chain.TIMEOUTS_AT:] != self.params[chain.TIMEOUTS_AT:]:
+            log.info("the chain's round timeouts from height %d: %s", height,
+                     ", ".join(f"{k} {v} ms" for k, v in timeouts(params).items()))
+        self.params = params
         # who may sign messages of the next height: this set and the keys a change voted for height + 1 adds
         # (FORMAT.md §6.8, applied by this height's end-of-block step); an over-approximation, as the buffer
         # only keeps them: each is checked against the set of its height when that height begins
@@ -229,7 +233,8 @@ class Heights:
                 Step.PREVOTE: "prevotes split, no quorum for one value",
                 Step.PRECOMMIT: "precommits split, no quorum for one value",
             }[step]
-            log.info("height %d round %d: %s timeout (%s)", machine.height, round_, STEP_NAMES[step], why)
+            log.info("height %d round %d: %s timeout after %d ms (%s)", machine.height, round_, STEP_NAMES[step],
+                     self.params.timeout_ms(step, round_), why)
         await self.step(Timeout(step, round_))
 
     # --- the machine's actions -----------------------------------------------------------------
