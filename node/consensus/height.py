@@ -220,9 +220,11 @@ class Heights:
         self._timers = []
 
     def _schedule_timeout(self, machine: Machine, step: Step, round_: int) -> None:
-        self._at(self.params.timeout_ms(step, round_), self._on_timeout, machine, step, round_)
+        delay_ms = self.params.timeout_ms(step, round_)  # the chain's, of this height
+        self._at(delay_ms, self._on_timeout, machine, step, round_, delay_ms)
 
-    async def _on_timeout(self, machine: Machine, step: Step, round_: int) -> None:
+    async def _on_timeout(self, machine: Machine, step: Step, round_: int, delay_ms: int) -> None:
+        """A timer set `delay_ms` earlier for (machine, step, round_) fired: the log says what was waited."""
         if self.machine is not machine:
             return
         s = machine.state
@@ -234,7 +236,7 @@ class Heights:
                 Step.PRECOMMIT: "precommits split, no quorum for one value",
             }[step]
             log.info("height %d round %d: %s timeout after %d ms (%s)", machine.height, round_, STEP_NAMES[step],
-                     self.params.timeout_ms(step, round_), why)
+                     delay_ms, why)
         await self.step(Timeout(step, round_))
 
     # --- the machine's actions -----------------------------------------------------------------

@@ -17,7 +17,7 @@ final throughout and nothing lost to a SIGKILL during the change.
    committed, always once E is). No node was restarted, and from E every one shows the new timeout
    (`/v1/status` and `/metrics`), logs it for height E, and waits it: at a height whose round-0
    proposer is the dead node3, the live validators' propose timeout fires after 1200 ms (before E,
-   after 600 ms + 200 ms a round).
+   after 600 ms + 200 ms a round), and that block's time is at least 1200 ms after its parent's.
 4. node3 is restarted: it catches up across the change (block sync checks each certificate against the
    set of its height) and says "validator".
 5. node0 proposes removing node3, effective E2; node1, node2 and observer0 approve (four of five);
@@ -192,6 +192,9 @@ def test_a_fifth_validator_is_added_by_vote_then_one_removed(federation: Devnet,
         dead_height = next(h for h in range(effective, effective + 5) if h % 5 == 3)  # node3 proposes round 0
         for node in (node0, node1, node2):
             assert (dead_height, 0, SLOWER_PROPOSE_MS) in waited_propose_timeouts(node), node.home.name
+        # and it was waited: round 1's proposer built the block only after its round-0 timeout (one clock here)
+        gap = node0.api.block(dead_height)["header"]["time_ms"] - node0.api.block(dead_height - 1)["header"]["time_ms"]
+        assert gap >= SLOWER_PROPOSE_MS, gap
         metrics = node0.api.get_raw("/metrics").decode()
         assert f'incoop_consensus_timeout_ms{{timeout="propose"}} {SLOWER_PROPOSE_MS}\n' in metrics
         wait_until(lambda: f"dialing peer {joiner_peer}/p2p, learnt from the chain's state" in node1.log_text(), 10,
