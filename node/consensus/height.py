@@ -9,7 +9,8 @@ after a commit (the paper's L52–L54):
   heights whose set holds its key, so a key voted into the set votes from the
   height the change takes effect, and a key voted out stops there, without a
   restart. A height at which this node does not vote has no machine; the node
-  follows it by block sync.
+  follows it by block sync. The round timeouts are read the same way: chain
+  parameters of the state before the height (docs/consensus.md, "Timeouts").
 - A validator that signed at this height before a restart resumes at the round
   and step of its last signature and sends that signature again (signer.py).
 - The height starts (L10) only when it has something to do.
