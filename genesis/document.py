@@ -27,7 +27,7 @@ from pydantic import Field, ValidationError, create_model, model_validator
 
 from genesis.rules import RULES
 from ledger import accounts, chain
-from ledger.chain import ChainParams
+from ledger.chain import PARAM_BOUNDS, ChainParams
 from ledger.crypto import sha256
 from ledger.encoding import encode
 from ledger.genesis_section import Address, GenesisSection, Name, StrictObject, key
@@ -46,19 +46,38 @@ class RulesMismatch(GenesisError):
     """The document names other modules (or versions) than the program's rules: another program's chain."""
 
 
+def _param(name: str) -> Any:
+    """A parameter's field: its default (ledger/chain.py ChainParams) and its range (chain.PARAM_BOUNDS)."""
+    low, high = PARAM_BOUNDS[name]
+    return Field(default=ChainParams._field_defaults[name], ge=low, le=high)
+
+
 class Params(StrictObject):
-    max_block_txs: int = Field(default=ChainParams().max_block_txs, ge=1, le=100_000)
-    max_block_bytes: int = Field(default=ChainParams().max_block_bytes, ge=1024, le=64 * 1024 * 1024)
-    max_tx_bytes: int = Field(default=ChainParams().max_tx_bytes, ge=256, le=1024 * 1024)
-    max_nonce_gap: int = Field(default=ChainParams().max_nonce_gap, ge=1, le=100_000)
-    recovery_delay_blocks: int = Field(default=ChainParams().recovery_delay_blocks, ge=1, le=10_000_000)
-    max_due_per_block: int = Field(default=ChainParams().max_due_per_block, ge=1, le=1_000_000)
+    """The chain's parameters (FORMAT.md §14.2). The five timeouts are the consensus round timeouts
+    (docs/consensus.md, "Timeouts"): a document that leaves them out has the defaults, and its canonical
+    form (so its hash) is the one it had before timeouts were parameters (§14.3)."""
+
+    max_block_txs: int = _param("max_block_txs")
+    max_block_bytes: int = _param("max_block_bytes")
+    max_tx_bytes: int = _param("max_tx_bytes")
+    max_nonce_gap: int = _param("max_nonce_gap")
+    recovery_delay_blocks: int = _param("recovery_delay_blocks")
+    max_due_per_block: int = _param("max_due_per_block")
+    timeout_propose_ms: int = _param("timeout_propose_ms")
+    timeout_prevote_ms: int = _param("timeout_prevote_ms")
+    timeout_precommit_ms: int = _param("timeout_precommit_ms")
+    timeout_delta_ms: int = _param("timeout_delta_ms")
+    timeout_max_ms: int = _param("timeout_max_ms")
+
+    @model_validator(mode="after")
+    def _timeouts(self) -> Params:
+        problem = chain.timeouts_problem(self.to_chain_params())
+        if problem is not None:
+            raise ValueError(problem.replace("would exceed", "exceeds"))
+        return self
 
     def to_chain_params(self) -> ChainParams:
-        return ChainParams(
-            self.max_block_txs, self.max_block_bytes, self.max_tx_bytes, self.max_nonce_gap, self.recovery_delay_blocks,
-            self.max_due_per_block,
-        )
+        return ChainParams(**{name: getattr(self, name) for name in ChainParams._fields})
 
 
 class Validator(StrictObject):
@@ -124,7 +143,7 @@ class Genesis(StrictObject):
             GENESIS_VERSION,
             self.chain_id,
             self.genesis_time_ms,
-            tuple(self.params.to_chain_params()),
+            self.params.to_chain_params().canonical(),
             tuple((v.name, key(v.pubkey), v.api, v.p2p) for v in self.validators),
             tuple((o.name, key(o.pubkey), o.p2p) for o in self.observers),
             tuple((m.name, m.version, None if s is None else s.canonical()) for m, s in self.sections()),

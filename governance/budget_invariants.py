@@ -6,8 +6,8 @@ counts; here they are recomputed from the selections themselves, and the
 funding is recomputed from the counts, so a counting or funding bug shows as
 a named broken invariant:
 
-- a budget lists each of its projects once (at most 64), and every project
-  record is listed by its budget;
+- a budget lists each of its projects once (at most 64, at most 8 by one
+  author identity), and every project record is listed by its budget;
 - every project's `selections` is the recount of the selection records that
   hold it (one record per identity), and `selectors` the number of records;
   each selection names only the budget's projects and fits the budget;
@@ -55,10 +55,16 @@ def _projects(scan: StateScan, budget_id: bytes, budget: Budget, name: str) -> d
     if len(listed) > brec.MAX_PROJECTS or len(set(listed)) != len(listed) or set(listed) != set(found):
         raise InvariantBroken(CHECK, f"{name}: lists {len(listed)} projects, {len(found)} project records, "
                                      "not the same")
+    by_author: dict[bytes, int] = {}
     for post_id, project in found.items():
         if project.status not in brec.PROJECT_STATUSES or not 0 < project.amount <= budget.amount:
             raise InvariantBroken(CHECK, f"{name}: project {post_id.hex()} has status {project.status!r} or amount "
                                          f"{project.amount}")
+        by_author[project.author] = by_author.get(project.author, 0) + 1
+    crowded = sorted(author.hex() for author, n in by_author.items() if n > brec.MAX_PROJECTS_PER_AUTHOR)
+    if crowded:
+        raise InvariantBroken(CHECK, f"{name}: identity {crowded[0]} authored more than "
+                                     f"{brec.MAX_PROJECTS_PER_AUTHOR} of its projects")
     return found
 
 

@@ -28,6 +28,9 @@ PREFIX_PROJECT = b"agora/project/"
 PREFIX_SELECTION = b"agora/selection/"
 MAX_PROJECTS = 64
 """Projects per budget: bounds a selection, and the closing's work (one item, ≤ 64 payouts)."""
+MAX_PROJECTS_PER_AUTHOR = 8
+"""Projects one identity may submit to one budget, whatever its keys: without it one member could take all
+64 places and leave the others none (FORMAT.md §6.7.1)."""
 BUDGET_LOT_TAG = b"incoop/agora/budget"
 CLOSE_BUDGET_ITEM = b"b"  # the agora's due item (ledger/deadlines.py): b"b" ‖ budget_id, at closes_ms
 
@@ -119,6 +122,12 @@ def decode_project(raw: bytes) -> Project:
 def get_project(state: StateReader, budget_id: bytes, post_id: bytes) -> Project | None:
     raw = state.get(project_key(budget_id, post_id))
     return None if raw is None else decode_project(raw)
+
+
+def projects_by(state: StateReader, budget_id: bytes, budget: Budget, author: bytes) -> int:
+    """How many of the budget's projects the identity `author` submitted (at most MAX_PROJECTS reads)."""
+    found = (get_project(state, budget_id, post_id) for post_id in budget.projects)
+    return sum(1 for project in found if project is not None and project.author == author)
 
 
 def decode_selection(raw: bytes) -> Selection:

@@ -117,6 +117,9 @@ def execute_project(ctx: ExecContext, body: ProjectBody) -> None:
         raise TxError(Code.OVER_BUDGET, f"the budget is {budget.amount}")
     if len(budget.projects) >= brec.MAX_PROJECTS:
         raise TxError(Code.TOO_MANY_PROJECTS, f"a budget has at most {brec.MAX_PROJECTS} projects")
+    if brec.projects_by(ctx.state, body.budget_id, budget, identity_id) >= brec.MAX_PROJECTS_PER_AUTHOR:
+        raise TxError(Code.TOO_MANY_OWN_PROJECTS,
+                      f"one identity submits at most {brec.MAX_PROJECTS_PER_AUTHOR} projects to a budget")
     ops.check_payee(ctx, budget.class_id, budget.funder, body.owner)
     project = Project(identity_id, ctx.signer, body.owner, body.amount, 0, SUBMITTED, ctx.height)
     ctx.state.put(brec.project_key(body.budget_id, body.post_id), project.encode())

@@ -119,9 +119,9 @@ def check_change(state: StateReader, change: tuple[Any, ...]) -> None:
         if change[2] in validators:
             raise TxError(Code.CHANGE_REFUSED, "the new key is a validator already")
     elif kind == rec.SET_PARAM:
-        params = chain.get_params(state)._replace(**{change[1]: change[2]})
-        if params.max_tx_bytes > params.max_block_bytes:
-            raise TxError(Code.CHANGE_REFUSED, "max_tx_bytes would exceed max_block_bytes")
+        problem = chain.params_problem(chain.get_params(state)._replace(**{change[1]: change[2]}))
+        if problem is not None:
+            raise TxError(Code.CHANGE_REFUSED, problem)
     else:
         held = state.get(_ROLE_KEY[change[1]](change[2])) is not None
         if kind == rec.AUTHORISE and held:

@@ -6,7 +6,8 @@
   due item at `effective_height − 1` (so the end-of-block step will reach it);
   its approvals are ascending and include its proposer; only a failed one has
   a non-zero outcome;
-- each validator's open count is the number of its proposals not final.
+- each validator's open count is the number of its proposals not final;
+- `sys/params` holds parameters in their ranges, in their one encoding (a `set-param` writes it).
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ def check_federation(state: StateReader, scan: StateScan, chain_id: str = "", he
     if not rec.MIN_VALIDATORS <= len(validators) <= rec.MAX_VALIDATORS or len(set(validators)) != len(validators) \
             or any(type(v) is not bytes or len(v) != 32 for v in validators):
         raise InvariantBroken(CHECK, f"the validator set has {len(validators)} keys, repeats or malformed keys")
+    raw_params = state.get(chain.KEY_PARAMS)
+    fault = None if raw_params is None else chain.params_fault(raw_params)
+    if fault is not None:
+        raise InvariantBroken(CHECK, f"sys/params {fault}")
     count = 1
     for key, _ in scan(rec.PREFIX_PEER):
         if key[len(rec.PREFIX_PEER):] not in validators:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
+from ledger import chain
 from ledger.encoding import decode, encode
 from ledger.state import StateReader, prefix_end
 
@@ -55,14 +56,8 @@ PENDING, APPROVED, APPLIED, FAILED, EXPIRED = "pending", "approved", "applied", 
 STATUSES = (PENDING, APPROVED, APPLIED, FAILED, EXPIRED)
 FINAL = (APPLIED, FAILED, EXPIRED)
 
-PARAM_BOUNDS: dict[str, tuple[int, int]] = {  # the genesis document's bounds (genesis/document.py Params)
-    "max_block_txs": (1, 100_000),
-    "max_block_bytes": (1024, 64 * 1024 * 1024),
-    "max_tx_bytes": (256, 1024 * 1024),
-    "max_nonce_gap": (1, 100_000),
-    "recovery_delay_blocks": (1, 10_000_000),
-    "max_due_per_block": (1, 1_000_000),
-}
+PARAM_BOUNDS = chain.PARAM_BOUNDS
+"""The parameters a `set-param` names, with their ranges: the genesis document's (FORMAT.md §6.8, §14.2)."""
 
 ADDRESS = re.compile(r"wss?://[A-Za-z0-9.\-]{1,100}:[0-9]{1,5}(/[A-Za-z0-9._~/\-]{0,80})?")
 """A peer address: ws:// or wss://, a host name or IPv4 address, a port (FORMAT.md §6.8)."""

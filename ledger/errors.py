@@ -143,6 +143,7 @@ class Code(IntEnum):
     UNKNOWN_PROJECT = 204
     TOO_MANY_PROJECTS = 205
     OVER_BUDGET = 206
+    TOO_MANY_OWN_PROJECTS = 207
     # the federation's own rules (governance/federation*.py, FORMAT.md §6.8): execution results, in the
     # second block of them (200-299) because 1-99 is full: 220-239
     NOT_VALIDATOR = 220
@@ -282,6 +283,7 @@ MESSAGES = {
     Code.UNKNOWN_PROJECT: "no such project in this budget",
     Code.TOO_MANY_PROJECTS: "the budget has as many projects as it may have",
     Code.OVER_BUDGET: "the selected projects ask more than the budget",
+    Code.TOO_MANY_OWN_PROJECTS: "the submitter's identity has as many projects in this budget as one identity may",
     Code.NOT_VALIDATOR: "the signer is not a validator of the current set",
     Code.PROPOSAL_EXISTS: "a federation proposal with this id already exists",
     Code.UNKNOWN_PROPOSAL: "no federation proposal with this id",

@@ -56,23 +56,36 @@ class ApiConfig(BaseModel):
     idle_timeout_s: float = Field(default=30.0, gt=0, le=3600)
 
 
+_FORMER_TIMEOUTS = {"timeout_propose_ms": 1000, "timeout_prevote_ms": 500, "timeout_precommit_ms": 500,
+                    "timeout_delta_ms": 500, "timeout_max_ms": 10_000}
+"""The round timeouts this section held before they became chain parameters, with the defaults it wrote."""
+
+
 class ConsensusConfig(BaseModel):
-    """Round timeouts grow linearly per round and are capped (besu#7642: doubling timeouts halted a chain)."""
+    """This node's own consensus settings. The round timeouts are not here: they are chain parameters
+    (genesis `params`, changed by a federation `set-param`; docs/consensus.md, "Timeouts"), so that every
+    validator of a height waits the same."""
 
     model_config = ConfigDict(extra="forbid")
-    timeout_propose_ms: int = Field(default=1000, ge=10, le=600_000)
-    timeout_prevote_ms: int = Field(default=500, ge=10, le=600_000)
-    timeout_precommit_ms: int = Field(default=500, ge=10, le=600_000)
-    timeout_delta_ms: int = Field(default=500, ge=0, le=600_000)
-    timeout_max_ms: int = Field(default=10_000, ge=10, le=3_600_000)
     max_clock_drift_ms: int = Field(default=10_000, ge=0, le=3_600_000)
     status_interval_ms: int = Field(default=1000, ge=50, le=60_000)
     sync_batch_blocks: int = Field(default=64, ge=1, le=1024)
 
-    def timeout_ms(self, step: int, round_: int) -> int:
-        """The timeout of a step (0 propose, 1 prevote, 2 precommit) in a round: base + round x delta, capped."""
-        base = (self.timeout_propose_ms, self.timeout_prevote_ms, self.timeout_precommit_ms)[step]
-        return min(base + round_ * self.timeout_delta_ms, self.timeout_max_ms)
+    @model_validator(mode="before")
+    @classmethod
+    def _former_timeouts(cls, data: Any) -> Any:
+        """A config.json written before the timeouts moved to the chain holds them (write_config writes every
+        field): at their old defaults they are dropped; any other value is refused, since this node would
+        not wait what its file says (docs/operations.md, "Round timeouts")."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for name, default in _FORMER_TIMEOUTS.items():
+            if name in data and data.pop(name) != default:
+                raise ValueError(f"{name} is no longer a node setting: the round timeouts are chain parameters "
+                                 f"(genesis params, changed by `incoop governance propose-param {name} …`); "
+                                 "remove it from config.json")
+        return data
 
 
 class MempoolConfig(BaseModel):
@@ -237,7 +250,8 @@ def load_config(home: str | Path) -> NodeConfig:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "document"
-        raise ConfigError(f"invalid {path} ({where}): {first['msg']}") from exc
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"invalid {path} ({where}): {message}") from exc
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
 

@@ -131,6 +131,11 @@ def render(ctx: Any, sources: Iterable[MetricSource] = ()) -> str:
         _metric(out, "incoop_tx_per_second", "gauge", f"Committed transactions per second over {TX_RATE_WINDOW_S:.0f} s.",
                 f"{driver.tx_rate.rate():.3f}")
         _metric(out, "incoop_round_timeouts_total", "counter", "Round timeouts that fired.", stats["timeouts"])
+        out += ["# HELP incoop_consensus_timeout_ms The chain's round timeouts at the height being decided (chain "
+                "parameters): each step's base, the delta added per round and the cap.",
+                "# TYPE incoop_consensus_timeout_ms gauge"]
+        out += [f'incoop_consensus_timeout_ms{{timeout="{name}"}} {value}'
+                for name, value in status["timeouts_ms"].items()]
         _metric(out, "incoop_synced_blocks_total", "counter", "Blocks committed through block sync.",
                 stats["synced_blocks"])
         _metric(out, "incoop_refused_signatures_total", "counter",

@@ -189,16 +189,6 @@ class Stopper:
             pass
 
 
-def node_role(setup: NodeSetup, store: Store) -> str:
-    """A validator only if configured as one and its key is in the chain's validator set."""
-    if setup.config.role != "validator":
-        return "observer"
-    if setup.key.pubkey not in chain.get_validators(store.state):
-        log.warning("node key %s is not a validator of this chain: running as an observer", to_address(setup.key.pubkey))
-        return "observer"
-    return "validator"
-
-
 def build_app(setup: NodeSetup) -> web.Application:
     """The API app; its cleanup contexts open the store and run peers and consensus, and close them in reverse."""
 
@@ -214,7 +204,8 @@ def build_app(setup: NodeSetup) -> web.Application:
                 chain_id=setup.genesis.chain_id,
                 genesis_hash=setup.genesis.hash(),
                 genesis=encode(setup.genesis.canonical_tuple()),
-                role=node_role(setup, store),
+                node_key=setup.key.pubkey,
+                configured_validator=setup.config.role == "validator",
                 node_address=to_address(setup.key.pubkey),
                 verify_pool=verify_pool,
             )
@@ -380,7 +371,7 @@ async def serve(setup: NodeSetup) -> None:
         print(serving, flush=True)
         if setup.config.log_file:  # the log file tells the whole story; stdout has the line for a terminal
             log.info("%s", serving)
-        log.info("running as %s on chain %s", ctx.role, ctx.chain_id)
+        log.info("running as %s on chain %s", ctx.role(), ctx.chain_id)
         await stopper.event.wait()
         log.info("stopping")
     finally:

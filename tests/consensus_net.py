@@ -9,7 +9,8 @@ in order per link. A link can be cut and healed; a node can be stopped (as a
 crash: its memory is gone, its store and sign-state stay) and started again,
 with the same or a different signer.
 
-Timeouts are short (`FAST`) so that a scenario of several rounds takes seconds.
+Timeouts are short (`FAST_TIMEOUTS`, the genesis's round timeouts) so that a scenario of several rounds
+takes seconds.
 """
 
 from __future__ import annotations
@@ -43,9 +44,11 @@ CLASS = "eur"
 FAST = NodeConfig(
     block_interval_ms=20,
     heartbeat_ms=400,
-    consensus=ConsensusConfig(timeout_propose_ms=500, timeout_prevote_ms=250, timeout_precommit_ms=250,
-                              timeout_delta_ms=100, timeout_max_ms=2000, status_interval_ms=100),
+    consensus=ConsensusConfig(status_interval_ms=100),
 )
+FAST_TIMEOUTS = {"timeout_propose_ms": 500, "timeout_prevote_ms": 250, "timeout_precommit_ms": 250,
+                 "timeout_delta_ms": 100, "timeout_max_ms": 2000}
+"""The chain's round timeouts (genesis params, docs/consensus.md "Timeouts")."""
 
 
 def key(seed: int) -> SigningKey:
@@ -55,7 +58,7 @@ def key(seed: int) -> SigningKey:
 def genesis_json(validators: list[SigningKey], observers: list[SigningKey] = ()) -> str:
     """A chain with these validators (in this order) and one funded account for transfers."""
     return json.dumps({
-        "chain_id": CHAIN, "genesis_time_ms": 1, "modules": modules_json(),
+        "chain_id": CHAIN, "genesis_time_ms": 1, "modules": modules_json(), "params": FAST_TIMEOUTS,
         "validators": [{"name": f"v{i}", "pubkey": to_address(k.pubkey)} for i, k in enumerate(validators)],
         "observers": [{"name": f"o{i}", "pubkey": to_address(k.pubkey)} for i, k in enumerate(observers)],
         "credits": {

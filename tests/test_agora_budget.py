@@ -278,22 +278,62 @@ def test_who_opens_a_budget_and_with_what(c):
     c.check()
 
 
+NEWCOMERS = [SigningKey(bytes([0x90 + i]) * 32) for i in range(4)]
+
+
+def register_newcomers(c: BudgetChain) -> list[SigningKey]:
+    """Four more identities of one key each (the federation space takes every active identity): with A, B, C
+    and D, eight authors, as many as a budget's 64 projects need at 8 projects an identity."""
+    first = c.nonce(REGISTRAR)
+    txs = [c.tx(REGISTRAR, "identity.register", (bytes([0x90 + i]) * 16, "person", bytes([0x90 + i]) * 32,
+                                                 bytes(32), (k.pubkey,)), nonce=first + i)
+           for i, k in enumerate(NEWCOMERS)]
+    assert c.block(txs).results == (Code.OK,) * 4
+    return NEWCOMERS
+
+
 def test_a_budget_has_at_most_64_projects(c):
     assert c.open_budget(1, FED, 1000) == Code.OK
-    authors = (A, B, C, D)
+    authors = (A, B, C, D, *register_newcomers(c))
     results = []
-    for first in range(0, 65, 4):  # one transaction of each author a block
-        c.block([c.tx(authors[p % 4], "agora.propose", (post_id(p), FED, bytes([p]) * 32))
-                 for p in range(first, min(first + 4, 65))])
-    for first in range(0, 65, 4):
-        results += c.block([c.tx(authors[p % 4], "agora.project", (budget_id(1), post_id(p), OWNERS[0].pubkey, 10))
-                            for p in range(first, min(first + 4, 65))]).results
+    for first in range(0, 65, 8):  # one transaction of each author a block
+        c.block([c.tx(authors[p % 8], "agora.propose", (post_id(p), FED, bytes([p]) * 32))
+                 for p in range(first, min(first + 8, 65))])
+    for first in range(0, 65, 8):
+        results += c.block([c.tx(authors[p % 8], "agora.project", (budget_id(1), post_id(p), OWNERS[0].pubkey, 10))
+                            for p in range(first, min(first + 8, 65))]).results
     assert results == [Code.OK] * 64 + [Code.TOO_MANY_PROJECTS]
     c.to_selection(1)
     assert c.select(1, A, tuple(range(64))) == Code.OK, "a selection of all 64 (640 fits)"
     c.close(1)
     assert eur(c, OWNERS[0]) == 640
     c.check()
+
+
+def test_one_identity_submits_at_most_8_projects_to_a_budget_whatever_its_keys(c):
+    """Without the cap one member could take all 64 places; MULTI's three keys are one identity, its 9th project
+    is refused from any of them, and another identity still submits; in another budget MULTI starts again."""
+    assert c.open_budget(1, FED, 1000) == Code.OK
+    assert c.open_budget(2, FED, 1000) == Code.OK
+    for p in range(10):
+        assert c.new_proposal(p, FED, TRIO[p % 3], f"project {p}") == Code.OK
+    assert c.new_proposal(10, FED, A, "project 10") == Code.OK
+    for p in range(brec.MAX_PROJECTS_PER_AUTHOR):
+        assert c.submit(1, p, TRIO[p % 3], OWNERS[1], 10) == Code.OK, p
+    for key in TRIO:  # whichever of its keys signs
+        assert c.submit(1, 8, key, OWNERS[1], 10) == Code.TOO_MANY_OWN_PROJECTS
+    assert c.submit(1, 10, A, OWNERS[2], 10) == Code.OK
+    assert c.submit(2, 8, TRIO[0], OWNERS[1], 10) == Code.OK, "the cap is per budget"
+    assert brec.projects_by(c.state, budget_id(1), c.budget(1), MULTI) == 8
+    assert len(c.budget(1).projects) == 9
+    c.check()
+    # a state where MULTI has a 9th (as a rule without the cap would write) breaks an invariant
+    ninth = brec.project_key(budget_id(1), post_id(8))
+    crowded = tampered(c, ninth, brec.Project(MULTI, TRIO[0].pubkey, OWNERS[1].pubkey, 10, 0, brec.SUBMITTED,
+                                              c.height).encode())
+    crowded.items[brec.budget_key(budget_id(1))] = c.budget(1)._replace(
+        projects=(*c.budget(1).projects, post_id(8))).encode()
+    assert "authored more than 8" in broken(crowded, c)
 
 
 def test_an_owner_who_may_no_longer_receive_at_the_closing_is_skipped():

@@ -26,8 +26,8 @@ from dataclasses import replace
 
 import pytest
 
+from ledger.chain import ChainParams
 from node.bench.sim import SimResult, finality_bound_ms, rows, simulate
-from node.config import ConsensusConfig
 
 
 def without_wall_time(result: SimResult) -> dict:
@@ -79,7 +79,7 @@ def test_a_lossy_network_still_decides_every_height_in_its_first_round() -> None
         assert lossy.heights == 20 and lossy.rounds_max == 1  # simulate raises if a height stalls
         assert lossy.lost_per_block > 0 and lossy.recovered > 0
         assert lossy.has_per_block > 0 and lossy.relays_per_block > 0  # asked for, and answered
-        assert clean.finality_max_ms < lossy.finality_max_ms < ConsensusConfig().timeout_prevote_ms
+        assert clean.finality_max_ms < lossy.finality_max_ms < ChainParams().timeout_prevote_ms
         # a loss costs the request and the answer, not a flood
         assert lossy.messages_per_block < 1.2 * clean.messages_per_block
 
@@ -109,7 +109,7 @@ def test_a_node_that_lost_the_proposal_asks_for_it_and_decides_without_block_syn
 
 
 def test_a_crashed_proposer_costs_its_heights_a_round_change() -> None:
-    cc = ConsensusConfig()
+    cc = ChainParams()
     latency = 20
     r = simulate(4, 9, latency_ms=latency, loss=0.0, silent=1)
     # the crashed validator is round-0 proposer of heights 1, 5 and 9

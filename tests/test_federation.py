@@ -15,6 +15,7 @@ from identity.records import get_attester, is_registrar
 from ledger import chain, credits
 from ledger.address import to_address
 from ledger.crypto import SigningKey
+from ledger.encoding import decode, encode
 from ledger.errors import Code
 from ledger.invariants import InvariantBroken
 from market.records import is_arbiter
@@ -184,6 +185,50 @@ def test_a_parameter_and_every_role_change_by_vote(c):
     check(c)
 
 
+def test_a_round_timeout_set_by_vote_is_the_chains_from_its_height_and_back_to_its_six_fields(c):
+    """A timeout is a chain parameter (FORMAT.md §6.8): applied by block E − 1's end-of-block step, so the
+    state before block E — which the consensus reads for height E — has it; `sys/params` writes the five
+    timeouts only while one differs from its default (§9), so setting it back restores the old bytes."""
+    before = c.state.get(chain.KEY_PARAMS)
+    assert len(decode(before)) == 6
+    effective = approved(c, 1, (rec.SET_PARAM, "timeout_propose_ms", 2500))
+    run_to(c, effective - 2)
+    assert chain.get_params(c.state).timeout_ms(0, 0) == 1000  # the state before block E − 1
+    run_to(c, effective - 1)
+    params = chain.get_params(c.state)  # the state before block E
+    assert (params.timeout_ms(0, 0), params.timeout_ms(0, 2), params.timeout_ms(1, 0)) == (2500, 3500, 500)
+    assert decode(c.state.get(chain.KEY_PARAMS)) == (*decode(before), 2500, 500, 500, 500, 10_000)
+    check(c)
+    run_to(c, approved(c, 2, (rec.SET_PARAM, "timeout_propose_ms", 1000)))
+    assert c.state.get(chain.KEY_PARAMS) == before
+    check(c)
+
+
+def test_a_timeout_above_the_cap_is_refused_and_a_lower_cap_below_a_base_too(c):
+    assert propose(c, V0, 1, (rec.SET_PARAM, "timeout_propose_ms", 10_001)) == Code.CHANGE_REFUSED  # cap 10000
+    assert propose(c, V0, 1, (rec.SET_PARAM, "timeout_propose_ms", 10_000)) == Code.OK  # equal to the cap
+    # a change approved first can make a later one fail at its height, writing nothing
+    first = approved(c, 2, (rec.SET_PARAM, "timeout_propose_ms", 5000), lead=4)
+    late = approved(c, 3, (rec.SET_PARAM, "timeout_max_ms", 2000), lead=8)  # applies to the state it was proposed on
+    run_to(c, late)
+    assert first < late and chain.get_params(c.state).timeout_propose_ms == 5000
+    assert (rec.get_proposal(c.state, pid(3)).status, rec.get_proposal(c.state, pid(3)).outcome) == \
+        (rec.FAILED, Code.CHANGE_REFUSED)
+    assert chain.get_params(c.state).timeout_max_ms == 10_000
+    assert propose(c, V0, 4, (rec.SET_PARAM, "timeout_max_ms", 4999)) == Code.CHANGE_REFUSED  # below propose now
+    check(c)
+
+
+def test_sys_params_written_out_at_default_timeouts_breaks_an_invariant(c):
+    """One value, one encoding: the timeouts at their defaults are never stored (FORMAT.md §9)."""
+    c.state.items[chain.KEY_PARAMS] = encode((*chain.ChainParams(),))
+    with pytest.raises(InvariantBroken, match="canonical"):
+        check_federation(c.state, _scan(c))
+    c.state.items[chain.KEY_PARAMS] = encode((*chain.ChainParams(timeout_delta_ms=0),))
+    with pytest.raises(InvariantBroken, match="timeout_delta_ms"):
+        check_federation(c.state, _scan(c))
+
+
 def test_every_refusal_with_its_code(c):
     assert propose(c, KEYS[0], 1, (rec.ADD, NEW.pubkey, ADDR)) == Code.NOT_VALIDATOR
     assert approve(c, V1, 1) == Code.UNKNOWN_PROPOSAL
@@ -242,6 +287,10 @@ MALFORMED = [
     ((pid(1), (rec.REPLACE, NEW.pubkey, NEW.pubkey, ADDR), 10), "two different"),
     ((pid(1), (rec.SET_PARAM, "block_time", 5), 10), "param"),
     ((pid(1), (rec.SET_PARAM, "max_block_txs", 0), 10), "max_block_txs"),
+    ((pid(1), (rec.SET_PARAM, "timeout_delta_ms", 0), 10), "timeout_delta_ms"),
+    ((pid(1), (rec.SET_PARAM, "timeout_max_ms", 999), 10), "timeout_max_ms"),
+    ((pid(1), (rec.SET_PARAM, "timeout_prevote_ms", 600_001), 10), "timeout_prevote_ms"),
+    ((pid(1), (rec.SET_PARAM, "timeout_prevote_ms", "500"), 10), "timeout_prevote_ms"),
     ((pid(1), (rec.AUTHORISE, "king", NEW.pubkey, "x", ()), 10), "role"),
     ((pid(1), (rec.AUTHORISE, "issuer", NEW.pubkey, "x", ("member:a",)), 10), "only an attester"),
     ((pid(1), (rec.AUTHORISE, "attester", NEW.pubkey, "x", ()), 10), "attester"),

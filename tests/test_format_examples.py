@@ -239,6 +239,12 @@ def _genesis() -> list[tuple[str, str]]:
     return out
 
 
+def _params_with_a_timeout() -> list[tuple[str, str]]:
+    """`sys/params` of the example chain after a set-param of timeout_propose_ms to 2500 (FORMAT.md §9)."""
+    voted = chain.get_params(DictState(example_genesis().initial_state()))._replace(timeout_propose_ms=2500)
+    return [("value", render_value(list(voted.canonical()))), ("encoding", voted.encode().hex())]
+
+
 def example_block1():
     """Block 1 on the example genesis: alice's transfer, built and re-applied (tests/chain_source.py)."""
     genesis = example_genesis()
@@ -305,6 +311,7 @@ EXAMPLES = {
     "state-tree": _state_tree,
     "list-root": _list_root,
     "genesis": _genesis,
+    "params-with-a-timeout": _params_with_a_timeout,
     "block": _block,
     "certificate": _certificate,
 }

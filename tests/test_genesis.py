@@ -18,10 +18,11 @@ from genesis.document import (
 )
 from genesis.rules import MODULES, RULES
 from identity.module import MODULE as IDENTITY
-from ledger import credits
+from ledger import chain, credits
 from ledger.address import to_address
 from ledger.credit_txs import MODULE as CREDITS
 from ledger.crypto import SigningKey
+from ledger.encoding import encode
 from ledger.errors import Code, TxError
 from ledger.evidence import MODULE as EVIDENCE
 from ledger.merkle import full_root
@@ -216,7 +217,9 @@ def test_absent_optional_keys_are_their_defaults_in_the_hash():
     short = document()
     spelled_out = document(
         params={"max_block_txs": 5000, "max_block_bytes": 8 * 1024 * 1024, "max_tx_bytes": 16 * 1024,
-                "max_nonce_gap": 256, "recovery_delay_blocks": 100, "max_due_per_block": 1000},
+                "max_nonce_gap": 256, "recovery_delay_blocks": 100, "max_due_per_block": 1000,
+                "timeout_propose_ms": 1000, "timeout_prevote_ms": 500, "timeout_precommit_ms": 500,
+                "timeout_delta_ms": 500, "timeout_max_ms": 10_000},
         observers=[],
         validators=[{"name": "v0", "pubkey": V, "api": "", "p2p": ""}],
         identity={"registrars": [], "attesters": []},
@@ -228,6 +231,33 @@ def test_absent_optional_keys_are_their_defaults_in_the_hash():
     no_credits = {k: v for k, v in document().items() if k != "credits"}
     assert parse_genesis(json.dumps(no_credits)).hash() == parse_genesis(json.dumps(
         document(credits={"issuers": [], "classes": [], "balances": []}))).hash()
+
+
+def test_a_document_without_timeouts_keeps_its_hash_and_its_six_parameters():
+    """The round timeouts became parameters after chains were made: at their defaults they are not in the
+    canonical form (FORMAT.md §14.3) nor in `sys/params` (§9), so an existing document keeps its hash and
+    its genesis state root; one non-default timeout writes all five."""
+    old = parse_genesis(json.dumps(document()))
+    params = old.canonical_tuple()[3]
+    assert params == (5000, 8 * 1024 * 1024, 16 * 1024, 256, 100, 1000)
+    assert DictState(old.initial_state()).get(chain.KEY_PARAMS) == encode(params)
+    fast = parse_genesis(json.dumps(document(params={"timeout_precommit_ms": 300})))
+    assert fast.canonical_tuple()[3] == (5000, 8 * 1024 * 1024, 16 * 1024, 256, 100, 1000, 1000, 500, 300, 500, 10_000)
+    stored = chain.get_params(DictState(fast.initial_state()))
+    assert stored.timeout_ms(2, 0) == 300 and stored.timeout_ms(2, 3) == 1800 and stored.timeout_ms(0, 30) == 10_000
+    assert fast.hash() != old.hash()
+
+
+@pytest.mark.parametrize(("params", "words"), [
+    ({"timeout_propose_ms": 9}, "params.timeout_propose_ms"),
+    ({"timeout_prevote_ms": 600_001}, "params.timeout_prevote_ms"),
+    ({"timeout_delta_ms": 0}, "params.timeout_delta_ms"),  # timeouts that never grow could stall the chain for good
+    ({"timeout_max_ms": 999}, "params.timeout_max_ms"),
+    ({"timeout_max_ms": 2000, "timeout_propose_ms": 3000}, "timeout_propose_ms exceeds timeout_max_ms"),
+    ({"timeout_precommit_ms": 500.0}, "params.timeout_precommit_ms"),
+])
+def test_timeouts_out_of_their_ranges_are_refused_by_name(params, words):
+    assert words in refused(json.dumps(document(params=params)))
 
 
 @pytest.mark.parametrize("missing", ["chain_id", "genesis_time_ms", "validators"])

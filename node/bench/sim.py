@@ -8,8 +8,8 @@ way `node.consensus.driver.Driver` drives it; only the world around it is simula
 - Propose: the proposal is broadcast at once, and the proposer steps it into its own machine.
   Every proposal is valid; the block is an opaque 32-byte hash.
 - CastVote: the vote is broadcast, and counted by its own validator at once.
-- ScheduleTimeout: a timer with the `ConsensusConfig` defaults (linear growth, capped, as
-  `ConsensusConfig.timeout_ms`); a timer of a finished height is ignored.
+- ScheduleTimeout: a timer with the chain's default round timeouts (linear growth, capped, as
+  `ChainParams.timeout_ms`, ledger/chain.py); a timer of a finished height is ignored.
 - Decide: the decision time is recorded and the validator starts the next height at once, as a
   loaded validator does (there is always a transaction waiting).
 - Messages for the next height are buffered and replayed when it starts; older ones are dropped;
@@ -63,7 +63,7 @@ import time
 from collections import deque
 from dataclasses import asdict, dataclass
 
-from ledger.chain import quorum
+from ledger.chain import ChainParams, quorum
 from ledger.crypto import sha256
 from ledger.votes import PREVOTE as PREVOTE_TYPE
 from ledger.votes import Vote
@@ -189,7 +189,7 @@ class _Validator:
 
 class _Simulation:
     def __init__(self, n: int, heights: int, latency_ms: float, jitter_ms: float, loss: float,
-                 seed: int, silent: int, gossip: str, cc: ConsensusConfig):
+                 seed: int, silent: int, gossip: str, cc: ConsensusConfig, params: ChainParams):
         if gossip not in GOSSIP_MODES:
             raise ValueError(f"gossip is one of {GOSSIP_MODES}")
         if not 0 <= jitter_ms < latency_ms:
@@ -210,6 +210,7 @@ class _Simulation:
         self.loss = loss
         self.mode = gossip
         self.cc = cc
+        self.params = params  # the chain's parameters: the round timeouts
         self.rng = random.Random(seed)
         self.heap: list[tuple] = []
         self.seq = 0
@@ -433,7 +434,7 @@ class _Simulation:
                     self._broadcast_own(v, vote, Key(v.height, action.round, slot, v.index))
                     pending.append(vote)
                 elif kind is ScheduleTimeout:
-                    delay = self.cc.timeout_ms(action.step, action.round)
+                    delay = self.params.timeout_ms(action.step, action.round)
                     self._at(self.now + delay, _TIMEOUT, v.index, (machine, action.step, action.round))
                 elif kind is Propose:
                     value = action.value
@@ -545,7 +546,7 @@ class _Simulation:
 
 def simulate(n: int, heights: int, latency_ms: int = 20, loss: float = 0.01, seed: int = 1, *,
              jitter_ms: float = 0.0, silent: int = 0, gossip: str = "known",
-             config: ConsensusConfig | None = None) -> SimResult:
+             config: ConsensusConfig | None = None, params: ChainParams | None = None) -> SimResult:
     """Run `heights` heights of n validators; the proposers of heights 1..`silent` are crashed.
 
     `gossip`: "known", the node's gossip by what each peer is known to have (O(n^2) messages per
@@ -553,7 +554,7 @@ def simulate(n: int, heights: int, latency_ms: int = 20, loss: float = 0.01, see
     """
     cc = config or ConsensusConfig()
     started = time.perf_counter()
-    sim = _Simulation(n, heights, float(latency_ms), jitter_ms, loss, seed, silent, gossip, cc)
+    sim = _Simulation(n, heights, float(latency_ms), jitter_ms, loss, seed, silent, gossip, cc, params or ChainParams())
     sim.run()
     return sim.result(n, silent, seed, time.perf_counter() - started)
 

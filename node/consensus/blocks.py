@@ -90,7 +90,7 @@ class BlockMaker:
         head = ctx.head
         params = chain.get_params(ctx.store.state)
         validators = len(chain.get_validators(ctx.store.state))
-        limit = self.size_limit(params.max_block_txs, validators)
+        limit = self.size_limit(params.max_block_txs, validators, params.timeout_propose_ms)
         candidates = list(itertools.islice(ctx.mempool.candidates(), limit))
         verified = frozenset(tx.hash for tx in candidates)
         time_ms = max(ctx.clock(), head.time_ms + 1)
@@ -108,18 +108,17 @@ class BlockMaker:
         self.known[block.hash()] = candidate
         return candidate
 
-    def size_limit(self, max_block_txs: int, validators: int) -> int:
+    def size_limit(self, max_block_txs: int, validators: int, timeout_propose_ms: int) -> int:
         """As many transactions as this node executes in most of the propose timeout left after the block
         interval: the other validators must receive the proposal before their propose timeout fires, and
         a proposer that builds for longer than that only buys round changes (it starts over with a new
         proposer, who builds a block just as large). The cost per transaction is learnt from this
         node's own recent builds and validations, so a loaded machine proposes smaller blocks. A lone
-        validator waits for nobody: its blocks are as large as the chain allows."""
+        validator waits for nobody: its blocks are as large as the chain allows. The limits and the timeout
+        are the chain's parameters of the height being built (the state before it)."""
         if validators == 1:
             return max_block_txs
-        config = self.ctx.config
-        budget_ms = max(_MIN_BUILD_BUDGET_MS,
-                        _BUILD_SHARE * (config.consensus.timeout_propose_ms - config.block_interval_ms))
+        budget_ms = max(_MIN_BUILD_BUDGET_MS, _BUILD_SHARE * (timeout_propose_ms - self.ctx.config.block_interval_ms))
         return max(MIN_BLOCK_TXS, min(max_block_txs, int(budget_ms / self.ms_per_tx)))
 
     def learn(self, txs: int, elapsed_ms: float) -> None:

@@ -9,7 +9,8 @@ after a commit (the paper's L52–L54):
   heights whose set holds its key, so a key voted into the set votes from the
   height the change takes effect, and a key voted out stops there, without a
   restart. A height at which this node does not vote has no machine; the node
-  follows it by block sync.
+  follows it by block sync. The round timeouts are read the same way: chain
+  parameters of the state before the height (docs/consensus.md, "Timeouts").
 - A validator that signed at this height before a restart resumes at the round
   and step of its last signature and sends that signature again (signer.py).
 - The height starts (L10) only when it has something to do.
@@ -63,7 +64,7 @@ from node.consensus.machine import (
 )
 from node.consensus.report import report_equivocation
 from node.consensus.signer import Resume, Signer
-from node.consensus.status import STEP_NAMES, Metrics, StatusSender, describe, position
+from node.consensus.status import STEP_NAMES, Metrics, StatusSender, describe, position, timeouts
 
 log = logging.getLogger("incoop.consensus")
 
@@ -90,6 +91,7 @@ class Heights:
         self.commit = commit
         self.catching_up = catching_up
         self.validators: tuple[bytes, ...] = ()  # of the height being decided
+        self.params = chain.get_params(ctx.store.state)  # of the height being decided: its round timeouts too
         self.next_signers: frozenset[bytes] = frozenset()  # whose messages for the next height are kept
         self.machine: Machine | None = None  # None: this node does not vote at this height
         self.started = False
@@ -114,6 +116,13 @@ class Heights:
         ctx.head = ctx.store.head()
         height = ctx.next_height
         self.validators = chain.get_validators(ctx.store.state)
+        # the round timeouts too are those of the state before this height (FORMAT.md §6.8): a set-param voted
+        # for height E is waited by every validator from E, without a restart
+        params = chain.get_params(ctx.store.state)
+        if params[chain.TIMEOUTS_AT:] != self.params[chain.TIMEOUTS_AT:]:
+            log.info("the chain's round timeouts from height %d: %s", height,
+                     ", ".join(f"{k} {v} ms" for k, v in timeouts(params).items()))
+        self.params = params
         # who may sign messages of the next height: this set and the keys a change voted for height + 1 adds
         # (FORMAT.md §6.8, applied by this height's end-of-block step); an over-approximation, as the buffer
         # only keeps them: each is checked against the set of its height when that height begins
@@ -212,9 +221,11 @@ class Heights:
         self._timers = []
 
     def _schedule_timeout(self, machine: Machine, step: Step, round_: int) -> None:
-        self._at(self.ctx.config.consensus.timeout_ms(step, round_), self._on_timeout, machine, step, round_)
+        delay_ms = self.params.timeout_ms(step, round_)  # the chain's, of this height
+        self._at(delay_ms, self._on_timeout, machine, step, round_, delay_ms)
 
-    async def _on_timeout(self, machine: Machine, step: Step, round_: int) -> None:
+    async def _on_timeout(self, machine: Machine, step: Step, round_: int, delay_ms: int) -> None:
+        """A timer set `delay_ms` earlier for (machine, step, round_) fired: the log says what was waited."""
         if self.machine is not machine:
             return
         s = machine.state
@@ -225,7 +236,8 @@ class Heights:
                 Step.PREVOTE: "prevotes split, no quorum for one value",
                 Step.PRECOMMIT: "precommits split, no quorum for one value",
             }[step]
-            log.info("height %d round %d: %s timeout (%s)", machine.height, round_, STEP_NAMES[step], why)
+            log.info("height %d round %d: %s timeout after %d ms (%s)", machine.height, round_, STEP_NAMES[step],
+                     delay_ms, why)
         await self.step(Timeout(step, round_))
 
     # --- the machine's actions -----------------------------------------------------------------
@@ -370,7 +382,7 @@ class Heights:
         return position(self.ctx.head, self.machine, self.started)
 
     def describe(self) -> dict[str, Any]:
-        return describe(self.ctx.head, self.machine, self.started, self.catching_up())
+        return describe(self.ctx.head, self.machine, self.started, self.catching_up(), self.params)
 
     def publish_status(self, force: bool = False) -> None:
         position = self.position()

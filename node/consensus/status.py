@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ledger.chain import TIMEOUT_NAMES, ChainParams
 from ledger.transition import ChainHead
 from node.consensus import wire
 from node.consensus.context import Broadcaster
@@ -30,8 +31,14 @@ def position(head: ChainHead, machine: Machine | None, started: bool) -> tuple[i
     return (head.height, head.height + 1, machine.state.round, int(machine.state.step))
 
 
-def describe(head: ChainHead, machine: Machine | None, started: bool, catching_up: bool) -> dict[str, Any]:
-    """The `consensus` object of GET /v1/status."""
+def timeouts(params: ChainParams) -> dict[str, int]:
+    """The round timeouts in force at the height being decided (docs/consensus.md, "Timeouts")."""
+    return {name.removeprefix("timeout_").removesuffix("_ms"): getattr(params, name) for name in TIMEOUT_NAMES}
+
+
+def describe(head: ChainHead, machine: Machine | None, started: bool, catching_up: bool,
+             params: ChainParams) -> dict[str, Any]:
+    """The `consensus` object of GET /v1/status; `params` are the chain's of the height being decided."""
     running = machine is not None and started
     return {
         "height": head.height + 1,
@@ -39,6 +46,7 @@ def describe(head: ChainHead, machine: Machine | None, started: bool, catching_u
         "step": STEP_NAMES[machine.state.step] if running else "waiting",
         "voting": machine is not None,
         "catching_up": catching_up,
+        "timeouts_ms": timeouts(params),
     }
 
 

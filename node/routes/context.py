@@ -9,6 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ledger import chain
 from ledger.block import Block, Certificate, decode_raw_block
 from ledger.store import Store
 from node.config import ApiConfig
@@ -30,7 +31,8 @@ class NodeContext:
     mempool: Mempool
     chain_id: str
     genesis_hash: bytes
-    role: str
+    node_key: bytes  # this node's public key
+    configured_validator: bool  # `"role": "validator"` in config.json: it votes wherever the set holds its key
     node_address: str
     verify_pool: Executor | None = None
     consensus: Any = None  # node.consensus.driver.Driver, once started
@@ -56,6 +58,14 @@ class NodeContext:
 
     def next_height(self) -> int:
         return self.store.head().height + 1
+
+    def role(self) -> str:
+        """"validator" while this node votes: configured as one and its key in the validator set of the height
+        being decided (the state at the head, as the consensus reads it: docs/consensus.md, "Who votes");
+        else "observer". A node voted into the set says "validator" from the change's effective height."""
+        if self.configured_validator and self.node_key in chain.get_validators(self.store.state):
+            return "validator"
+        return "observer"
 
 
 NODE = web.AppKey("node", NodeContext)

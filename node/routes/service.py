@@ -18,12 +18,24 @@ from node.routes.types import AddressText, Count, HashText, Height
 routes = RouteTable("node", "The node: status, metrics, this document")
 
 
+class Timeouts(Strict):
+    """The round timeouts in force at the height being decided, in ms: chain parameters (FORMAT.md §14.2,
+    changed by a federation `set-param`); a step's timeout in round r is min(base + r × delta, max)."""
+
+    propose: Count
+    prevote: Count
+    precommit: Count
+    delta: Count
+    max: Count
+
+
 class ConsensusStatus(Strict):
     height: Height
     round: int
     step: Literal["waiting", "propose", "prevote", "precommit"]
     voting: bool
     catching_up: bool
+    timeouts_ms: Timeouts
 
 
 class Peer(Strict):
@@ -48,8 +60,11 @@ class Rules(Strict):
 
 class Status(Strict):
     """`height` is the last committed block; `consensus.height` the one being decided and `round` its
-    round (-1 with step `waiting` before the height starts); `voting` is false on an observer;
-    `catching_up` is true while the node fetches blocks from a peer two or more heights ahead."""
+    round (-1 with step `waiting` before the height starts); `role` is "validator" while this node, configured
+    as one, has its key in the validator set of the height being decided (it follows a voted change), else
+    "observer"; `voting` is whether it runs a machine at that height; `catching_up` is true while the node
+    fetches blocks from a peer two or more heights ahead; `timeouts_ms` are the chain's round timeouts of
+    the height being decided."""
 
     chain_id: str
     genesis_hash: HashText
@@ -69,6 +84,7 @@ class Status(Strict):
             replies=[json_reply(Status, "status")])
 async def get_status(request: web.Request) -> web.Response:
     ctx = request.app[NODE]
+    role = ctx.role()  # read before the head: a block committed in between leaves the role older, never newer
     head = ctx.store.head()
     return web.json_response({
         "chain_id": ctx.chain_id,
@@ -77,7 +93,7 @@ async def get_status(request: web.Request) -> web.Response:
         "block_hash": head.block_hash.hex(),
         "block_time_ms": head.time_ms,
         "state_root": head.state_root.hex(),
-        "role": ctx.role,
+        "role": role,
         "node_address": ctx.node_address,
         "rules": {"modules": ctx.mempool.rules.describe(), "digest": ctx.mempool.rules.digest.hex()},
         "mempool_size": len(ctx.mempool),

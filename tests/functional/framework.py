@@ -70,11 +70,11 @@ START_TIMEOUT_S = 20.0
 TEST_BLOCK_INTERVAL_MS = 20
 TEST_HEARTBEAT_MS = 300
 TEST_MAX_BODY_BYTES = 1024 * 1024
-# Short round timeouts: a fault test sees several rounds in a few seconds.
-TEST_CONSENSUS = ConsensusConfig(
-    timeout_propose_ms=600, timeout_prevote_ms=300, timeout_precommit_ms=300, timeout_delta_ms=200,
-    timeout_max_ms=2000, status_interval_ms=250,
-)
+# Short round timeouts: a fault test sees several rounds in a few seconds. They are chain parameters
+# (docs/consensus.md, "Timeouts"), so they go into every test devnet's genesis `params`.
+TEST_TIMEOUTS = {"timeout_propose_ms": 600, "timeout_prevote_ms": 300, "timeout_precommit_ms": 300,
+                 "timeout_delta_ms": 200, "timeout_max_ms": 2000}
+TEST_CONSENSUS = ConsensusConfig(status_interval_ms=250)
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 10.0, interval: float = 0.02, what: str = "") -> Any:
@@ -467,7 +467,8 @@ def make_devnet(
     base_port = free_port_block(2 * nodes)
     layout = create_devnet(
         directory, validators=validators, observers=observers, base_port=base_port, demo=True,
-        block_interval_ms=TEST_BLOCK_INTERVAL_MS, heartbeat_ms=TEST_HEARTBEAT_MS, params=genesis_params,
+        block_interval_ms=TEST_BLOCK_INTERVAL_MS, heartbeat_ms=TEST_HEARTBEAT_MS,
+        params={**TEST_TIMEOUTS, **(genesis_params or {})},
         node_kdf=TEST_KDF, wallet_kdf=TEST_KDF, funded=funded, demo_federation=demo_federation,
     )
     if genesis_edit is not None:
