@@ -14,7 +14,7 @@ import { publishPost, textProblem } from "./agora-texts.js";
 const t = translator({
   it: {
     proposal: "Proposta", comment: "Commento", missing: "Questo messaggio non esiste.", back: "Torna a {space}",
-    "back-agora": "Torna all'agorà", author: "Di", you: "te", "in-reply": "In risposta a un messaggio",
+    "back-agora": "Torna all'agorà", author: "Di", you: "te", "you-byline": "Tu", "in-reply": "In risposta a un messaggio",
     supports: "{n} sostegni", "supports-one": "1 sostegno", "you-support": "Sostieni questa proposta.", needed: "ne servono {n} per andare al voto", "until": "si può sostenere fino al {date}",
     support: "Sostengo questa proposta", supported: "Hai sostenuto la proposta.",
     ballot: "Questa proposta è in votazione.", "go-vote": "Vai alla votazione", "ballot-explorer": "Vedi la votazione nell'esploratore",
@@ -26,7 +26,7 @@ const t = translator({
   },
   en: {
     proposal: "Proposal", comment: "Comment", missing: "This post does not exist.", back: "Back to {space}",
-    "back-agora": "Back to the agora", author: "By", you: "you", "in-reply": "In reply to a post",
+    "back-agora": "Back to the agora", author: "By", you: "you", "you-byline": "You", "in-reply": "In reply to a post",
     supports: "{n} supports", "supports-one": "1 support", "you-support": "You support this proposal.", needed: "{n} needed to go to a vote", "until": "may be supported until {date}",
     support: "I support this proposal", supported: "You support the proposal.",
     ballot: "This proposal is being voted.", "go-vote": "Go to the ballot", "ballot-explorer": "See the ballot in the explorer",
@@ -74,8 +74,8 @@ export async function render(main, route) {
     verdict.may && post.status === "visible" ? commentForm(post, ctx, "comment-new", t("write-comment"), t("your-comment")) : null);
 }
 
-function authorOf(post, me) {
-  return me && me.identity === post.author ? h("strong", {}, t("you")) : identityLink(post.author);
+function authorOf(post, me, byline = false) {
+  return me && me.identity === post.author ? h("strong", {}, t(byline ? "you-byline" : "you")) : identityLink(post.author);
 }
 
 function supportBlock(post, space, ctx) {
@@ -97,12 +97,12 @@ function supportBlock(post, space, ctx) {
 function eraseControl(post, ctx) {
   if (!ctx.me || ctx.me.identity !== post.author || post.status === "erased") return null;
   const slot = statusSlot();
-  const sure = h("button", { type: "button", class: "danger", hidden: true, onclick: async (event) => {
+  const sure = h("button", { type: "button", class: "danger small", hidden: true, onclick: async (event) => {
     const result = await transact(slot, "agora.erase", [fromHex(post.id)], event.currentTarget);
     if (result) await ctx.again(notice("good", t("erased"), result.hash));
   } }, t("erase-confirm"));
   return h("div", { class: "row erase" },
-    h("button", { type: "button", class: "secondary", "aria-expanded": "false", title: t("erase-help"), onclick: (event) => {
+    h("button", { type: "button", class: "secondary small", "aria-expanded": "false", title: t("erase-help"), onclick: (event) => {
       sure.hidden = false; event.currentTarget.setAttribute("aria-expanded", "true"); sure.focus();
     } }, t("erase")), sure, slot);
 }
@@ -129,7 +129,7 @@ function commentItem(comment, ctx) {
   const formId = `reply-${comment.id}`;
   const canReply = ctx.verdict.may && comment.status === "visible";
   return h("article", { class: "comment", id: `post-${comment.id}`, dataset: { post: comment.id, state: comment.text_state } },
-    h("p", { class: "muted byline" }, authorOf(comment, ctx.me)),
+    h("p", { class: "muted byline" }, authorOf(comment, ctx.me, true)),
     postBody(comment),
     h("div", { class: "row" },
       canReply ? h("button", { type: "button", class: "secondary small", "aria-expanded": "false", "aria-controls": formId, onclick: (event) => {

@@ -20,7 +20,7 @@ const t = translator({
     "no-threshold": "Una proposta può andare al voto senza sostegni.",
     quorum: "Quorum: {q}% degli aventi diritto; un'opzione passa con più del {p}% dei voti decisivi.",
     proposals: "Proposte", "no-proposals": "Ancora nessuna proposta.", supports: "{n} sostegni", "supports-one": "1 sostegno", ballot: "In votazione",
-    budgets: "Bilanci partecipativi", "no-budgets": "Nessun bilancio partecipativo.",
+    budgets: "Bilanci partecipativi", "budget-of": "Bilancio partecipativo:", "no-budgets": "Nessun bilancio partecipativo.",
     "ph-submitting": "Si presentano i progetti fino al {date}", "ph-selecting": "Si scelgono i progetti fino al {date}",
     "ph-closing": "In chiusura", "ph-closed": "Chiuso",
     write: "Scrivi una proposta", text: "La tua proposta", "text-help": "Il testo resta sui nodi, fuori dalla catena: sulla catena va solo la sua impronta (SHA-256). Puoi cancellarlo in seguito.",
@@ -34,7 +34,7 @@ const t = translator({
     "no-threshold": "A proposal may go to a vote without supports.",
     quorum: "Quorum: {q}% of those entitled; an option passes with more than {p}% of the decisive votes.",
     proposals: "Proposals", "no-proposals": "No proposal yet.", supports: "{n} supports", "supports-one": "1 support", ballot: "Being voted",
-    budgets: "Participatory budgets", "no-budgets": "No participatory budget.",
+    budgets: "Participatory budgets", "budget-of": "Participatory budget:", "no-budgets": "No participatory budget.",
     "ph-submitting": "Projects are submitted until {date}", "ph-selecting": "Projects are selected until {date}",
     "ph-closing": "Closing", "ph-closed": "Closed",
     write: "Write a proposal", text: "Your proposal", "text-help": "The text stays on the nodes, off the chain: only its fingerprint (SHA-256) goes on it. You may erase it later.",
@@ -105,7 +105,7 @@ async function renderSpace(main, route, id) {
         p.ballot ? h("a", { class: "badge good", href: `#/agora/ballot/${p.ballot}` }, t("ballot")) : null)))),
     h("h2", {}, t("budgets")),
     budgets.budgets.length === 0 ? h("p", { class: "muted" }, t("no-budgets")) : h("ul", { class: "plain" }, budgets.budgets.map((b) => h("li", { class: "card" },
-      h("p", {}, h("a", { href: `#/agora/budget/${b.id}` }, money(classes, b.class_id, b.amount))),
+      h("p", {}, h("a", { href: `#/agora/budget/${b.id}` }, t("budget-of")), " ", money(classes, b.class_id, b.amount)),
       h("p", { class: "muted" }, t(`ph-${b.phase}`, { date: formatDate(b.phase === "submitting" ? b.submit_until_ms : b.closes_ms) }))))),
     verdict.may ? proposeForm(space, again) : null);
 }

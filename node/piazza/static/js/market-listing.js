@@ -23,7 +23,7 @@ const t = translator({
     "order-wallet": "ordinare", "not-orderable": "Ora questo annuncio non si può ordinare.",
     "own-listing": "Questo annuncio è tuo.", "bad-quantity": "Scrivi un numero intero di pezzi, da 1 a {max}.",
     ordered: "Ordine fatto: {total} in deposito finché non confermi la consegna.", "see-order": "Vedi l'ordine",
-    reviews: "Recensioni del fornitore", "no-reviews": "Ancora nessuna recensione.", rating: "{stars} su 5 · {count} recensioni",
+    reviews: "Recensioni del fornitore", "no-reviews": "Ancora nessuna recensione.", rating: "{stars} su 5 · {count} recensioni", "rating-one": "{stars} su 5 · una recensione",
     "erased-review": "(testo cancellato dall'autore)", stars: "{n} stelle su 5",
     groups: "Gruppi d'acquisto su questo annuncio", "group-line": "{committed} impegnati su {max} · minimo {min}",
     manage: "Gestisci il tuo annuncio", pause: "Sospendi", resume: "Riprendi", withdraw: "Ritira per sempre",
@@ -45,7 +45,7 @@ const t = translator({
     "order-wallet": "order", "not-orderable": "This listing cannot be ordered now.",
     "own-listing": "This listing is yours.", "bad-quantity": "Write a whole number of units, from 1 to {max}.",
     ordered: "Ordered: {total} in escrow until you confirm delivery.", "see-order": "See the order",
-    reviews: "The provider's reviews", "no-reviews": "No review yet.", rating: "{stars} of 5 · {count} reviews",
+    reviews: "The provider's reviews", "no-reviews": "No review yet.", rating: "{stars} of 5 · {count} reviews", "rating-one": "{stars} of 5 · one review",
     "erased-review": "(text erased by its author)", stars: "{n} stars of 5",
     groups: "Purchase groups on this listing", "group-line": "{committed} committed of {max} · minimum {min}",
     manage: "Manage your listing", pause: "Pause", resume: "Resume", withdraw: "Withdraw for good",
@@ -110,7 +110,7 @@ function facts(listing, reviews) {
 
 function ratingText(rating) {
   const stars = (rating.mean_tenths / 10).toLocaleString(document.documentElement.lang === "it" ? "it-IT" : "en-GB");
-  return t("rating", { stars, count: rating.count });
+  return t(rating.count === 1 ? "rating-one" : "rating", { stars, count: rating.count });
 }
 
 function pricesTable(listing, classes, me) {

@@ -31,7 +31,7 @@ const t = translator({
     decline: "Rifiuta", declined: "Ordine rifiutato: il compratore è stato rimborsato.",
     review: "La tua recensione", rating: "Voto", "review-text": "Commento (facoltativo)", "send-review": "Pubblica la recensione",
     reviewed: "Recensione pubblicata.", "review-too-long": "Il commento è troppo lungo (al massimo 280 byte).",
-    "your-review": "La tua recensione: {stars}", "erase-review": "Cancella il testo della recensione", erased: "Testo della recensione cancellato; il voto resta.",
+    "your-review": "La tua recensione: {stars}", "buyer-review": "Recensione del compratore: {stars}", "erase-review": "Cancella il testo della recensione", erased: "Testo della recensione cancellato; il voto resta.",
     "erased-review": "(testo cancellato)", stars: "{n} stelle su 5", star: "{n} su 5",
     "in-explorer": "Vedi l'annuncio nell'esploratore", "see-listing": "Vedi l'annuncio",
   },
@@ -55,7 +55,7 @@ const t = translator({
     decline: "Decline", declined: "Order declined: the buyer was refunded.",
     review: "Your review", rating: "Rating", "review-text": "Comment (optional)", "send-review": "Publish the review",
     reviewed: "Review published.", "review-too-long": "The comment is too long (at most 280 bytes).",
-    "your-review": "Your review: {stars}", "erase-review": "Erase the review's text", erased: "Review text erased; the rating stays.",
+    "your-review": "Your review: {stars}", "buyer-review": "The buyer's review: {stars}", "erase-review": "Erase the review's text", erased: "Review text erased; the rating stays.",
     "erased-review": "(text erased)", stars: "{n} stars of 5", star: "{n} of 5",
     "in-explorer": "See the listing in the explorer", "see-listing": "See the listing",
   },
@@ -91,7 +91,7 @@ export async function render(main, route) {
     h("p", {}, h("a", { href: "#/market" }, `← ${t("back")}`)),
     h("h1", {}, t("title")),
     h("h2", {}, t("buying")), list(buying, t("no-buying")),
-    h("h2", {}, t("selling")), list(selling, t("no-selling")));
+    selling.length ? [h("h2", {}, t("selling")), list(selling, t("no-selling"))] : null);
 }
 
 async function renderOne(main, route) {
@@ -161,13 +161,17 @@ function buyerActions(order, ctx, slot) {
     h("div", { class: "row" }, stepButton(t("confirm"), "", "market.confirm", [id], t("confirmed"), ctx, slot), disputeToggle(order)),
     disputeForm(order, ctx, slot)];
   if (order.completed && order.review === null) return reviewForm(order, ctx, slot);
-  if (order.review !== null) {
-    const stars = "★".repeat(order.review.rating) + "☆".repeat(5 - order.review.rating);
-    return [h("p", {}, t("your-review", { stars: "" }), h("span", { class: "stars", role: "img", "aria-label": t("stars", { n: order.review.rating }) }, stars), " ",
-      order.review.text === null ? h("span", { class: "muted" }, t("erased-review")) : order.review.text),
-    order.review.text !== null ? stepButton(t("erase-review"), "secondary", "market.erase_review", [id], t("erased"), ctx, slot) : null];
-  }
+  if (order.review !== null) return reviewShown(order, ctx, slot, id);
   return null;
+}
+
+/** The buyer's review of the order (its text erasable by the buyer alone). */
+function reviewShown(order, ctx, slot, id = null) {
+  const stars = "★".repeat(order.review.rating) + "☆".repeat(5 - order.review.rating);
+  return [h("p", {}, t(id ? "your-review" : "buyer-review", { stars: "" }),
+    h("span", { class: "stars", role: "img", "aria-label": t("stars", { n: order.review.rating }) }, stars), " ",
+    order.review.text === null ? h("span", { class: "muted" }, t("erased-review")) : order.review.text),
+  id && order.review.text !== null ? stepButton(t("erase-review"), "secondary", "market.erase_review", [id], t("erased"), ctx, slot) : null];
 }
 
 function disputeToggle(order) {
@@ -212,6 +216,7 @@ function reviewForm(order, ctx, slot) {
 }
 
 function providerActions(order, ctx, slot) {
+  if (order.review !== null) return reviewShown(order, ctx, slot);
   if (order.status !== "placed") return null;
   const id = fromHex(order.id);
   return [h("p", { class: "field-help" }, t("accept-help", { days: Math.round(order.return_window_ms / DAY_MS) })),
