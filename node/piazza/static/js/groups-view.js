@@ -22,7 +22,7 @@ const t = translator({
     join: "Partecipa", add: "Aggiungi al tuo impegno", quantity: "Quantità", "join-button": "Impegna", "join-wallet": "partecipare",
     "join-help": "Ora va in deposito il prezzo più alto ({price} al pezzo). Alla scadenza paghi il prezzo raggiunto dal gruppo e il resto ti torna; se il minimo non è raggiunto ti torna tutto.",
     escrow: "In deposito ora: {amount}", "bad-quantity": "Scrivi un numero intero da 1 a {max}.",
-    joined: "Impegno registrato: {n} in più.", leave: "Esci dal gruppo", left: "Sei uscito dal gruppo: i crediti ti sono tornati.",
+    short: "Non hai abbastanza {name}: ne hai {have}, ne servono {need}.", joined: "Impegno registrato: {n} in più.", leave: "Esci dal gruppo", left: "Sei uscito dal gruppo: i crediti ti sono tornati.",
     closed: "Il gruppo non prende più impegni.", price: "Prezzo pagato: {price} al pezzo", "in-explorer": "Vedi l'annuncio nell'esploratore",
     "group-of": "Gruppo su «{title}»",
   },
@@ -35,7 +35,7 @@ const t = translator({
     join: "Join", add: "Add to your commitment", quantity: "Quantity", "join-button": "Commit", "join-wallet": "join",
     "join-help": "The top price ({price} a unit) goes into escrow now. At the deadline you pay the price the group reached and the rest comes back; if the minimum is not reached, all of it comes back.",
     escrow: "In escrow now: {amount}", "bad-quantity": "Write a whole number from 1 to {max}.",
-    joined: "Commitment recorded: {n} more.", leave: "Leave the group", left: "You left the group: your credits came back.",
+    short: "You do not have enough {name}: you hold {have}, {need} are needed.", joined: "Commitment recorded: {n} more.", leave: "Leave the group", left: "You left the group: your credits came back.",
     closed: "The group takes no more commitments.", price: "Price paid: {price} a unit", "in-explorer": "See the listing in the explorer",
     "group-of": "Group on “{title}”",
   },
@@ -138,6 +138,13 @@ function joinForm(group, classes, me, mine, again) {
     event.preventDefault();
     const n = count();
     if (n === null) { mount(slot, notice("bad", t("bad-quantity", { max: group.room }))); slot.hidden = false; quantity.focus(); return; }
+    const cost = BigInt(n) * BigInt(group.top_price);
+    const held = me.balances.get(group.class) || 0n;
+    if (cost > held) {   // the ledger would refuse it (INSUFFICIENT_BALANCE): say so before signing
+      mount(slot, notice("bad", t("short", { name: classLabel(classes, group.class), have: amountText(classes, group.class, held), need: amountText(classes, group.class, cost) })));
+      slot.hidden = false;
+      return;
+    }
     const result = await transact(slot, "gas.join", [id, n], button);
     if (result) await again(notice("good", t("joined", { n }), result.hash));
   } },

@@ -22,7 +22,7 @@ const t = translator({
     "order-help": "I crediti restano in deposito: il fornitore li riceve quando confermi la consegna (o, se non fai nulla, alla scadenza).",
     "order-wallet": "ordinare", "not-orderable": "Ora questo annuncio non si può ordinare.",
     "own-listing": "Questo annuncio è tuo.", "bad-quantity": "Scrivi un numero intero di pezzi, da 1 a {max}.",
-    ordered: "Ordine fatto: {total} in deposito finché non confermi la consegna.", "see-order": "Vedi l'ordine",
+    short: "Non hai abbastanza {name}: ne hai {have}, ne servono {need}.", ordered: "Ordine fatto: {total} in deposito finché non confermi la consegna.", "see-order": "Vedi l'ordine",
     reviews: "Recensioni del fornitore", "no-reviews": "Ancora nessuna recensione.", rating: "{stars} su 5 · {count} recensioni", "rating-one": "{stars} su 5 · una recensione",
     "erased-review": "(testo cancellato dall'autore)", stars: "{n} stelle su 5",
     groups: "Gruppi d'acquisto su questo annuncio", "group-line": "{committed} impegnati su {max} · minimo {min}",
@@ -44,7 +44,7 @@ const t = translator({
     "order-help": "The credits stay in escrow: the provider gets them when you confirm delivery (or, if you do nothing, at the deadline).",
     "order-wallet": "order", "not-orderable": "This listing cannot be ordered now.",
     "own-listing": "This listing is yours.", "bad-quantity": "Write a whole number of units, from 1 to {max}.",
-    ordered: "Ordered: {total} in escrow until you confirm delivery.", "see-order": "See the order",
+    short: "You do not have enough {name}: you hold {have}, {need} are needed.", ordered: "Ordered: {total} in escrow until you confirm delivery.", "see-order": "See the order",
     reviews: "The provider's reviews", "no-reviews": "No review yet.", rating: "{stars} of 5 · {count} reviews", "rating-one": "{stars} of 5 · one review",
     "erased-review": "(text erased by its author)", stars: "{n} stars of 5",
     groups: "Purchase groups on this listing", "group-line": "{committed} committed of {max} · minimum {min}",
@@ -163,6 +163,12 @@ function orderForm(listing, classes, me, again) {
       return;
     }
     const p = chosen();
+    const cost = BigInt(n) * BigInt(p.unit_price);
+    if (cost > held(p)) {   // the ledger would refuse it (INSUFFICIENT_BALANCE): say so before signing
+      mount(slot, notice("bad", t("short", { name: classLabel(classes, p.class), have: amountText(classes, p.class, held(p)), need: amountText(classes, p.class, cost) })));
+      slot.hidden = false;
+      return;
+    }
     const orderId = newId();
     const result = await transact(slot, "market.order", [orderId, fromHex(listing.id), p.class, n], button);
     if (!result) return;
