@@ -25,7 +25,23 @@ const SMALL_MIN = -(2 ** 31);
 const SMALL_END = 2 ** 32;
 
 const encoder = new Encoder({ useBigInt64: true });
-const decoder = new Decoder({ useBigInt64: true });
+
+/**
+ * @msgpack/msgpack's decoder, stopped as soon as an array opens deeper than MAX_DEPTH (§2.3 rule 4)
+ * rather than after building millions of nested arrays from a 4 MiB input, and refusing any non-empty
+ * map or extension at its header. The value is still walked and re-encoded afterwards (`decode`), which
+ * alone decides; these limits only keep hostile input cheap.
+ */
+class CanonicalDecoder extends Decoder {
+  pushArrayState(size) {
+    super.pushArrayState(size);
+    if (this.stack.length > MAX_DEPTH) throw new EncodingError(`nesting deeper than ${MAX_DEPTH}`);
+  }
+}
+const decoderFor = (bytes) => new CanonicalDecoder({
+  useBigInt64: true, maxMapLength: 0, maxExtLength: 0,
+  maxArrayLength: bytes.length, maxStrLength: bytes.length, maxBinLength: bytes.length,   // each item takes a byte at least
+});
 
 /** The bytes are not the canonical encoding of an allowed value (ledger.encoding.EncodingError). */
 export class EncodingError extends Error {
@@ -104,8 +120,9 @@ export function decode(bytes, maxBytes = MAX_DECODE_BYTES) {
   if (bytes.length > maxBytes) throw new EncodingError(`encoded value larger than ${maxBytes} bytes`);
   let raw;
   try {
-    raw = decoder.decode(bytes);
+    raw = decoderFor(bytes).decode(bytes);
   } catch (err) {
+    if (err instanceof EncodingError) throw err;
     throw new EncodingError(`not valid MessagePack: ${err.message}`);
   }
   const value = decodedValue(raw, 0);

@@ -222,8 +222,12 @@ export async function unlock(address, passphrase) {
   }
   if (addressOf(publicKeyOf(seed)) !== address) throw new KeyringError("altered");
   if (record.kdf.t < KEYRING_KDF.t || record.kdf.m < KEYRING_KDF.m) {
-    const sealed = await seal(seed, passphrase);
-    store({ ...record, kdf: sealed.kdf, cipher: sealed.cipher });
+    try {
+      const sealed = await seal(seed, passphrase);
+      store({ ...record, kdf: sealed.kdf, cipher: sealed.cipher });
+    } catch {
+      // the key stays under its old setting this time (a full storage): it opened, so it is given
+    }
   }
   return seed;
 }
