@@ -20,7 +20,11 @@ node through the API, axe-core on every page, and the screenshots docs/piazza.md
    votes yes and then changes to no in the rack's ballot (GET /v1/agora/ballots/{id}/votes/{identity}
    shows each, the counts move), and selects the fountain beside her gardens in the participatory
    budget (the node's selection holds both, within the budget bar). A comment a moderator hid is
-   shown with the moderator's reason, not its text.
+   shown with the moderator's reason, not its text, and her reply to it, sent from a page that still
+   showed it, is refused in words. In a secret ballot the assembly's moderator opens, she commits a
+   vote (the node holds a commitment and no count), reveals it after the closing from what her browser
+   kept (the node then holds her option), and once the reveal window is over the page shows the
+   results the end-of-block step tallied.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from ledger.tx import sign_tx
 from node.devnet_layout import GROUP_CLASS
 from tests.browser.demo import Demo, demo_federation
 from tests.browser.harness import DESKTOP, Watched, assert_accessible, person, screenshot
-from tests.functional.framework import FAR_EXPIRY, Api
+from tests.functional.framework import FAR_EXPIRY, Api, wait_until
 
 PASSPHRASE = "una frase segreta della piazza"
 """What each person types to unlock the key in the page (never sent: checked on every request)."""
@@ -95,7 +99,12 @@ def act(page: Page, button: Any, says: str) -> None:
 
 
 def open_page(page: Page, demo: Demo, route: str, heading: str | re.Pattern) -> None:
-    page.goto(f"{demo.url}/{route}")
+    """Open a route of the piazza afresh (a route already open is loaded again, as a person would)."""
+    url = f"{demo.url}/{route}"
+    if page.url == url:
+        page.reload()
+    else:
+        page.goto(url)
     expect(page.locator("h1")).to_have_text(heading)
     page.wait_for_load_state("networkidle")
 
@@ -285,13 +294,22 @@ def test_a_member_joins_the_purchase_group_and_watches_it_fill(demo: Demo, resid
 # --- 3. the agora ------------------------------------------------------------------------------------
 
 
-def hide(demo: Demo, post_id: str, reason: str) -> None:
-    """The consulta's moderator (the comune) hides a post, as `incoop agora hide` would."""
-    key = demo.devnet.keys["comune"]
-    tx = sign_tx(key, demo.devnet.chain_id, "agora.hide", demo.devnet.next_nonce(key), FAR_EXPIRY,
-                 (bytes.fromhex(post_id), reason))
+def sign_as(demo: Demo, label: str, type_: str, body: tuple) -> None:
+    """A demo key signs a transaction (as the CLI would) and it is committed OK."""
+    key = demo.devnet.keys[label]
+    tx = sign_tx(key, demo.devnet.chain_id, type_, demo.devnet.next_nonce(key), FAR_EXPIRY, body)
     api(demo).submit(tx)
     assert api(demo).wait_committed(tx.hash, timeout=30)["result"]["code"] == "OK"
+
+
+def head_time(demo: Demo) -> int:
+    return int(api(demo).status()["block_time_ms"])
+
+
+SECRET_BALLOT = "5ec0e7ba11070000000000000000a907"
+SECRET_CLOSES_S = 15
+SECRET_REVEAL_S = 8
+"""The secret ballot the agora test opens: committed within its first seconds, revealed after its closing."""
 
 
 def test_a_resident_comments_supports_votes_and_selects_in_the_agora(demo: Demo, browser: Browser) -> None:
@@ -316,8 +334,26 @@ def take_part_in_the_agora(demo: Demo, resident: Watched) -> None:
     thread = api(demo).get(f"/v1/agora/posts/{rack['id']}")
     luca = next(c for c in thread["comments"] if c["depth"] == 1)
     identity = demo.identities["elena"]
+    assembly = spaces["Assemblea della federazione"]
+    hours = api(demo).get(f"/v1/agora/spaces/{assembly['id']}/proposals")["proposals"][0]
+    # The assembly's moderator opens a secret ballot on SAIT's proposal, closing in a few seconds.
+    now = head_time(demo)
+    closes, reveal_until = now + SECRET_CLOSES_S * 1000, now + (SECRET_CLOSES_S + SECRET_REVEAL_S) * 1000
+    sign_as(demo, "federation", "agora.ballot", (bytes.fromhex(SECRET_BALLOT), bytes.fromhex(hours["id"]),
+                                                 ("sì", "no", "astensione"), now, closes, reveal_until))
     page = resident.page()
     hold_key(page, demo, "elena")
+
+    # The secret ballot: a commitment, nothing readable on the chain until the reveal.
+    open_page(page, demo, f"#/agora/ballot/{SECRET_BALLOT}", "Votazione: Assemblea della federazione")
+    expect(page.locator("main")).to_contain_text("Votazione segreta")
+    page.get_by_label("sì").check()
+    act(page, page.get_by_role("button", name="Impegna il voto"), "Voto impegnato: «sì», segreto fino alla chiusura")
+    committed = api(demo).get(f"/v1/agora/ballots/{SECRET_BALLOT}/votes/{identity}")
+    assert (committed["committed"], committed["option"]) == (True, None)
+    assert api(demo).get(f"/v1/agora/ballots/{SECRET_BALLOT}")["counts"] is None
+    expect(page.locator("#my-vote")).to_contain_text("Hai impegnato il voto «sì»")
+    assert_accessible(page)
 
     open_page(page, demo, "#/agora", "Agorà")
     expect(page.locator("ul.spaces > li")).to_have_count(2)
@@ -355,7 +391,7 @@ def take_part_in_the_agora(demo: Demo, resident: Watched) -> None:
     expect(page.locator(f"#post-{slip['id']}")).to_contain_text("Cancellato dall'autore.")
 
     # A moderator hides Luca's comment while her page still shows it: her reply to it is refused, in words.
-    hide(demo, luca["id"], "Indicazioni stradali da verificare")
+    sign_as(demo, "comune", "agora.hide", (bytes.fromhex(luca["id"]), "Indicazioni stradali da verificare"))
     luca_item.get_by_role("button", name="Rispondi").click()
     page.fill(f"#reply-{luca['id']}-text", "Ancora una cosa.")
     page.locator(f"#reply-{luca['id']}").get_by_role("button", name="Pubblica").click()
@@ -421,4 +457,23 @@ def take_part_in_the_agora(demo: Demo, resident: Watched) -> None:
     expect(page.locator("#my-selection")).to_contain_text("Hai scelto 2 progetti, per 3.700,00")
     assert_accessible(page)
     screenshot(page, "budget-phone")
+
+    # After the secret ballot's closing, the vote is revealed from what this device kept; after the reveal
+    # window the end-of-block step tallies it and the page shows the results.
+    wait_until(lambda: head_time(demo) >= closes, timeout=SECRET_CLOSES_S + 10, what="the secret ballot's closing")
+    open_page(page, demo, f"#/agora/ballot/{SECRET_BALLOT}", "Votazione: Assemblea della federazione")
+    act(page, page.get_by_role("button", name="Rivela il tuo voto «sì»"), "Voto rivelato: «sì»")
+    revealed = api(demo).get(f"/v1/agora/ballots/{SECRET_BALLOT}/votes/{identity}")
+    assert (revealed["committed"], revealed["option"], revealed["label"]) == (True, 0, "sì")
+    wait_until(lambda: api(demo).get(f"/v1/agora/ballots/{SECRET_BALLOT}")["status"] in ("decided", "failed"),
+               timeout=SECRET_REVEAL_S + 10, what="the secret ballot's tally")
+    tally = api(demo).get(f"/v1/agora/ballots/{SECRET_BALLOT}")
+    assert (tally["counts"], tally["cast"], tally["status"]) == ([1, 0, 0], 1, "failed")  # one vote of 17: no quorum
+    open_page(page, demo, f"#/agora/ballot/{SECRET_BALLOT}", "Votazione: Assemblea della federazione")
+    expect(page.locator("ul.results > li")).to_have_count(3)
+    expect(page.locator("ul.results > li").first).to_contain_text("1 voto")
+    expect(page.locator("main")).to_contain_text("Esito: nessuna opzione è passata")
+    expect(page.locator("#my-vote")).to_contain_text("Il tuo voto: «sì».")
+    assert_accessible(page)
+    screenshot(page, "ballot-results-phone")
     never_sent_secrets(resident, demo, "elena")

@@ -9,6 +9,7 @@ import { whoAmI, identityFacts, ownActs } from "./piazza-account.js";
 import { transact, notice, report, statusSlot } from "./piazza-act.js";
 import { explorer } from "./piazza-links.js";
 import { eligibilityOf, eligibilityBadge, excerpt } from "./agora-words.js";
+import { commitVote, committedOption, revealable, revealVote } from "./agora-secret.js";
 
 const t = translator({
   it: {
@@ -20,7 +21,13 @@ const t = translator({
     "no-vote": "Non hai ancora votato.", vote: "Il tuo voto", "vote-button": "Vota", "change-button": "Cambia il voto",
     voted: "Voto registrato: «{label}».", results: "Risultati", outcome: "Esito: approvata l'opzione «{label}».",
     "no-outcome": "Esito: nessuna opzione è passata (quorum non raggiunto o parità).", votes: "{n} voti", "votes-one": "1 voto", "of-cast": "{p}% dei votanti",
-    secret: "Questa votazione è segreta (prima si impegna il voto, poi lo si rivela): per ora si vota con la riga di comando, «incoop agora commit» e «incoop agora reveal».",
+    secret: "Votazione segreta: fino alla chiusura si impegna il voto, che nessuno vede; poi lo si rivela, entro il {time}. Un voto non rivelato non conta.",
+    "secret-help": "Su questo dispositivo restano la tua scelta e un numero casuale: servono a rivelarla dopo la chiusura, da qui.",
+    "commit-button": "Impegna il voto", "recommit-button": "Cambia il voto", committed: "Voto impegnato: «{label}», segreto fino alla chiusura.",
+    "your-commit": "Hai impegnato il voto «{label}»: rivelalo dopo la chiusura, entro il {time}.",
+    "commit-elsewhere": "Hai impegnato un voto da un altro dispositivo o un'altra chiave: si rivela da lì.",
+    reveal: "Rivela il tuo voto «{label}»", revealed: "Voto rivelato: «{label}».", "your-revealed": "Il tuo voto, rivelato: «{label}».",
+    "reveal-now": "La votazione è chiusa: ora si rivelano i voti, fino al {time}.", "nothing-to-reveal": "Su questo dispositivo non c'è un voto da rivelare.",
     "counts-hidden": "I conteggi si vedono solo a votazione conclusa.", closed: "La votazione è chiusa.", "not-yet": "La votazione apre il {time}.",
   },
   en: {
@@ -32,7 +39,13 @@ const t = translator({
     "no-vote": "You have not voted yet.", vote: "Your vote", "vote-button": "Vote", "change-button": "Change the vote",
     voted: "Vote recorded: “{label}”.", results: "Results", outcome: "Outcome: option “{label}” passed.",
     "no-outcome": "Outcome: no option passed (no quorum, or a tie).", votes: "{n} votes", "votes-one": "1 vote", "of-cast": "{p}% of the voters",
-    secret: "This ballot is secret (a vote is committed first, then revealed): for now it is voted from the command line, “incoop agora commit” and “incoop agora reveal”.",
+    secret: "Secret ballot: until the closing a vote is committed, and nobody sees it; then it is revealed, by {time}. A vote not revealed does not count.",
+    "secret-help": "This device keeps your choice and a random number: they reveal it after the closing, from here.",
+    "commit-button": "Commit the vote", "recommit-button": "Change the vote", committed: "Vote committed: “{label}”, secret until the closing.",
+    "your-commit": "You committed the vote “{label}”: reveal it after the closing, by {time}.",
+    "commit-elsewhere": "You committed a vote from another device or key: it is revealed from there.",
+    reveal: "Reveal your vote “{label}”", revealed: "Vote revealed: “{label}”.", "your-revealed": "Your vote, revealed: “{label}”.",
+    "reveal-now": "The ballot is closed: votes are revealed now, until {time}.", "nothing-to-reveal": "This device holds no vote to reveal.",
     "counts-hidden": "Counts are shown once the ballot is over.", closed: "The ballot is closed.", "not-yet": "The ballot opens on {time}.",
   },
 });
@@ -50,7 +63,7 @@ export async function render(main, route) {
     get(`/v1/agora/spaces/${ballot.space}`), get(`/v1/agora/posts/${ballot.proposal}`), whoAmI(), get("/v1/status")]);
   const facts = await identityFacts(me && me.identity);
   const verdict = eligibilityOf(space, me, facts);
-  const vote = me && me.identity ? await myVote(ballot.id, me) : null;
+  const vote = me && me.identity ? await myVote(ballot, me) : null;
   const again = async (shown) => { await render(main, route); report(main, shown); };
   const now = status.block_time_ms;
   const open = (ballot.status === "open" || ballot.status === "scheduled") && ballot.opens_ms <= now && now < ballot.closes_ms;
@@ -68,19 +81,65 @@ export async function render(main, route) {
         : t("quorum-later", { q: ballot.quorum_permille / 10 })),
       h("li", {}, t("pass", { p: ballot.pass_permille / 10 })),
       ballot.cast !== null ? h("li", {}, t(ballot.cast === 1 ? "cast-one" : "cast", { n: ballot.cast })) : null),
-    secret ? h("p", { class: "notice warn" }, t("secret")) : null,
-    vote && vote.label !== null ? h("p", { class: "notice good", id: "my-vote" }, t("your-vote", { label: vote.label }), open ? [" ", t("change-until", { time: formatTime(ballot.closes_ms) })] : null)
-      : me && !secret ? h("p", { class: "muted", id: "my-vote" }, t("no-vote")) : null,
+    secret && !over ? h("p", { class: "notice warn" }, t("secret", { time: formatTime(ballot.reveal_until_ms) })) : null,
+    secret && !over ? null : publicState(vote, me, open, over, ballot),
     over ? results(ballot) : secret ? h("p", { class: "muted" }, t("counts-hidden")) : null,
-    !secret && !over ? voteSection(ballot, vote, verdict, open, now, again) : null);
+    over ? null : secret ? await secretSection(ballot, vote, me, verdict, now, again) : voteSection(ballot, vote, verdict, open, now, again));
+}
+
+function publicState(vote, me, open, over, ballot) {
+  if (vote && vote.label !== null) {
+    return h("p", { class: "notice good", id: "my-vote" }, t("your-vote", { label: vote.label }),
+      open ? [" ", t("change-until", { time: formatTime(ballot.closes_ms) })] : null);
+  }
+  return me && !over ? h("p", { class: "muted", id: "my-vote" }, t("no-vote")) : null;
+}
+
+/** A secret ballot: commit (and change it) until the closing, then reveal from the salt kept here. */
+async function secretSection(ballot, vote, me, verdict, now, again) {
+  const heading = h("h2", { id: "vote-title" }, t("vote"));
+  if (now < ballot.opens_ms) return [heading, h("p", { class: "notice warn" }, t("not-yet", { time: formatTime(ballot.opens_ms) }))];
+  if (!me || !me.identity) return [heading, eligibilityBadge(verdict)];
+  const slot = statusSlot();
+  if (vote && vote.option !== null) return [heading, h("p", { class: "notice good", id: "my-vote" }, t("your-revealed", { label: vote.label }))];
+  if (now >= ballot.closes_ms) {
+    if (now >= ballot.reveal_until_ms) return [heading, h("p", { class: "notice warn" }, t("closed"))];
+    const choice = await revealable(ballot.id, me.identity, me.address);
+    if (!choice) return [heading, h("p", { class: "notice warn", id: "my-vote" }, t(vote ? "commit-elsewhere" : "nothing-to-reveal"))];
+    const label = ballot.options[choice.option];
+    return [heading, h("p", {}, t("reveal-now", { time: formatTime(ballot.reveal_until_ms) })),
+      h("button", { type: "button", onclick: async (event) => {
+        const result = await revealVote(slot, event.currentTarget, ballot.id, me.identity, choice);
+        if (result) await again(notice("good", t("revealed", { label }), result.hash));
+      } }, t("reveal", { label })), slot];
+  }
+  if (!verdict.may) return [heading, eligibilityBadge(verdict)];
+  const mine = committedOption(ballot.id, me.identity);
+  const radios = ballot.options.map((label, i) => h("div", { class: "choice" },
+    h("input", { type: "radio", name: "ballot-option", id: `ballot-option-${i}`, value: String(i), checked: i === mine, required: true }),
+    h("label", { for: `ballot-option-${i}` }, label)));
+  const button = h("button", { type: "submit" }, mine === null ? t("commit-button") : t("recommit-button"));
+  return [heading,
+    mine !== null ? h("p", { class: "notice good", id: "my-vote" }, t("your-commit", { label: ballot.options[mine], time: formatTime(ballot.reveal_until_ms) }))
+      : vote ? h("p", { class: "notice warn", id: "my-vote" }, t("commit-elsewhere")) : h("p", { class: "muted", id: "my-vote" }, t("no-vote")),
+    h("form", { class: "card", "aria-labelledby": "vote-title", onsubmit: async (event) => {
+      event.preventDefault();
+      const chosen = radios.map((r) => r.querySelector("input")).find((i) => i.checked);
+      if (!chosen) return;
+      const option = Number(chosen.value);
+      const result = await commitVote(slot, button, ballot.id, me.identity, option);
+      if (result) await again(notice("good", t("committed", { label: ballot.options[option] }), result.hash));
+    } },
+    h("fieldset", {}, h("legend", {}, t("vote")), radios),
+    h("p", { class: "field-help" }, t("secret-help")), slot, button)];
 }
 
 /** The identity's vote, asked of the node once this key's history shows it voted (js/piazza-account.js ownActs). */
-async function myVote(ballotId, me) {
-  const votes = await ownActs(me.address, "agora.vote");
-  if (!votes.some((tx) => tx.body[0] === ballotId)) return null;
+async function myVote(ballot, me) {
+  const acts = await ownActs(me.address, ballot.mode === "public" ? "agora.vote" : "agora.commit");
+  if (!acts.some((tx) => tx.body[0] === ballot.id)) return null;
   try {
-    return await get(`/v1/agora/ballots/${ballotId}/votes/${me.identity}`);
+    return await get(`/v1/agora/ballots/${ballot.id}/votes/${me.identity}`);
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) return null;
     throw error;
