@@ -1,15 +1,18 @@
 // Writing in the agora: the chain keeps only the SHA-256 of a post's text, signed by its author; the text
 // itself goes to the node off chain (POST /v1/agora/texts), once the post is in a block
 // (FORMAT.md §6.7 "Where the text lives"; docs/agora.md).
+import { h } from "./dom.js";
 import { post } from "./api.js";
 import { translator } from "./i18n.js";
 import { sha256, toHex } from "./codec.js";
 import { transact, notice } from "./piazza-act.js";
 
 const t = translator({
-  it: { "text-failed": "Il messaggio è sulla catena, ma il nodo non ha preso il testo ({message}): riprova più tardi.",
+  it: { "text-failed": "Il messaggio è sulla catena, ma il nodo non ha preso il testo ({message}).", retry: "Invia di nuovo il testo",
+        "text-sent": "Testo consegnato al nodo.",
         "too-long": "Il testo è troppo lungo: al massimo {n} byte.", empty: "Scrivi il testo." },
-  en: { "text-failed": "The post is on the chain, but the node did not take its text ({message}): try again later.",
+  en: { "text-failed": "The post is on the chain, but the node did not take its text ({message}).", retry: "Send the text again",
+        "text-sent": "Text given to the node.",
         "too-long": "The text is too long: at most {n} bytes.", empty: "Write the text." },
 });
 
@@ -35,6 +38,22 @@ export async function publishPost(slot, type, head, text, button) {
     await post("/v1/agora/texts", { post: toHex(head[0]), text });
     return { result, warning: null };
   } catch (error) {
-    return { result, warning: notice("warn", t("text-failed", { message: error.message })) };
+    return { result, warning: retryNotice(toHex(head[0]), text, error) };
   }
+}
+
+/** The post is on the chain without its text: say so, and offer to give the node the text again. */
+function retryNotice(postId, text, error) {
+  const shown = notice("warn", t("text-failed", { message: error.message }));
+  const button = h("button", { type: "button", class: "secondary small", onclick: async () => {
+    button.disabled = true;
+    try {
+      await post("/v1/agora/texts", { post: postId, text });
+      shown.replaceWith(notice("good", t("text-sent")));
+    } catch (again) {
+      shown.replaceWith(retryNotice(postId, text, again));
+    }
+  } }, t("retry"));
+  shown.append(" ", button);
+  return shown;
 }

@@ -30,7 +30,7 @@ const t = translator({
     "withdraw-confirm": "Sì, ritiralo per sempre", "withdraw-help": "Un annuncio ritirato non torna più attivo; gli ordini già fatti proseguono.",
     paused: "Annuncio sospeso.", resumed: "Annuncio di nuovo attivo.", withdrawn: "Annuncio ritirato.",
     update: "Aggiorna", description: "Descrizione", "new-stock": "Pezzi disponibili", "price-in": "Prezzo in {name}",
-    "price-help": "Vuoto: non accetti più questa classe.", updated: "Annuncio aggiornato.",
+    "price-help": "Vuoto: non accetti più questa classe.", "bad-stock": "Scrivi i pezzi disponibili: un numero intero da 0 a 1.000.000.000.", updated: "Annuncio aggiornato.",
     "bad-price": "Il prezzo in {name} non è un importo valido.", "no-price": "Serve almeno un prezzo.",
     "orders-link": "Ordini ricevuti",
   },
@@ -52,7 +52,7 @@ const t = translator({
     "withdraw-confirm": "Yes, withdraw it for good", "withdraw-help": "A withdrawn listing never comes back; orders already placed carry on.",
     paused: "Listing paused.", resumed: "Listing active again.", withdrawn: "Listing withdrawn.",
     update: "Update", description: "Description", "new-stock": "Units in stock", "price-in": "Price in {name}",
-    "price-help": "Empty: you no longer accept this class.", updated: "Listing updated.",
+    "price-help": "Empty: you no longer accept this class.", "bad-stock": "Write the units in stock: a whole number from 0 to 1,000,000,000.", updated: "Listing updated.",
     "bad-price": "The price in {name} is not a valid amount.", "no-price": "At least one price is needed.",
     "orders-link": "Orders received",
   },
@@ -229,7 +229,10 @@ function updateForm(listing, classes, again) {
       body.push([p.class, minor]);
     }
     if (body.length === 0) { mount(slot, notice("bad", t("no-price"))); slot.hidden = false; return; }
-    const quantity = stock === null ? null : Number(stock.value || 0);
+    if (stock !== null && (!/^\d+$/.test(stock.value.trim()) || Number(stock.value) > MAX_QUANTITY)) {
+      mount(slot, notice("bad", t("bad-stock"))); slot.hidden = false; stock.focus(); return;
+    }
+    const quantity = stock === null ? null : Number(stock.value);
     const until = listing.valid_until_ms || 0;
     const result = await transact(slot, "market.update", [fromHex(listing.id), body, quantity, description.value,
       listing.content_hash ? fromHex(listing.content_hash) : null, listing.valid_from_ms, until], button);
