@@ -23,10 +23,11 @@ export const MIN_PASSPHRASE = 8;
 export const MAX_LABEL = 64;
 /**
  * Argon2id for the passphrase: 3 passes over 32 MiB, one lane. Measured in this repository's chromium
- * on its 2-core test machine: about 0.8 s (0.6 s to 0.9 s as the machine's load varied), where the
- * CLI's wallet setting (2 passes over 64 MiB) took 0.8 s to 2.8 s. 96 MiB·passes is five times the
- * OWASP minimum for Argon2id (19 MiB, 2 passes); a phone takes a few times longer, still a wait of
- * seconds at most, once per unlock (js/session.js keeps the key unlocked for ten minutes).
+ * on its 2-core test machine: 0.67 s of the renderer's CPU time (0.6 s to 0.9 s of wall time when the
+ * machine was nearly idle), where the CLI's wallet setting (2 passes over 64 MiB) costs 0.99 s.
+ * 96 MiB·passes is two and a half times OWASP's minimum for Argon2id (19 MiB, 2 passes); a phone takes
+ * a few times longer, still a wait of seconds at most, once per unlock (js/session.js keeps the key
+ * unlocked for ten minutes). docs/piazza.md, "Keys in the browser", has the figures.
  */
 export const KEYRING_KDF = Object.freeze({ t: 3, m: 32 * 1024, p: 1 });
 const KDF_BOUNDS = { tMax: 10, mMin: 8, mMax: 256 * 1024 };   // KiB; the same cap as keyfile.js

@@ -12,5 +12,8 @@ startShell({
   titles: { brand: t("brand") },
   views: {
     wallet: { label: t("wallet"), load: () => import("./wallet-view.js") },
+    market: { label: t("market"), load: () => import("./market-view.js") },
+    groups: { label: t("groups"), load: () => import("./groups-view.js") },
+    agora: { label: t("agora"), load: () => import("./agora-view.js") },
   },
 });
