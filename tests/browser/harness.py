@@ -11,6 +11,7 @@ screenshots go to docs/screenshots/, which the README links.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,14 +21,18 @@ from playwright.sync_api import (
     Browser,
     BrowserContext,
     ConsoleMessage,
+    Locator,
     Page,
     Request,
+    expect,
     sync_playwright,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "node" / "piazza" / "web" / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+SCREENSHOTS = Path(os.environ.get("INCOOP_SCREENSHOTS") or ROOT / "build" / "screenshots")
+"""Where a run keeps its pictures: build/screenshots/ (ignored by git), or the folder INCOOP_SCREENSHOTS names:
+`INCOOP_SCREENSHOTS=docs/screenshots scripts/test tests/browser` renews the ones the README shows."""
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 860}
 
@@ -103,8 +108,45 @@ def assert_accessible(page: Page) -> None:
 
 
 def screenshot(page: Page, name: str) -> Path:
-    """Keep a picture of the page as it is (docs/screenshots/NAME.png, linked from the README)."""
+    """Keep a picture of the page as it is (SCREENSHOTS/NAME.png)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def at_both_widths(page: Page, name: str) -> None:
+    """Pictures of the page as it is at a phone's width and at a desktop's (NAME-phone.png, NAME-desktop.png);
+    the page is left at the width it had."""
+    width = page.viewport_size
+    for size, suffix in ((PHONE, "phone"), (DESKTOP, "desktop")):
+        page.set_viewport_size(size)
+        screenshot(page, f"{name}-{suffix}")
+    if width is not None:
+        page.set_viewport_size(width)
+
+
+def seen_in_explorer(page: Page, link: Locator) -> None:
+    """Follow a page's link to a transaction in the explorer, as a person would check what they did, in a
+    new tab of the same browser: the explorer must say it is committed with result OK, without an error."""
+    href = link.get_attribute("href") or ""
+    assert href.startswith("/explorer#/tx/"), href
+    errors: list[str] = []
+    tab = page.context.new_page()
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        tab.goto(_origin(page) + href)
+        expect(tab.locator("#tx-status")).to_have_text(EXPLORER_COMMITTED)
+        expect(tab.locator("#tx-facts .badge.good").first).to_be_visible()
+    finally:
+        tab.close()
+    assert not errors, f"the explorer logged errors: {errors}"
+
+
+EXPLORER_COMMITTED = re.compile("^(confermata|committed)$")
+
+
+def _origin(page: Page) -> str:
+    scheme, rest = page.url.split("://", 1)
+    return f"{scheme}://{rest.split('/', 1)[0]}"

@@ -40,7 +40,15 @@ from playwright.sync_api import Browser, Page, expect
 from ledger.tx import sign_tx
 from node.devnet_layout import GROUP_CLASS
 from tests.browser.demo import Demo, demo_federation
-from tests.browser.harness import DESKTOP, Watched, assert_accessible, person, screenshot
+from tests.browser.harness import (
+    DESKTOP,
+    Watched,
+    assert_accessible,
+    at_both_widths,
+    person,
+    screenshot,
+    seen_in_explorer,
+)
 from tests.functional.framework import FAR_EXPIRY, Api, wait_until
 
 PASSPHRASE = "una frase segreta della piazza"
@@ -89,6 +97,9 @@ def signed(page: Page, says: str) -> None:
         dialog.fill(PASSPHRASE)
         dialog.press("Enter")
     expect(done).to_be_visible(timeout=30_000)
+    link = done.locator("a[href^='/explorer#/tx/']")
+    if link.count():  # what the person did, seen in the explorer (a text sent after its post has none)
+        seen_in_explorer(page, link.first)
 
 
 def act(page: Page, button: Any, says: str) -> None:
@@ -155,7 +166,7 @@ def test_a_resident_orders_from_a_listing_and_confirms_it_and_the_provider_sells
     expect(page.locator("h1")).to_have_text("Pane di montagna, 1 kg")
     page.wait_for_load_state("networkidle")
     assert_accessible(page)
-    screenshot(page, "listing-phone")
+    at_both_widths(page, "listing")
     expect(page.get_by_role("link", name="Vedi nell'esploratore")).to_have_attribute("href", f"/explorer#/listing/{bread}")
     page.fill("#order-quantity", "2")
     page.check("#order-class-welfare-acme-2026")  # she holds none: refused before anything is signed or sent
@@ -208,7 +219,7 @@ def test_a_resident_orders_from_a_listing_and_confirms_it_and_the_provider_sells
         assert reviews["rating"]["count"] == 2 and reviews["rating"]["sum"] == 9
         expect(page.locator("article.order")).to_contain_text("Consegna confermata")
         assert_accessible(page)
-        screenshot(page, "order-phone")
+        at_both_widths(page, "order")
 
         # SAIT publishes a listing from the Sell page, then pauses it from the listing's page.
         open_page(provider, demo, "#/market/sell", "Vendi")
@@ -284,7 +295,7 @@ def test_a_member_joins_the_purchase_group_and_watches_it_fill(demo: Demo, resid
     expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", str(before + 3))
     expect(page.locator(".fill-bar")).to_contain_text(f"{before + 3} impegnati su 100 · minimo 20")
     assert_accessible(page)
-    screenshot(page, "group-phone")
+    at_both_widths(page, "group")
 
     open_page(page, demo, "#/groups", "Gruppi d'acquisto")
     expect(page.locator("main")).to_contain_text("Il tuo impegno: 3")
@@ -364,7 +375,7 @@ def take_part_in_the_agora(demo: Demo, resident: Watched) -> None:
     expect(page.locator(".eligibility")).to_have_text("Puoi partecipare")
     page.wait_for_load_state("networkidle")
     assert_accessible(page)
-    screenshot(page, "agora-space-phone")
+    at_both_widths(page, "agora-space")
 
     # A reply to Luca's comment, threaded under it on the node.
     open_page(page, demo, f"#/agora/post/{rack['id']}", "Proposta")
@@ -402,7 +413,7 @@ def take_part_in_the_agora(demo: Demo, resident: Watched) -> None:
         "Nascosto da un moderatore: Indicazioni stradali da verificare")
     expect(page.locator(f"#post-{luca['id']}")).not_to_contain_text("furgoni")
     assert_accessible(page)
-    screenshot(page, "agora-proposal-phone")
+    at_both_widths(page, "agora-proposal")
 
     # Supporting the fountain: once, and the page then says so.
     open_page(page, demo, f"#/agora/post/{fountain['id']}", "Proposta")
@@ -438,7 +449,7 @@ def take_part_in_the_agora(demo: Demo, resident: Watched) -> None:
     assert api(demo).get(f"/v1/agora/ballots/{ballot_id}")["counts"] == [before[0], before[1] + 1, before[2]]
     expect(page.locator("#my-vote")).to_contain_text("Il tuo voto: «no».")
     assert_accessible(page)
-    screenshot(page, "ballot-phone")
+    at_both_widths(page, "ballot")
 
     # The participatory budget: the fountain added to her gardens, within the budget.
     budget = api(demo).get(f"/v1/agora/spaces/{consulta['id']}/budgets")["budgets"][0]
@@ -456,7 +467,7 @@ def take_part_in_the_agora(demo: Demo, resident: Watched) -> None:
     assert sorted(selection["projects"]) == sorted([gardens, fountain["id"]]) and selection["total"] == 370_000
     expect(page.locator("#my-selection")).to_contain_text("Hai scelto 2 progetti, per 3.700,00")
     assert_accessible(page)
-    screenshot(page, "budget-phone")
+    at_both_widths(page, "budget")
 
     # After the secret ballot's closing, the vote is revealed from what this device kept; after the reveal
     # window the end-of-block step tallies it and the page shows the results.
@@ -475,5 +486,5 @@ def take_part_in_the_agora(demo: Demo, resident: Watched) -> None:
     expect(page.locator("main")).to_contain_text("Esito: nessuna opzione è passata")
     expect(page.locator("#my-vote")).to_contain_text("Il tuo voto: «sì».")
     assert_accessible(page)
-    screenshot(page, "ballot-results-phone")
+    at_both_widths(page, "ballot-results")
     never_sent_secrets(resident, demo, "elena")

@@ -52,6 +52,7 @@ from tests.browser.harness import (
     chromium_path,
     person,
     screenshot,
+    seen_in_explorer,
 )
 from tests.functional.framework import FAR_EXPIRY
 from wallet.payment_request import PaymentRequest, format_request, parse_request
@@ -213,6 +214,7 @@ def test_a_resident_creates_a_wallet_is_paid_and_pays_a_provider(demo: Demo, res
     assert api.balance(from_address(sait)) == sait_before + 1_250
     assert api.balance(from_address(address)) == 15_000 - 1_250
     screenshot(page, "wallet-paid-phone")
+    seen_in_explorer(page, link)
 
     # a request the ledger refuses (SAIT is not accredited for health): the node's refusal in plain words
     refused = format_request(PaymentRequest(sait, demo.devnet.chain_id, DEMO_CLASS, None, None, "health"))
