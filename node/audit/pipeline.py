@@ -9,8 +9,7 @@ thousands of times a second, and the replay decoded every transaction again.
 Worker processes (node/audit/checks.py) decode each block and each of its
 transactions once, verify every transaction and certificate signature, and
 hand the replay the decoded transactions; the replay's process only reads,
-hands out and takes back. The workers run at a lower priority (`WORKER_NICE`):
-the replay is the critical path and gets a core first.
+hands out and takes back.
 
 A feeder thread reads the source (an API's fetches or a store's reads) and
 submits each block to the pool within a window of `WINDOW_BLOCKS` blocks and
@@ -21,6 +20,12 @@ order, whatever order the workers finish in, so the first broken rule is the
 one reported. Certificates are checked against the validator set the replay
 holds when the block enters the window (`validators`); the replay checks again
 if the set changed by the block's turn.
+
+Workers start from multiprocessing's fork server, never forked from the
+auditing process with its threads and open store; as in any program using
+multiprocessing this way, a script that calls `verify_chain` or
+`export_movements` keeps its top level under `if __name__ == "__main__":`
+(a worker imports the main module; the `incoop` command does).
 
 A worker that dies (killed, out of memory) or fails ends the audit with
 `WorkerError` (exit status 2, "could not run"), never a hang; Ctrl-C reaches
@@ -58,8 +63,7 @@ TX_CHUNK = 1024  # transactions per task: ~0.1 s of verification, so a large blo
 WINDOW_BYTES = 8 * 1024 * 1024  # raw bytes read ahead of the replay: a few blocks of 5,000 transactions
 WINDOW_BLOCKS = 512
 FEEDER_JOIN_S = 2.0  # a fetch in flight from an API may outlast the audit; a store read never does
-WORKER_NICE = 10  # workers yield a core to the replay (and to its own reads and hand-outs) whenever it needs one
-START_METHOD = "forkserver"  # workers fork from a clean server process, never from the auditor with its threads and store
+START_METHOD = "forkserver"
 
 __all__ = ["Pipeline", "Prepared", "TxProblem", "WorkerError", "check_certificate", "default_workers",
            "signature_from_wire"]
@@ -132,7 +136,7 @@ class Pipeline:
         self.chain_id = chain_id
         self.validators = validators
         self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(START_METHOD),
-                                         initializer=worker_init, initargs=(WORKER_NICE,))
+                                         initializer=worker_init)
         self._blocks = blocks
         self._ahead: deque[_Pending] = deque()
         self._ahead_bytes = 0
