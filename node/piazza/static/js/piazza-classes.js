@@ -17,6 +17,11 @@ export function loadClasses() {
   return cached.promise;
 }
 
+/** Read the list again at the next loadClasses (a class was created since it was read). */
+export function forgetClasses() {
+  cached = null;
+}
+
 export function decimalsOf(classes, classId) {
   const known = classes.get(classId);
   return known ? Number(known.decimals) : 0;
