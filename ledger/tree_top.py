@@ -1,0 +1,117 @@
+"""The top levels of the state tree, dense in memory: every position's hash and kind down to a depth.
+
+Why: with a million accounts a changed key's path crosses about twenty inner
+nodes, and every one of them read from LevelDB is a cold read. The top levels
+are shared by all paths and are few positions (2^(depth+1) - 1), so they are
+kept here, in two preallocated arrays outside Python objects: `hashes`
+(32 bytes per position) and `kinds` (one byte: empty, leaf or inner). An
+update then reads only the records below `depth` on its paths, one per level
+(each inner record holds both children's hashes, FORMAT.md §15), and the leaf.
+
+The store stays the source of truth. The arrays are filled from the store's
+records (`load`), and a block's update is applied to them (`apply`) only after
+its batch is durably written; they are never written to disk, so a restart
+rebuilds them from what the disk holds, and a crash between blocks cannot
+leave the two disagreeing. Position (d, p) (depth d, the path's first d bits
+as the integer p) is at index 2^d - 1 + p; its two children are adjacent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterable, Mapping
+
+EMPTY_KIND, LEAF_KIND, INNER_KIND = 0, 1, 2
+
+TopChange = tuple[int, int, bytes]
+"""(index, kind, hash) of one position whose subtree an update changed."""
+
+TOP_DEPTH = 20
+"""The deepest level kept in memory: 2^21 - 1 positions, 64 MB of hashes and 2 MB of kinds at most.
+Only the pages of positions that exist are touched, so a small state costs little; with 2 million
+state entries (a million funded accounts) every level down to here is nearly full. The choice is
+measured in docs/operations.md, "Memory"."""
+
+
+def index(depth: int, prefix: int) -> int:
+    return (1 << depth) - 1 + prefix
+
+
+class TreeTop:
+    """Hashes and kinds of the positions at depth <= `depth`, valid for every position reachable in the tree.
+
+    A position below a leaf or an empty position holds stale bytes; nothing
+    reads them, because an update writes the entries of both children of
+    every node it makes inner (an empty side as EMPTY_KIND with a zero hash).
+
+    `generation` counts applied updates: an update's changes apply only to the
+    generation it was computed on; anything else (changes computed on another
+    tree, or a commit in between) empties the top, and the next update loads
+    it again from the store.
+    """
+
+    __slots__ = ("depth", "hashes", "kinds", "loaded", "generation", "_scan", "_lock")
+
+    def __init__(self, depth: int, scan: Callable[[int], Iterable[tuple[int, int, bytes]]]):
+        """`scan(depth)` yields (depth, prefix, record) of the stored records at depth <= `depth`, depth by depth."""
+        self.depth = depth
+        size = (2 << depth) - 1
+        self.hashes = bytearray(32 * size)  # zero pages: resident only once written
+        self.kinds = bytearray(size)
+        self.loaded = False
+        self.generation = 0
+        self._scan = scan
+        self._lock = threading.Lock()
+
+    def ensure_loaded(self) -> None:
+        if not self.loaded:
+            with self._lock:
+                if not self.loaded:
+                    self._load()
+
+    def _load(self) -> None:
+        """Fill from the records: a node's kind from its own record, its hash from its parent's (the root's from
+        its own). Nothing is cleared first: a reachable position gets its hash from its parent's record (zero for
+        an empty side) and, unless empty, its kind from its own record; stale bytes elsewhere are never read."""
+        hashes, kinds, top = self.hashes, self.kinds, self.depth
+        hashes[0:32] = bytes(32)  # the empty tree: no root record
+        for depth, prefix, record in self._scan(top):
+            i = (1 << depth) - 1 + prefix
+            if record[:1] == b"\x00":
+                kinds[i] = LEAF_KIND
+            else:
+                kinds[i] = INNER_KIND
+                if depth < top:
+                    child = 32 * ((2 << depth) - 1 + 2 * prefix)
+                    hashes[child:child + 64] = record[1:65]
+            if depth == 0:
+                hashes[0:32] = hashlib.sha256(record).digest()
+        self.loaded = True
+
+    def root(self) -> bytes:
+        return bytes(self.hashes[0:32])
+
+    def apply(self, writes: Mapping[bytes, bytes | None]) -> None:
+        """After a commit: an update's writes (ledger/merkle.py TreeWrites) and so its changes to the top.
+
+        Writes that carry no changes for this top as it is (a plain dict, another
+        tree's update, one computed before another commit) empty it instead.
+        """
+        changes = getattr(writes, "top_changes", None)
+        with self._lock:
+            if (changes is None or getattr(writes, "top", None) is not self
+                    or getattr(writes, "generation", None) != self.generation or not self.loaded):
+                self.loaded = False  # not computed on this top as it is: load again when next needed
+            else:
+                hashes, kinds = self.hashes, self.kinds
+                for i, kind, digest in changes:
+                    kinds[i] = kind
+                    hashes[32 * i:32 * i + 32] = digest
+            self.generation += 1
+
+    def invalidate(self) -> None:
+        """The store changed other than through `apply` (genesis, a layout upgrade): load again when needed."""
+        with self._lock:
+            self.loaded = False
+            self.generation += 1
