@@ -32,7 +32,7 @@ from ledger.merkle import ZERO, node_key, position_of
 OLD_INNER_LEN = 33
 BATCH_RECORDS = 20_000
 
-Scan = Callable[..., Any]  # a generator of (key, value), as Store._scan
+Scan = Callable[..., Any]  # a generator of (key, value) in key order, as Store._scan
 
 
 class TreeLayoutError(RuntimeError):
@@ -59,54 +59,62 @@ def upgrade(scan: Scan, write_batch: Callable[[dict[bytes, bytes]], None], tree_
             progress: Callable[[int], None] | None = None) -> int:
     """Rewrite every old inner record, deepest level first; returns how many were rewritten.
 
-    `scan(prefix=…, reverse=True)` iterates store entries (keys with the
-    prefix), `write_batch` writes a dict of puts durably in one batch.
+    `scan(start=…, stop=…)` iterates store entries in key order (a level's
+    positions ascending), `write_batch` writes a dict of puts durably in one batch.
     """
-    last = scan(prefix=tree_prefix, reverse=True)
-    deepest = next(last, None)
-    last.close()
-    if deepest is None:
+    deepest = 0
+    while _first(scan, tree_prefix, deepest + 1):  # a level holds records only if the one above does
+        deepest += 1
+    if not _first(scan, tree_prefix, 0):
         return 0
     converted = 0
     pending: dict[bytes, bytes] = {}
-    for depth in range(position_of(_without(deepest[0], tree_prefix))[0], -1, -1):
-        level = tree_prefix + depth.to_bytes(2, "big")
-        children = _records(scan, tree_prefix + (depth + 1).to_bytes(2, "big"), tree_prefix)
+    for depth in range(deepest, -1, -1):
+        children = _level(scan, tree_prefix, depth + 1)
         child = next(children, None)
-        for key, record in scan(prefix=level, reverse=True):
+        for key, record in _level(scan, tree_prefix, depth):
             if not (record[:1] == b"\x01" and len(record) == OLD_INNER_LEN):
                 continue
-            _, prefix = position_of(_without(key, tree_prefix))
-            right_key, left_key = node_key(depth + 1, 2 * prefix + 1), node_key(depth + 1, 2 * prefix)
+            _, prefix = position_of(key)
+            left_key, right_key = node_key(depth + 1, 2 * prefix), node_key(depth + 1, 2 * prefix + 1)
             hashes = {}
-            while child is not None and child[0] >= left_key:  # descending: the right child comes first
-                if child[0] in (left_key, right_key):
+            while child is not None and child[0] <= right_key:  # ascending: skip children of nodes left alone
+                if child[0] >= left_key:
                     hashes[child[0]] = _child_hash(child[1])
                 child = next(children, None)
             new = b"\x01" + hashes.get(left_key, ZERO) + hashes.get(right_key, ZERO)
             if hashlib.sha256(new).digest() != record[1:33]:
-                raise TreeLayoutError(f"the tree record at position {_without(key, tree_prefix).hex()} names a "
-                                      "hash its children do not have")
-            pending[key] = new
+                raise TreeLayoutError(f"the tree record at position {key.hex()} names a hash its children do not have")
+            pending[tree_prefix + key] = new
             converted += 1
             if len(pending) >= BATCH_RECORDS:
-                write_batch(pending)
+                _write(write_batch, pending, converted, progress)
                 pending = {}
-                if progress is not None:
-                    progress(converted)
+        children.close()
         if pending:  # a level is written before the next one up reads it
-            write_batch(pending)
+            _write(write_batch, pending, converted, progress)
             pending = {}
-    if progress is not None:
-        progress(converted)
     return converted
 
 
-def _without(key: bytes, prefix: bytes) -> bytes:
-    return key[len(prefix):]
+def _write(write_batch: Callable[[dict[bytes, bytes]], None], records: dict[bytes, bytes], converted: int,
+           progress: Callable[[int], None] | None) -> None:
+    """One durable batch; `progress` then hears how many records are converted on disk."""
+    write_batch(records)
+    if progress is not None:
+        progress(converted)
 
 
-def _records(scan: Scan, level: bytes, tree_prefix: bytes) -> Iterator[Any]:
-    """(position key without the store prefix, record) of one level, descending."""
-    for key, record in scan(prefix=level, reverse=True):
-        yield _without(key, tree_prefix), record
+def _first(scan: Scan, tree_prefix: bytes, depth: int) -> bool:
+    """Whether a level holds any record."""
+    records = _level(scan, tree_prefix, depth)
+    found = next(records, None) is not None
+    records.close()
+    return found
+
+
+def _level(scan: Scan, tree_prefix: bytes, depth: int) -> Iterator[Any]:
+    """(position key without the store prefix, record) of one level, ascending."""
+    start, stop = tree_prefix + depth.to_bytes(2, "big"), tree_prefix + (depth + 1).to_bytes(2, "big")
+    for key, record in scan(start=start, stop=stop):
+        yield key[len(tree_prefix):], record

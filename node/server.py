@@ -26,6 +26,7 @@ import logging
 import os
 import resource
 import signal
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -159,7 +160,12 @@ def open_store(setup: NodeSetup) -> Store:
                 f"({store.genesis()[0].hex()[:16]}…, this genesis is {genesis_hash.hex()[:16]}…); "
                 "use another data_dir or the matching genesis.json"
             )
+        if store.tree_layout_outdated:
+            upgrade_tree_layout(store)
         store.check()
+        started = time.perf_counter()
+        store.load_tree_top()
+        log.info("state tree: top levels loaded into memory in %.1f s", time.perf_counter() - started)
     except StoreFailure as exc:
         store.close()
         raise store_failed(exc) from None
@@ -167,6 +173,24 @@ def open_store(setup: NodeSetup) -> Store:
         store.close()
         raise
     return store
+
+
+def upgrade_tree_layout(store: Store) -> None:
+    """Convert a store written by an earlier version to the tree record layout of FORMAT.md §15, in place
+    (ledger/tree_layout.py: resumable, each record checked; docs/operations.md, "Upgrading")."""
+    log.warning("the store holds the state tree in an earlier record layout: converting it (once; an "
+                "interrupted conversion resumes at the next start)")
+    started = time.perf_counter()
+    shown = [started]
+
+    def progress(done: int) -> None:
+        if time.perf_counter() - shown[0] >= 10:
+            shown[0] = time.perf_counter()
+            log.info("state tree: %d records converted so far", done)
+
+    converted = store.upgrade_tree_layout(progress)
+    log.info("state tree: %d records converted to the current layout in %.1f s", converted,
+             time.perf_counter() - started)
 
 
 class Stopper:

@@ -80,6 +80,9 @@ class DataDirSource:
             with self.reading():
                 self.store = Store(self._tmp / "db", create=False)
                 self.store.head()
+                # a store of an earlier version: convert the private copy (ledger/tree_layout.py, each record
+                # checked), so that its tree is compared with the replay's like any other (node/audit/stored.py)
+                self.store.upgrade_tree_layout()
         except StoreCopyError as exc:
             self.close()
             raise SourceError(str(exc)) from None
