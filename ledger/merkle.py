@@ -71,7 +71,7 @@ def _bit(kh_int: int, depth: int) -> int:
 
 
 class _Changes(NamedTuple):
-    """A batch of changes sorted by path, as three parallel lists.
+    """A batch of changes sorted by path, as parallel lists.
 
     The leaves under a position (depth, prefix) are a contiguous run of a list
     sorted by path, and the run splits between the position's two children at
@@ -82,12 +82,18 @@ class _Changes(NamedTuple):
     ints: list[int]  # the path kh as an integer, ascending
     khs: list[bytes]
     vhs: list[bytes | None]  # None deletes
+    olds: list[bytes | None]  # the hash of the key's leaf before the change if known (None: absent or unknown)
 
     @classmethod
-    def sorted_from(cls, entries: list[tuple[int, bytes, bytes | None]]) -> _Changes:
-        """From (kh_int, kh, vh) triples with distinct paths (so the sort never compares vh)."""
-        entries.sort()
-        return cls([e[0] for e in entries], [e[1] for e in entries], [e[2] for e in entries])
+    def sorted_from(cls, entries: list[tuple[int, bytes, bytes | None, bytes | None]]) -> _Changes:
+        """From (kh_int, kh, vh, old leaf hash) with distinct paths (so the sort never compares past kh_int)."""
+        entries.sort(key=_first)
+        return cls([e[0] for e in entries], [e[1] for e in entries], [e[2] for e in entries],
+                   [e[3] for e in entries])
+
+
+def _first(entry: tuple) -> int:
+    return entry[0]
 
 
 def _split(ints: list[int], depth: int, prefix: int, lo: int, hi: int) -> int:
@@ -101,14 +107,14 @@ def _leaves_after(record: bytes | None, batch: _Changes, lo: int, hi: int) -> _C
     That is the changes that write a value, plus the old leaf unless one of the
     changes has its path (and so replaces or deletes it).
     """
-    ints, khs, vhs = batch
-    entries = [(ints[i], khs[i], vhs[i]) for i in range(lo, hi) if vhs[i] is not None]
+    ints, khs, vhs, _ = batch
+    entries = [(ints[i], khs[i], vhs[i], None) for i in range(lo, hi) if vhs[i] is not None]
     if record is not None:
         old_kh = record[1:33]
         old_int = int.from_bytes(old_kh, "big")
         at = bisect_left(ints, old_int, lo, hi)
         if at == hi or ints[at] != old_int:
-            entries.append((old_int, old_kh, record[33:65]))
+            entries.append((old_int, old_kh, record[33:65], None))
     return _Changes.sorted_from(entries)
 
 
@@ -120,6 +126,7 @@ def _leaves_after(record: bytes | None, batch: _Changes, lo: int, hi: int) -> _C
 _Subtree = tuple[bytes, bytes | None]
 _NOTHING: _Subtree = (ZERO, None)
 _UNREAD = b""
+_MINE = b"\x00"  # stands for the changed key's own leaf, recognised by its hash without reading it
 
 
 class TreeInconsistent(RuntimeError):
@@ -169,7 +176,7 @@ class _Update:
         self.writes = writes
         if top is None:
             self.top_depth = -1
-            self.hashes = self.kinds = bytearray()
+            self.hashes = self.kinds = b""  # type: ignore[assignment]
             self.changes: list[TopChange] | None = None
         else:
             self.top_depth = top.depth
@@ -196,35 +203,95 @@ class _Update:
 
     # --- the walk -------------------------------------------------------------------------------
 
-    def position(self, depth: int, prefix: int, key: bytes, known: bytes | None, batch: _Changes, lo: int,
+    def position(self, depth: int, prefix: int, key: bytes, known: bytes, batch: _Changes, lo: int,
                  hi: int) -> _Subtree:
-        """The new subtree at (depth, prefix), stored under `key`, after batch[lo:hi] (all under it).
-
-        `known` is its current hash (None: unknown, the root without a top).
-        """
+        """The new subtree at (depth, prefix), stored under `key`, whose hash is now `known`, after batch[lo:hi]."""
+        if hi - lo == 1:
+            return self._one(depth, prefix, key, known, batch, lo)
         if known == ZERO:
             record = None
         elif depth <= self.top_depth and self.kinds[(1 << depth) - 1 + prefix] == INNER_KIND:
             if depth < self.top_depth:
                 child = 32 * ((2 << depth) - 1 + 2 * prefix)
-                both = bytes(self.hashes[child:child + 64])
+                both = self.hashes[child:child + 64]
                 return self._descend(depth, prefix, key, both[:32], both[32:], batch, lo, hi)
             left, right = _inner_children(self._must_read(key))
             return self._descend(depth, prefix, key, left, right, batch, lo, hi)
         else:
-            record = self.read(key) if known is None else self._must_read(key)
-            if record is not None and record[:1] == _INNER:
+            record = self._must_read(key)
+            if record[:1] == _INNER:
                 left, right = _inner_children(record)
                 return self._descend(depth, prefix, key, left, right, batch, lo, hi)
-        if hi - lo == 1 and (record is None or record[1:33] == batch.khs[lo]):
-            return self._replace(depth, prefix, key, record, batch.khs[lo], batch.vhs[lo])
-        # empty or a single leaf: rebuild this small subtree from its leaves
+        return self._rebuild(depth, prefix, key, record, batch, lo, hi)
+
+    def _rebuild(self, depth: int, prefix: int, key: bytes, record: bytes | None, batch: _Changes, lo: int,
+                 hi: int) -> _Subtree:
+        """A position holding nothing or one leaf (`record`): rebuild this small subtree from its leaves."""
         leaves = _leaves_after(record, batch, lo, hi)
         if not leaves.ints:
             if record is not None:
                 self._delete(depth, prefix, key)
             return _NOTHING
         return self.build(depth, prefix, key, leaves, 0, len(leaves.ints))
+
+    def _one(self, depth: int, prefix: int, key: bytes, known: bytes, batch: _Changes, i: int) -> _Subtree:
+        """`position` for a single change, the case of nearly every position below the first levels: a loop
+        down the path collecting the siblings' hashes, then one up it, instead of a recursion.
+
+        The key's own leaf is recognised by its hash when the caller gave the old value (`batch.olds`), so
+        only the inner records below the top are read; any other leaf is read.
+        """
+        kh_int, kh, mine = batch.ints[i], batch.khs[i], batch.olds[i]
+        hashes, kinds, top = self.hashes, self.kinds, self.top_depth
+        path = []
+        record: bytes | None = None
+        while known != ZERO:
+            if known == mine:
+                record = _MINE
+                break
+            if depth <= top and kinds[(1 << depth) - 1 + prefix] == INNER_KIND:
+                if depth < top:
+                    child = 32 * ((2 << depth) - 1 + 2 * prefix)
+                    left, right = hashes[child:child + 32], hashes[child + 32:child + 64]
+                else:
+                    left, right = _inner_children(self._must_read(key))
+            else:
+                record = self._must_read(key)
+                if record[:1] != _INNER:
+                    break
+                left, right = _inner_children(record)
+                record = None
+            path.append((depth, prefix, key, left, right))
+            depth += 1
+            if (kh_int >> (256 - depth)) & 1:
+                prefix, known = (prefix << 1) | 1, right
+            else:
+                prefix, known = prefix << 1, left
+            key = _DEPTH_TAG[depth] + (prefix << _ALIGN[depth]).to_bytes(_NBYTES[depth], "big")
+        if record is None or record is _MINE or record[1:33] == kh:
+            digest, leaf = self._replace(depth, prefix, key, record, kh, batch.vhs[i])
+        else:  # another key's leaf: they split, or a delete of an absent key leaves it
+            digest, leaf = self._rebuild(depth, prefix, key, record, batch, i, i + 1)
+        writes, changes = self.writes, self.changes
+        for depth, prefix, key, left, right in reversed(path):
+            right_side = (kh_int >> (255 - depth)) & 1
+            if digest == ZERO or (left if right_side else right) == ZERO:  # a leaf may move up: the general way
+                child = depth + 1
+                left_key = _DEPTH_TAG[child] + ((prefix << 1) << _ALIGN[child]).to_bytes(_NBYTES[child], "big")
+                right_key = _DEPTH_TAG[child] + (((prefix << 1) | 1) << _ALIGN[child]).to_bytes(_NBYTES[child], "big")
+                mine_now = (digest, leaf)
+                if right_side:
+                    digest, leaf = self._combine(depth, prefix, key, left_key, right_key, (left, _UNREAD), mine_now)
+                else:
+                    digest, leaf = self._combine(depth, prefix, key, left_key, right_key, mine_now, (right, _UNREAD))
+                continue
+            record = _INNER + left + digest if right_side else _INNER + digest + right
+            digest = _sha256(record).digest()
+            leaf = None
+            writes[key] = record
+            if depth <= top:
+                changes.append(((1 << depth) - 1 + prefix, INNER_KIND, digest))  # type: ignore[union-attr]
+        return digest, leaf
 
     def _must_read(self, key: bytes) -> bytes:
         record = self.read(key)
@@ -342,15 +409,22 @@ class StateTree:
         record = self.read(_ROOT_KEY)
         return ZERO if record is None else _sha256(record).digest()
 
-    def update(self, changes: Iterable[tuple[bytes, bytes | None]]) -> tuple[bytes, TreeWrites]:
+    def update(self, changes: Iterable[tuple[bytes, bytes | None]],
+               previous: Callable[[bytes], bytes | None] | None = None) -> tuple[bytes, TreeWrites]:
         """Apply (key, value-or-None) changes; returns (new root, {position key: record or None}).
 
         Each key must appear once (the changes of an overlay are a dict).
+        `previous(key)` may give each key's value in the state the tree holds
+        (the transition's committed state): a changed key's leaf is then known
+        by its hash and not read. What it returns only spares reads; a wrong
+        value is a hash that matches nothing, and the leaf is read.
         """
         entries = []
         for key, value in changes:
             kh = _sha256(key).digest()
-            entries.append((int.from_bytes(kh, "big"), kh, None if value is None else _sha256(value).digest()))
+            old = None if previous is None else previous(key)
+            entries.append((int.from_bytes(kh, "big"), kh, None if value is None else _sha256(value).digest(),
+                            None if old is None else _sha256(_LEAF + kh + _sha256(old).digest()).digest()))
         writes = TreeWrites()
         top = self.top
         if top is not None:
@@ -361,7 +435,7 @@ class StateTree:
             return self.root(), writes
         batch = _Changes.sorted_from(entries)
         update = _Update(self.read, writes, top)
-        known = None if top is None else top.root()
+        known = self.root() if top is None else top.root()
         root, _ = update.position(0, 0, _ROOT_KEY, known, batch, 0, len(entries))
         writes.top_changes = update.changes
         return root, writes

@@ -19,6 +19,7 @@ as the integer p) is at index 2^d - 1 + p; its two children are adjacent.
 from __future__ import annotations
 
 import hashlib
+import mmap
 import threading
 from collections.abc import Callable, Iterable, Mapping
 
@@ -57,8 +58,10 @@ class TreeTop:
         """`scan(depth)` yields (depth, prefix, record) of the stored records at depth <= `depth`, depth by depth."""
         self.depth = depth
         size = (2 << depth) - 1
-        self.hashes = bytearray(32 * size)  # zero pages: resident only once written
-        self.kinds = bytearray(size)
+        # anonymous mappings: zero pages that become resident only once written (a bytearray is zeroed,
+        # and so resident, whole at once), so a small state costs a few pages, not 66 MB
+        self.hashes = mmap.mmap(-1, 32 * size)
+        self.kinds = mmap.mmap(-1, size)
         self.loaded = False
         self.generation = 0
         self._scan = scan
@@ -90,7 +93,7 @@ class TreeTop:
         self.loaded = True
 
     def root(self) -> bytes:
-        return bytes(self.hashes[0:32])
+        return self.hashes[0:32]
 
     def apply(self, writes: Mapping[bytes, bytes | None]) -> None:
         """After a commit: an update's writes (ledger/merkle.py TreeWrites) and so its changes to the top.

@@ -46,7 +46,9 @@ TOP_DEPTHS = [None, 0, 3]  # no top in memory; only the root; the top 4 levels (
 class MemoryTree:
     """A StateTree over a dict (with a top in memory down to `top_depth`), with a model of the state beside it."""
 
-    def __init__(self, top_depth: int | None = None):
+    def __init__(self, top_depth: int | None = None, previous: str | None = None):
+        """`previous`: what the update is told of the old values: nothing, the state's ("state") or lies ("wrong")."""
+        self.previous = previous
         self.nodes: dict[bytes, bytes] = {}
         self.top = None if top_depth is None else TreeTop(top_depth, self.scan)
         self.tree = StateTree(self.nodes.get, self.top)
@@ -60,7 +62,8 @@ class MemoryTree:
 
     def apply(self, batch: list[tuple[bytes, bytes | None]]) -> bytes:
         last = dict(batch)  # as an overlay would hold them: the last write per key wins
-        root, writes = self.tree.update(sorted(last.items()))
+        previous = {None: None, "state": self.state.get, "wrong": lambda key: b"not %s" % key}[self.previous]
+        root, writes = self.tree.update(sorted(last.items()), previous)
         for position, record in writes.items():
             if record is None:
                 self.nodes.pop(position, None)
@@ -140,11 +143,12 @@ def test_a_single_entry_root_is_its_leaf_hash():
     assert root == leaf_hash(h(b"a"), h(b"1")) == full_root([(b"a", b"1")])
 
 
+@pytest.mark.parametrize("previous", [None, "state", "wrong"])
 @pytest.mark.parametrize("top_depth", TOP_DEPTHS)
 @settings(max_examples=150, deadline=None)
 @given(batches)
-def test_incremental_root_equals_full_root_after_every_batch(top_depth, batch_list):
-    t = MemoryTree(top_depth)
+def test_incremental_root_equals_full_root_after_every_batch(top_depth, previous, batch_list):
+    t = MemoryTree(top_depth, previous)
     for batch in batch_list:
         root = t.apply(batch)
         assert root == full_root(t.state.items())
@@ -188,17 +192,18 @@ def test_one_batch_or_one_key_at_a_time_gives_the_same_tree(top_depth, batch_lis
     assert together.nodes == one_by_one.nodes
 
 
+@pytest.mark.parametrize("previous", [None, "state"])
 @pytest.mark.parametrize("top_depth", [*TOP_DEPTHS, 8])
 @settings(max_examples=10, deadline=None)
 @given(st.integers(0, 2**32), st.integers(1, 400))
-def test_a_block_sized_batch_on_a_large_tree_matches_the_definition(top_depth, seed, batch_size):
+def test_a_block_sized_batch_on_a_large_tree_matches_the_definition(top_depth, previous, seed, batch_size):
     """Thousands of leaves, then one batch that inserts, updates and deletes at once.
 
     The small key pool above keeps trees shallow; this one reaches the deep
     positions, long runs of changes under one node and leaves that must split.
     """
     pool = [b"big/%d/%d" % (seed, i) for i in range(3000)]
-    t = MemoryTree(top_depth)
+    t = MemoryTree(top_depth, previous)
     t.apply([(k, b"v") for k in pool[:2000]])
     batch = [(k, None) for k in pool[seed % 1000: seed % 1000 + batch_size]]  # deletes
     batch += [(k, b"w%d" % i) for i, k in enumerate(pool[1000 + seed % 900: 1000 + seed % 900 + batch_size])]
