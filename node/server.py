@@ -163,9 +163,6 @@ def open_store(setup: NodeSetup) -> Store:
         if store.tree_layout_outdated:
             upgrade_tree_layout(store)
         store.check()
-        started = time.perf_counter()
-        store.load_tree_top()
-        log.info("state tree: top levels loaded into memory in %.1f s", time.perf_counter() - started)
     except StoreFailure as exc:
         store.close()
         raise store_failed(exc) from None
@@ -230,6 +227,9 @@ def build_app(setup: NodeSetup) -> web.Application:
         verify_pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="verify")
         served = False
         try:
+            started = time.perf_counter()
+            store.load_tree_top()  # before serving: the first block built or checked does not wait for it
+            loaded_s = time.perf_counter() - started
             mempool = Mempool(RULES, store.state, setup.genesis.chain_id, setup.config.mempool)
             app[NODE] = NodeContext(
                 store=store,
@@ -243,6 +243,7 @@ def build_app(setup: NodeSetup) -> web.Application:
             app[NODE].texts = AgoraTexts(store, mempool)
             _warn_if_vault_serves_no_registrar(setup, store)
             served = True
+            log.info("state tree: top levels loaded into memory in %.1f s", loaded_s)
             yield
         finally:
             verify_pool.shutdown(wait=True)
