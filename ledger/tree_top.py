@@ -52,10 +52,11 @@ class TreeTop:
     it again from the store.
     """
 
-    __slots__ = ("depth", "hashes", "kinds", "loaded", "generation", "_scan", "_lock")
+    __slots__ = ("depth", "hashes", "kinds", "loaded", "generation", "_scan", "_offset", "_lock")
 
-    def __init__(self, depth: int, scan: Callable[[int], Iterable[tuple[int, int, bytes]]]):
-        """`scan(depth)` yields (depth, prefix, record) of the stored records at depth <= `depth`, depth by depth."""
+    def __init__(self, depth: int, scan: Callable[[int], Iterable[tuple[bytes, bytes]]], key_offset: int = 0):
+        """`scan(depth)` yields (key, record) of the stored records at depth <= `depth` in key order (so depth by
+        depth); a key is `key_offset` bytes of store prefix, then the position (FORMAT.md §15)."""
         self.depth = depth
         size = (2 << depth) - 1
         # anonymous mappings: zero pages that become resident only once written (a bytearray is zeroed,
@@ -65,6 +66,7 @@ class TreeTop:
         self.loaded = False
         self.generation = 0
         self._scan = scan
+        self._offset = key_offset
         self._lock = threading.Lock()
 
     def ensure_loaded(self) -> None:
@@ -76,19 +78,22 @@ class TreeTop:
     def _load(self) -> None:
         """Fill from the records: a node's kind from its own record, its hash from its parent's (the root's from
         its own). Nothing is cleared first: a reachable position gets its hash from its parent's record (zero for
-        an empty side) and, unless empty, its kind from its own record; stale bytes elsewhere are never read."""
-        hashes, kinds, top = self.hashes, self.kinds, self.depth
+        an empty side) and, unless empty, its kind from its own record; stale bytes elsewhere are never read.
+        One pass over a million records or two at start-up, so the loop is written out."""
+        hashes, kinds, top, offset = self.hashes, self.kinds, self.depth, self._offset
+        align = tuple((d + 7) // 8 * 8 - d for d in range(top + 1))
         hashes[0:32] = bytes(32)  # the empty tree: no root record
-        for depth, prefix, record in self._scan(top):
-            i = (1 << depth) - 1 + prefix
-            if record[:1] == b"\x00":
-                kinds[i] = LEAF_KIND
-            else:
-                kinds[i] = INNER_KIND
+        for key, record in self._scan(top):
+            depth = key[offset] << 8 | key[offset + 1]
+            prefix = int.from_bytes(key[offset + 2:], "big") >> align[depth]
+            if record[0]:
+                kinds[(1 << depth) - 1 + prefix] = INNER_KIND
                 if depth < top:
                     child = 32 * ((2 << depth) - 1 + 2 * prefix)
                     hashes[child:child + 64] = record[1:65]
-            if depth == 0:
+            else:
+                kinds[(1 << depth) - 1 + prefix] = LEAF_KIND
+            if not depth:
                 hashes[0:32] = hashlib.sha256(record).digest()
         self.loaded = True
 

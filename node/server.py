@@ -145,7 +145,7 @@ def open_store(setup: NodeSetup) -> Store:
     """The node's store, initialised from genesis when new; refuses a store of another chain or a damaged one."""
     path = setup.config.path(setup.home, setup.config.data_dir)
     try:
-        store = Store(path)
+        store = Store(path, tree_top_depth=setup.config.state_tree_memory_depth)
     except StoreFailure as exc:
         raise store_failed(exc) from None
     except StoreError as exc:

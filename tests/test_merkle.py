@@ -58,7 +58,7 @@ class MemoryTree:
         """What the store's scan gives a TreeTop: the records down to `depth`, in key order."""
         for key in sorted(self.nodes):
             if position_of(key)[0] <= depth:
-                yield *position_of(key), self.nodes[key]
+                yield key, self.nodes[key]
 
     def apply(self, batch: list[tuple[bytes, bytes | None]]) -> bytes:
         last = dict(batch)  # as an overlay would hold them: the last write per key wins

@@ -36,7 +36,7 @@ class Counted:
     def scan(self, depth: int):
         for key in sorted(self.nodes):
             if position_of(key)[0] <= depth:
-                yield *position_of(key), self.nodes[key]
+                yield key, self.nodes[key]
 
     def commit(self, writes: dict[bytes, bytes | None]) -> None:
         for key, record in writes.items():

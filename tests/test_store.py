@@ -166,3 +166,22 @@ def test_a_full_read_cache_is_emptied_not_grown(tmp_path, monkeypatch):
     assert store.state.get(credits.balance_key(CAROL.pubkey, "eur")) is not None
     assert store.head().height == head.height + 1
     store.close()
+
+
+@pytest.mark.parametrize("top_depth", [0, 3, 20])
+def test_the_depth_of_the_tree_top_in_memory_changes_no_root(written, tmp_path, top_depth):
+    """`state_tree_memory_depth` (docs/operations.md, "Memory") trades memory for reads, never a state root."""
+    import shutil
+
+    path, _, _, head = written
+    copy = tmp_path / f"copy-{top_depth}"
+    shutil.copytree(path, copy)
+    with Store(copy, create=False, tree_top_depth=top_depth) as store:
+        store.load_tree_top()
+        _, _, new_head = commit(store, [transfer(CAROL, 0, ALICE, 80), transfer(BOB, 1, CAROL, 5)], T0 + 4000)
+        _, _, newer = commit(store, [transfer(ALICE, 3, CAROL, 1)], T0 + 5000)
+        items = list(store.state_items(b""))
+        assert full_root(items) == newer.state_root == store.tree.root()
+    with Store(path, create=False) as reference:
+        _, _, same = commit(reference, [transfer(CAROL, 0, ALICE, 80), transfer(BOB, 1, CAROL, 5)], T0 + 4000)
+        assert same == new_head
