@@ -28,7 +28,9 @@ rather than serve a state it could only half read.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -234,11 +236,15 @@ class _ReadCache:
             self._values.clear()
             self._generation += 1
 
-    def end_commit(self, written: dict[bytes, bytes | None]) -> None:
+    def end_commit(self, written: dict[bytes, bytes | None], forget: Iterable[bytes] = ()) -> None:
+        """After a batch: `written` is cached with its new values, `forget`'s keys are dropped from the cache."""
         with self._lock:
-            if len(self._values) + len(written) > self._limit:
-                self._values.clear()
-            self._values.update(written)
+            values = self._values
+            if len(values) + len(written) > self._limit:
+                values.clear()
+            else:
+                deque(map(values.pop, forget, repeat(None)), 0)
+            values.update(written)
             self._generation += 1
 
 
@@ -307,6 +313,7 @@ class Store:
         self._cache = _ReadCache(self._get)
         self.state = _PrefixedReader(self._cache.get, P_STATE, self._scan)
         self._top = TreeTop(tree_top_depth, self._top_records, key_offset=len(P_TREE))
+        self._top_tag = tree_top_depth.to_bytes(2, "big")
         self._tree = StateTree(_PrefixedReader(self._cache.get, P_TREE).get, self._top)
         self.tree_layout_outdated = outdated(self._get(P_TREE + _ROOT_POSITION))
 
@@ -517,8 +524,15 @@ class Store:
         written: dict[bytes, bytes | None] = {}
         for key, value in outcome.state_changes.items():
             written[P_STATE + key] = value
+        # the tree records above the top's deepest level are held in memory and never read by an update:
+        # written without passing through the read cache, where they would push out the state
+        above_top: dict[bytes, bytes | None] = {}
+        deep_from = self._top_tag
         for key, value in outcome.tree_writes.items():
-            written[P_TREE + key] = value
+            if key[:2] >= deep_from:
+                written[P_TREE + key] = value
+            else:
+                above_top[P_TREE + key] = value
         if KEY_VALIDATORS in outcome.state_changes:
             written[P_VSET + h8] = self._validator_set_record(outcome)
         self._cache.begin_commit()
@@ -530,16 +544,17 @@ class Store:
                     batch.put(P_TX + tx.hash, encode((height, index)))
                 for key, value in history_entries(height, outcome):
                     batch.put(key, value)
-                for key, value in written.items():
-                    if value is None:
-                        batch.delete(key)
-                    else:
-                        batch.put(key, value)
+                for records in (written, above_top):
+                    for key, value in records.items():
+                        if value is None:
+                            batch.delete(key)
+                        else:
+                            batch.put(key, value)
                 head = ChainHead(height, block_hash, header.state_root, header.time_ms)
                 batch.put(K_HEAD, encode(tuple(head)))
         except plyvel.Error as exc:
             raise self._write_failed(exc, f"committing block {height}") from None
-        self._cache.end_commit(written)
+        self._cache.end_commit(written, above_top)
         self._top.apply(outcome.tree_writes)
         return head
 
