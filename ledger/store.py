@@ -313,7 +313,6 @@ class Store:
         self._cache = _ReadCache(self._get)
         self.state = _PrefixedReader(self._cache.get, P_STATE, self._scan)
         self._top = TreeTop(tree_top_depth, self._top_records, key_offset=len(P_TREE))
-        self._top_tag = tree_top_depth.to_bytes(2, "big")
         self._tree = StateTree(_PrefixedReader(self._cache.get, P_TREE).get, self._top)
         self.tree_layout_outdated = outdated(self._get(P_TREE + _ROOT_POSITION))
 
@@ -527,7 +526,7 @@ class Store:
         # the tree records above the top's deepest level are held in memory and never read by an update:
         # written without passing through the read cache, where they would push out the state
         above_top: dict[bytes, bytes | None] = {}
-        deep_from = self._top_tag
+        deep_from = self._top.depth.to_bytes(2, "big")
         for key, value in outcome.tree_writes.items():
             if key[:2] >= deep_from:
                 written[P_TREE + key] = value

@@ -29,10 +29,10 @@ TopChange = tuple[int, int, bytes]
 """(index, kind, hash) of one position whose subtree an update changed."""
 
 TOP_DEPTH = 20
-"""The deepest level kept in memory: 2^21 - 1 positions, 64 MB of hashes and 2 MB of kinds at most.
-Only the pages of positions that exist are touched, so a small state costs little; with 2 million
-state entries (a million funded accounts) every level down to here is nearly full. The choice is
-measured in docs/operations.md, "Memory"."""
+"""The deepest level that may be kept in memory: 2^21 - 1 positions, 64 MB of hashes and 2 MB of kinds at
+most, for a state of two million entries (a million funded accounts), where every level down to here is
+more than half full. A smaller state keeps fewer levels (`TreeTop.depth`). The choice is measured in
+docs/operations.md, "Memory"."""
 
 
 def index(depth: int, prefix: int) -> int:
@@ -46,19 +46,28 @@ class TreeTop:
     reads them, because an update writes the entries of both children of
     every node it makes inner (an empty side as EMPTY_KIND with a zero hash).
 
+    `depth` is chosen at each load: the deepest level, down to `max_depth`,
+    down to which every level holds records for at least half its positions
+    (`max_depth` for an empty tree).
+    Below that the positions that exist are few and far apart, and each would
+    make a page of the arrays resident for 32 bytes (a state of ten thousand
+    accounts touched 17 MB of them at a fixed depth 20, 2 MB this way); their
+    records are read instead, as deeper ones are. A state that grows while the
+    node runs keeps its depth until the next start.
+
     `generation` counts applied updates: an update's changes apply only to the
     generation it was computed on; anything else (changes computed on another
     tree, or a commit in between) empties the top, and the next update loads
     it again from the store.
     """
 
-    __slots__ = ("depth", "hashes", "kinds", "loaded", "generation", "_scan", "_offset", "_lock")
+    __slots__ = ("depth", "max_depth", "hashes", "kinds", "loaded", "generation", "_scan", "_offset", "_lock")
 
-    def __init__(self, depth: int, scan: Callable[[int], Iterable[tuple[bytes, bytes]]], key_offset: int = 0):
+    def __init__(self, max_depth: int, scan: Callable[[int], Iterable[tuple[bytes, bytes]]], key_offset: int = 0):
         """`scan(depth)` yields (key, record) of the stored records at depth <= `depth` in key order (so depth by
         depth); a key is `key_offset` bytes of store prefix, then the position (FORMAT.md §15)."""
-        self.depth = depth
-        size = (2 << depth) - 1
+        self.depth = self.max_depth = max_depth
+        size = (2 << max_depth) - 1
         # anonymous mappings: zero pages that become resident only once written (a bytearray is zeroed,
         # and so resident, whole at once), so a small state costs a few pages, not 66 MB
         self.hashes = mmap.mmap(-1, 32 * size)
@@ -80,11 +89,20 @@ class TreeTop:
         its own). Nothing is cleared first: a reachable position gets its hash from its parent's record (zero for
         an empty side) and, unless empty, its kind from its own record; stale bytes elsewhere are never read.
         One pass over a million records or two at start-up, so the loop is written out."""
-        hashes, kinds, top, offset = self.hashes, self.kinds, self.depth, self._offset
+        hashes, kinds, top, offset = self.hashes, self.kinds, self.max_depth, self._offset
         align = tuple((d + 7) // 8 * 8 - d for d in range(top + 1))
         hashes[0:32] = bytes(32)  # the empty tree: no root record
-        for key, record in self._scan(top):
+        level = count = 0
+        deepest = top
+        records = iter(self._scan(top))
+        for key, record in records:
             depth = key[offset] << 8 | key[offset + 1]
+            if depth != level:  # `level` is complete (levels come in order, none skipped)
+                if count < 1 << level >> 1:
+                    deepest = level - 1
+                    break
+                level, count = depth, 0
+            count += 1
             prefix = int.from_bytes(key[offset + 2:], "big") >> align[depth]
             if record[0]:
                 kinds[(1 << depth) - 1 + prefix] = INNER_KIND
@@ -95,6 +113,17 @@ class TreeTop:
                 kinds[(1 << depth) - 1 + prefix] = LEAF_KIND
             if not depth:
                 hashes[0:32] = hashlib.sha256(record).digest()
+        else:
+            if count == 0:  # the empty tree: nothing to size the top by, and nothing resident yet
+                deepest = top
+            elif count < 1 << level >> 1:
+                deepest = level - 1
+            elif level < top:  # the tree ends here: its last level holds leaves only
+                deepest = level
+        close = getattr(records, "close", None)
+        if close is not None:
+            close()
+        self.depth = max(deepest, 0)
         self.loaded = True
 
     def root(self) -> bytes:

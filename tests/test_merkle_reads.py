@@ -125,3 +125,29 @@ def test_a_top_given_writes_it_did_not_compute_reloads_from_the_records() -> Non
     assert tree.top.loaded
     tree.top.apply(stale)  # computed before that commit: refused, reloaded when next needed
     assert not tree.top.loaded
+
+
+def test_a_top_loaded_from_records_keeps_the_levels_at_least_half_full() -> None:
+    """Loaded from a tree of 3,000 keys with room for 20 levels, the top keeps those whose positions are at least
+    half held by records, and an update then reads the records below it, one per level."""
+    store, tree, state = built()  # no top: the records only
+    top = TreeTop(20, store.scan)
+    top.ensure_loaded()
+    held = {}
+    for key in store.nodes:
+        depth = position_of(key)[0]
+        held[depth] = held.get(depth, 0) + 1
+    assert all(held[d] >= 2 ** d / 2 for d in range(top.depth + 1))
+    assert held[top.depth + 1] < 2 ** (top.depth + 1) / 2
+    assert 9 <= top.depth <= 13  # log2(3000) is 11.6
+    loaded = StateTree(store.read, top)
+    for key in KEYS[100:120]:
+        depth = leaf_depth(store, key)
+        kh = int.from_bytes(h(key), "big")
+        store.reads.clear()
+        root, writes = loaded.update([(key, b"other " + key)], state.get)
+        assert set(store.reads) == {node_key(d, kh >> (256 - d)) for d in range(top.depth, depth)}, key
+        store.commit(writes)
+        top.apply(writes)
+        state[key] = b"other " + key
+        assert root == full_root(state.items()) == top.root()
