@@ -158,6 +158,20 @@ def test_incremental_root_equals_full_root_after_every_batch(top_depth, previous
             assert top_entries(t.top, t.nodes) == stored_entries(t.top.depth, t.nodes)
 
 
+@pytest.mark.parametrize("top_depth", [3, 8])
+@settings(max_examples=100, deadline=None)
+@given(batches)
+def test_a_top_loaded_from_the_records_between_batches_gives_the_same_roots(top_depth, batch_list):
+    """As at every start: the top is filled from the stored records (keeping only its half-full levels)."""
+    t = MemoryTree(top_depth, "state")
+    for batch in batch_list:
+        t.top.invalidate()
+        root = t.apply(batch)
+        assert root == full_root(t.state.items()) == t.top.root()
+        assert t.top.depth <= top_depth
+        assert top_entries(t.top, t.nodes) == stored_entries(t.top.depth, t.nodes)
+
+
 @pytest.mark.parametrize("top_depth", TOP_DEPTHS)
 @settings(max_examples=150, deadline=None)
 @given(batches)
