@@ -9,7 +9,7 @@ data directory):
     x + account(32) + height(8) + index(4)   per-account history: a transaction's hash, or past the
                                              block's transactions an end-of-block effect's movements
     s + state key                 state value
-    n + tree position             state tree node
+    n + tree position             state tree node: a leaf's 0x00 kh vh, an inner node's 0x01 left right
     m + "head"                    canonical [height, block hash, state root, time_ms]
     m + "genesis"                 canonical [genesis hash, genesis state root, genesis time_ms]
 
@@ -28,7 +28,9 @@ rather than serve a state it could only half read.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +40,10 @@ from ledger.block import Block, BlockFormatError, Certificate, decode_raw_block,
 from ledger.chain import KEY_VALIDATORS
 from ledger.credit_ops import Movement
 from ledger.encoding import EncodingError, decode, encode
-from ledger.merkle import StateTree
+from ledger.merkle import StateTree, node_key
 from ledger.transition import BlockOutcome, ChainHead
+from ledger.tree_layout import TreeLayoutError, old_root, outdated, upgrade
+from ledger.tree_top import TOP_DEPTH, TreeTop
 
 P_BLOCK = b"b"
 P_HASH = b"h"
@@ -175,9 +179,12 @@ def describe_key(key: bytes | None) -> str:
     return f"key {key[:17].hex()}"
 
 
-LEVELDB_BLOCK_CACHE = 64 * 1024 * 1024
-"""LevelDB's own cache of uncompressed blocks (its default is 8 MB): tree paths of a large state stay in memory.
-The bloom filter spares a disk read for an absent key (an empty tree position, a new account)."""
+_ROOT_POSITION = node_key(0, 0)
+LEVELDB_BLOCK_CACHE = 8 * 1024 * 1024
+"""LevelDB's own cache of uncompressed blocks (its default size). The top of the state tree is in memory
+(ledger/tree_top.py) and the tables are memory-mapped, so a larger cache bought nothing measurable (64 MB:
+the same commit time with a million accounts, 66 MB more resident). The bloom filter spares a disk read for an
+absent key (an empty tree position, a new account)."""
 _MISSING = object()
 READ_CACHE_ENTRIES = 250_000
 """Bound on the read cache (about 50 MB at this size); it is emptied whole when full."""
@@ -223,11 +230,21 @@ class _ReadCache:
         with self._lock:
             self._generation += 1
 
-    def end_commit(self, written: dict[bytes, bytes | None]) -> None:
+    def clear(self) -> None:
+        """Forget everything (the store was rewritten other than by a commit)."""
         with self._lock:
-            if len(self._values) + len(written) > self._limit:
-                self._values.clear()
-            self._values.update(written)
+            self._values.clear()
+            self._generation += 1
+
+    def end_commit(self, written: dict[bytes, bytes | None], forget: Iterable[bytes] = ()) -> None:
+        """After a batch: `written` is cached with its new values, `forget`'s keys are dropped from the cache."""
+        with self._lock:
+            values = self._values
+            if len(values) + len(written) > self._limit:
+                values.clear()
+            else:
+                deque(map(values.pop, forget, repeat(None)), 0)
+            values.update(written)
             self._generation += 1
 
 
@@ -273,8 +290,9 @@ class StoreView:
 
 
 class Store:
-    def __init__(self, path: str | Path, create: bool = True, sync: bool = True):
-        """`sync=False` is for scratch stores (the auditor's replay), where a crash loses nothing of value."""
+    def __init__(self, path: str | Path, create: bool = True, sync: bool = True, tree_top_depth: int = TOP_DEPTH):
+        """`sync=False` is for scratch stores (the auditor's replay), where a crash loses nothing of value;
+        `tree_top_depth` is the deepest level of the state tree kept in memory (ledger/tree_top.py)."""
         self.path = Path(path)
         self._sync = sync
         self.on_failure: Callable[[StoreFailure], None] | None = None
@@ -294,7 +312,53 @@ class Store:
         self._db_get = self.db.get
         self._cache = _ReadCache(self._get)
         self.state = _PrefixedReader(self._cache.get, P_STATE, self._scan)
-        self.tree = StateTree(_PrefixedReader(self._cache.get, P_TREE).get)
+        self._top = TreeTop(tree_top_depth, self._top_records, key_offset=len(P_TREE))
+        self._tree = StateTree(_PrefixedReader(self._cache.get, P_TREE).get, self._top)
+        self.tree_layout_outdated = outdated(self._get(P_TREE + _ROOT_POSITION))
+
+    @property
+    def tree(self) -> StateTree:
+        """The state tree; refused while the store holds it in the first record layout (`upgrade_tree_layout`)."""
+        if self.tree_layout_outdated:
+            raise StoreError(f"the store at {self.path} holds the state tree in the record layout of an earlier "
+                             "version (FORMAT.md §15): start the node once to convert it (docs/operations.md, "
+                             "\"Upgrading\")")
+        return self._tree
+
+    def _top_records(self, depth: int) -> Iterator[tuple[bytes, bytes]]:
+        """The tree records down to `depth`, in key order (so depth by depth): what the top in memory is filled from."""
+        start, stop = P_TREE + node_key(0, 0), P_TREE + (depth + 1).to_bytes(2, "big")
+        return self._scan("the state tree", start=start, stop=stop, fill_cache=False)
+
+    def load_tree_top(self) -> None:
+        """Fill the top levels of the tree in memory from the store now, instead of at the first update."""
+        if not self.tree_layout_outdated:
+            self._top.ensure_loaded()
+
+    def upgrade_tree_layout(self, progress: Callable[[int], None] | None = None) -> int:
+        """Convert a tree stored in the first record layout to the current one (ledger/tree_layout.py): the
+        number of inner records rewritten. Resumable; a damaged tree is a StoreFailure and nothing more is written."""
+        if not self.tree_layout_outdated:
+            return 0
+
+        def write(records: dict[bytes, bytes]) -> None:
+            try:
+                with self.db.write_batch(transaction=True, sync=self._sync) as batch:
+                    for key, value in records.items():
+                        batch.put(key, value)
+            except plyvel.Error as exc:
+                raise self._write_failed(exc, "converting the state tree's records") from None
+
+        self._cache.begin_commit()
+        try:
+            converted = upgrade(lambda **options: self._scan("the state tree", **options), write, P_TREE, progress)
+        except TreeLayoutError as exc:
+            raise self._inconsistent(P_TREE, str(exc)) from None
+        finally:
+            self._cache.clear()
+            self._top.invalidate()
+        self.tree_layout_outdated = outdated(self._get(P_TREE + _ROOT_POSITION))
+        return converted
 
     # --- reads that cannot return damaged bytes ---------------------------------
 
@@ -385,6 +449,7 @@ class Store:
         except plyvel.Error as exc:
             raise self._write_failed(exc, "writing the genesis state") from None
         self._cache.end_commit(written)
+        self._top.invalidate()
         return ChainHead(0, genesis_hash, root, time_ms)
 
     def genesis(self) -> tuple[bytes, bytes, int]:
@@ -438,7 +503,7 @@ class Store:
             if block.hash() != head.block_hash or block.header.state_root != head.state_root:
                 raise self._inconsistent(P_BLOCK + _h8(head.height), "the stored block is not the one the head "
                                                                      f"record names ({head.block_hash.hex()[:16]}…)")
-        root = self.tree.root()
+        root = old_root(self._get(P_TREE + _ROOT_POSITION) or b"") if self.tree_layout_outdated else self.tree.root()
         if root != head.state_root:
             raise self._inconsistent(P_TREE, f"the state tree's root is {root.hex()[:16]}…, the head's state root "
                                              f"is {head.state_root.hex()[:16]}…")
@@ -458,8 +523,15 @@ class Store:
         written: dict[bytes, bytes | None] = {}
         for key, value in outcome.state_changes.items():
             written[P_STATE + key] = value
+        # the tree records above the top's deepest level are held in memory and never read by an update:
+        # written without passing through the read cache, where they would push out the state
+        above_top: dict[bytes, bytes | None] = {}
+        deep_from = self._top.depth.to_bytes(2, "big")
         for key, value in outcome.tree_writes.items():
-            written[P_TREE + key] = value
+            if key[:2] >= deep_from:
+                written[P_TREE + key] = value
+            else:
+                above_top[P_TREE + key] = value
         if KEY_VALIDATORS in outcome.state_changes:
             written[P_VSET + h8] = self._validator_set_record(outcome)
         self._cache.begin_commit()
@@ -471,16 +543,18 @@ class Store:
                     batch.put(P_TX + tx.hash, encode((height, index)))
                 for key, value in history_entries(height, outcome):
                     batch.put(key, value)
-                for key, value in written.items():
-                    if value is None:
-                        batch.delete(key)
-                    else:
-                        batch.put(key, value)
+                for records in (written, above_top):
+                    for key, value in records.items():
+                        if value is None:
+                            batch.delete(key)
+                        else:
+                            batch.put(key, value)
                 head = ChainHead(height, block_hash, header.state_root, header.time_ms)
                 batch.put(K_HEAD, encode(tuple(head)))
         except plyvel.Error as exc:
             raise self._write_failed(exc, f"committing block {height}") from None
-        self._cache.end_commit(written)
+        self._cache.end_commit(written, above_top)
+        self._top.apply(outcome.tree_writes)
         return head
 
     def _validator_set_record(self, outcome: BlockOutcome) -> bytes:

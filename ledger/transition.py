@@ -136,7 +136,8 @@ def _finish(
     effects: list[Effect], moves: list[tuple[Any, ...]],
 ) -> BlockOutcome:
     changes = overlay.changes()
-    root, tree_writes = tree.update(changes.items())  # it orders them by path itself
+    # it orders them by path itself; the committed values let it recognise the changed keys' leaves unread
+    root, tree_writes = tree.update(changes.items(), overlay.base.get)
     return BlockOutcome(changes, tree_writes, root, tuple(txs), tuple(results), tuple(parties), tuple(effects),
                         tuple(moves))
 

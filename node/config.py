@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ledger.address import AddressError, from_address
+from ledger.tree_top import TOP_DEPTH
 
 CONFIG_FILE = "config.json"
 KEY_PASSWORD_ENV = "INCOOP_KEY_PASSWORD"
@@ -202,6 +203,9 @@ class NodeConfig(BaseModel):
     key_file: str = "node_key.json"
     key_password_file: str | None = None
     data_dir: str = "data"
+    # the deepest level of the state tree held in memory: 2^(d+1) - 1 positions of 33 bytes, filled at start
+    # (docs/operations.md, "Memory"); lower it on a small machine, at the cost of reads per changed account
+    state_tree_memory_depth: int = Field(default=TOP_DEPTH, ge=0, le=TOP_DEPTH)
     api: ApiConfig = ApiConfig()
     p2p_host: str = "127.0.0.1"
     p2p_port: int = Field(default=8701, ge=0, le=65535)

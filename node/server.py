@@ -26,6 +26,7 @@ import logging
 import os
 import resource
 import signal
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -145,7 +146,7 @@ def open_store(setup: NodeSetup) -> Store:
     """The node's store, initialised from genesis when new; refuses a store of another chain or a damaged one."""
     path = setup.config.path(setup.home, setup.config.data_dir)
     try:
-        store = Store(path)
+        store = Store(path, tree_top_depth=setup.config.state_tree_memory_depth)
     except StoreFailure as exc:
         raise store_failed(exc) from None
     except StoreError as exc:
@@ -160,6 +161,8 @@ def open_store(setup: NodeSetup) -> Store:
                 f"({store.genesis()[0].hex()[:16]}…, this genesis is {genesis_hash.hex()[:16]}…); "
                 "use another data_dir or the matching genesis.json"
             )
+        if store.tree_layout_outdated:
+            upgrade_tree_layout(store)
         store.check()
     except StoreFailure as exc:
         store.close()
@@ -168,6 +171,24 @@ def open_store(setup: NodeSetup) -> Store:
         store.close()
         raise
     return store
+
+
+def upgrade_tree_layout(store: Store) -> None:
+    """Convert a store written by an earlier version to the tree record layout of FORMAT.md §15, in place
+    (ledger/tree_layout.py: resumable, each record checked; docs/operations.md, "Upgrading")."""
+    log.warning("the store holds the state tree in an earlier record layout: converting it (once; an "
+                "interrupted conversion resumes at the next start)")
+    started = time.perf_counter()
+    shown = [started]
+
+    def progress(done: int) -> None:
+        if time.perf_counter() - shown[0] >= 10:
+            shown[0] = time.perf_counter()
+            log.info("state tree: %d records converted so far", done)
+
+    converted = store.upgrade_tree_layout(progress)
+    log.info("state tree: %d records converted to the current layout in %.1f s", converted,
+             time.perf_counter() - started)
 
 
 class Stopper:
@@ -197,6 +218,9 @@ def build_app(setup: NodeSetup) -> web.Application:
         verify_pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="verify")
         served = False
         try:
+            started = time.perf_counter()
+            store.load_tree_top()  # before serving: the first block built or checked does not wait for it
+            loaded_s = time.perf_counter() - started
             mempool = Mempool(RULES, store.state, setup.genesis.chain_id, setup.config.mempool)
             app[NODE] = NodeContext(
                 store=store,
@@ -212,6 +236,7 @@ def build_app(setup: NodeSetup) -> web.Application:
             app[NODE].texts = AgoraTexts(store, mempool)
             _warn_if_vault_serves_no_registrar(setup, store)
             served = True
+            log.info("state tree: top levels loaded into memory in %.1f s", loaded_s)
             yield
         finally:
             verify_pool.shutdown(wait=True)

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_quick_bench_runs_everything_and_writes_its_results(tmp_path):
     out = tmp_path / "bench.json"
-    proc = subprocess.run([str(ROOT / "scripts" / "bench"), "--quick", "--out", str(out)],
+    proc = subprocess.run([str(ROOT / "scripts" / "bench"), "--quick", "--out", str(out), "--cache", str(tmp_path / "cache")],
                           capture_output=True, text=True, cwd=ROOT, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = json.loads(out.read_text())
@@ -42,9 +42,15 @@ def test_quick_bench_runs_everything_and_writes_its_results(tmp_path):
     assert market["checks"]["escrowed"] == 0 and market["vs_single"] > 0
     small, large = results["scale"]["runs"]
     assert small["accounts"] < large["accounts"] and small["rss_mb"] > 0 and large["commit_ms_median"] > 0
+    disk = results["disk"]
+    assert disk["transfers"] == results["single"]["committed"] and disk["bytes_per_transfer"] > 0
+    assert {row["prefix"] for row in disk["prefixes"] if row["disk_bytes"] > 0} >= {"b", "t", "x"}
+    assert 0 < results["rss"]["node_peak_rss_mb"] == results["single"]["node_peak_rss_mb"]
+    started = results["restart"]
+    assert started["txs"] == 20_000 and started["worst_s"] > 0 and started["phases"]["key_unlock"] > 0
     assert {s["validators"] for s in results["sim"]} >= {4, 16, 64}
     assert all(s["rounds_mean"] >= 1 for s in results["sim"])
     table = proc.stdout
     for label in ("R (Ed25519", "single:", "federation:", "audit:", "finality", "finality under attack:", "market:", "scale:",
-                  "sim n = 64"):
+                  "sim n = 64", "disk:", "rss:", "restart:"):
         assert label in table, label

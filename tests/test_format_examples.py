@@ -187,12 +187,12 @@ def _state_tree() -> list[tuple[str, str]]:
             (f"value-hash-{i}", vh.hex()),
             (f"leaf-{i}", leaf_hash(kh, vh).hex()),
         ]
-    left = nodes[node_key(1, 0)]
-    right = nodes[node_key(1, 1)]
-    # a stored record is 0x00||kh||vh (leaf) or 0x01||hash (inner); show the child hashes
-    left_hash = leaf_hash(left[1:33], left[33:65]) if left[:1] == b"\x00" else left[1:33]
-    right_hash = leaf_hash(right[1:33], right[33:65]) if right[:1] == b"\x00" else right[1:33]
-    assert inner_hash(left_hash, right_hash) == root
+    # a stored record is what its hash is taken over (FORMAT.md §15): 0x00||kh||vh for a leaf,
+    # 0x01||left||right for an inner node, so the root's record shows the child hashes
+    record = nodes[node_key(0, 0)]
+    left_hash, right_hash = record[1:33], record[33:65]
+    assert sha256(nodes[node_key(1, 0)]) == left_hash and sha256(nodes[node_key(1, 1)]) == right_hash
+    assert inner_hash(left_hash, right_hash) == sha256(record) == root
     out += [("root-left", left_hash.hex()), ("root-right", right_hash.hex()), ("state-root", root.hex())]
     proved_key = sorted(TREE_ITEMS)[0]
     siblings, terminal = tree.prove(proved_key)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,8 +23,10 @@ from ledger.merkle import (
     leaf_hash,
     list_root,
     node_key,
+    position_of,
     verify_proof,
 )
+from ledger.tree_top import INNER_KIND, TreeTop, index
 
 KEY_POOL = [b"k/%d" % i for i in range(48)]  # small, so that batches update and delete existing keys
 
@@ -37,22 +40,37 @@ def h(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
-class MemoryTree:
-    """A StateTree over a dict, with a model of the state beside it."""
+TOP_DEPTHS = [None, 0, 3]  # no top in memory; only the root; the top 4 levels (trees here are ~6-12 deep)
 
-    def __init__(self):
+
+class MemoryTree:
+    """A StateTree over a dict (with a top in memory down to `top_depth`), with a model of the state beside it."""
+
+    def __init__(self, top_depth: int | None = None, previous: str | None = None):
+        """`previous`: what the update is told of the old values: nothing, the state's ("state") or lies ("wrong")."""
+        self.previous = previous
         self.nodes: dict[bytes, bytes] = {}
-        self.tree = StateTree(self.nodes.get)
+        self.top = None if top_depth is None else TreeTop(top_depth, self.scan)
+        self.tree = StateTree(self.nodes.get, self.top)
         self.state: dict[bytes, bytes] = {}
+
+    def scan(self, depth: int):
+        """What the store's scan gives a TreeTop: the records down to `depth`, in key order."""
+        for key in sorted(self.nodes):
+            if position_of(key)[0] <= depth:
+                yield key, self.nodes[key]
 
     def apply(self, batch: list[tuple[bytes, bytes | None]]) -> bytes:
         last = dict(batch)  # as an overlay would hold them: the last write per key wins
-        root, writes = self.tree.update(sorted(last.items()))
+        previous = {None: None, "state": self.state.get, "wrong": lambda key: b"not %s" % key}[self.previous]
+        root, writes = self.tree.update(sorted(last.items()), previous)
         for position, record in writes.items():
             if record is None:
                 self.nodes.pop(position, None)
             else:
                 self.nodes[position] = record
+        if self.top is not None:  # as the store does once the batch is written
+            self.top.apply(writes)
         for key, value in last.items():
             if value is None:
                 self.state.pop(key, None)
@@ -75,15 +93,43 @@ def expected_nodes(state: dict[bytes, bytes]) -> dict[bytes, bytes]:
         bit = lambda e: (e[0] >> (255 - depth)) & 1  # noqa: E731
         left = build(depth + 1, prefix * 2, [e for e in entries if not bit(e)])
         right = build(depth + 1, prefix * 2 + 1, [e for e in entries if bit(e)])
-        node = inner_hash(left, right)
-        out[node_key(depth, prefix)] = b"\x01" + node
-        return node
+        out[node_key(depth, prefix)] = b"\x01" + left + right  # both children's hashes
+        return inner_hash(left, right)
 
     build(0, 0, [(int.from_bytes(h(k), "big"), h(k), h(v)) for k, v in state.items()])
     return out
 
 
 # --- incremental = from scratch -------------------------------------------------------------
+
+
+def top_entries(top: TreeTop, nodes: dict[bytes, bytes]) -> dict[tuple[int, int], tuple[int, bytes]]:
+    """(kind, hash) of every position the stored tree reaches down to the top's depth, as the top holds them."""
+    out = {}
+
+    def walk(depth: int, prefix: int, digest: bytes) -> None:
+        if depth > top.depth or digest == ZERO:
+            return
+        i = index(depth, prefix)
+        out[depth, prefix] = top.kinds[i], bytes(top.hashes[32 * i:32 * i + 32])
+        record = nodes[node_key(depth, prefix)]
+        if record[:1] == b"\x01":
+            walk(depth + 1, 2 * prefix, record[1:33])
+            walk(depth + 1, 2 * prefix + 1, record[33:65])
+
+    root = nodes.get(node_key(0, 0))
+    walk(0, 0, ZERO if root is None else h(root))
+    return out
+
+
+def stored_entries(top_depth: int, nodes: dict[bytes, bytes]) -> dict[tuple[int, int], tuple[int, bytes]]:
+    """The same positions' (kind, hash) as the records say."""
+    out = {}
+    for key, record in nodes.items():
+        depth, prefix = position_of(key)
+        if depth <= top_depth:
+            out[depth, prefix] = (INNER_KIND if record[:1] == b"\x01" else 1), h(record)
+    return out
 
 
 def test_the_empty_state_has_root_zero():
@@ -97,39 +143,61 @@ def test_a_single_entry_root_is_its_leaf_hash():
     assert root == leaf_hash(h(b"a"), h(b"1")) == full_root([(b"a", b"1")])
 
 
+@pytest.mark.parametrize("previous", [None, "state", "wrong"])
+@pytest.mark.parametrize("top_depth", TOP_DEPTHS)
 @settings(max_examples=150, deadline=None)
 @given(batches)
-def test_incremental_root_equals_full_root_after_every_batch(batch_list):
-    t = MemoryTree()
+def test_incremental_root_equals_full_root_after_every_batch(top_depth, previous, batch_list):
+    t = MemoryTree(top_depth, previous)
     for batch in batch_list:
         root = t.apply(batch)
         assert root == full_root(t.state.items())
         assert t.tree.root() == root
+        if t.top is not None:  # memory and disk agree at every position the tree reaches
+            assert t.top.root() == root
+            assert top_entries(t.top, t.nodes) == stored_entries(t.top.depth, t.nodes)
 
 
+@pytest.mark.parametrize("top_depth", [3, 8])
+@settings(max_examples=100, deadline=None)
+@given(batches)
+def test_a_top_loaded_from_the_records_between_batches_gives_the_same_roots(top_depth, batch_list):
+    """As at every start: the top is filled from the stored records (keeping only its half-full levels)."""
+    t = MemoryTree(top_depth, "state")
+    for batch in batch_list:
+        t.top.invalidate()
+        root = t.apply(batch)
+        assert root == full_root(t.state.items()) == t.top.root()
+        assert t.top.depth <= top_depth
+        assert top_entries(t.top, t.nodes) == stored_entries(t.top.depth, t.nodes)
+
+
+@pytest.mark.parametrize("top_depth", TOP_DEPTHS)
 @settings(max_examples=150, deadline=None)
 @given(batches)
-def test_the_store_holds_exactly_the_nodes_of_the_compact_tree_nothing_stale(batch_list):
-    t = MemoryTree()
+def test_the_store_holds_exactly_the_nodes_of_the_compact_tree_nothing_stale(top_depth, batch_list):
+    t = MemoryTree(top_depth)
     for batch in batch_list:
         t.apply(batch)
         assert t.nodes == expected_nodes(t.state)
 
 
+@pytest.mark.parametrize("top_depth", TOP_DEPTHS)
 @settings(max_examples=60, deadline=None)
 @given(batches)
-def test_deleting_everything_leaves_root_zero_and_no_node_records(batch_list):
-    t = MemoryTree()
+def test_deleting_everything_leaves_root_zero_and_no_node_records(top_depth, batch_list):
+    t = MemoryTree(top_depth)
     for batch in batch_list:
         t.apply(batch)
     assert t.apply([(k, None) for k in list(t.state)] or [(KEY_POOL[0], None)]) == ZERO
     assert t.nodes == {}
 
 
+@pytest.mark.parametrize("top_depth", TOP_DEPTHS)
 @settings(max_examples=60, deadline=None)
 @given(batches)
-def test_one_batch_or_one_key_at_a_time_gives_the_same_tree(batch_list):
-    together, one_by_one = MemoryTree(), MemoryTree()
+def test_one_batch_or_one_key_at_a_time_gives_the_same_tree(top_depth, batch_list):
+    together, one_by_one = MemoryTree(top_depth), MemoryTree(top_depth)
     for batch in batch_list:
         together.apply(batch)
         for change in dict(batch).items():
@@ -138,16 +206,18 @@ def test_one_batch_or_one_key_at_a_time_gives_the_same_tree(batch_list):
     assert together.nodes == one_by_one.nodes
 
 
+@pytest.mark.parametrize("previous", [None, "state"])
+@pytest.mark.parametrize("top_depth", [*TOP_DEPTHS, 8])
 @settings(max_examples=10, deadline=None)
 @given(st.integers(0, 2**32), st.integers(1, 400))
-def test_a_block_sized_batch_on_a_large_tree_matches_the_definition(seed, batch_size):
+def test_a_block_sized_batch_on_a_large_tree_matches_the_definition(top_depth, previous, seed, batch_size):
     """Thousands of leaves, then one batch that inserts, updates and deletes at once.
 
     The small key pool above keeps trees shallow; this one reaches the deep
     positions, long runs of changes under one node and leaves that must split.
     """
     pool = [b"big/%d/%d" % (seed, i) for i in range(3000)]
-    t = MemoryTree()
+    t = MemoryTree(top_depth, previous)
     t.apply([(k, b"v") for k in pool[:2000]])
     batch = [(k, None) for k in pool[seed % 1000: seed % 1000 + batch_size]]  # deletes
     batch += [(k, b"w%d" % i) for i, k in enumerate(pool[1000 + seed % 900: 1000 + seed % 900 + batch_size])]
@@ -155,6 +225,8 @@ def test_a_block_sized_batch_on_a_large_tree_matches_the_definition(seed, batch_
     root = t.apply(batch)
     assert root == full_root(t.state.items())
     assert t.nodes == expected_nodes(t.state)
+    if t.top is not None:
+        assert top_entries(t.top, t.nodes) == stored_entries(t.top.depth, t.nodes)
 
 
 def test_keys_sharing_a_long_prefix_hang_under_a_chain_of_inner_nodes():
@@ -176,10 +248,11 @@ def test_keys_sharing_a_long_prefix_hang_under_a_chain_of_inner_nodes():
 # --- proofs -----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("top_depth", TOP_DEPTHS)
 @settings(max_examples=100, deadline=None)
 @given(batches, st.binary(max_size=8))
-def test_proofs_of_inclusion_and_non_inclusion_verify(batch_list, stranger):
-    t = MemoryTree()
+def test_proofs_of_inclusion_and_non_inclusion_verify(top_depth, batch_list, stranger):
+    t = MemoryTree(top_depth)
     for batch in batch_list:
         t.apply(batch)
     root = t.tree.root()

@@ -915,7 +915,7 @@ def test_silent_connections_re_opened_without_end_never_lock_a_real_peer_out(cap
             b_key = SigningKey.generate()
             for _ in range(2):
                 b = await Node(key=b_key, urls=[url(port)]).start()
-                await until(lambda: a.peer_keys() == [b_key.pubkey], timeout=15, what="the real peer")
+                await until(lambda: a.peer_keys() == [b_key.pubkey], timeout=30, what="the real peer")
                 await b.stop()
                 await until(lambda: a.peer_keys() == [], what="the disconnect")
             assert pending(a) <= 512 and sum(c.opened for c in crowds) > 1000  # re-opened after evictions

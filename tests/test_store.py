@@ -166,3 +166,41 @@ def test_a_full_read_cache_is_emptied_not_grown(tmp_path, monkeypatch):
     assert store.state.get(credits.balance_key(CAROL.pubkey, "eur")) is not None
     assert store.head().height == head.height + 1
     store.close()
+
+
+@pytest.mark.parametrize("top_depth", [0, 3, 20])
+def test_the_depth_of_the_tree_top_in_memory_changes_no_root(written, tmp_path, top_depth):
+    """`state_tree_memory_depth` (docs/operations.md, "Memory") trades memory for reads, never a state root."""
+    import shutil
+
+    path, _, _, head = written
+    copy = tmp_path / f"copy-{top_depth}"
+    shutil.copytree(path, copy)
+    with Store(copy, create=False, tree_top_depth=top_depth) as store:
+        store.load_tree_top()
+        _, _, new_head = commit(store, [transfer(CAROL, 0, ALICE, 80), transfer(BOB, 1, CAROL, 5)], T0 + 4000)
+        _, _, newer = commit(store, [transfer(ALICE, 3, CAROL, 1)], T0 + 5000)
+        items = list(store.state_items(b""))
+        assert full_root(items) == newer.state_root == store.tree.root()
+    with Store(path, create=False) as reference:
+        _, _, same = commit(reference, [transfer(CAROL, 0, ALICE, 80), transfer(BOB, 1, CAROL, 5)], T0 + 4000)
+        assert same == new_head
+
+
+def test_tree_records_read_before_a_commit_are_never_served_stale_after_it(tmp_path):
+    """Tree records above the top in memory bypass the read cache at commit; any of them read before must go."""
+    g = genesis()
+    store = Store(tmp_path / "db", tree_top_depth=1)
+    try:
+        store.init_genesis(g.hash(), g.initial_state(), T0)
+        before = {k[len(P_TREE):]: v for k, v in store.db.iterator(prefix=P_TREE)}
+        assert any(len(k) == 2 + 0 for k in before) and all(store.tree.read(k) == v for k, v in before.items())
+        for i in range(3):
+            commit(store, [transfer(ALICE, i, BOB if i % 2 else CAROL, 10 + i)], T0 + 1000 * (i + 1))
+            after = {k[len(P_TREE):]: v for k, v in store.db.iterator(prefix=P_TREE)}
+            assert after != before
+            for key in before.keys() | after.keys():
+                assert store.tree.read(key) == after.get(key), key.hex()
+            before = after
+    finally:
+        store.close()

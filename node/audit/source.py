@@ -80,6 +80,7 @@ class DataDirSource:
             with self.reading():
                 self.store = Store(self._tmp / "db", create=False)
                 self.store.head()
+                self._upgrade_tree_layout()
         except StoreCopyError as exc:
             self.close()
             raise SourceError(str(exc)) from None
@@ -89,6 +90,17 @@ class DataDirSource:
         except SourceError:
             self.close()
             raise
+
+    def _upgrade_tree_layout(self) -> None:
+        """A store of an earlier version: convert the private copy (ledger/tree_layout.py), so that its tree is
+        compared with the replay's like any other (node/audit/stored.py). Records that do not form the tree
+        they name stop the conversion and are left for that comparison to name (a `stored_tree` failure, not
+        an audit that could not run); LevelDB damage is damage."""
+        try:
+            self.store.upgrade_tree_layout()
+        except StoreFailure as failure:
+            if failure.leveldb is not None:
+                raise
 
     @contextmanager
     def reading(self) -> Iterator[None]:

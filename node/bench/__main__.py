@@ -5,6 +5,8 @@
     scripts/bench --only single,sim  some benchmarks
     scripts/bench --only attack      finality under attack (and the unloaded finality, its baseline)
     scripts/bench --only market      settled orders on one validator (and the single row, its baseline)
+    scripts/bench --only disk,rss    single's store per transfer and its validator's peak memory (single runs)
+    scripts/bench --only restart     a validator's start with 1,000,000 transactions in its store
 
 Every throughput is printed with its ratio to R, the raw Ed25519 verification
 rate on every core measured first in the same run: a ledger that verifies each
@@ -24,14 +26,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from node.bench import scale, sim
+from node.bench import restart, scale, sim
+from node.bench.disk import DiskResult, breakdown, disk_per_transfer
 from node.bench.federation import finality
 from node.bench.limit import verify_rate
 from node.bench.market import MOVES_PER_ORDER, MarketResult, market
 from node.bench.throughput import ThroughputResult, throughput
 from node.bench.under_attack import AttackResult, FloodSizes, finality_under_attack
 
-BENCHMARKS = ("single", "federation", "finality", "attack", "audit", "market", "scale", "sim")
+BENCHMARKS = ("single", "federation", "finality", "attack", "audit", "market", "scale", "sim", "disk", "restart", "rss")
+ON_SINGLE = {"single", "audit", "market", "disk", "rss"}  # rows read from (or compared with) the single run
 TARGETS = {  # issue 7; checked by the run, never by a timed test
     "single": 0.40,  # x R
     "federation": 0.45 / 4,  # x R: four validators on one machine each verify every transaction
@@ -42,6 +46,9 @@ TARGETS = {  # issue 7; checked by the run, never by a timed test
     "market_vs_single": 1 / MOVES_PER_ORDER,  # issue 14: settled orders/s >= half the single row's transfers/s
     "scale_commit_ratio": 1.3,
     "scale_rss_mb": 400,
+    "disk_bytes_per_transfer": 400,  # issue 17: every index included; Bitcoin's 1-in 2-out P2WPKH is ~140 vB before any
+    "restart_s": 5.0,  # issue 17: `incoop node start` to /v1/status with 1,000,000 transactions in the store
+    "single_rss_mb": 400,  # issue 17's bound on a node's memory (the scale row's), for the validator under single
 }
 
 
@@ -65,13 +72,17 @@ class Sizes:
     scale_blocks: int
     attack: FloodSizes
     market: MarketSizes
+    restart_txs: int = restart.RESTART_TXS
+    restart_accounts: int = restart.ACCOUNTS
+    restart_block_txs: int = restart.BLOCK_TXS
 
 
 FULL = Sizes(10_000, 200_000, 100_000, 500.0, 60.0, 10_000, 1_000_000, 5000, 5, FloodSizes(), MarketSizes())
 QUICK = Sizes(1_000, 6_000, 3_000, 200.0, 5.0, 2_000, 20_000, 500, 2,
               FloodSizes(stranger_rate=1000.0, parking_rate=500.0, parking_keys=50, parking_nonces=20, batch=100,
                          idle_api=200, silent_p2p=16, lead_s=1.0),
-              MarketSizes(buyers=1_000, providers=20, orders=3_000))
+              MarketSizes(buyers=1_000, providers=20, orders=3_000), restart_txs=20_000, restart_accounts=1_000,
+              restart_block_txs=2_000)
 
 
 def _audit(home: str, total_txs: int) -> dict:
@@ -165,13 +176,58 @@ def market_rows(sales: MarketResult, single: ThroughputResult, r: float) -> list
     ]
 
 
-def run(only: set[str], sizes: Sizes, r: float, say: Callable[[str], None]) -> tuple[dict, list[tuple[str, str, str]]]:
+def disk_rows(disk: DiskResult) -> list[tuple[str, str, str]]:
+    """The disk row: the store's growth per committed transfer after a compaction, and where it goes."""
+    target = TARGETS["disk_bytes_per_transfer"]
+    per = disk.bytes_per_transfer
+    shown = [row for row in disk.prefixes if row.records or row.disk_bytes > 0]
+    records = ", ".join(f"{row.prefix} {row.records_per_transfer:g}" for row in shown if row.records_per_transfer >= 0.01)
+    return [
+        (f"disk: store growth per committed transfer, {disk.transfers:,} transfers, every index, compacted",
+         f"{per:,.0f} B", f"target <= {target} B: {_verdict(per <= target)} (Bitcoin's 1-in 2-out P2WPKH payment: "
+         f"~140 vB before indexes); {disk.growth_bytes / 1e6:,.1f} MB over the genesis store's "
+         f"{disk.genesis_bytes / 1e6:,.1f} MB"),
+        ("  by record prefix (FORMAT.md §15), per transfer", breakdown(disk),
+         f"records per transfer: {records}; other (manifest, log, table metadata) {disk.other_per_transfer:,.0f} B"),
+    ]
+
+
+def rss_row(single: ThroughputResult) -> tuple[str, str, str]:
+    target = TARGETS["single_rss_mb"]
+    mb = single.node_peak_rss_mb
+    return (f"rss: peak RSS of the validator under single ({single.committed:,} transfers)", f"{mb:,.0f} MB",
+            f"VmHWM of the node process at the end of the run; target <= {target} MB: {_verdict(mb <= target)}")
+
+
+def restart_rows(result: restart.RestartResult) -> list[tuple[str, str, str]]:
+    """The restart row: the slowest start, cold and warm, and what a start is made of (`restart.phases`)."""
+    target = TARGETS["restart_s"]
+    worst = result.worst_s
+    built = "from the cache" if result.built_s is None else f"built in {result.built_s:,.0f} s in this run"
+    rows = [
+        (f"restart: incoop node start to /v1/status, {result.txs:,} txs in the store ({result.height:,} blocks, "
+         f"{result.store_mb:,.0f} MB)", f"{worst:.2f} s",
+         f"slowest of {len(result.starts)} starts; target <= {target:g} s: {_verdict(worst <= target)}"),
+        ("  cold (page cache dropped) / warm", f"{result.cold_s:.2f} / {result.warm_s:.2f} s", f"store {built}"),
+    ]
+    p = result.phases
+    if p:
+        store = p["store_open"] + p["store_check"]
+        rows.append(("  a start's steps, one by one: store open + checks", f"{store:.3f} s",
+                     f"interpreter + imports {p['python'] + p['imports']:.2f} s, config + genesis + key "
+                     f"{p['setup']:.2f} s (key unlock {p['key_unlock']:.2f}, genesis parse {p['genesis_parse']:.2f}), "
+                     f"genesis hash {p['genesis_hash']:.2f} s each time a start takes it"))
+    return rows
+
+
+def run(only: set[str], sizes: Sizes, r: float, say: Callable[[str], None],
+        cache: Path = restart.DEFAULT_CACHE) -> tuple[dict, list[tuple[str, str, str]]]:
     results: dict = {}
     rows: list[tuple[str, str, str]] = []
     single: ThroughputResult | None = None
-    if only & {"single", "audit", "market"}:  # the market row's target is a share of single's rate
+    if only & ON_SINGLE:  # the market row's target is a share of single's rate; audit, disk and rss read its run
         say(f"single: 1 validator, {sizes.accounts:,} accounts, {sizes.txs:,} transfers")
-        single = throughput(1, sizes.accounts, sizes.txs, keep="audit" in only)
+        single = throughput(1, sizes.accounts, sizes.txs, keep=bool(only & {"audit", "disk"}))
         target = TARGETS["single"] * r
         results["single"] = dataclasses.asdict(single) | {"ratio_to_R": single.committed_tx_per_s / r,
                                                            "target_ratio": TARGETS["single"]}
@@ -182,16 +238,28 @@ def run(only: set[str], sizes: Sizes, r: float, say: Callable[[str], None]) -> t
             ("  committed / blocks / refused", f"{single.committed:,} / {single.blocks} / {single.refused}",
              f"{single.seconds:.1f} s from first submission to last commit"),
         ]
-    if "audit" in only and single is not None and single.home:
-        say(f"audit: incoop audit verify over the single run's chain of {single.committed:,} transactions")
+    if "rss" in only and single is not None:
+        results["rss"] = {"node_peak_rss_mb": single.node_peak_rss_mb, "target_mb": TARGETS["single_rss_mb"]}
+        rows.append(rss_row(single))
+    if single is not None and single.home:
         try:
-            report = _audit(single.home, single.committed)
+            if "disk" in only:
+                say(f"disk: compacting the single run's store and counting it by prefix ({single.committed:,} transfers)")
+                home = Path(single.home)
+                began = time.monotonic()
+                disk = disk_per_transfer(home / "nodes" / "node0" / "data", home / "genesis.json", single.committed)
+                results["disk"] = dataclasses.asdict(disk) | {"target_bytes": TARGETS["disk_bytes_per_transfer"],
+                                                              "seconds": round(time.monotonic() - began, 1)}
+                rows += disk_rows(disk)
+            if "audit" in only:
+                say(f"audit: incoop audit verify over the single run's chain of {single.committed:,} transactions")
+                report = _audit(single.home, single.committed)
+                results["audit"] = report | {"ratio_to_R": report["tx_per_s"] / r, "target_ratio": TARGETS["audit"]}
+                rows.append((f"audit: incoop audit verify --data, {report['txs']:,} txs in {report['blocks']} blocks",
+                             f"{report['tx_per_s']:,.0f} tx/s", f"{_ratio(report['tx_per_s'], r)}; target >= "
+                             f"{TARGETS['audit']:.2f} R: {_verdict(report['tx_per_s'] >= TARGETS['audit'] * r)}"))
         finally:
             shutil.rmtree(single.home, ignore_errors=True)
-        results["audit"] = report | {"ratio_to_R": report["tx_per_s"] / r, "target_ratio": TARGETS["audit"]}
-        rows.append((f"audit: incoop audit verify --data, {report['txs']:,} txs in {report['blocks']} blocks",
-                     f"{report['tx_per_s']:,.0f} tx/s", f"{_ratio(report['tx_per_s'], r)}; target >= "
-                     f"{TARGETS['audit']:.2f} R: {_verdict(report['tx_per_s'] >= TARGETS['audit'] * r)}"))
     if "federation" in only:
         say(f"federation: 4 validators, {sizes.accounts:,} accounts, {sizes.fed_txs:,} transfers")
         fed = throughput(4, sizes.accounts, sizes.fed_txs)
@@ -248,6 +316,13 @@ def run(only: set[str], sizes: Sizes, r: float, say: Callable[[str], None]) -> t
                          f"{x.rss_mb:,.0f} MB (target <= 400 MB: {_verdict(x.rss_mb <= TARGETS['scale_rss_mb'])})"))
         rows.append((f"  commit time {large.accounts:,} vs {small.accounts:,} accounts", f"{ratio:.2f} x",
                      f"target <= 1.3 x: {_verdict(ratio <= TARGETS['scale_commit_ratio'])}"))
+    if "restart" in only:
+        say(f"restart: a validator's start with {sizes.restart_txs:,} transactions in its store")
+        began = time.monotonic()
+        started = restart.restart(cache, sizes.restart_txs, sizes.restart_accounts, sizes.restart_block_txs, say=say)
+        results["restart"] = started.as_dict() | {"target_s": TARGETS["restart_s"],
+                                                  "seconds": round(time.monotonic() - began, 1)}
+        rows += restart_rows(started)
     if "sim" in only:
         say("sim: the consensus machine on a simulated network, n = 4, 16, 64")
         sims = sim.sim_suite(quick=sizes is QUICK)
@@ -260,9 +335,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for development")
     parser.add_argument("--only", default=",".join(BENCHMARKS),
-                        help=f"comma-separated subset of {','.join(BENCHMARKS)} (audit runs over single's chain; market "
-                             "is compared with single's rate, which runs with it)")
+                        help=f"comma-separated subset of {','.join(BENCHMARKS)} (audit, disk and rss read single's run; "
+                             "market is compared with single's rate, which runs with them)")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    parser.add_argument("--cache", type=Path, default=restart.DEFAULT_CACHE,
+                        help="where the restart row keeps its store between runs (keyed by the code that wrote it; "
+                             "default bench-out/cache)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON instead of a table")
     args = parser.parse_args(argv)
     only = {name.strip() for name in args.only.split(",") if name.strip()}
@@ -277,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     r = verify_rate(1.0 if args.quick else 3.0)
     say(f"R = {r:,.0f} Ed25519 verifications/s (every core)")
-    results, rows = run(only, sizes, r, say)
+    results, rows = run(only, sizes, r, say, args.cache)
     results = {"quick": args.quick, "R": round(r), "targets": TARGETS, **results,
                "elapsed_s": round(time.monotonic() - started, 1)}
     if args.out:

@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
@@ -111,11 +112,25 @@ def build_transfer_chain(home: str | Path, accounts: int, txs: int, block_txs: i
     proposer = VALIDATOR_KEYS[0].pubkey
     with Store(home / "data", sync=False) as store, ThreadPoolExecutor(os.cpu_count() or 2) as pool:
         head = store.init_genesis(genesis.hash(), genesis.initial_state(), genesis.genesis_time_ms)
-        pending = [pool.submit(_sign_range, keys, s, min(s + _SIGN_CHUNK, txs)) for s in range(0, txs, _SIGN_CHUNK)]
+        starts = iter(range(0, txs, _SIGN_CHUNK))
+        # signed ahead by at most a window, not the whole chain: a million signed transactions held at
+        # once would be gigabytes of memory (the restart benchmark builds such a chain)
+        window = max(2 * (os.cpu_count() or 2), 2 * block_txs // _SIGN_CHUNK + 2)
+        pending: deque[Future[list[Tx]]] = deque()
+
+        def sign_ahead() -> None:
+            while len(pending) < window:
+                start = next(starts, None)
+                if start is None:
+                    return
+                pending.append(pool.submit(_sign_range, keys, start, min(start + _SIGN_CHUNK, txs)))
+
+        sign_ahead()
         queue: list[Tx] = []
-        for future in pending:
-            queue.extend(future.result())
-            while len(queue) >= block_txs or (future is pending[-1] and queue):
+        while pending:
+            queue.extend(pending.popleft().result())
+            sign_ahead()
+            while len(queue) >= block_txs or (not pending and queue):
                 batch, queue = queue[:block_txs], queue[block_txs:]
                 verified = {tx.hash for tx in batch}  # signed just now by this process
                 block, outcome, rejected = build_block(

@@ -70,6 +70,14 @@ def post_batch(url: str, raws: list[bytes], timeout: float = 120.0) -> list[dict
         return json.loads(response.read())["results"]
 
 
+def peak_rss_mb(pid: int) -> float:
+    """A live process's peak resident memory (VmHWM of /proc/PID/status, Linux), in MB of 2^20 bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError(f"no VmHWM in /proc/{pid}/status")
+
+
 class LocalFederation:
     """N validator processes from a fresh devnet layout in a temporary directory."""
 
@@ -106,6 +114,10 @@ class LocalFederation:
             fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of proc(5)
         return total / os.sysconf("SC_CLK_TCK")
+
+    def peak_rss_mb(self) -> list[float]:
+        """Each node process's peak resident memory so far (VmHWM of /proc/PID/status), in MB."""
+        return [peak_rss_mb(proc.pid) for proc in self.procs]
 
     def __enter__(self) -> LocalFederation:
         for home in self.layout.node_homes:

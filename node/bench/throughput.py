@@ -42,6 +42,7 @@ class ThroughputResult:
     refused: int  # refused for a reason other than a full mempool: must be 0
     home: str | None = None  # the devnet directory, when kept for the audit
     node_cpu_s: float = 0.0  # CPU time the validator processes used from the first submission to the last commit
+    node_peak_rss_mb: float = 0.0  # the largest peak resident memory (VmHWM) of a validator process, read at the end
 
 
 def _submit_all(urls: list[str], raws: list[bytes], clients: int, batch: int, refused: list[str]) -> None:
@@ -118,6 +119,7 @@ def throughput(validators: int = 1, accounts: int = 10_000, txs: int = 200_000, 
                       f" ({committed / (now - started):,.0f} tx/s)", file=sys.stderr, flush=True)
             time.sleep(POLL_S)
         node_cpu_s = fed.cpu_seconds() - cpu_before  # to the last commit, give or take one watcher poll
+        peak_rss = max(fed.peak_rss_mb())  # before the nodes stop: the peak of the whole run
         submitter.join(5)
         for line in refused[:10]:
             print(f"  refused: {line}", file=sys.stderr)
@@ -125,5 +127,5 @@ def throughput(validators: int = 1, accounts: int = 10_000, txs: int = 200_000, 
     return ThroughputResult(
         validators, accounts, txs, clients, batch, committed, round(seconds, 3),
         committed / max(seconds, 1e-9), blocks, len(refused), str(fed.layout.home) if keep else None,
-        round(node_cpu_s, 1),
+        round(node_cpu_s, 1), round(peak_rss, 1),
     )

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser
 
-from tests.browser.harness import Watched, launch, person
+from tests.browser.harness import Watched, launch, watching
 
 
 @pytest.fixture(scope="module")
@@ -18,9 +18,4 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def resident(browser: Browser) -> Iterator[Watched]:
     """One person's browser (Italian, a phone's width); the test fails on any console error in it."""
-    watched = person(browser)
-    try:
-        yield watched
-    finally:
-        watched.context.close()
-    assert not watched.errors, "the page logged errors:\n" + "\n".join(watched.errors)
+    yield from watching(browser)

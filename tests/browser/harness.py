@@ -93,6 +93,16 @@ def person(browser: Browser, *, language: str = "it-IT", viewport: dict | None =
     return Watched(context)
 
 
+def watching(browser: Browser, **options: object) -> Iterator[Watched]:
+    """Fixture body: a person's browser, closed afterwards; the test fails on any error its pages logged."""
+    watched = person(browser, **options)  # type: ignore[arg-type]
+    try:
+        yield watched
+    finally:
+        watched.context.close()
+    assert not watched.errors, "the page logged errors:\n" + "\n".join(watched.errors)
+
+
 def axe_violations(page: Page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[str]:
     """axe-core's violations on the page as it is now, of the given impacts, one line each."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):

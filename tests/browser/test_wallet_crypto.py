@@ -52,7 +52,7 @@ from ledger.crypto import SigningKey, sha256
 from ledger.encoding import EncodingError, decode, encode
 from ledger.tx import decode_tx, sign_tx
 from node.devnet_layout import DEMO_CLASS
-from tests.browser.harness import Watched, person
+from tests.browser.harness import Watched, watching
 from tests.functional.framework import Devnet, running_devnet, wait_until
 from tests.test_payment_request import DOC as FORMAT_DOC
 from tests.test_payment_request import FULL as FULL_REQUEST
@@ -105,12 +105,7 @@ def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Devnet]:
 
 @pytest.fixture(scope="module")
 def browsing(browser: Browser) -> Iterator[Watched]:
-    watched = person(browser)
-    try:
-        yield watched
-    finally:
-        watched.context.close()
-    assert not watched.errors, "the page logged errors:\n" + "\n".join(watched.errors)
+    yield from watching(browser)
 
 
 @pytest.fixture(scope="module")

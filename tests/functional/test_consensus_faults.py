@@ -196,7 +196,9 @@ def test_a_validator_killed_between_prevote_and_precommit_completes_the_round_wi
     2. the first two precommit (in round 0, unless a start-up race took them further) and wait there:
        two precommits of four, no timeout pending;
     3. the third is killed with SIGKILL and restarted without the fault;
-    4. it resumes at that round, step prevote, precommits, and the height commits with three signatures;
+    4. it resumes at that round, step prevote, precommits, and the height commits with three signatures
+       (in that round; in the next if, on a loaded machine, its prevote timeout fires before the others'
+       prevotes reach it again);
        a transaction then commits too, the fourth still down; no evidence.
     """
     devnet = make_devnet(tmp_path / "devnet", validators=4)
@@ -223,7 +225,9 @@ def test_a_validator_killed_between_prevote_and_precommit_completes_the_round_wi
         assert f"resuming height 1 at round {stuck}, step prevote" in victim.log_text()
         block = first.api.block(1)
         assert len(block["certificate"]["signatures"]) == 3
-        assert block["certificate"]["round"] == stuck, "decided in the round the two were stuck in"
+        # in that round, unless on a loaded machine the restarted validator's prevote timeout fired before the
+        # others' prevotes reached it again (then it precommits nil and the next round decides)
+        assert block["certificate"]["round"] in (stuck, stuck + 1), "decided in the round the two were stuck in"
         tx = devnet.transfer("anna", "marco", 5, devnet.targets_nonce("anna", [first]))
         first.api.submit(tx)
         check_invariants(devnet, [tx.hash], [first, second, victim])

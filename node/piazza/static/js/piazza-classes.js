@@ -7,14 +7,20 @@ import { formatAmount, parseAmount } from "./i18n.js";
 const FRESH_MS = 60_000;
 let cached = null;   // {at, promise}
 
-/** Every class by id ({id, name, decimals, kind, categories, …} of GET /v1/classes), read once a minute. */
-export function loadClasses() {
-  if (cached === null || Date.now() - cached.at > FRESH_MS) {
+/** Every class by id ({id, name, decimals, kind, categories, …} of GET /v1/classes), read again when the copy
+ * is older than `freshMs` (a minute by default). */
+export function loadClasses(freshMs = FRESH_MS) {
+  if (cached === null || Date.now() - cached.at > freshMs) {
     const promise = get("/v1/classes").then((answer) => new Map(answer.classes.map((c) => [c.id, c])));
     promise.catch(() => { cached = null; });
     cached = { at: Date.now(), promise };
   }
   return cached.promise;
+}
+
+/** Read the list again at the next loadClasses (a class was created since it was read). */
+export function forgetClasses() {
+  cached = null;
 }
 
 export function decimalsOf(classes, classId) {

@@ -1,7 +1,7 @@
 // Credit classes as a resident reads them: the class's name, and its rules (FORMAT.md §6.3) in plain
 // words: where it can be spent, who may hold it, until when; soonest expiry first, and a warning when
 // credits expire within WARN_DAYS (docs/piazza.md, "The wallet").
-import { get } from "./api.js";
+import { forgetClasses, loadClasses } from "./piazza-classes.js";
 import { translator, formatDate } from "./i18n.js";
 
 export const WARN_DAYS = 30;
@@ -48,33 +48,19 @@ const t = translator({
   },
 });
 
-const FRESH_MS = 60_000;
-let classes = null;   // a promise of id → record: a handful of classes, one request, and no 404 to log
-let loadedAt = 0;
-
-function load() {
-  if (classes === null || Date.now() - loadedAt > FRESH_MS) {
-    loadedAt = Date.now();
-    classes = get("/v1/classes").then(
-      (answer) => new Map(answer.classes.map((c) => [c.id, c])),
-      (err) => { classes = null; throw err; });
-  }
-  return classes;
-}
-
 /** The class record (as /v1/classes/{id} gives it), or null when the node has no such class. */
 export async function classInfo(id) {
-  const known = await load();
-  if (!known.has(id)) {   // created since this page loaded: read the list again
-    classes = null;
-    return (await load()).get(id) || null;
+  const known = await loadClasses();
+  if (!known.has(id)) {   // created since the list was read: read it again
+    forgetClasses();
+    return (await loadClasses()).get(id) || null;
   }
   return known.get(id);
 }
 
 /** Every class on the chain, by name. */
 export async function allClasses() {
-  return [...(await load()).values()].sort((a, b) => a.name.localeCompare(b.name));
+  return [...(await loadClasses()).values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** A category id in words ("food" → "alimentari"); an unknown one as it is. */

@@ -3,6 +3,7 @@
 import { h, mount } from "../dom.js";
 import { ApiError, get } from "../api.js";
 import { formatAmount, lang, locale, translator } from "../i18n.js";
+import { loadClasses } from "../piazza-classes.js";
 
 export const t = translator({
   it: {
@@ -53,17 +54,9 @@ export function typeName(type) {
   return dot < 0 ? [type] : [type.slice(0, dot + 1), h("wbr"), type.slice(dot + 1)];
 }
 
-let classCache = null;
-let classCacheAt = 0;
-
 /** The credit classes by id (their decimals say how to write an amount); asked again after 30 s. */
 export function classes() {
-  if (classCache === null || Date.now() - classCacheAt > 30_000) {
-    classCacheAt = Date.now();
-    classCache = get("/v1/classes").then((r) => new Map(r.classes.map((c) => [c.id, c])))
-      .catch((error) => { classCache = null; throw error; });
-  }
-  return classCache;
+  return loadClasses(30_000);
 }
 
 /** An amount of a class as people write it: "1.234,56 demo-eur" (the class's decimals; minor units if unknown). */

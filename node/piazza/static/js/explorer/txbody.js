@@ -3,6 +3,7 @@
 // the chain's rules). Values become links to the explorer's pages, amounts in their class's decimals and
 // times as dates.
 import { h } from "../dom.js";
+import { parseAddress, toHex } from "../codec.js";
 import { formatAmount, lang, translator } from "../i18n.js";
 import {
   accountLink, amount, ballotLink, classLink, days, facts, identityLink, listingLink, mono, moment, permille, yesNo,
@@ -59,7 +60,6 @@ export function fieldLabel(name) {
 }
 
 const ADDRESS = /^ic[a-z2-7]{58}$/;
-const ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
 /** Fields of 32 bytes that are hashes, not keys: the API writes every 32-byte value as an address. */
 const HASHES = new Set(["text_hash", "commitment", "tag", "salt", "content_hash", "description_hash", "settlement_ref", "order_ref"]);
 const AMOUNTS = new Set(["amount", "holder_cap", "budget", "face_value"]);
@@ -67,19 +67,10 @@ const IDENTITY_TYPES = /^(identity|attest)\./;
 
 /**
  * The 32 bytes behind an "ic…" text, as hex. The node's JSON writes any 32-byte value as an address
- * (node/routes/render.py render_value), hashes included; an address is base32 of the bytes and a
- * 4-byte checksum (FORMAT.md §5), so the first 32 decoded bytes are the hash.
+ * (node/routes/render.py render_value), hashes included: the address's bytes are the hash (FORMAT.md §5).
  */
 export function hexOfAddressText(text) {
-  let bits = 0;
-  let value = 0;
-  const bytes = [];
-  for (const ch of text.slice(2)) {
-    value = (value << 5) | ALPHABET.indexOf(ch);
-    bits += 5;
-    if (bits >= 8) { bytes.push((value >> (bits - 8)) & 0xff); bits -= 8; }
-  }
-  return bytes.slice(0, 32).map((b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(parseAddress(text));
 }
 
 let fieldTable = null;
