@@ -20,7 +20,9 @@ This module imports only `ledger`: a worker process starts with it alone.
 from __future__ import annotations
 
 import signal
-from typing import NamedTuple
+from collections.abc import Callable
+from multiprocessing.connection import Connection
+from typing import Any, NamedTuple
 
 import msgpack
 
@@ -179,3 +181,32 @@ def split_txs(raw: bytes) -> tuple[bytes, ...] | None:
     if type(txs) is not tuple or any(type(t) is not bytes for t in txs):
         return None
     return txs
+
+
+TASKS: dict[str, Callable[..., Any]] = {"block": prepare_block, "txs": check_txs}
+"""What a worker may be asked to run, by the name the replaying process sends (node/audit/pipeline.py)."""
+
+
+def serve(tasks: Connection, answers: Connection) -> None:
+    """A worker process's life: take (task id, name, arguments) from `tasks`, send back (task id, True,
+    result) or (task id, False, "Type: message") on `answers`, until `tasks` ends.
+
+    Both pipes belong to this worker alone (no lock shared with another
+    process), so whatever happens to it, the replaying process sees it on its
+    own ends: an answer cut short by its death reads as the end of the pipe.
+    """
+    worker_init()
+    while True:
+        try:
+            task = tasks.recv()
+        except EOFError:  # the auditing process closed it: the audit is over
+            return
+        task_id, name, args = task
+        try:
+            answer = (task_id, True, TASKS[name](*args))
+        except Exception as exc:  # noqa: BLE001 (a bug or MemoryError here: one line in the audit, not a traceback)
+            answer = (task_id, False, f"{type(exc).__name__}: {exc}")
+        try:
+            answers.send(answer)
+        except OSError:  # BrokenPipeError: the auditing process stopped reading
+            return
