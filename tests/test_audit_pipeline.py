@@ -16,10 +16,18 @@ by those validators, so each breaks exactly the one rule the test names.
   verdict, not the one in the first task of block 3.
 - The read-ahead window holds at most WINDOW_BLOCKS blocks and WINDOW_BYTES
   raw bytes.
+- A worker killed while the replay is not asking (every answer of the
+  window already in, the worker idle) ends the replay's next call with
+  WorkerError all the same, within seconds; closing the pipeline leaves no
+  worker process running. (A worker killed halfway through an answer:
+  tests/functional/test_audit_workers.py.)
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +44,7 @@ from ledger.transition import BlockInvalid, ChainHead, apply_block
 from ledger.tx import decode_tx, sign_tx
 from node.audit import pipeline as pipeline_module
 from node.audit.checks import MAX_TX_DECODE_BYTES
-from node.audit.pipeline import TX_CHUNK, Pipeline
+from node.audit.pipeline import TX_CHUNK, Pipeline, WorkerError
 from node.audit.verify import AuditFailure, verify_chain
 from node.bench.chain import CHAIN_ID, VALIDATOR_KEYS, build_transfer_chain
 from tests.chain_source import ListSource, Replica, audit_home, certificate, one_class_genesis
@@ -195,3 +203,36 @@ def test_the_window_holds_at_most_its_bytes(many: BuiltChain, monkeypatch: pytes
         assert settled(pulled) == 2 + 1
         assert pipeline.next().height == 1
         assert settled(pulled) == 2 + 1 + 1
+
+
+def audit_workers() -> list[multiprocessing.Process]:
+    return [p for p in multiprocessing.active_children() if p.name.startswith("audit-worker-")]
+
+
+@pytest.mark.timeout(60)
+def test_a_worker_killed_while_idle_ends_the_replay_waiting_on_it(many: BuiltChain,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a window of 3, the feeder has read 4 blocks and every answer is in: both workers idle. Worker 0
+    is killed; the next block's task goes to it (the first of the least busy), so by block 5 at the latest
+    the replay needs an answer that never comes: its call ends with WorkerError instead, within seconds."""
+    monkeypatch.setattr(pipeline_module, "WINDOW_BLOCKS", 3)
+    pulled = [0]
+    validators = tuple(k.pubkey for k in VALIDATOR_KEYS)
+    with Pipeline(CHAIN_ID, counted(many.raws, pulled), validators, 2) as pipeline:
+        assert settled(pulled) == 3 + 1
+        (first,) = [p for p in audit_workers() if p.name == "audit-worker-0"]
+        os.kill(first.pid, signal.SIGKILL)
+        started = time.monotonic()
+        with pytest.raises(WorkerError, match="ended abruptly"):
+            for _ in range(5):
+                pipeline.next()
+        assert time.monotonic() - started < 10
+    assert audit_workers() == []
+
+
+def test_closing_the_pipeline_ends_its_workers(many: BuiltChain) -> None:
+    validators = tuple(k.pubkey for k in VALIDATOR_KEYS)
+    with Pipeline(CHAIN_ID, counted(many.raws, [0]), validators, 3) as pipeline:
+        assert len(audit_workers()) == 3
+        assert pipeline.next().height == 1
+    assert audit_workers() == []

@@ -12,7 +12,7 @@ hand the replay the decoded transactions; the replay's process only reads,
 hands out and takes back.
 
 A feeder thread reads the source (an API's fetches or a store's reads) and
-submits each block to the pool within a window of `WINDOW_BLOCKS` blocks and
+hands each block to the workers within a window of `WINDOW_BLOCKS` blocks and
 `WINDOW_BYTES` raw bytes, so memory stays bounded however long the chain. A
 block of more than `TX_CHUNK` transactions is spread over several tasks so
 that every worker verifies it. `next` hands the blocks out strictly in chain
@@ -39,7 +39,7 @@ waited for the lock, and the replay waited for its answer
 
 Why this pool cannot wait on a dead worker. Every worker is started
 (`workers` of them) before any task, and has two pipes of its own: tasks in,
-answers out. Its are the only other ends of those pipes (the auditing
+answers out. It holds the only other ends of those pipes (the auditing
 process closes its copies of them, the fork server too), so its death, at
 any instant, is the end of its answer pipe (EOFError, half a message
 included) and a broken task pipe (EPIPE), and its process sentinel becomes
