@@ -24,7 +24,7 @@ and its nonce is consumed all the same.
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Sequence
 from concurrent.futures import Executor
 from typing import Any, NamedTuple
 
@@ -38,7 +38,7 @@ from ledger.merkle import StateTree
 from ledger.rules import ChainRules
 from ledger.sigbatch import EitherVerified, verified_hashes
 from ledger.state import Overlay, StateReader
-from ledger.tx import Tx, decode_tx
+from ledger.tx import Tx, decode_tx, too_large
 
 
 class ChainHead(NamedTuple):
@@ -171,6 +171,15 @@ def _decode_all(raws: tuple[bytes, ...], max_tx_bytes: int) -> list[Tx | TxError
     return decoded
 
 
+def _within_size(raws: tuple[bytes, ...], decoded: Sequence[Tx | TxError], max_tx_bytes: int) -> list[Tx | TxError]:
+    """A caller's decode of the block's transactions, with the size rule of `decode_tx(raw, max_tx_bytes)`:
+    that is the only way its outcome depends on the bound (FORMAT.md §8.1 (2))."""
+    if len(decoded) != len(raws):
+        raise ValueError(f"{len(decoded)} decoded transactions for a block of {len(raws)}")
+    return [too_large(len(raw), max_tx_bytes) if len(raw) > max_tx_bytes else item
+            for raw, item in zip(raws, decoded, strict=True)]
+
+
 def _wire_hash(item: Tx | TxError, raw: bytes) -> bytes:
     """SHA-256 of a transaction's wire bytes, as `tx_root` takes it: decode_tx has taken it already."""
     return item.hash if isinstance(item, Tx) else sha256(raw)
@@ -185,6 +194,7 @@ def apply_block(
     chain_id: str,
     verified: Container[bytes] = (),
     executor: Executor | None = None,
+    decoded: Sequence[Tx | TxError] | None = None,
 ) -> BlockOutcome:
     """Validate and execute a block on the committed state; raises BlockInvalid.
 
@@ -194,6 +204,13 @@ def apply_block(
     others are verified up front in its threads rather than one by one in the
     loop; a signature that fails there is checked again at its turn, so the
     block fails with the same first error as without.
+
+    `decoded`, if given, is the caller's `decode_tx(raw, bound)` of each of
+    `block.txs` in order, the Tx or the TxError it raised, under any bound at
+    least the chain's largest `max_tx_bytes` (the auditor decodes in worker
+    processes ahead of the replay, node/audit/checks.py): the size rule of the
+    parameters in force is applied here, so the outcome is the one of decoding
+    here.
     """
     header = block.header
     _check_header(state, head, header, chain_id)
@@ -202,7 +219,10 @@ def apply_block(
         raise BlockInvalid(f"block {header.height} holds more than {params.max_block_txs} transactions")
     if sum(len(raw) for raw in block.txs) > params.max_block_bytes:
         raise BlockInvalid(f"block {header.height} transactions exceed {params.max_block_bytes} bytes")
-    decoded = _decode_all(block.txs, params.max_tx_bytes)
+    if decoded is None:
+        decoded = _decode_all(block.txs, params.max_tx_bytes)
+    else:
+        decoded = _within_size(block.txs, decoded, params.max_tx_bytes)
     if header.tx_root != tx_root_of_hashes([_wire_hash(item, raw) for item, raw in zip(decoded, block.txs, strict=True)]):
         raise BlockInvalid(f"block {header.height} transaction root does not match its transactions")
     if executor is not None:

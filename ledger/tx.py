@@ -71,10 +71,15 @@ def _is_uint(v: Any, upper: int) -> bool:
     return type(v) is int and 0 <= v <= upper
 
 
+def too_large(size: int, max_bytes: int) -> TxError:
+    """The error of a transaction of `size` wire bytes above `max_bytes` (one message wherever it is found)."""
+    return TxError(Code.TOO_LARGE, f"transaction of {size} bytes exceeds {max_bytes}")
+
+
 def decode_tx(raw: bytes, max_bytes: int = MAX_TX_BYTES) -> Tx:
     """Structural checks only; raises TxError(MALFORMED or TOO_LARGE)."""
     if len(raw) > max_bytes:
-        raise TxError(Code.TOO_LARGE, f"transaction of {len(raw)} bytes exceeds {max_bytes}")
+        raise too_large(len(raw), max_bytes)
     try:
         value = decode(raw, max_bytes)
     except EncodingError as exc:

@@ -35,12 +35,13 @@ from cli.common import format_amount
 from genesis.document import Genesis
 from ledger import chain, credits
 from ledger.address import to_address
-from ledger.block import BlockFormatError, CertificateInvalid, decode_raw_block, verify_certificate
+from ledger.block import Block
 from ledger.encoding import decode
 from ledger.rules import ChainRules
 from ledger.state import Overlay, StateReader
 from ledger.store import Store
 from ledger.transition import BlockInvalid, BlockOutcome, apply_block
+from node.audit.pipeline import Pipeline, Prepared, check_certificate, default_workers
 from node.audit.source import ChainSource
 
 COLUMNS = ("height", "time", "tx_hash", "type", "from", "to", "class", "amount", "amount_minor", "reference")
@@ -192,27 +193,42 @@ class ChainReplay:
             info = self._classes[class_id] = (found.issuer, found.decimals)
         return info
 
-    def apply(self, height: int, raw: bytes) -> list[tuple[Movement, bytes]]:
-        """Check and commit one raw block; its movements, each with its class's issuer."""
-        try:
-            block, certificate = decode_raw_block(raw)
-        except BlockFormatError as exc:
-            raise ExportError(f"block {height} does not decode: {exc}") from None
+    def validators(self) -> tuple[bytes, ...]:
+        """The validator set of the replayed state: the next block's certificate is checked against it."""
+        return chain.get_validators(self.store.state)
+
+    def apply(self, height: int, prepared: Prepared) -> list[tuple[Movement, bytes]]:
+        """Check and commit one block, decoded and verified ahead (node/audit/pipeline.py); its movements,
+        each with its class's issuer."""
+        if prepared.decode_error is not None:
+            raise ExportError(f"block {height} does not decode: {prepared.decode_error}")
+        block, certificate = prepared.block, prepared.certificate
         if block.header.height != height:
             raise ExportError(f"the source gave block {block.header.height} for height {height}")
         if block.header.time_ms > MAX_ISO_TIME_MS:  # valid on chain (u63), but no statement can date it
             raise ExportError(f"block {height} has a time past the year 9999 ({block.header.time_ms} ms)")
         state = self.store.state
+        validators = chain.get_validators(state)
+        if validators == prepared.validators:
+            problem = prepared.certificate_problem
+        else:  # the set changed after this block was verified ahead: check it against the right one
+            problem = check_certificate(certificate, self.chain_id, validators, height, block.hash())
+        if problem is not None:
+            self._invalid(block, problem)
         try:
-            verify_certificate(certificate, self.chain_id, chain.get_validators(state), height, block.hash())
-            outcome = apply_block(self.rules, state, self.store.tree, self.head, block, self.chain_id)
-        except (CertificateInvalid, BlockInvalid) as exc:
-            if height == 1 and block.header.prev_hash != self.head.block_hash:
-                raise ExportError("block 1 does not follow this genesis: is --genesis the chain's genesis file?") from None
-            raise ExportError(f"invalid chain: {exc}") from None
+            outcome = apply_block(self.rules, state, self.store.tree, self.head, block, self.chain_id,
+                                  prepared.verified, decoded=prepared.txs)
+        except BlockInvalid as exc:
+            self._invalid(block, str(exc))
         movements = self._movements(block.header.height, block.header.time_ms, outcome)
         self.head = self.store.commit_block(block, certificate, outcome)
         return movements
+
+    def _invalid(self, block: Block, why: str) -> None:
+        """The block breaks a rule (its certificate, or re-execution): say so, or that it is another chain's."""
+        if block.header.height == 1 and block.header.prev_hash != self.head.block_hash:
+            raise ExportError("block 1 does not follow this genesis: is --genesis the chain's genesis file?")
+        raise ExportError(f"invalid chain: {why}")
 
     def _movements(self, height: int, time_ms: int, outcome: BlockOutcome) -> list[tuple[Movement, bytes]]:
         """The block's movements as its transactions and end-of-block items reported them, held to
@@ -247,12 +263,15 @@ def export_movements(
     genesis: Genesis,
     selection: Selection,
     progress: Callable[[Progress], None] = lambda _: None,
+    workers: int | None = None,
 ) -> Iterator[Movement]:
     """The selected movements in chain order (height, transaction, order within it).
 
     The chain is replayed from genesis whatever the range (a movement's
     amount can depend on everything before it); the replay stops at
-    `to_height` or at the first block past `until_ms`.
+    `to_height` or at the first block past `until_ms`. Blocks are decoded and
+    their signatures verified ahead of the replay in `workers` processes (one
+    per core by default), as `incoop audit verify` does (node/audit/pipeline.py).
     """
     claimed = source.genesis_hash()
     if claimed != genesis.hash():
@@ -264,20 +283,29 @@ def export_movements(
         raise ExportError(f"height {stop} is above the chain's head ({head}) at {source.description}")
     replay = ChainReplay(rules, genesis)
     try:
-        for height, raw in source.raw_blocks(1, stop):
-            if raw is None:
-                raise ExportError(f"block {height} is missing at {source.description}")
-            movements = replay.apply(height, raw)
-            progress(Progress(height, stop))
-            if not selection.block_in_range(height, replay.head.time_ms):
-                if selection.until_ms is not None and replay.head.time_ms >= selection.until_ms:
-                    break  # block times only grow: nothing later is in range
-                continue
-            for movement, issuer in movements:
-                if selection.wants(movement, issuer):
-                    yield movement
+        with Pipeline(genesis.chain_id, source.raw_blocks(1, stop), replay.validators(),
+                      workers or default_workers()) as pipeline:
+            yield from _replayed(replay, pipeline, source, selection, stop, progress)
     finally:
         replay.close()
+
+
+def _replayed(replay: ChainReplay, pipeline: Pipeline, source: ChainSource, selection: Selection, stop: int,
+              progress: Callable[[Progress], None]) -> Iterator[Movement]:
+    for height in range(1, stop + 1):
+        prepared = pipeline.next()
+        if prepared.missing:
+            raise ExportError(f"block {height} is missing at {source.description}")
+        movements = replay.apply(height, prepared)
+        pipeline.validators = replay.validators()
+        progress(Progress(height, stop))
+        if not selection.block_in_range(height, replay.head.time_ms):
+            if selection.until_ms is not None and replay.head.time_ms >= selection.until_ms:
+                return  # block times only grow: nothing later is in range
+            continue
+        for movement, issuer in movements:
+            if selection.wants(movement, issuer):
+                yield movement
 
 
 # --- the summary ----------------------------------------------------------------------------------

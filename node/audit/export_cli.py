@@ -7,7 +7,8 @@ leaves a statement that looks whole) and reports progress and a summary.
 
 Exit status, as `incoop audit verify`'s: 0 written; 1 the chain fails a check
 on the way; 2 the export could not run (an unreadable genesis, an unreachable
-node, a damaged data directory). With --json a failure is one JSON object too.
+node, a damaged data directory, a verification worker process that died).
+With --json a failure is one JSON object too.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from node.audit.export import (
     day_start_ms,
     export_movements,
 )
+from node.audit.pipeline import WorkerError, default_workers
 from node.audit.source import SourceDamaged, SourceError, open_source
 from node.audit.verify_cli import cannot_run
 
@@ -72,6 +74,9 @@ def register(audit_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--since", metavar="YYYY-MM-DD", help="first UTC day of block time")
     p.add_argument("--until", metavar="YYYY-MM-DD", help="last UTC day of block time (inclusive)")
     p.add_argument("--out", metavar="FILE.csv", help="write the CSV here (default: standard output)")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help=f"verification worker processes, beside the replaying one (default: one per core, "
+                        f"{default_workers()} here)")
     p.add_argument("--json", action="store_true", help="print a summary (rows, per class totals) as JSON; needs --out")
     p.set_defaults(func=cmd_export)
 
@@ -149,7 +154,7 @@ def _write(rows_out: TextIO, args: argparse.Namespace, selection: Selection, tot
     try:
         writer = csv.DictWriter(rows_out, fieldnames=COLUMNS, lineterminator="\n")
         writer.writeheader()
-        with closing(export_movements(RULES, source, genesis, selection, progress)) as movements:
+        with closing(export_movements(RULES, source, genesis, selection, progress, args.workers)) as movements:
             for movement in movements:
                 writer.writerow(movement.row())
                 totals.add(movement)
@@ -159,6 +164,8 @@ def _write(rows_out: TextIO, args: argparse.Namespace, selection: Selection, tot
         raise CliError(str(exc)) from None
     except SourceError as exc:
         raise cannot_run(args.json, str(exc), isinstance(exc, SourceDamaged)) from None
+    except WorkerError as exc:
+        raise cannot_run(args.json, str(exc)) from None
     except StoreError as exc:  # the export's own scratch store (a full temporary disk)
         raise cannot_run(args.json, f"the export's scratch store failed: {exc}") from None
     finally:
@@ -168,6 +175,8 @@ def _write(rows_out: TextIO, args: argparse.Namespace, selection: Selection, tot
 
 def cmd_export(args: argparse.Namespace) -> int:
     selection = selection_from(args)
+    if args.workers is not None and args.workers < 1:
+        raise CliError("--workers must be at least 1")
     if args.json and args.out is None:
         raise CliError("--json prints the summary on standard output: give --out FILE.csv for the rows")
     totals = Totals(selection.account)

@@ -23,21 +23,20 @@ evidence records); and for a data directory, its stored state, state tree and
 indexes equal the replayed ones entry by entry.
 
 The pipeline keeps the serial part to what must be serial, `apply_block` and
-the scratch store's write: blocks ahead of it are decoded and their
-transaction and certificate signatures verified in a thread pool (PyNaCl
-releases the GIL, so every core verifies), within a bounded window of raw
-bytes, so the chain is streamed and never held whole. The replay goes into a
+the scratch store's write: blocks ahead of it are decoded, their transactions
+decoded and their transaction and certificate signatures verified in worker
+processes (node/audit/pipeline.py), within a bounded window of blocks and raw
+bytes, so the chain is streamed and never held whole; the replay takes the
+decoded transactions and never decodes them again. The replay goes into a
 scratch LevelDB store in a temporary directory, deleted afterwards.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -50,7 +49,7 @@ from ledger.invariants import InvariantBroken
 from ledger.rules import ChainRules
 from ledger.store import Store
 from ledger.transition import BlockInvalid, ChainHead, apply_block
-from node.audit.pipeline import Pipeline, Prepared, check_certificate
+from node.audit.pipeline import Pipeline, Prepared, WorkerError, check_certificate, default_workers
 from node.audit.source import ChainSource, DataDirSource, SourceError
 from node.audit.stored import compare_stores
 
@@ -66,7 +65,7 @@ class AuditReport:
     txs: int
     seconds: float
     tx_per_s: float
-    threads: int
+    threads: int  # verification worker processes (the name is kept for scripts that read --json)
     head_hash: str
     state_root: str
     classes: int
@@ -134,8 +133,10 @@ class Progress(NamedTuple):
 
 def _check_links(prepared: Prepared, head: ChainHead, chain_id: str) -> Block:
     height = head.height + 1
-    if prepared.problem is not None:
-        raise AuditFailure(*prepared.problem, height)
+    if prepared.missing:
+        raise AuditFailure("missing", "the source has no block at this height", height)
+    if prepared.decode_error is not None:
+        raise AuditFailure("decode", f"the raw block does not decode: {prepared.decode_error}", height)
     block = prepared.block
     header = block.header
     if header.height != height:
@@ -154,19 +155,12 @@ def _check_links(prepared: Prepared, head: ChainHead, chain_id: str) -> Block:
     return block
 
 
-def _check_signatures(prepared: Prepared, height: int) -> tuple[set[bytes], int]:
-    """The set of verified transaction hashes; raises on the first transaction that fails."""
-    verified: set[bytes] = set()
-    count = 0
-    for future in prepared.tx_checks:
-        for check in future.result():
-            if check.problem is not None:
-                kind = "tx_signature" if check.tx_hash is not None else "decode"
-                raise AuditFailure(kind, check.problem, height, check.index,
-                                   check.tx_hash, check.signer)
-            verified.add(check.tx_hash)
-            count += 1
-    return verified, count
+def _check_signatures(prepared: Prepared, height: int) -> None:
+    """Raises on the first transaction that does not decode or whose signature does not verify."""
+    check = prepared.tx_problem
+    if check is not None:
+        kind = "tx_signature" if check.tx_hash is not None else "decode"
+        raise AuditFailure(kind, check.problem, height, check.index, check.tx_hash, check.signer)
 
 
 def _failing_signer(certificate: Certificate, chain_id: str, validators: tuple[bytes, ...], height: int,
@@ -189,17 +183,13 @@ def _check_certificate_of(prepared: Prepared, validators: tuple[bytes, ...], cha
     block, certificate = prepared.block, prepared.certificate
     height, block_hash = block.header.height, block.hash()
     if validators == prepared.validators:
-        problem = prepared.certificate_check.result()
+        problem = prepared.certificate_problem
     else:  # the set changed after this block was verified ahead: check it again against the right one
         problem = check_certificate(certificate, chain_id, validators, height, block_hash)
     if problem is not None:
         signer = _failing_signer(certificate, chain_id, validators, height, block_hash)
         raise AuditFailure("certificate", f"{problem} ({len(validators)} validators at this height)", height,
                            signer=signer)
-
-
-def default_workers() -> int:
-    return os.cpu_count() or 2
 
 
 def verify_chain(
@@ -211,7 +201,12 @@ def verify_chain(
     progress: Callable[[Progress], None] | None = None,
     scratch_dir: str | Path | None = None,
 ) -> AuditReport:
-    """Verify every block of `source` from `genesis`, then the invariants; raises AuditFailure or SourceError."""
+    """Verify every block of `source` from `genesis`, then the invariants.
+
+    Raises AuditFailure (the chain breaks a rule), SourceError (it cannot be
+    read) or WorkerError (a verification worker process died or failed).
+    `workers`: verification worker processes, one per core by default.
+    """
     workers = workers or default_workers()
     started = time.monotonic()
     chain_id = genesis.chain_id
@@ -224,20 +219,17 @@ def verify_chain(
     target = claimed_head.height
     scratch = Path(tempfile.mkdtemp(prefix="incoop-audit-replay-", dir=scratch_dir))
     try:
-        with Store(scratch / "db", create=True, sync=False) as replay, \
-                ThreadPoolExecutor(workers, thread_name_prefix="audit-verify") as pool:
+        with Store(scratch / "db", create=True, sync=False) as replay:
             head = replay.init_genesis(genesis_hash, genesis.initial_state(), genesis.genesis_time_ms)
-            pipeline = Pipeline(pool, chain_id, source.raw_blocks(1, target), chain.get_validators(replay.state))
             txs = 0
-            try:
+            with Pipeline(chain_id, source.raw_blocks(1, target), chain.get_validators(replay.state),
+                          workers) as pipeline:
                 for _ in range(target):
                     head, count = _verify_block(rules, pipeline.next(), head, replay, chain_id)
                     pipeline.validators = chain.get_validators(replay.state)
                     txs += count
                     if progress is not None:
                         progress(Progress(head.height, target, txs, time.monotonic() - started))
-            finally:
-                pipeline.close()
             _check_head(claimed_head, head)
             checked = _check_invariants(rules, replay, chain_id, head.height)
             compared = isinstance(source, DataDirSource)
@@ -262,13 +254,14 @@ def _verify_block(rules: ChainRules, prepared: Prepared, head: ChainHead, replay
                   chain_id: str) -> tuple[ChainHead, int]:
     block = _check_links(prepared, head, chain_id)
     height = block.header.height
-    verified, count = _check_signatures(prepared, height)
+    _check_signatures(prepared, height)
     _check_certificate_of(prepared, chain.get_validators(replay.state), chain_id)
     try:
-        outcome = apply_block(rules, replay.state, replay.tree, head, block, chain_id, verified)
+        outcome = apply_block(rules, replay.state, replay.tree, head, block, chain_id, prepared.verified,
+                              decoded=prepared.txs)
     except BlockInvalid as exc:
         raise AuditFailure("execution", str(exc), height) from None
-    return replay.commit_block(block, prepared.certificate, outcome), count
+    return replay.commit_block(block, prepared.certificate, outcome), len(block.txs)
 
 
 def _check_head(claimed: ChainHead, head: ChainHead) -> None:
@@ -292,4 +285,4 @@ def _check_invariants(rules: ChainRules, replay: Store, chain_id: str, height: i
     return checked
 
 
-__all__ = ["AuditFailure", "AuditReport", "Progress", "SourceError", "verify_chain"]
+__all__ = ["AuditFailure", "AuditReport", "Progress", "SourceError", "WorkerError", "default_workers", "verify_chain"]

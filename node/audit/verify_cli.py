@@ -7,8 +7,9 @@ Progress goes to stderr about once a second; the summary (or, with --json, one
 JSON object, whatever the outcome) to stdout. Exit status: 0 the chain
 verifies; 1 it does not (the one error line names the block, the transaction
 or signer, and the rule); 2 the command could not run (usage, an unreadable
-genesis, an unreachable node or data directory, a damaged data directory:
-docs/audit.md says why damage is not a verdict on the chain).
+genesis, an unreachable node or data directory, a damaged data directory, a
+verification worker process that died: docs/audit.md says why damage is not
+a verdict on the chain). Ctrl-C stops it with one line and status 130.
 """
 
 from __future__ import annotations
@@ -22,7 +23,14 @@ from genesis.document import GenesisError, load_genesis
 from genesis.rules import RULES
 from ledger.store import StoreError
 from node.audit.source import SourceDamaged, SourceError, open_source
-from node.audit.verify import AuditFailure, AuditReport, Progress, default_workers, verify_chain
+from node.audit.verify import (
+    AuditFailure,
+    AuditReport,
+    Progress,
+    WorkerError,
+    default_workers,
+    verify_chain,
+)
 from node.runtime import tune_gc
 
 EXIT_FAILED = 1
@@ -44,7 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--ca-file", metavar="FILE", default=None,
                         help="CA certificates (PEM) an https:// --node is checked against (default: $INCOOP_CA_FILE)")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
-                        help=f"signature-checking threads (default: one per core, {default_workers()} here)")
+                        help=f"verification worker processes, beside the replaying one (default: one per core, "
+                             f"{default_workers()} here)")
     parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.set_defaults(func=cmd_verify)
@@ -84,7 +93,7 @@ def _summary(report: AuditReport) -> str:
         + ("" if "federation" not in report.invariants else
            f", {report.invariants['federation']:,} federation records (the validator set, peers, proposals) hold"),
         f"  stored state {'equals the replay' if report.stored_state_compared else 'not compared (API source)'}",
-        f"  speed:       {report.seconds:,.1f} s, {report.tx_per_s:,.0f} tx/s with {report.threads} signature threads",
+        f"  speed:       {report.seconds:,.1f} s, {report.tx_per_s:,.0f} tx/s with {report.threads} verification processes",
     ]
     return "\n".join(lines)
 
@@ -119,6 +128,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise cannot_run(args.json, str(exc), damaged=True) from None
     except SourceError as exc:
         raise cannot_run(args.json, f"cannot read {source.description}: {exc}") from None
+    except WorkerError as exc:
+        raise cannot_run(args.json, str(exc)) from None
     except StoreError as exc:  # the audit's own scratch store (a full temporary disk)
         raise cannot_run(args.json, f"the audit's scratch store failed: {exc}") from None
     finally:
