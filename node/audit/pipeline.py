@@ -21,8 +21,11 @@ one reported. Certificates are checked against the validator set the replay
 holds when the block enters the window (`validators`); the replay checks again
 if the set changed by the block's turn.
 
-Workers start from multiprocessing's fork server, never forked from the
-auditing process with its threads and open store; as in any program using
+Workers are fresh interpreters (multiprocessing's spawn), never forked from
+the auditing process with its threads and open store. Not the fork server:
+it listens on a Unix socket under TMPDIR, and a socket path is limited to
+107 bytes, so a long TMPDIR (a test's, a service's private one) made every
+audit fail at its start. As in any program using
 multiprocessing this way, a script that calls `verify_chain` or
 `export_movements` keeps its top level under `if __name__ == "__main__":`
 (a worker imports the main module; the `incoop` command does).
@@ -40,7 +43,7 @@ waited for the lock, and the replay waited for its answer
 Why this pool cannot wait on a dead worker. Every worker is started
 (`workers` of them) before any task, and has two pipes of its own: tasks in,
 answers out. It holds the only other ends of those pipes (the auditing
-process closes its copies of them, the fork server too), so its death, at
+process closes its copies of them), so its death, at
 any instant, is the end of its answer pipe (EOFError, half a message
 included) and a broken task pipe (EPIPE), and its process sentinel becomes
 ready. Every wait of the auditing process is then bounded by the workers'
@@ -99,7 +102,7 @@ IN_FLIGHT = 4  # tasks a worker holds unanswered: one it works on, the rest wait
 #                answers wait for the auditing process's GIL (the replay holds it up to 5 ms at a time)
 FEEDER_JOIN_S = 2.0  # a fetch in flight from an API may outlast the audit; a store read never does
 WORKER_JOIN_S = 5.0
-START_METHOD = "forkserver"
+START_METHOD = "spawn"  # see the module docstring
 DIED = "a verification worker process ended abruptly (killed, or out of memory?): the audit could not finish"
 
 __all__ = ["Pipeline", "Prepared", "TxProblem", "WorkerError", "check_certificate", "default_workers",
@@ -233,6 +236,9 @@ class Pipeline:
         try:
             for index in range(workers):
                 self._workers.append(_Worker(context, index))
+        except OSError as exc:  # no process or pipe to be had: the audit could not run (not a file it writes)
+            self._stop_workers()
+            raise WorkerError(f"could not start the verification workers: {exc}") from None
         except BaseException:
             self._stop_workers()
             raise

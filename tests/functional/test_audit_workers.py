@@ -91,15 +91,15 @@ def children(pid: int) -> list[int]:
 
 
 def workers(pid: int) -> list[int]:
-    """The verification workers: the children of the fork server the audit started (node/audit/pipeline.py)."""
+    """The verification workers: the audit's children spawned by multiprocessing (node/audit/pipeline.py)."""
     found = []
     for child in children(pid):
         try:
             cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
         except OSError:
             continue
-        if b"forkserver" in cmdline:
-            found += children(child)
+        if b"multiprocessing.spawn" in cmdline and b"resource_tracker" not in cmdline:
+            found.append(child)
     return found
 
 
