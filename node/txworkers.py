@@ -1,0 +1,208 @@
+"""Decoding and verifying incoming transactions in worker processes, off the executing process's GIL.
+
+docs/operations.md, "Transaction workers". Every piece of Python work of the node
+process shares one GIL; a transaction's decoding and the Python side of its
+signature check need no state, so a small pool of worker processes does them and
+hands back plain values. The mempool's rules do not change (node/mempool.py,
+`prepare_batch`): a batch is decoded in the workers (`decode`), the checks that need
+the state and the mempool run in the node process (the known signer, the expiry,
+the cheap refusals: a stranger's transaction still costs no verification), and
+only the survivors' signatures are verified in the workers (`verify`).
+
+What comes back is cheaper to take than to make again: a decoded transaction as
+a tuple of its fields (about 2 µs to unpickle against about 10 µs to decode), a
+verdict as one byte. The parsed body is not sent (the node parses it, about
+1.5 µs): the workers then never pickle a module's own types.
+
+Bounded and never stalled: at most `2 × workers` chunks are in flight (a caller
+waits for a slot, so a flood queues in the API's own bounded intake, not here);
+a worker that dies (SIGKILL, out of memory) breaks the pool, which is replaced
+at once and the chunk sent again; a chunk that breaks a fresh pool too is done
+in this process, with one log line. The workers come from the forkserver, never
+forked from the threaded node.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from ledger.crypto import DOMAIN_TX, signing_message, verify
+from ledger.errors import TxError
+from ledger.tx import decode_tx
+
+log = logging.getLogger("incoop.txworkers")
+
+T = TypeVar("T")
+
+_UNSIGNED_HEADER = b"\x97"  # as ledger/tx.py `Tx.unsigned_bytes`
+_SIGNATURE_WIRE_LEN = 66
+_SIGNATURE_LEN = 64
+_ATTEMPTS = 2  # a chunk goes to a fresh pool once more after a worker died, then is done in-process
+_GIVE_UP = 4  # pools broken in a row, with no chunk done in between: the workers cannot run here
+_MIN_CHUNK = 16  # below this, a chunk costs more to send than to split
+
+
+# --- what a worker runs (module level: the forkserver imports this module) ---------------------------
+
+Decoded = tuple  # the fields of ledger.tx.Tx without `raw`: (version, type, chain_id, signer, nonce, expiry, body,
+#                  signature, hash); or (code, message) of the TxError refusing the bytes
+
+
+def decode_chunk(raws: Sequence[bytes], max_tx_bytes: int) -> list[tuple]:
+    """`decode_tx` of each item: its fields (raw left out: the caller holds it) or its refusal's (code, message)."""
+    out: list[tuple] = []
+    for raw in raws:
+        try:
+            tx = decode_tx(raw, max_tx_bytes)
+        except TxError as exc:
+            out.append((int(exc.code), exc.message))
+            continue
+        out.append(tx[:8] + (tx.hash,))
+    return out
+
+
+def verify_chunk(chain_id: str, items: Sequence[tuple[bytes, bytes]]) -> bytes:
+    """One byte per (signer, raw) pair: 1 if the signature verifies. `raw` is a transaction `decode_tx`
+    accepted, so its signing bytes are cut from it as `Tx.signing_bytes` does (FORMAT.md §7)."""
+    out = bytearray(len(items))
+    for i, (signer, raw) in enumerate(items):
+        unsigned = _UNSIGNED_HEADER + raw[1:-_SIGNATURE_WIRE_LEN]
+        out[i] = verify(signer, signing_message(DOMAIN_TX, chain_id, unsigned), raw[-_SIGNATURE_LEN:])
+    return bytes(out)
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+# --- the node's side ------------------------------------------------------------------------------------
+
+
+class TxWorkers:
+    """A bounded pool of worker processes decoding and verifying transactions; thread-safe."""
+
+    def __init__(self, workers: int, chain_id: str):
+        if workers < 1:
+            raise ValueError("TxWorkers needs at least one worker (0 workers: node/mempool.py's threads)")
+        self.workers = workers
+        self.chain_id = chain_id
+        self.replaced = 0  # pools replaced after a worker died, for /metrics
+        self.in_process = 0  # chunks done in this process because a fresh pool broke too
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload([__name__])
+        self._slots = threading.BoundedSemaphore(2 * workers)
+        self._lock = threading.Lock()
+        self._closed = False
+        self._broken_in_a_row = 0
+        self.given_up = False  # the workers kept dying: every chunk is done in this process from then on
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(self.workers, mp_context=self._context)
+        for _ in range(self.workers):  # start them now, not at the first batch (not waited for)
+            pool.submit(_ready)
+        return pool
+
+    def pids(self) -> list[int]:
+        """The live workers' process ids (the tests kill one)."""
+        processes = getattr(self._pool, "_processes", None) or {}
+        return [pid for pid, process in list(processes.items()) if process.is_alive()]
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            pool = self._pool
+        pool.shutdown(wait=True, cancel_futures=True)
+
+    # --- the two jobs -----------------------------------------------------------------------------------
+
+    def decode(self, raws: Sequence[bytes], max_tx_bytes: int) -> list[tuple]:
+        """`decode_chunk` over `raws`, split among the workers; in order."""
+        return self._map(decode_chunk, raws, (max_tx_bytes,), list.__add__, [])
+
+    def verify(self, items: Sequence[tuple[bytes, bytes]]) -> bytes:
+        """`verify_chunk` over (signer, raw) pairs, split among the workers; one verdict byte each, in order."""
+        return self._map(verify_chunk, items, (), bytes.__add__, b"", lead=(self.chain_id,))
+
+    def _map(self, fn: Callable[..., T], items: Sequence[Any], tail: tuple, join: Callable[[T, T], T], empty: T,
+             lead: tuple = ()) -> T:
+        if not items:
+            return empty
+        if self.given_up:
+            return fn(*lead, items, *tail)
+        size = max(_MIN_CHUNK, -(-len(items) // self.workers))
+        chunks = [items[i:i + size] for i in range(0, len(items), size)]
+        futures = [self._submit(fn, *lead, chunk, *tail) for chunk in chunks]
+        out = empty
+        for chunk, future in zip(chunks, futures, strict=True):
+            out = join(out, self._result(future, fn, (*lead, chunk, *tail)))
+        return out
+
+    def _submit(self, fn: Callable[..., T], *args: Any) -> tuple[Future[T] | None, ProcessPoolExecutor]:
+        self._slots.acquire()
+        pool = self._pool
+        try:
+            future = pool.submit(fn, *args)
+        except (BrokenProcessPool, RuntimeError):  # broken, or shut down: `_result` decides
+            self._slots.release()
+            return None, pool
+        future.add_done_callback(lambda _: self._slots.release())
+        return future, pool
+
+    def _result(self, submitted: tuple[Future[T] | None, ProcessPoolExecutor], fn: Callable[..., T],
+                args: tuple) -> T:
+        future, pool = submitted
+        for attempt in range(_ATTEMPTS):
+            if future is not None:
+                try:
+                    result = future.result()
+                    self._broken_in_a_row = 0
+                    return result
+                except BrokenProcessPool:
+                    pass
+                except CancelledError:  # the pool was closed or replaced under it: done here
+                    break
+            if not self._replace(pool) or attempt == _ATTEMPTS - 1:
+                break
+            future, pool = self._submit(fn, *args)
+        # a chunk that broke a fresh pool as well (or a pool closing under it): the same function, here
+        self.in_process += 1
+        if not (self.given_up or self._closed):
+            log.error("transaction workers: a new pool lost a worker too; a chunk was checked in the node process")
+        return fn(*args)
+
+    def _replace(self, broken: ProcessPoolExecutor) -> bool:
+        """A worker died: start a new pool in place of `broken` (once, whoever notices first)."""
+        with self._lock:
+            if self._closed:
+                return False
+            if self.given_up:
+                return False
+            if self._pool is broken:
+                broken.shutdown(wait=False, cancel_futures=True)
+                self._broken_in_a_row += 1
+                if self._broken_in_a_row >= _GIVE_UP:
+                    self.given_up = True
+                    log.critical("transaction workers: %d pools in a row lost a worker before finishing any work; "
+                                 "transactions are decoded and verified in the node process from now on "
+                                 "(set tx_workers to 0 to start that way)", _GIVE_UP)
+                    return False
+                log.warning("transaction workers: a worker process died; started a new pool of %d", self.workers)
+                self._pool = self._new_pool()
+                self.replaced += 1
+        return True
+
+
+def make_workers(workers: int | None, chain_id: str) -> TxWorkers | None:
+    """The pool a node config asks for: None (the node's threads, as before) for 0 workers; `None` is one
+    worker per core."""
+    count = (os.cpu_count() or 1) if workers is None else workers
+    return TxWorkers(count, chain_id) if count > 0 else None
+
