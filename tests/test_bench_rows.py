@@ -22,6 +22,10 @@ node's own code, every start a real `incoop node start` process.
 4. The cache key changes when a byte of the code that writes the store changes.
 5. Peak RSS: VmHWM of a live process, read from outside, rises by what it touched
    (64 MB) and freed, and the row prints it against its target.
+6. Scale: a committing child (two sizes of a real store) reports its resident
+   memory by kind (tables mapped, heap, the tree's top, adding up to no more than
+   its peak) and the tree records each block rewrote; the rows print them with
+   the ratio of writes between the sizes (more entries, deeper paths, more writes).
 """
 
 from __future__ import annotations
@@ -32,8 +36,8 @@ import sys
 from pathlib import Path
 
 from ledger.store import Store
-from node.bench import restart
-from node.bench.__main__ import TARGETS, disk_rows, restart_rows, rss_row
+from node.bench import restart, scale
+from node.bench.__main__ import TARGETS, disk_rows, restart_rows, rss_row, scale_rows
 from node.bench.chain import build_transfer_chain
 from node.bench.disk import DiskResult, PrefixGrowth, disk_per_transfer
 from node.bench.federation import peak_rss_mb
@@ -140,3 +144,18 @@ def test_peak_rss_is_the_node_processes_high_water_mark() -> None:
     assert value == "123 MB" and f"target <= {TARGETS['single_rss_mb']} MB: met" in note
     single.node_peak_rss_mb = 401
     assert "NOT met" in rss_row(single)[2]
+
+
+def test_scale_rows_show_the_memory_make_up_and_the_tree_writes_per_block() -> None:
+    small, large = scale.scale(2_000, block_txs=200, blocks=2), scale.scale(20_000, block_txs=200, blocks=2)
+    for run in (small, large):
+        parts = run.rss_file_mb + run.rss_anon_mb + run.rss_shmem_mb
+        assert run.rss_anon_mb > 0 and run.rss_shmem_mb > 0 and 0 < parts <= run.rss_mb + 1
+        assert run.state_changes_per_block >= 2 * 200  # each transfer changes two balances at least
+        assert run.tree_writes_per_block > run.state_changes_per_block  # a path per change, several records deep
+    assert large.tree_writes_per_block > small.tree_writes_per_block
+    rows = scale_rows(small, large, large.commit_ms_median / small.commit_ms_median)
+    texts = [" | ".join(row) for row in rows]
+    assert any(f"{small.tree_writes_per_block:,} / {large.tree_writes_per_block:,}" in text for text in texts)
+    assert sum("tables mapped / heap / tree top" in text for text in texts) == 2
+    assert any("commit time 20,000 vs 2,000 accounts" in text and "target <= 1.3 x" in text for text in texts)

@@ -54,6 +54,12 @@ class ScaleResult:
     commit_ms_median: float
     commit_ms_max: float
     rss_mb: float  # peak resident memory of the process that committed the blocks
+    # what was resident after the last block, before the store closed (the peak's make-up: RSS stays near its peak):
+    rss_file_mb: float = 0.0  # LevelDB's table files, mapped read-only: page cache the kernel may reclaim
+    rss_anon_mb: float = 0.0  # the process's heap: Python objects, LevelDB's block cache and write buffers
+    rss_shmem_mb: float = 0.0  # the state tree's top levels (anonymous shared maps, ledger/tree_top.py)
+    state_changes_per_block: int = 0  # state entries a block changed
+    tree_writes_per_block: int = 0  # tree records it rewrote: the changed paths below the root
 
 
 def _filler(i: int) -> bytes:
@@ -86,11 +92,13 @@ def build_store(path: Path, accounts: int, block_txs: int) -> None:
         store.db.compact_range()
 
 
-def commit_blocks(path: Path, accounts: int, block_txs: int, blocks: int) -> tuple[list[float], float]:
-    """(seconds per block, peak RSS in MB); the first block warms the caches and is not counted."""
+def commit_blocks(path: Path, accounts: int, block_txs: int, blocks: int) -> dict:
+    """Seconds per block, peak RSS and its make-up, changes and tree writes per block; the first block
+    warms the caches and is not counted."""
     senders = sender_keys(block_txs)
     rng = random.Random(7)
     times = []
+    changes = writes = 0
     with Store(path, create=False) as store:
         for b in range(blocks + 1):
             txs = [decode_tx(transfer(CHAIN_ID, k, _filler(rng.randrange(accounts - block_txs)), b))
@@ -108,7 +116,25 @@ def commit_blocks(path: Path, accounts: int, block_txs: int, blocks: int) -> tup
             store.commit_block(block, cert, outcome)
             if b:
                 times.append(time.perf_counter() - started)
-    return times, _peak_rss_mb()
+                changes += len(outcome.state_changes)
+                writes += len(outcome.tree_writes)
+        resident = _resident_mb()
+    return {"times": times, "rss_mb": _peak_rss_mb(), **resident,
+            "state_changes_per_block": changes // max(blocks, 1), "tree_writes_per_block": writes // max(blocks, 1)}
+
+
+def _resident_mb() -> dict[str, float]:
+    """Resident memory now by kind (Linux's /proc/self/status), zeros elsewhere."""
+    names = {"RssFile:": "rss_file_mb", "RssAnon:": "rss_anon_mb", "RssShmem:": "rss_shmem_mb"}
+    out = dict.fromkeys(names.values(), 0.0)
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            field, *rest = line.split()
+            if field in names:
+                out[names[field]] = int(rest[0]) / 1024
+    except OSError:
+        pass
+    return out
 
 
 def _peak_rss_mb() -> float:
@@ -130,7 +156,9 @@ def scale(accounts: int, block_txs: int = 5000, blocks: int = 5) -> ScaleResult:
         out = _child(["commit", str(path), str(accounts), str(block_txs), str(blocks)])
     times = out["times"]
     return ScaleResult(accounts, block_txs, blocks, round(build_s, 1), round(statistics.median(times) * 1000, 1),
-                       round(max(times) * 1000, 1), round(out["rss_mb"], 1))
+                       round(max(times) * 1000, 1), round(out["rss_mb"], 1), round(out["rss_file_mb"], 1),
+                       round(out["rss_anon_mb"], 1), round(out["rss_shmem_mb"], 1), out["state_changes_per_block"],
+                       out["tree_writes_per_block"])
 
 
 def _child(args: list[str]) -> dict:
@@ -155,8 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             print("{}")
         else:
             tune_gc()  # as a node does
-            times, rss = commit_blocks(Path(path), int(accounts), int(block_txs), int(rest[0]))
-            print(json.dumps({"times": times, "rss_mb": rss}))
+            print(json.dumps(commit_blocks(Path(path), int(accounts), int(block_txs), int(rest[0]))))
         return 0
     print(json.dumps(scale(args.accounts, args.block_txs, args.blocks).__dict__, indent=2))
     return 0

@@ -1,9 +1,12 @@
 """Committed transactions per second: a devnet of real node processes, fed through the batch API.
 
 Every transfer is signed before the clock starts. Several client threads post
-batches (canonical MessagePack, `/v1/txs/batch`) to the nodes in turn; a batch
-item refused because the mempool is full is offered again a little later, as
-a well-behaved wallet would. A watcher follows the committed blocks of one
+batches (canonical MessagePack, `/v1/txs/batch`); each sender's transactions
+always go to the same node, as a resident's wallet talks to its own node (a
+node handed nonce n+1 before another node's gossip brought it nonce n parks
+it, and a parked transaction may be evicted for room: docs/admission.md). A
+batch item refused because the mempool is full is offered again a little
+later, to the same node, as a well-behaved wallet would. A watcher follows the committed blocks of one
 node. The figure is committed transactions / (last commit - first submission),
 so the node's ingestion, verification, execution and fsync'd commits are all
 inside it, and the client's signing is not.
@@ -45,20 +48,28 @@ class ThroughputResult:
     node_peak_rss_mb: float = 0.0  # the largest peak resident memory (VmHWM) of a validator process, read at the end
 
 
-def _submit_all(urls: list[str], raws: list[bytes], clients: int, batch: int, refused: list[str]) -> None:
-    """Offer every transaction until each is accepted (or refused for good, which is counted)."""
-    chunks: deque[list[bytes]] = deque(raws[i:i + batch] for i in range(0, len(raws), batch))
+def _submit_all(urls: list[str], raws: list[bytes], senders: int, clients: int, batch: int,
+                refused: list[str]) -> None:
+    """Offer every transaction until each is accepted (or refused for good, which is counted).
+
+    `raws` are nonce-major over `senders` senders (node/bench/workload.py), so sender j % senders signed
+    raws[j]; its node is that sender's index modulo the number of nodes, and its batches reach it in
+    nonce order (the clients take them first come, first served).
+    """
+    per_node: list[list[bytes]] = [[] for _ in urls]
+    for j, raw in enumerate(raws):
+        per_node[(j % senders) % len(urls)].append(raw)
+    chunks: deque[tuple[str, list[bytes]]] = deque()
+    for i in range(0, max(len(mine) for mine in per_node), batch):
+        chunks.extend((url, mine[i:i + batch]) for url, mine in zip(urls, per_node, strict=True) if mine[i:i + batch])
     lock = threading.Lock()
 
-    def client(slot: int) -> None:
-        turn = slot
+    def client() -> None:
         while True:
             with lock:
                 if not chunks:
                     return
-                chunk = chunks.popleft()
-            url = urls[turn % len(urls)]
-            turn += 1
+                url, chunk = chunks.popleft()
             results = post_batch(url, chunk)
             retry = []
             for raw, result in zip(chunk, results, strict=True):
@@ -72,9 +83,9 @@ def _submit_all(urls: list[str], raws: list[bytes], clients: int, batch: int, re
             if retry:
                 time.sleep(RETRY_AFTER_S)
                 with lock:
-                    chunks.append(retry)
+                    chunks.append((url, retry))
 
-    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -99,7 +110,7 @@ def throughput(validators: int = 1, accounts: int = 10_000, txs: int = 200_000, 
         committed = blocks = 0
         cpu_before = fed.cpu_seconds()
         started = time.monotonic()
-        submitter = threading.Thread(target=_submit_all, args=(urls, raws, clients, batch, refused), daemon=True)
+        submitter = threading.Thread(target=_submit_all, args=(urls, raws, accounts, clients, batch, refused), daemon=True)
         submitter.start()
         last_commit = started
         last_report = started
