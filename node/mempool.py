@@ -329,6 +329,13 @@ class Mempool:
         `next_height` one whose expiry is out of reach, is refused before its signature is verified
         (admission checks the expiry again). Feed the result to `admit_prepared` on the loop thread.
         """
+        if workers is not None:
+            with workers.turn():
+                return self._prepare(raws, executor, next_height, workers)
+        return self._prepare(raws, executor, next_height, None)
+
+    def _prepare(self, raws: Sequence[bytes | TxError], executor: Executor | None, next_height: int | None,
+                 workers: TxWorkers | None) -> list[Prepared]:
         max_tx_bytes = chain.get_params(self.state).max_tx_bytes
         out: list[Prepared] = []
         to_verify: list[int] = []

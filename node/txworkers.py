@@ -14,8 +14,12 @@ a tuple of its fields (about 2 µs to unpickle against about 10 µs to decode), 
 verdict as one byte. The parsed body is not sent (the node parses it, about
 1.5 µs): the workers then never pickle a module's own types.
 
-Bounded and never stalled: at most `2 × workers` chunks are in flight (a caller
-waits for a slot, so a flood queues in the API's own bounded intake, not here);
+Bounded, in order, and never stalled: at most `workers` batches are in the
+workers at once, each in at most `workers` chunks; a batch holds its turn through
+both steps, and the batches waiting for a turn get it in arrival order (so a
+sender's batches posted one after the other are admitted in that order, as with
+the node's own threads). A caller waits for its turn, so a flood queues in the
+API's own bounded intake (docs/api-limits.md), not here;
 a worker that dies (SIGKILL, out of memory) breaks the pool, which is replaced
 at once and the chunk sent again; a chunk that breaks a fresh pool too is done
 in this process, with one log line. The workers come from the forkserver, never
@@ -28,9 +32,11 @@ import logging
 import multiprocessing
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from ledger.crypto import DOMAIN_TX, signing_message, verify
@@ -85,6 +91,31 @@ def _ready() -> int:
 # --- the node's side ------------------------------------------------------------------------------------
 
 
+class FairSlots:
+    """A counting semaphore that hands its slots out in the order they were asked for."""
+
+    def __init__(self, slots: int):
+        self._free = slots
+        self._waiting: deque[threading.Event] = deque()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            if self._free and not self._waiting:
+                self._free -= 1
+                return
+            turn = threading.Event()
+            self._waiting.append(turn)
+        turn.wait()  # `release` hands its slot over
+
+    def release(self) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().set()
+            else:
+                self._free += 1
+
+
 class TxWorkers:
     """A bounded pool of worker processes decoding and verifying transactions; thread-safe."""
 
@@ -97,7 +128,8 @@ class TxWorkers:
         self.in_process = 0  # chunks done in this process because a fresh pool broke too
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload([__name__])
-        self._slots = threading.BoundedSemaphore(2 * workers)
+        self._turns = FairSlots(workers)
+        self._holding = threading.local()
         self._lock = threading.Lock()
         self._closed = False
         self._broken_in_a_row = 0
@@ -123,6 +155,21 @@ class TxWorkers:
 
     # --- the two jobs -----------------------------------------------------------------------------------
 
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Hold one of the `workers` turns (in arrival order) for the calls made inside: a batch's decoding
+        and its verification, so that it is not overtaken between them by batches that came later."""
+        if getattr(self._holding, "turn", False):
+            yield
+            return
+        self._turns.acquire()
+        self._holding.turn = True
+        try:
+            yield
+        finally:
+            self._holding.turn = False
+            self._turns.release()
+
     def decode(self, raws: Sequence[bytes], max_tx_bytes: int) -> list[tuple]:
         """`decode_chunk` over `raws`, split among the workers; in order."""
         return self._map(decode_chunk, raws, (max_tx_bytes,), list.__add__, [])
@@ -139,22 +186,19 @@ class TxWorkers:
             return fn(*lead, items, *tail)
         size = max(_MIN_CHUNK, -(-len(items) // self.workers))
         chunks = [items[i:i + size] for i in range(0, len(items), size)]
-        futures = [self._submit(fn, *lead, chunk, *tail) for chunk in chunks]
-        out = empty
-        for chunk, future in zip(chunks, futures, strict=True):
-            out = join(out, self._result(future, fn, (*lead, chunk, *tail)))
+        with self.turn():
+            futures = [self._submit(fn, *lead, chunk, *tail) for chunk in chunks]
+            out = empty
+            for chunk, future in zip(chunks, futures, strict=True):
+                out = join(out, self._result(future, fn, (*lead, chunk, *tail)))
         return out
 
     def _submit(self, fn: Callable[..., T], *args: Any) -> tuple[Future[T] | None, ProcessPoolExecutor]:
-        self._slots.acquire()
         pool = self._pool
         try:
-            future = pool.submit(fn, *args)
+            return pool.submit(fn, *args), pool
         except (BrokenProcessPool, RuntimeError):  # broken, or shut down: `_result` decides
-            self._slots.release()
             return None, pool
-        future.add_done_callback(lambda _: self._slots.release())
-        return future, pool
 
     def _result(self, submitted: tuple[Future[T] | None, ProcessPoolExecutor], fn: Callable[..., T],
                 args: tuple) -> T:

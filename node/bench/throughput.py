@@ -26,7 +26,7 @@ from node.bench.federation import LocalFederation, post_batch
 from node.bench.workload import sender_keys, signed_transfers
 from wallet.client import NodeClient
 
-MEMPOOL_FULL = 108
+MEMPOOL_FULL = "MEMPOOL_FULL"  # the API names the code (docs/api-contract.md)
 RETRY_AFTER_S = 0.05
 POLL_S = 0.02
 

@@ -1,0 +1,118 @@
+"""A transaction worker killed while the node works: it is replaced and the node keeps admitting.
+
+Scenario (node/txworkers.py, docs/operations.md "Transaction workers"):
+1. One validator with two transaction workers; anna pays bruno and carla in a batch: admitted
+   and committed, checked in the workers.
+2. The attack: SIGKILL one worker process while a stream of batches is being submitted.
+3. Every batch submitted after the kill is answered (never a hang, never a stall), every
+   transfer is admitted and commits, and a forged signature is still refused (BAD_SIGNATURE):
+   the new workers verify; the log says a worker died and a new pool started.
+4. SIGKILL the node itself: its forkserver and workers go with it (no orphans).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ledger.tx import Tx, decode_tx
+from tests.functional.framework import Devnet, running_devnet, wait_until
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def devnet(tmp_path: Path) -> Iterator[Devnet]:
+    yield from running_devnet(tmp_path / "devnet", tx_workers=2)
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            out.append(int(entry))
+    return out
+
+
+def _workers(node_pid: int) -> list[int]:
+    """The node's worker processes: the children of its forkserver child."""
+    return [worker for child in _children(node_pid) for worker in _children(child)]
+
+
+def _forged(tx: Tx) -> bytes:
+    raw = bytearray(tx.raw)
+    raw[-1] ^= 1  # the signature's last byte: still a well-formed transaction
+    return bytes(raw)
+
+
+def test_a_killed_worker_is_replaced_and_admission_goes_on(devnet: Devnet) -> None:
+    api, node = devnet.api, devnet.node
+    nonce = devnet.next_nonce("anna")
+    first = [devnet.transfer("anna", "bruno", 1, nonce), devnet.transfer("anna", "carla", 1, nonce + 1)]
+    assert [r.get("status") for r in api.submit_batch(first)] == ["pending", "pending"]
+    api.wait_committed(first[-1].hash)
+    nonce += 2
+    workers = wait_until(lambda: len(_workers(node.process.pid)) == 2 and _workers(node.process.pid),
+                         what="two transaction workers")
+
+    # a stream of batches, and one worker killed in the middle of it
+    answered: list[list[dict]] = []
+    sent: list[Tx] = []
+    killed = threading.Event()
+
+    def stream() -> None:
+        n = nonce
+        for round_ in range(20):
+            batch = [devnet.transfer("anna", "bruno", 1, n + i) for i in range(10)]
+            n += 10
+            sent.extend(batch)
+            answered.append(api.submit_batch(batch))
+            if round_ == 5:
+                os.kill(workers[0], signal.SIGKILL)
+                killed.set()
+
+    thread = threading.Thread(target=stream)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "a batch was never answered after a worker was killed"
+    assert killed.is_set()
+    refused = [r for batch in answered for r in batch if "error" in r]
+    assert refused == [], refused
+    api.wait_committed(sent[-1].hash, timeout=30)
+    assert all(api.tx(tx.hash)["status"] == "committed" for tx in sent[::17])
+
+    # the replacement workers still verify: a forged signature is refused, a good one admitted
+    replaced = wait_until(lambda: len(_workers(node.process.pid)) == 2 and _workers(node.process.pid),
+                          what="two transaction workers again")
+    assert workers[0] not in replaced
+    n = nonce + len(sent)
+    forged = decode_tx(_forged(devnet.transfer("anna", "carla", 5, n)))
+    good = devnet.transfer("anna", "carla", 5, n)
+    assert api.submit_batch([forged])[0]["error"]["code"] == "BAD_SIGNATURE"
+    assert api.submit_batch([good])[0]["status"] == "pending"
+    api.wait_committed(good.hash)
+    assert "a worker process died; started a new pool of 2" in node.log_text()
+
+    # the node killed: its forkserver and workers exit with it
+    family = _children(node.process.pid) + replaced
+    node.kill()
+    wait_until(lambda: not any(Path(f"/proc/{pid}").exists() and "Z" not in _state(pid) for pid in family),
+               timeout=10, what="the node's worker processes to exit after the node was killed")
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
