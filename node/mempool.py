@@ -54,7 +54,7 @@ from ledger.state import Overlay, StateReader
 from ledger.transition import check_tx
 from ledger.tx import Tx, decode_tx
 from node.config import MempoolConfig
-from node.txworkers import TxWorkers
+from node.txworkers import MIN_BATCH, TxWorkers
 
 DEFAULT_REJECTED_MEMORY = 10_000
 _VERIFY_CHUNK = 64
@@ -322,14 +322,14 @@ class Mempool:
     ) -> list[Prepared]:
         """Decode, check statelessly and verify signatures in parallel; mutates nothing.
 
-        With `workers` (node/txworkers.py), decoding and verification run in worker processes;
-        otherwise decoding runs here and verification in `executor`'s threads (PyNaCl releases the
+        With `workers` (node/txworkers.py) and at least `MIN_BATCH` items, decoding and verification
+        run in worker processes; otherwise decoding runs here and verification in `executor`'s threads (PyNaCl releases the
         GIL inside libsodium). Either way the order of the checks is the same. An item that is
         already a TxError (say, bad hex) passes through. A stranger's transaction, and with
         `next_height` one whose expiry is out of reach, is refused before its signature is verified
         (admission checks the expiry again). Feed the result to `admit_prepared` on the loop thread.
         """
-        if workers is not None:
+        if workers is not None and len(raws) >= MIN_BATCH:
             with workers.turn():
                 return self._prepare(raws, executor, next_height, workers)
         return self._prepare(raws, executor, next_height, None)

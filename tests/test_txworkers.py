@@ -15,7 +15,7 @@ from ledger.crypto import SigningKey
 from ledger.errors import Code, TxError
 from ledger.tx import decode_tx
 from node.mempool import Prepared
-from node.txworkers import FairSlots, TxWorkers, decode_chunk, verify_chunk
+from node.txworkers import MIN_BATCH, FairSlots, TxWorkers, decode_chunk, verify_chunk
 from tests.test_mempool import CHAIN, A, B, C, genesis_state, mempool, transfer
 
 pytestmark = pytest.mark.timeout(120)
@@ -89,6 +89,7 @@ def test_prepare_batch_with_workers_is_prepare_batch_without(workers: TxWorkers)
     verification, with or without workers (its forged signature would otherwise say BAD_SIGNATURE)."""
     pool = mempool(genesis_state(), max_pending_per_account=64)
     raws: list[bytes | TxError] = [*_mixed(), _forged(_transfer(STRANGER, 0)), TxError(Code.MALFORMED, "bad hex")]
+    assert len(raws) >= MIN_BATCH
     with_workers = pool.prepare_batch(raws, None, 1, workers)
     without = pool.prepare_batch(raws, None, 1)
     assert [_plain(item) for item in with_workers] == [_plain(item) for item in without]
@@ -207,3 +208,19 @@ def test_turns_are_given_in_the_order_they_were_asked_for() -> None:
     for thread in waiting:
         thread.join(5)
     assert order == list(range(6))
+
+
+def test_a_small_batch_is_checked_in_the_node_process() -> None:
+    """A few transactions cost more to send to a worker and back than to check here (node/txworkers.py
+    MIN_BATCH): such a batch never reaches the workers, and its verdicts are the same."""
+    counting = _Counting(1, CHAIN)
+    try:
+        pool = mempool(genesis_state(), max_pending_per_account=64)
+        small = [_transfer(A, 0), _forged(_transfer(B, 0)), _transfer(C, 0)]
+        prepared = pool.prepare_batch(small, None, 1, counting)
+        assert counting.most == 0
+        assert [(p.signature_ok, p.error) for p in prepared] == [(True, None), (False, None), (True, None)]
+        pool.prepare_batch([_transfer(A, i) for i in range(MIN_BATCH)], None, 1, counting)
+        assert counting.most == 1
+    finally:
+        counting.close()
