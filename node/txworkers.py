@@ -94,6 +94,21 @@ def _ready() -> int:
     return os.getpid()
 
 
+def _exit_with_the_node() -> None:
+    """A worker's initializer: exit when the node process is gone, however it went (SIGKILL runs no
+    shutdown). The node holds the other end of the pipe the forkserver gave the worker as its parent's
+    sentinel; a worker waiting for work would otherwise wait for ever on a queue it holds both ends of."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        parent.join()
+        os._exit(0)
+
+    threading.Thread(target=watch, name="node-watch", daemon=True).start()
+
+
 # --- the node's side ------------------------------------------------------------------------------------
 
 
@@ -143,7 +158,7 @@ class TxWorkers:
         self._pool = self._new_pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(self.workers, mp_context=self._context)
+        pool = ProcessPoolExecutor(self.workers, mp_context=self._context, initializer=_exit_with_the_node)
         for _ in range(self.workers):  # start them now, not at the first batch (not waited for)
             pool.submit(_ready)
         return pool

@@ -1,8 +1,8 @@
 """A transaction worker killed while the node works: it is replaced and the node keeps admitting.
 
 Scenario (node/txworkers.py, docs/operations.md "Transaction workers"):
-1. One validator with two transaction workers; anna pays bruno and carla in a batch: admitted
-   and committed, checked in the workers.
+1. One validator with two transaction workers; 20 funded senders pay anna in a batch of 100
+   (a batch of at least node/txworkers.py MIN_BATCH goes to the workers): admitted and committed.
 2. The attack: SIGKILL one worker process while a stream of batches is being submitted.
 3. Every batch submitted after the kill is answered (never a hang, never a stall), every
    transfer is admitted and commits, and a forged signature is still refused (BAD_SIGNATURE):
@@ -20,15 +20,20 @@ from pathlib import Path
 
 import pytest
 
+from ledger.crypto import SigningKey
 from ledger.tx import Tx, decode_tx
+from node.txworkers import MIN_BATCH
 from tests.functional.framework import Devnet, running_devnet, wait_until
+
+SENDERS = [SigningKey(bytes([i + 1]) * 32) for i in range(20)]
+PER_SENDER = MIN_BATCH // len(SENDERS)  # a batch: every sender's next PER_SENDER nonces
 
 pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
 def devnet(tmp_path: Path) -> Iterator[Devnet]:
-    yield from running_devnet(tmp_path / "devnet", tx_workers=2)
+    yield from running_devnet(tmp_path / "devnet", tx_workers=2, funded=[k.pubkey for k in SENDERS])
 
 
 def _children(pid: int) -> list[int]:
@@ -56,13 +61,16 @@ def _forged(tx: Tx) -> bytes:
     return bytes(raw)
 
 
+def _batch(devnet: Devnet, round_: int) -> list[Tx]:
+    return [devnet.transfer(key, "anna", 1, round_ * PER_SENDER + i) for i in range(PER_SENDER) for key in SENDERS]
+
+
 def test_a_killed_worker_is_replaced_and_admission_goes_on(devnet: Devnet) -> None:
     api, node = devnet.api, devnet.node
-    nonce = devnet.next_nonce("anna")
-    first = [devnet.transfer("anna", "bruno", 1, nonce), devnet.transfer("anna", "carla", 1, nonce + 1)]
-    assert [r.get("status") for r in api.submit_batch(first)] == ["pending", "pending"]
+    first = _batch(devnet, 0)
+    assert len(first) >= MIN_BATCH
+    assert [r.get("status") for r in api.submit_batch(first)] == ["pending"] * len(first)
     api.wait_committed(first[-1].hash)
-    nonce += 2
     workers = wait_until(lambda: len(_workers(node.process.pid)) == 2 and _workers(node.process.pid),
                          what="two transaction workers")
 
@@ -72,13 +80,11 @@ def test_a_killed_worker_is_replaced_and_admission_goes_on(devnet: Devnet) -> No
     killed = threading.Event()
 
     def stream() -> None:
-        n = nonce
-        for round_ in range(20):
-            batch = [devnet.transfer("anna", "bruno", 1, n + i) for i in range(10)]
-            n += 10
+        for round_ in range(1, 11):  # 50 nonces a sender: within the pending window (64) even if none commits
+            batch = _batch(devnet, round_)
             sent.extend(batch)
             answered.append(api.submit_batch(batch))
-            if round_ == 5:
+            if round_ == 3:
                 os.kill(workers[0], signal.SIGKILL)
                 killed.set()
 
@@ -96,12 +102,13 @@ def test_a_killed_worker_is_replaced_and_admission_goes_on(devnet: Devnet) -> No
     replaced = wait_until(lambda: len(_workers(node.process.pid)) == 2 and _workers(node.process.pid),
                           what="two transaction workers again")
     assert workers[0] not in replaced
-    n = nonce + len(sent)
-    forged = decode_tx(_forged(devnet.transfer("anna", "carla", 5, n)))
-    good = devnet.transfer("anna", "carla", 5, n)
-    assert api.submit_batch([forged])[0]["error"]["code"] == "BAD_SIGNATURE"
-    assert api.submit_batch([good])[0]["status"] == "pending"
-    api.wait_committed(good.hash)
+    last = _batch(devnet, 11)
+    forged = decode_tx(_forged(last[0]))
+    results = api.submit_batch([forged, *last[1:]])
+    assert results[0]["error"]["code"] == "BAD_SIGNATURE"
+    assert results[1]["status"] == "pending"
+    assert api.submit_batch([last[0]])[0]["status"] == "pending"
+    api.wait_committed(last[0].hash)
     assert "a worker process died; started a new pool of 2" in node.log_text()
 
     # the node killed: its forkserver and workers exit with it
