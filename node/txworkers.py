@@ -23,8 +23,11 @@ the node's own threads). A caller waits for its turn, so a flood queues in the
 API's own bounded intake (docs/api-limits.md), not here;
 a worker that dies (SIGKILL, out of memory) breaks the pool, which is replaced
 at once and the chunk sent again; a chunk that breaks a fresh pool too is done
-in this process, with one log line. The workers come from the forkserver, never
-forked from the threaded node.
+in this process, with one log line. The workers are fresh interpreters
+(multiprocessing's spawn), never forked from the threaded node; not the fork
+server either, whose Unix socket under TMPDIR breaks a long TMPDIR's 107-byte
+path limit (node/audit/pipeline.py found it first). Each waits on its parent's
+sentinel and exits when the node is gone, however it went.
 """
 
 from __future__ import annotations
@@ -61,7 +64,7 @@ pool): two trips to a worker and back cost more CPU and latency than they spare 
 their finality was slower with every batch sent to the workers)."""
 
 
-# --- what a worker runs (module level: the forkserver imports this module) ---------------------------
+# --- what a worker runs (module level: a worker imports this module) ---------------------------------
 
 Decoded = tuple  # the fields of ledger.tx.Tx without `raw`: (version, type, chain_id, signer, nonce, expiry, body,
 #                  signature, hash); or (code, message) of the TxError refusing the bytes
@@ -96,7 +99,7 @@ def _ready() -> int:
 
 def _exit_with_the_node() -> None:
     """A worker's initializer: exit when the node process is gone, however it went (SIGKILL runs no
-    shutdown). The node holds the other end of the pipe the forkserver gave the worker as its parent's
+    shutdown). The node holds the other end of the pipe spawn gave the worker as its parent's
     sentinel; a worker waiting for work would otherwise wait for ever on a queue it holds both ends of."""
     parent = multiprocessing.parent_process()
     if parent is None:
@@ -147,8 +150,7 @@ class TxWorkers:
         self.chain_id = chain_id
         self.replaced = 0  # pools replaced after a worker died, for /metrics
         self.in_process = 0  # chunks done in this process because a fresh pool broke too
-        self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload([__name__])
+        self._context = multiprocessing.get_context("spawn")
         self._turns = FairSlots(workers)
         self._holding = threading.local()
         self._lock = threading.Lock()
@@ -259,15 +261,28 @@ class TxWorkers:
                                  "transactions are decoded and verified in the node process from now on "
                                  "(set tx_workers to 0 to start that way)", _GIVE_UP)
                     return False
+                try:
+                    self._pool = self._new_pool()
+                except OSError as exc:  # no process or pipe to be had now
+                    self.given_up = True
+                    log.critical("transaction workers: a worker process died and none could be started again (%s); "
+                                 "transactions are decoded and verified in the node process from now on", exc)
+                    return False
                 log.warning("transaction workers: a worker process died; started a new pool of %d", self.workers)
-                self._pool = self._new_pool()
                 self.replaced += 1
         return True
 
 
 def make_workers(workers: int | None, chain_id: str) -> TxWorkers | None:
-    """The pool a node config asks for: None (the node's threads, as before) for 0 workers; `None` is one
-    worker per core."""
+    """The pool a node config asks for: None (the node's threads, as before) for 0 workers, or when no
+    worker can be started (one warning line: the node runs all the same); `None` is one worker per core."""
     count = (os.cpu_count() or 1) if workers is None else workers
-    return TxWorkers(count, chain_id) if count > 0 else None
+    if count < 1:
+        return None
+    try:
+        return TxWorkers(count, chain_id)
+    except OSError as exc:
+        log.warning("transaction workers: could not start %d worker process(es) (%s); transactions are decoded and "
+                    "verified in the node process (tx_workers: 0 says so without trying)", count, exc)
+        return None
 
