@@ -57,6 +57,7 @@ _SIGNATURE_LEN = 64
 _ATTEMPTS = 2  # a chunk goes to a fresh pool once more after a worker died, then is done in-process
 _GIVE_UP = 4  # pools broken in a row, with no chunk done in between: the workers cannot run here
 _MIN_CHUNK = 16  # below this, a chunk costs more to send than to split
+_POLL_S = 0.5  # how often a caller waiting for an answer looks for a dead worker (`_answer`)
 MIN_BATCH = 100
 """Batches smaller than this are checked in the node process (decoded in its thread, verified in its thread
 pool): two trips to a worker and back cost more CPU and latency than they spare for a few transactions
@@ -229,7 +230,7 @@ class TxWorkers:
         for attempt in range(_ATTEMPTS):
             if future is not None:
                 try:
-                    result = future.result()
+                    result = _answer(future, pool)
                     self._broken_in_a_row = 0
                     return result
                 except BrokenProcessPool:
@@ -254,6 +255,8 @@ class TxWorkers:
                 return False
             if self._pool is broken:
                 broken.shutdown(wait=False, cancel_futures=True)
+                for process in list((getattr(broken, "_processes", None) or {}).values()):
+                    process.kill()  # a survivor may wait for ever on the answers' lock a dead one held
                 self._broken_in_a_row += 1
                 if self._broken_in_a_row >= _GIVE_UP:
                     self.given_up = True
@@ -271,6 +274,25 @@ class TxWorkers:
                 log.warning("transaction workers: a worker process died; started a new pool of %d", self.workers)
                 self.replaced += 1
         return True
+
+
+def _answer(future: Future[T], pool: ProcessPoolExecutor) -> T:
+    """The future's result, or BrokenProcessPool as soon as one of the pool's workers is dead.
+
+    Why not `future.result()` alone: the executor's workers write their answers into one pipe under one
+    lock, read by one thread of this process. A worker killed while writing an answer larger than the
+    pipe's buffer (a decoded batch is hundreds of kilobytes) leaves half a message and the lock held: that
+    thread waits for the rest for ever, never marks the pool broken, and the future never completes
+    (node/audit/pipeline.py found it; tests/test_txworkers.py kills a worker so). A dead worker, or the
+    pool shut down by another caller that saw one, is seen here within `_POLL_S` (the chunk is then done
+    again); the stuck thread of the abandoned pool stays blocked, one idle thread per such death."""
+    while True:
+        try:
+            return future.result(timeout=_POLL_S)
+        except TimeoutError:
+            processes = getattr(pool, "_processes", None)  # None once the pool is shut down (replaced)
+            if processes is None or any(process.exitcode is not None for process in list(processes.values())):
+                raise BrokenProcessPool("a transaction worker died before answering") from None
 
 
 def make_workers(workers: int | None, chain_id: str) -> TxWorkers | None:

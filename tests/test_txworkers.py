@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import struct
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -224,3 +226,39 @@ def test_a_small_batch_is_checked_in_the_node_process() -> None:
         assert counting.most == 1
     finally:
         counting.close()
+
+
+def _die_while_answering(items: Sequence[int], parent: int) -> list[int]:
+    """In a worker: die as if killed while writing its answer, deterministically. The answers' pipe and
+    lock are the executor's (CPython 3.11's concurrent/futures/process.py `_process_worker`): the lock is
+    taken, a message's length header and part of its body written, then SIGKILL, which is the moment
+    the kernel's out-of-memory killer can pick when an answer is larger than the pipe's buffer."""
+    if os.getpid() == parent:
+        return [i * 2 for i in items]
+    frame = sys._getframe()
+    while frame.f_code.co_name != "_process_worker":
+        frame = frame.f_back
+    answers = frame.f_locals["result_queue"]
+    answers._wlock.acquire()
+    os.write(answers._writer.fileno(), struct.pack("!i", 1 << 20) + b"\x80" * 4096)
+    os.kill(os.getpid(), signal.SIGKILL)
+    raise AssertionError("unreachable")
+
+
+def test_a_worker_killed_halfway_through_its_answer_never_holds_the_caller() -> None:
+    """The executor's own reader waits for ever on half a message: the caller must not (node/txworkers.py)."""
+    pool = TxWorkers(2, CHAIN)
+    try:
+        result: list = []
+        caller = threading.Thread(
+            target=lambda: result.append(pool._map(_die_while_answering, list(range(40)), (os.getpid(),),
+                                                   list.__add__, [])))
+        started = time.monotonic()
+        caller.start()
+        caller.join(30)
+        assert not caller.is_alive(), "the caller hung on a worker killed while writing its answer"
+        assert result == [list(range(0, 80, 2))] and time.monotonic() - started < 30
+        txs = [decode_tx(_transfer(KEYS[0], i)) for i in range(200)]
+        assert pool.verify([(tx.signer, tx.raw) for tx in txs]) == b"\x01" * 200  # a pool (or this process) works
+    finally:
+        pool.close()
