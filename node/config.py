@@ -218,6 +218,10 @@ class NodeConfig(BaseModel):
     block_interval_ms: int = Field(default=200, ge=10, le=60_000)
     heartbeat_ms: int = Field(default=5_000, ge=100, le=3_600_000)
     mempool: MempoolConfig = MempoolConfig()
+    # worker processes that decode and verify incoming transactions (API and gossip) off the executing
+    # process's GIL (docs/operations.md, "Transaction workers"); None: one per core; 0: none, the node's own
+    # threads do it (for a one-core machine)
+    tx_workers: int | None = Field(default=None, ge=0, le=64)
     log_level: str = Field(default="INFO", pattern="^(DEBUG|INFO|WARNING|ERROR)$")
     # the log file (relative to HOME), rotated by size; None: the log goes to stderr (systemd's journal)
     log_file: str | None = None

@@ -54,6 +54,7 @@ from ledger.state import Overlay, StateReader
 from ledger.transition import check_tx
 from ledger.tx import Tx, decode_tx
 from node.config import MempoolConfig
+from node.txworkers import MIN_BATCH, TxWorkers
 
 DEFAULT_REJECTED_MEMORY = 10_000
 _VERIFY_CHUNK = 64
@@ -316,28 +317,35 @@ class Mempool:
         return tx
 
     def prepare_batch(
-        self, raws: Sequence[bytes | TxError], executor: Executor | None = None, next_height: int | None = None
+        self, raws: Sequence[bytes | TxError], executor: Executor | None = None, next_height: int | None = None,
+        workers: TxWorkers | None = None,
     ) -> list[Prepared]:
         """Decode, check statelessly and verify signatures in parallel; mutates nothing.
 
-        PyNaCl releases the GIL inside libsodium, so a thread pool verifies on
-        every core. An item that is already a TxError (say, bad hex) passes
-        through. A stranger's transaction, and with `next_height` one whose
-        expiry is out of reach, is refused before its signature is verified
-        (admission checks the expiry again). Feed the result to
-        `admit_prepared` on the loop thread.
+        With `workers` (node/txworkers.py) and at least `MIN_BATCH` items, decoding and verification
+        run in worker processes; otherwise decoding runs here and verification in `executor`'s threads (PyNaCl releases the
+        GIL inside libsodium). Either way the order of the checks is the same. An item that is
+        already a TxError (say, bad hex) passes through. A stranger's transaction, and with
+        `next_height` one whose expiry is out of reach, is refused before its signature is verified
+        (admission checks the expiry again). Feed the result to `admit_prepared` on the loop thread.
         """
+        if workers is not None and len(raws) >= MIN_BATCH:
+            with workers.turn():
+                return self._prepare(raws, executor, next_height, workers)
+        return self._prepare(raws, executor, next_height, None)
+
+    def _prepare(self, raws: Sequence[bytes | TxError], executor: Executor | None, next_height: int | None,
+                 workers: TxWorkers | None) -> list[Prepared]:
         max_tx_bytes = chain.get_params(self.state).max_tx_bytes
         out: list[Prepared] = []
         to_verify: list[int] = []
-        for raw in raws:
+        decoded = self._decode_all(raws, max_tx_bytes, workers)
+        for raw, tx in zip(raws, decoded, strict=True):
             if isinstance(raw, TxError):
                 out.append(Prepared(None, False, raw))
                 continue
-            try:
-                tx = decode_tx(raw, max_tx_bytes)
-            except TxError as exc:
-                out.append(Prepared(None, False, exc))
+            if isinstance(tx, TxError):
+                out.append(Prepared(None, False, tx))
                 continue
             try:
                 body = self.check_static(tx)
@@ -349,6 +357,11 @@ class Mempool:
                 continue
             to_verify.append(len(out))
             out.append(Prepared(tx, False, None, body))
+        if workers is not None:
+            verdicts = workers.verify([(out[i].tx.signer, out[i].tx.raw) for i in to_verify])  # type: ignore[union-attr]
+            for i, ok in zip(to_verify, verdicts, strict=True):
+                out[i] = out[i]._replace(signature_ok=bool(ok))
+            return out
         chunks = [to_verify[i:i + _VERIFY_CHUNK] for i in range(0, len(to_verify), _VERIFY_CHUNK)]
 
         def verify_chunk(indexes: list[int]) -> list[bool]:
@@ -358,6 +371,33 @@ class Mempool:
         for indexes, oks in zip(chunks, results, strict=True):
             for i, ok in zip(indexes, oks, strict=True):
                 out[i] = out[i]._replace(signature_ok=ok)
+        return out
+
+    @staticmethod
+    def _decode_all(raws: Sequence[bytes | TxError], max_tx_bytes: int,
+                    workers: TxWorkers | None) -> list[Tx | TxError | None]:
+        """Each item decoded (None for an item that is already a TxError), here or in the workers."""
+        if workers is None:
+            out: list[Tx | TxError | None] = []
+            for raw in raws:
+                if isinstance(raw, TxError):
+                    out.append(None)
+                    continue
+                try:
+                    out.append(decode_tx(raw, max_tx_bytes))
+                except TxError as exc:
+                    out.append(exc)
+            return out
+        present = [raw for raw in raws if not isinstance(raw, TxError)]
+        fields = iter(workers.decode(present, max_tx_bytes))
+        out = []
+        for raw in raws:
+            if isinstance(raw, TxError):
+                out.append(None)
+                continue
+            got = next(fields)
+            # (code, message) of a refusal, or the fields of Tx with `raw` left out (node/txworkers.py)
+            out.append(TxError(got[0], got[1]) if len(got) == 2 else Tx(*got[:8], bytes(raw), got[8]))
         return out
 
     def _refuse_before_verifying(self, tx: Tx) -> None:

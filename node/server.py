@@ -58,6 +58,7 @@ from node.p2p.peers import P2PError, PeerManager
 from node.piazza import site as piazza_site
 from node.runtime import tune_gc
 from node.tls import NodeTls, TlsError, check_exposure, load_node_tls, own_urls
+from node.txworkers import make_workers
 
 log = logging.getLogger("incoop.node")
 SHUTDOWN_TIMEOUT_S = 5.0
@@ -216,8 +217,10 @@ def build_app(setup: NodeSetup) -> web.Application:
     async def node_resources(app: web.Application) -> AsyncIterator[None]:
         store = open_store(setup)
         verify_pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="verify")
+        tx_workers = None
         served = False
         try:
+            tx_workers = make_workers(setup.config.tx_workers, setup.genesis.chain_id)
             started = time.perf_counter()
             store.load_tree_top()  # before serving: the first block built or checked does not wait for it
             loaded_s = time.perf_counter() - started
@@ -232,6 +235,7 @@ def build_app(setup: NodeSetup) -> web.Application:
                 configured_validator=setup.config.role == "validator",
                 node_address=to_address(setup.key.pubkey),
                 verify_pool=verify_pool,
+                tx_workers=tx_workers,
             )
             app[NODE].texts = AgoraTexts(store, mempool)
             _warn_if_vault_serves_no_registrar(setup, store)
@@ -239,6 +243,8 @@ def build_app(setup: NodeSetup) -> web.Application:
             log.info("state tree: top levels loaded into memory in %.1f s", loaded_s)
             yield
         finally:
+            if tx_workers is not None:
+                tx_workers.close()
             verify_pool.shutdown(wait=True)
             store.close()
             if served:  # a refusal at start-up stays the one line it is
@@ -257,7 +263,7 @@ def build_app(setup: NodeSetup) -> web.Application:
                 raise NodeError(str(exc)) from exc
             signer = faults.signer(config.testing_faults, setup.key, ctx.chain_id, sign_state)
         driver = Driver(ctx.store, ctx.mempool, setup.key, ctx.chain_id, config, signer, ctx.verify_pool,
-                        clock=faults.clock(config.testing_faults))
+                        clock=faults.clock(config.testing_faults), tx_workers=ctx.tx_workers)
         store = ctx.store
 
         def is_allowed(pubkey: bytes) -> bool:

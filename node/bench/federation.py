@@ -107,13 +107,23 @@ class LocalFederation:
         return [load_config(home).p2p_port for home in self.layout.node_homes]
 
     def cpu_seconds(self) -> float:
-        """User and system CPU time the node processes have used so far (Linux /proc): unlike latency,
+        """User and system CPU time the node processes and their live descendants (the transaction
+        workers and their fork server, node/txworkers.py) have used so far (Linux /proc): unlike latency,
         a figure the other work on a shared machine hardly moves."""
-        total = 0
-        for proc in self.procs:
-            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of proc(5)
-        return total / os.sysconf("SC_CLK_TCK")
+        stats: dict[int, list[str]] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:  # gone meanwhile
+                    continue
+        family = {proc.pid for proc in self.procs}
+        grew = True
+        while grew:
+            grown = family | {pid for pid, fields in stats.items() if int(fields[1]) in family}  # field 4: ppid
+            grew, family = len(grown) > len(family), grown
+        ticks = sum(int(stats[pid][11]) + int(stats[pid][12]) for pid in family if pid in stats)  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
 
     def peak_rss_mb(self) -> list[float]:
         """Each node process's peak resident memory so far (VmHWM of /proc/PID/status), in MB."""

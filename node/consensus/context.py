@@ -23,6 +23,7 @@ from ledger.store import Store
 from ledger.transition import ChainHead
 from node.config import NodeConfig
 from node.mempool import Mempool
+from node.txworkers import TxWorkers
 
 
 def now_ms() -> int:
@@ -56,6 +57,7 @@ class Context:
     config: NodeConfig
     executor: Executor  # the one consensus thread: building, validating and committing blocks, in order
     verify_pool: Executor | None = None  # verifies transaction signatures in parallel (the API's pool)
+    tx_workers: TxWorkers | None = None  # or decodes and verifies them in worker processes (node/txworkers.py)
     # the clock that stamps this node's blocks and bounds the time of the others' (docs/consensus.md,
     # "The clock bound"); node/consensus/faults.py skews it in fault tests
     clock: Callable[[], int] = now_ms

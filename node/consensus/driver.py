@@ -49,6 +49,7 @@ from node.consensus.sync import SYNC_LAG_GRACE_S, SYNC_RETRY_S, BlockSync
 from node.consensus.txgossip import TxGossip
 from node.mempool import Mempool
 from node.metrics import Histogram, TxRate
+from node.txworkers import TxWorkers
 
 # node/bench/sim.py mirrors the driver's timings; they are defined by the parts and named here too
 __all__ = ["OWN_RESEND", "SYNC_LAG_GRACE_S", "SYNC_RETRY_S", "Broadcaster", "Candidate", "Driver", "now_ms"]
@@ -71,12 +72,13 @@ class Driver:
         verify_pool: Executor | None = None,
         *,
         clock: Callable[[], int] = now_ms,
+        tx_workers: TxWorkers | None = None,
     ):
         """`signer`: None for a node that never votes (an observer); with one, the node votes at every height
         whose validator set holds `signer.pubkey`. `verify_pool` verifies gossiped transactions' signatures
-        off the event loop (the API's pool). `clock` stamps and bounds block times (faults.py skews it)."""
+        off the event loop (the API's pool), or `tx_workers` in worker processes. `clock` stamps and bounds block times (faults.py skews it)."""
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="consensus")
-        self.ctx = Context(store, mempool, key, chain_id, config, self._executor, verify_pool, clock)
+        self.ctx = Context(store, mempool, key, chain_id, config, self._executor, verify_pool, tx_workers, clock)
         self.signer = signer
         self.metrics = Metrics()
         self.blocks = self.block_maker(self.ctx)

@@ -109,7 +109,7 @@ class TxGossip:
                 continue
             try:
                 prepared = await loop.run_in_executor(None, ctx.mempool.prepare_batch, fresh, ctx.verify_pool,
-                                                      ctx.next_height)
+                                                      ctx.next_height, ctx.tx_workers)
             except RuntimeError:  # the pool was shut down: the node is stopping
                 return
             ctx.mempool.admit_prepared(prepared, ctx.next_height, source=GOSSIP)

@@ -14,6 +14,7 @@ from ledger.block import Block, Certificate, decode_raw_block
 from ledger.store import Store
 from node.config import ApiConfig
 from node.mempool import Mempool
+from node.txworkers import TxWorkers
 
 _BLOCK_CACHE = 64
 
@@ -35,6 +36,7 @@ class NodeContext:
     configured_validator: bool  # `"role": "validator"` in config.json: it votes wherever the set holds its key
     node_address: str
     verify_pool: Executor | None = None
+    tx_workers: TxWorkers | None = None  # decode and verify in worker processes (node/txworkers.py)
     consensus: Any = None  # node.consensus.driver.Driver, once started
     peers: Any = None  # node.p2p.PeerManager, once started
     texts: Any = None  # node.agora_texts.AgoraTexts: the agora's post texts, kept off chain

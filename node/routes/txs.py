@@ -211,9 +211,11 @@ async def post_tx_batch(request: web.Request, body: bytes | BatchSubmission) -> 
     ctx = request.app[NODE]
     items = _batch_items(body, request.app[CONFIG].max_batch_txs)
     loop = asyncio.get_running_loop()
-    # decode and verify off the loop (verification fans out to the verify pool); admission (with its
+    # decode and verify off the loop (in the transaction workers, or verification fanned out to the verify
+    # pool's threads); admission (with its
     # check-tx) is sequential and on the loop, in slices between which the loop takes other work
-    prepared = await loop.run_in_executor(None, ctx.mempool.prepare_batch, items, ctx.verify_pool, ctx.next_height())
+    prepared = await loop.run_in_executor(None, ctx.mempool.prepare_batch, items, ctx.verify_pool, ctx.next_height(),
+                                          ctx.tx_workers)
     results = await ctx.mempool.admit_prepared_async(prepared, ctx.next_height(), client=_client(request))
     return web.json_response({"results": [_render_prepared(item) for item in results]})
 
