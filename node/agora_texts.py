@@ -73,6 +73,11 @@ class Pending(NamedTuple):
     signer: bytes
 
 
+_AGORA_TYPE = b"agora."
+"""In the canonical bytes of every agora transaction (its type is a plain string, FORMAT.md §2): a block's
+other transactions, nearly all of them on a busy chain, are not decoded again just to be skipped."""
+
+
 def _post_of(tx: Any) -> tuple[bytes, bytes] | None:
     """(post_id, text_hash) of an agora.propose / agora.comment body, else None."""
     body = tx.body
@@ -205,7 +210,7 @@ class AgoraTexts:
             erased: list[bytes] = []
             batch = self.store.db.write_batch(sync=True)
             for raw_tx, result in zip(block.txs, block.results, strict=False):
-                if result == Code.OK:
+                if result == Code.OK and _AGORA_TYPE in raw_tx:  # a filter only: decoding tells the type
                     self._apply(batch, decode_tx(raw_tx), erased)
             batch.put(K_CURSOR, struct.pack(">Q", at))
             batch.write()
