@@ -70,6 +70,10 @@ START_TIMEOUT_S = 20.0
 TEST_BLOCK_INTERVAL_MS = 20
 TEST_HEARTBEAT_MS = 300
 TEST_MAX_BODY_BYTES = 1024 * 1024
+TEST_TX_WORKERS = 0
+"""Test nodes check transactions in their own process (node/mempool.py's threads) unless a test asks for
+worker processes (tests/functional/test_tx_workers.py, `tx_workers=2`): two more interpreters and a
+resource tracker per node, over the suite's hundreds of node starts, cost minutes of CPU on two cores."""
 # Short round timeouts: a fault test sees several rounds in a few seconds. They are chain parameters
 # (docs/consensus.md, "Timeouts"), so they go into every test devnet's genesis `params`.
 TEST_TIMEOUTS = {"timeout_propose_ms": 600, "timeout_prevote_ms": 300, "timeout_precommit_ms": 300,
@@ -487,6 +491,7 @@ def make_devnet(
         config = load_config(home)
         config.api.max_body_bytes = TEST_MAX_BODY_BYTES
         config.consensus = TEST_CONSENSUS.model_copy()
+        config.tx_workers = TEST_TX_WORKERS
         if certificates is not None:
             files = certificates[i]
             config.tls = TlsConfig(cert_file=str(files.cert), key_file=str(files.key), ca_file=str(files.ca))
