@@ -45,6 +45,7 @@ from ledger.invariants import InvariantBroken
 from ledger.transition import ChainHead
 from ledger.tx import sign_tx
 from ledger.votes import PREVOTE, sign_vote
+from node.audit.pipeline import INLINE_BELOW_BLOCKS
 from node.audit.verify import AuditFailure, AuditReport, Progress, verify_chain
 from node.bench.chain import build_transfer_chain
 from tests.chain_source import ListSource, audit_home
@@ -97,9 +98,11 @@ def audited() -> AuditedChain:
     return AuditedChain()
 
 
-def fails(audited: AuditedChain, raws: list[bytes | None] | None = None, **kw) -> AuditFailure:
+def fails(audited: AuditedChain, raws: list[bytes | None] | None = None, workers: int | None = None,
+          **kw) -> AuditFailure:
+    """The audit's failure on these blocks: prepared in the auditing thread (a short chain) unless `workers`."""
     with pytest.raises(AuditFailure) as caught:
-        verify_chain(RULES, audited.genesis, audited.source(raws, **kw), workers=2)
+        verify_chain(RULES, audited.genesis, audited.source(raws, **kw), workers=workers)
     return caught.value
 
 
@@ -140,6 +143,17 @@ def test_one_thread_and_many_give_the_same_verdict(audited: AuditedChain) -> Non
     one = verify_chain(RULES, audited.genesis, audited.source(), workers=1)
     many = verify_chain(RULES, audited.genesis, audited.source(), workers=8)
     assert (one.state_root, one.head_hash, one.txs) == (many.state_root, many.head_hash, many.txs)
+
+
+def test_a_short_chain_is_prepared_in_the_auditing_thread_with_the_same_verdict(audited: AuditedChain) -> None:
+    """Fewer than INLINE_BELOW_BLOCKS blocks and no workers asked for: no process is started (its start would
+    cost more than the chain's verification), and the verdict is the workers'."""
+    inline = verify_chain(RULES, audited.genesis, audited.source())
+    workers = verify_chain(RULES, audited.genesis, audited.source(), workers=2)
+    assert inline.height < INLINE_BELOW_BLOCKS and (inline.threads, workers.threads) == (0, 2)
+    assert (inline.state_root, inline.head_hash, inline.txs) == (workers.state_root, workers.head_hash, workers.txs)
+    raws = replace(audited, 4, with_header(audited.blocks[3], time_ms=audited.blocks[2].header.time_ms))
+    assert str(fails(audited, raws)) == str(fails(audited, raws, workers=2))
 
 
 def test_a_chain_with_no_blocks_yet_verifies_at_genesis(audited: AuditedChain) -> None:

@@ -95,7 +95,7 @@ def test_restart_builds_its_store_once_and_times_real_starts(tmp_path: Path) -> 
     steps = result.phases
     assert set(steps) == {"python", "imports", "setup", "key_unlock", "genesis_parse", "genesis_hash", "store_open",
                           "store_check"} and all(seconds >= 0 for seconds in steps.values())
-    assert steps["setup"] >= steps["key_unlock"] > 0  # the node's Argon2id setting: the setup's costly part
+    assert steps["setup"] > 0 and steps["key_unlock"] > 0  # timed apart: on a loaded machine either may be longer
     (line, value, note), (_, split, _), (_, store, parts) = restart_rows(result)
     assert value == f"{result.worst_s:.2f} s" and "300 txs in the store (3 blocks" in line
     assert f"target <= {TARGETS['restart_s']:g} s: {'met' if result.worst_s <= 5 else 'NOT met'}" in note

@@ -41,7 +41,7 @@ from ledger.rules import ChainRules
 from ledger.state import Overlay, StateReader
 from ledger.store import Store
 from ledger.transition import BlockInvalid, BlockOutcome, apply_block
-from node.audit.pipeline import Pipeline, Prepared, check_certificate, default_workers
+from node.audit.pipeline import InlinePipeline, Pipeline, Prepared, check_certificate, open_pipeline
 from node.audit.source import ChainSource
 
 COLUMNS = ("height", "time", "tx_hash", "type", "from", "to", "class", "amount", "amount_minor", "reference")
@@ -283,14 +283,14 @@ def export_movements(
         raise ExportError(f"height {stop} is above the chain's head ({head}) at {source.description}")
     replay = ChainReplay(rules, genesis)
     try:
-        with Pipeline(genesis.chain_id, source.raw_blocks(1, stop), replay.validators(),
-                      workers or default_workers()) as pipeline:
+        with open_pipeline(genesis.chain_id, source.raw_blocks(1, stop), replay.validators(), workers,
+                           stop) as pipeline:
             yield from _replayed(replay, pipeline, source, selection, stop, progress)
     finally:
         replay.close()
 
 
-def _replayed(replay: ChainReplay, pipeline: Pipeline, source: ChainSource, selection: Selection, stop: int,
+def _replayed(replay: ChainReplay, pipeline: Pipeline | InlinePipeline, source: ChainSource, selection: Selection, stop: int,
               progress: Callable[[Progress], None]) -> Iterator[Movement]:
     for height in range(1, stop + 1):
         prepared = pipeline.next()

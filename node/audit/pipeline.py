@@ -89,6 +89,7 @@ from node.audit.checks import (
     TxChunk,
     TxProblem,
     check_certificate,
+    prepare_block,
     serve,
     signature_from_wire,
     split_txs,
@@ -105,7 +106,7 @@ WORKER_JOIN_S = 5.0
 START_METHOD = "spawn"  # see the module docstring
 DIED = "a verification worker process ended abruptly (killed, or out of memory?): the audit could not finish"
 
-__all__ = ["Pipeline", "Prepared", "TxProblem", "WorkerError", "check_certificate", "default_workers",
+__all__ = ["INLINE_BELOW_BLOCKS", "InlinePipeline", "Pipeline", "Prepared", "TxProblem", "WorkerError", "check_certificate", "default_workers", "open_pipeline",
            "signature_from_wire"]
 
 
@@ -246,6 +247,10 @@ class Pipeline:
         self._collector.start()
         self._feeder = threading.Thread(target=self._feed, name="audit-feed", daemon=True)
         self._feeder.start()
+
+    @property
+    def workers(self) -> int:
+        return len(self._workers)
 
     def __enter__(self) -> Pipeline:
         return self
@@ -390,3 +395,55 @@ class Pipeline:
             worker.terminate()
         for worker in self._workers:
             worker.join()
+
+
+INLINE_BELOW_BLOCKS = 32
+"""A chain shorter than this is prepared in the auditing thread unless workers are asked for: starting a
+worker (a fresh interpreter) costs about half a second of CPU, more than such a chain's verification."""
+
+
+class InlinePipeline:
+    """The same blocks, prepared in order in the calling thread: `Pipeline`'s interface without processes."""
+
+    workers = 0
+
+    def __init__(self, chain_id: str, blocks: Iterator[tuple[int, bytes | None]], validators: tuple[bytes, ...]):
+        self.chain_id = chain_id
+        self.validators = validators
+        self._blocks = iter(blocks)
+
+    def __enter__(self) -> InlinePipeline:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def next(self) -> Prepared:
+        """The next block, prepared; raises what the source raised."""
+        item = next(self._blocks, None)
+        if item is None:
+            raise SourceError("the source ended before its head")
+        height, raw = item
+        if raw is None:
+            return Prepared(height, True, None, None, None, None, [], set(), None, self.validators, None)
+        facts = prepare_block(raw, self.chain_id, self.validators, None)
+        if facts.block is None:
+            return Prepared(height, False, facts.decode_error, None, None, None, [], set(), None, self.validators,
+                            None)
+        txs, verified, problem = _decoded(facts.block.txs, [facts.txs])
+        return Prepared(height, False, None, facts.block, facts.certificate, facts.tx_root, txs, verified, problem,
+                        self.validators, facts.certificate_problem)
+
+    def close(self) -> None:
+        close = getattr(self._blocks, "close", None)
+        if close is not None:
+            close()
+
+
+def open_pipeline(chain_id: str, blocks: Iterator[tuple[int, bytes | None]], validators: tuple[bytes, ...],
+                  workers: int | None, length: int) -> Pipeline | InlinePipeline:
+    """Worker processes for `length` blocks to replay, or the calling thread for a chain of fewer than
+    `INLINE_BELOW_BLOCKS` when `workers` is not given; a number of workers given always starts them."""
+    if workers is None and length < INLINE_BELOW_BLOCKS:
+        return InlinePipeline(chain_id, blocks, validators)
+    return Pipeline(chain_id, blocks, validators, workers or default_workers())

@@ -49,7 +49,13 @@ from ledger.invariants import InvariantBroken
 from ledger.rules import ChainRules
 from ledger.store import Store
 from ledger.transition import BlockInvalid, ChainHead, apply_block
-from node.audit.pipeline import Pipeline, Prepared, WorkerError, check_certificate, default_workers
+from node.audit.pipeline import (
+    Prepared,
+    WorkerError,
+    check_certificate,
+    default_workers,
+    open_pipeline,
+)
 from node.audit.source import ChainSource, DataDirSource, SourceError
 from node.audit.stored import compare_stores
 
@@ -205,9 +211,9 @@ def verify_chain(
 
     Raises AuditFailure (the chain breaks a rule), SourceError (it cannot be
     read) or WorkerError (a verification worker process died or failed).
-    `workers`: verification worker processes, one per core by default.
+    `workers`: verification worker processes; by default one per core, or none for a chain of fewer than
+    INLINE_BELOW_BLOCKS blocks (node/audit/pipeline.py `open_pipeline`).
     """
-    workers = workers or default_workers()
     started = time.monotonic()
     chain_id = genesis.chain_id
     genesis_hash = genesis.hash()
@@ -222,8 +228,9 @@ def verify_chain(
         with Store(scratch / "db", create=True, sync=False) as replay:
             head = replay.init_genesis(genesis_hash, genesis.initial_state(), genesis.genesis_time_ms)
             txs = 0
-            with Pipeline(chain_id, source.raw_blocks(1, target), chain.get_validators(replay.state),
-                          workers) as pipeline:
+            with open_pipeline(chain_id, source.raw_blocks(1, target), chain.get_validators(replay.state),
+                               workers, target) as pipeline:
+                used = pipeline.workers
                 for _ in range(target):
                     head, count = _verify_block(rules, pipeline.next(), head, replay, chain_id)
                     pipeline.validators = chain.get_validators(replay.state)
@@ -243,7 +250,7 @@ def verify_chain(
     seconds = time.monotonic() - started
     return AuditReport(
         source=source.description, genesis_hash=genesis_hash.hex(), height=head.height, blocks=head.height, txs=txs,
-        seconds=round(seconds, 3), tx_per_s=round(txs / seconds, 1) if seconds > 0 else 0.0, threads=workers,
+        seconds=round(seconds, 3), tx_per_s=round(txs / seconds, 1) if seconds > 0 else 0.0, threads=used,
         head_hash=head.block_hash.hex(), state_root=head.state_root.hex(), classes=checked.get("credits", 0),
         identities=checked.get("identity", 0), evidence=checked.get("evidence", 0), invariants=checked,
         stored_state_compared=compared,
