@@ -39,7 +39,7 @@ from node.audit.export import (
     day_start_ms,
     export_movements,
 )
-from node.audit.pipeline import WorkerError, default_workers
+from node.audit.pipeline import INLINE_BELOW_BLOCKS, WorkerError, default_workers
 from node.audit.source import SourceDamaged, SourceError, open_source
 from node.audit.verify_cli import cannot_run
 
@@ -76,7 +76,7 @@ def register(audit_sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="FILE.csv", help="write the CSV here (default: standard output)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help=f"verification worker processes, beside the replaying one (default: one per core, "
-                        f"{default_workers()} here; none for a chain under 32 blocks)")
+                        f"{default_workers()} here; none for a chain under {INLINE_BELOW_BLOCKS} blocks)")
     p.add_argument("--json", action="store_true", help="print a summary (rows, per class totals) as JSON; needs --out")
     p.set_defaults(func=cmd_export)
 

@@ -22,6 +22,7 @@ from cli.common import CliError, default_ca_file, emit
 from genesis.document import GenesisError, load_genesis
 from genesis.rules import RULES
 from ledger.store import StoreError
+from node.audit.pipeline import INLINE_BELOW_BLOCKS
 from node.audit.source import SourceDamaged, SourceError, open_source
 from node.audit.verify import (
     AuditFailure,
@@ -53,7 +54,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         help="CA certificates (PEM) an https:// --node is checked against (default: $INCOOP_CA_FILE)")
     parser.add_argument("--workers", type=int, default=None, metavar="N",
                         help=f"verification worker processes, beside the replaying one (default: one per core, "
-                             f"{default_workers()} here; none for a chain under 32 blocks)")
+                             f"{default_workers()} here; none for a chain under {INLINE_BELOW_BLOCKS} blocks)")
     parser.add_argument("--json", action="store_true", help="print one JSON object for scripts")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.set_defaults(func=cmd_verify)
