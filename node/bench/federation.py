@@ -108,7 +108,7 @@ class LocalFederation:
 
     def cpu_seconds(self) -> float:
         """User and system CPU time the node processes and their live descendants (the transaction
-        workers and their fork server, node/txworkers.py) have used so far (Linux /proc): unlike latency,
+        workers and multiprocessing's resource tracker, node/txworkers.py) have used so far (Linux /proc): unlike latency,
         a figure the other work on a shared machine hardly moves."""
         stats: dict[int, list[str]] = {}
         for entry in Path("/proc").iterdir():
