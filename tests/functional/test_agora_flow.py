@@ -139,8 +139,10 @@ def test_the_agora_through_the_cli(devnet: Devnet) -> None:
     # 6. erasure: the comment's text leaves every node
     before = devnet.api.get(f"/v1/agora/posts/{proposal}")
     needle = COMMENT.encode("utf-8")
-    for node in devnet.nodes:  # the search below finds the text where it is: in every node's store now
-        assert any("/data/" in path for path in files_holding(node.home, needle)), node.home
+    for node in devnet.nodes:  # the search below finds the text where it is: in every node's store, once the
+        # node's catch-up has moved it there (a text that came before its block is held in memory until then)
+        wait_until(lambda node=node: any("/data/" in path for path in files_holding(node.home, needle)), timeout=15,
+                   what=f"the comment's text in {node.home}'s store")
     agora(devnet, "erase", comment, "--as", TRIO_NAMES[2])
     for node in devnet.nodes:
         wait_until(lambda node=node: node.api.get(f"/v1/agora/posts/{comment}")["post"]["status"] == "erased",
