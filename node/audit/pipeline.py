@@ -209,6 +209,19 @@ def _decoded(raws: tuple[bytes, ...], chunks: list[TxChunk]) -> tuple[list[Tx | 
     return txs, verified, problems[0] if problems else None
 
 
+def _prepared(height: int, validators: tuple[bytes, ...], facts: BlockFacts | None,
+              more: list[TxChunk]) -> Prepared:
+    """A block as the replay takes it, from its `prepare_block` answer (None: the source has no block at this
+    height) and the `check_txs` answers for its transactions after the first task's."""
+    if facts is None:
+        return Prepared(height, True, None, None, None, None, [], set(), None, validators, None)
+    if facts.block is None:
+        return Prepared(height, False, facts.decode_error, None, None, None, [], set(), None, validators, None)
+    txs, verified, problem = _decoded(facts.block.txs, [facts.txs, *more])
+    return Prepared(height, False, None, facts.block, facts.certificate, facts.tx_root, txs, verified, problem,
+                    validators, facts.certificate_problem)
+
+
 class Pipeline:
     """Blocks read, decoded and verified ahead of the serial replay, in worker processes, within a window.
 
@@ -363,15 +376,8 @@ class Pipeline:
             if not ok:
                 raise WorkerError(f"a verification worker failed: {value}")
         if pending.tasks is None:
-            return Prepared(pending.height, True, None, None, None, None, [], set(), None, pending.validators, None)
-        facts: BlockFacts = answers[0][1]
-        if facts.block is None:
-            return Prepared(pending.height, False, facts.decode_error, None, None, None, [], set(), None,
-                            pending.validators, None)
-        chunks = [facts.txs, *(value for _, value in answers[1:])]
-        txs, verified, problem = _decoded(facts.block.txs, chunks)
-        return Prepared(pending.height, False, None, facts.block, facts.certificate, facts.tx_root, txs, verified,
-                        problem, pending.validators, facts.certificate_problem)
+            return _prepared(pending.height, pending.validators, None, [])
+        return _prepared(pending.height, pending.validators, answers[0][1], [value for _, value in answers[1:]])
 
     def close(self) -> None:
         """Stop reading ahead, drop what is read and answered, and end the workers and every thread."""
@@ -424,15 +430,8 @@ class InlinePipeline:
         if item is None:
             raise SourceError("the source ended before its head")
         height, raw = item
-        if raw is None:
-            return Prepared(height, True, None, None, None, None, [], set(), None, self.validators, None)
-        facts = prepare_block(raw, self.chain_id, self.validators, None)
-        if facts.block is None:
-            return Prepared(height, False, facts.decode_error, None, None, None, [], set(), None, self.validators,
-                            None)
-        txs, verified, problem = _decoded(facts.block.txs, [facts.txs])
-        return Prepared(height, False, None, facts.block, facts.certificate, facts.tx_root, txs, verified, problem,
-                        self.validators, facts.certificate_problem)
+        facts = None if raw is None else prepare_block(raw, self.chain_id, self.validators, None)
+        return _prepared(height, self.validators, facts, [])
 
     def close(self) -> None:
         close = getattr(self._blocks, "close", None)
