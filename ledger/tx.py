@@ -58,13 +58,19 @@ class Tx(NamedTuple):
         canonical(unsigned) is the header of 7 items, 0x97, followed by the
         same bytes without the last 66.
         """
-        return _UNSIGNED_HEADER + self.raw[1:-_SIGNATURE_WIRE_LEN]
+        return unsigned_from_wire(self.raw)
 
     def signing_bytes(self) -> bytes:
-        return signing_message(DOMAIN_TX, self.chain_id, self.unsigned_bytes())
+        return signing_message(DOMAIN_TX, self.chain_id, unsigned_from_wire(self.raw))
 
     def signature_ok(self) -> bool:
         return verify(self.signer, self.signing_bytes(), self.signature)
+
+
+def unsigned_from_wire(raw: bytes) -> bytes:
+    """canonical(unsigned) cut from bytes shaped as a canonical envelope (`Tx.unsigned_bytes` says why):
+    also for the workers and the audit, which verify before, or without, building a Tx."""
+    return _UNSIGNED_HEADER + raw[1:-_SIGNATURE_WIRE_LEN]
 
 
 def _is_uint(v: Any, upper: int) -> bool:

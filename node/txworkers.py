@@ -43,17 +43,14 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from ledger.crypto import DOMAIN_TX, signing_message, verify
+from ledger.crypto import DOMAIN_TX, SIGNATURE_LEN, signing_message, verify
 from ledger.errors import TxError
-from ledger.tx import decode_tx
+from ledger.tx import decode_tx, unsigned_from_wire
 
 log = logging.getLogger("incoop.txworkers")
 
 T = TypeVar("T")
 
-_UNSIGNED_HEADER = b"\x97"  # as ledger/tx.py `Tx.unsigned_bytes`
-_SIGNATURE_WIRE_LEN = 66
-_SIGNATURE_LEN = 64
 _ATTEMPTS = 2  # a chunk goes to a fresh pool once more after a worker died, then is done in-process
 _GIVE_UP = 4  # pools broken in a row, with no chunk done in between: the workers cannot run here
 _MIN_CHUNK = 16  # below this, a chunk costs more to send than to split
@@ -89,8 +86,7 @@ def verify_chunk(chain_id: str, items: Sequence[tuple[bytes, bytes]]) -> bytes:
     accepted, so its signing bytes are cut from it as `Tx.signing_bytes` does (FORMAT.md §7)."""
     out = bytearray(len(items))
     for i, (signer, raw) in enumerate(items):
-        unsigned = _UNSIGNED_HEADER + raw[1:-_SIGNATURE_WIRE_LEN]
-        out[i] = verify(signer, signing_message(DOMAIN_TX, chain_id, unsigned), raw[-_SIGNATURE_LEN:])
+        out[i] = verify(signer, signing_message(DOMAIN_TX, chain_id, unsigned_from_wire(raw)), raw[-SIGNATURE_LEN:])
     return bytes(out)
 
 

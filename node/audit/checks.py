@@ -37,7 +37,7 @@ from ledger.block import (
 )
 from ledger.crypto import DOMAIN_TX, sha256, signing_message, verify
 from ledger.errors import TxError
-from ledger.tx import decode_tx
+from ledger.tx import decode_tx, unsigned_from_wire
 
 MAX_TX_DECODE_BYTES = 1024 * 1024
 """The largest `max_tx_bytes` a genesis or a vote may set (FORMAT.md §14): a transaction is decoded under
@@ -117,7 +117,7 @@ def signature_from_wire(raw: bytes) -> tuple[bytes, bytes, bool] | None:
     chain_id, signer = value[2], value[3]
     if type(chain_id) is not str or type(signer) is not bytes or len(signer) != 32:
         return None
-    message = signing_message(DOMAIN_TX, chain_id, b"\x97" + raw[1:-66])
+    message = signing_message(DOMAIN_TX, chain_id, unsigned_from_wire(raw))
     return sha256(raw), signer, verify(signer, message, raw[-64:])
 
 
