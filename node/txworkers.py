@@ -164,7 +164,7 @@ class TxWorkers:
 
     def pids(self) -> list[int]:
         """The live workers' process ids (the tests kill one)."""
-        processes = getattr(self._pool, "_processes", None) or {}
+        processes = _processes(self._pool) or {}
         return [pid for pid, process in list(processes.items()) if process.is_alive()]
 
     def close(self) -> None:
@@ -251,7 +251,7 @@ class TxWorkers:
                 return False
             if self._pool is broken:
                 broken.shutdown(wait=False, cancel_futures=True)
-                for process in list((getattr(broken, "_processes", None) or {}).values()):
+                for process in list((_processes(broken) or {}).values()):
                     process.kill()  # a survivor may wait for ever on the answers' lock a dead one held
                 self._broken_in_a_row += 1
                 if self._broken_in_a_row >= _GIVE_UP:
@@ -272,6 +272,12 @@ class TxWorkers:
         return True
 
 
+def _processes(pool: ProcessPoolExecutor) -> dict[int, Any] | None:
+    """The pool's worker processes by pid (the executor's own table: it has no public one); None once the
+    pool is shut down."""
+    return getattr(pool, "_processes", None)
+
+
 def _answer(future: Future[T], pool: ProcessPoolExecutor) -> T:
     """The future's result, or BrokenProcessPool as soon as one of the pool's workers is dead.
 
@@ -286,7 +292,7 @@ def _answer(future: Future[T], pool: ProcessPoolExecutor) -> T:
         try:
             return future.result(timeout=_POLL_S)
         except TimeoutError:
-            processes = getattr(pool, "_processes", None)  # None once the pool is shut down (replaced)
+            processes = _processes(pool)
             if processes is None or any(process.exitcode is not None for process in list(processes.values())):
                 raise BrokenProcessPool("a transaction worker died before answering") from None
 
