@@ -123,24 +123,32 @@ def commit_blocks(path: Path, accounts: int, block_txs: int, blocks: int) -> dic
             "state_changes_per_block": changes // max(blocks, 1), "tree_writes_per_block": writes // max(blocks, 1)}
 
 
-def _resident_mb() -> dict[str, float]:
-    """Resident memory now by kind (Linux's /proc/self/status), zeros elsewhere."""
-    names = {"RssFile:": "rss_file_mb", "RssAnon:": "rss_anon_mb", "RssShmem:": "rss_shmem_mb"}
-    out = dict.fromkeys(names.values(), 0.0)
+def _self_status_mb() -> dict[str, float]:
+    """The fields of /proc/self/status given in kB (Linux), in MB of 2^20 bytes; none elsewhere."""
     try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            field, *rest = line.split()
-            if field in names:
-                out[names[field]] = int(rest[0]) / 1024
+        text = Path("/proc/self/status").read_text()
     except OSError:
-        pass
+        return {}
+    out = {}
+    for line in text.splitlines():
+        field, _, rest = line.partition(":")
+        value = rest.split()
+        if len(value) == 2 and value[1] == "kB":
+            out[field] = int(value[0]) / 1024
     return out
 
 
+def _resident_mb() -> dict[str, float]:
+    """Resident memory now by kind, zeros where /proc/self/status does not say."""
+    status = _self_status_mb()
+    return {"rss_file_mb": status.get("RssFile", 0.0), "rss_anon_mb": status.get("RssAnon", 0.0),
+            "rss_shmem_mb": status.get("RssShmem", 0.0)}
+
+
 def _peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
+    peak = _self_status_mb().get("VmHWM")
+    if peak is not None:
+        return peak
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
