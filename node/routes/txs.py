@@ -212,8 +212,8 @@ async def post_tx_batch(request: web.Request, body: bytes | BatchSubmission) -> 
     items = _batch_items(body, request.app[CONFIG].max_batch_txs)
     loop = asyncio.get_running_loop()
     # decode and verify off the loop (in the transaction workers, or verification fanned out to the verify
-    # pool's threads); admission (with its
-    # check-tx) is sequential and on the loop, in slices between which the loop takes other work
+    # pool's threads); admission (with its check-tx) is sequential and on the loop, in slices between which
+    # the loop takes other work
     prepared = await loop.run_in_executor(None, ctx.mempool.prepare_batch, items, ctx.verify_pool, ctx.next_height(),
                                           ctx.tx_workers)
     results = await ctx.mempool.admit_prepared_async(prepared, ctx.next_height(), client=_client(request))
